@@ -1,0 +1,115 @@
+"""Rebuild whole log lines from the records runtimes store.
+
+Docker stores a long line as 16 KiB records and Podman as 8 KiB records, and
+both APIs send each record as its own frame, each with its own timestamp
+when timestamps are on.  :class:`LineJoiner` glues the records of a stream
+back together until one ends with a newline, keeping the first record's
+timestamp, so callers always see one :class:`LogLine` per line written.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Literal
+
+from runtimes import _normalize
+from runtimes.models import LogLine
+
+Stream = Literal["stdout", "stderr"]
+_STREAMS: dict[int, Stream] = {1: "stdout", 2: "stderr"}
+
+
+class LineJoiner:
+    """Accumulates records per stream and emits complete lines."""
+
+    def __init__(self, *, keep_timestamps: bool) -> None:
+        self._keep_timestamps = keep_timestamps
+        self._pending: dict[Stream, tuple[datetime | None, bytearray]] = {}
+
+    def feed(self, stream: Stream, data: bytes, ts: datetime | None = None) -> Iterator[LogLine]:
+        """Add one record; yield every line it completes."""
+        pending = self._pending.get(stream)
+        if pending is None:
+            pending = (ts, bytearray())
+            self._pending[stream] = pending
+        buffer = pending[1]
+        buffer += data
+        if b"\n" not in data:
+            return
+        # A record may hold several lines (CLI pipes deliver chunks).
+        start = 0
+        while True:
+            end = buffer.find(b"\n", start)
+            if end < 0:
+                break
+            yield self._line(stream, bytes(buffer[start : end + 1]), pending[0])
+            start = end + 1
+        rest = buffer[start:]
+        if rest:
+            self._pending[stream] = (ts, bytearray(rest))
+        else:
+            del self._pending[stream]
+
+    def flush(self) -> Iterator[LogLine]:
+        """Emit what is left: last lines written without a newline."""
+        for stream, (ts, buffer) in list(self._pending.items()):
+            if buffer:
+                yield self._line(stream, bytes(buffer), ts)
+        self._pending.clear()
+
+    def _line(self, stream: Stream, data: bytes, ts: datetime | None) -> LogLine:
+        return LogLine(stream=stream, data=data, timestamp=ts if self._keep_timestamps else None)
+
+
+def split_timestamp(record: bytes) -> tuple[datetime | None, bytes]:
+    """``b"2026-11-28T20:08:56.127213296Z hello\\n"`` -> (datetime, b"hello\\n")."""
+    head, sep, rest = record.partition(b" ")
+    if sep and head[:1].isdigit():
+        ts = _normalize.timestamp(head.decode("ascii", "replace"))
+        if ts is not None:
+            return ts, rest
+    return None, record
+
+
+def read_frames(read: Callable[[int], bytes]) -> Iterator[tuple[Stream, bytes]]:
+    """Demultiplex the Engine API's framed log/attach stream.
+
+    Each frame is an 8-byte header (stream id, 3 zero bytes, big-endian
+    length) followed by the payload.  ``read(n)`` may return fewer bytes.
+    """
+    while True:
+        header = _read_exact(read, 8)
+        if len(header) < 8:
+            return
+        stream_id, length = struct.unpack(">BxxxL", header)
+        payload = _read_exact(read, length)
+        yield _STREAMS.get(stream_id, "stdout"), payload
+        if len(payload) < length:
+            return
+
+
+def _read_exact(read: Callable[[int], bytes], size: int) -> bytes:
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        chunk = read(remaining)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def join_frames(
+    frames: Iterator[tuple[Stream, bytes]], *, timestamps: bool, framed_timestamps: bool
+) -> Iterator[LogLine]:
+    """Lines from API frames; ``framed_timestamps`` says each frame starts with one."""
+    joiner = LineJoiner(keep_timestamps=timestamps)
+    for stream, payload in frames:
+        ts = None
+        if framed_timestamps:
+            ts, payload = split_timestamp(payload)
+        yield from joiner.feed(stream, payload, ts)
+    yield from joiner.flush()

@@ -1,0 +1,254 @@
+"""Turn each runtime's field formats into the model's.
+
+Pure functions over plain values, shared by every adapter and pinned by unit
+tests on recorded output.  Nothing here knows which runtime it serves: the
+adapter picks the function that fits the shape it received.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from runtimes.models import ContainerState, PortBinding
+
+_STATES: dict[str, ContainerState] = {
+    "created": ContainerState.CREATED,
+    "configured": ContainerState.CREATED,  # libpod internal state
+    "initialized": ContainerState.CREATED,  # podman, after `podman init`
+    "": ContainerState.CREATED,  # nerdctl: a container that has no task yet
+    "running": ContainerState.RUNNING,
+    "up": ContainerState.RUNNING,
+    "stopping": ContainerState.RUNNING,  # podman: the process has not exited yet
+    "paused": ContainerState.PAUSED,
+    "pausing": ContainerState.PAUSED,  # nerdctl
+    "restarting": ContainerState.RESTARTING,
+    "removing": ContainerState.REMOVING,
+    "exited": ContainerState.EXITED,
+    "stopped": ContainerState.EXITED,  # podman (transient) and containerd
+    "dead": ContainerState.DEAD,
+    "unknown": ContainerState.UNKNOWN,
+}
+
+_EXIT_RE = re.compile(r"^Exited \((-?\d+)\)")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+# Go's zero time, which runtimes print for "never".
+_ZERO_YEAR = 1
+
+
+def state(value: str | None) -> ContainerState:
+    """Map any runtime's state word onto :class:`ContainerState`."""
+    return _STATES.get((value or "").strip().lower(), ContainerState.UNKNOWN)
+
+
+def state_from_status(status: str | None) -> ContainerState:
+    """State from a human status text (``"Up 3 seconds"``, ``"Exited (1) …"``)."""
+    text = (status or "").strip()
+    if not text:
+        return ContainerState.UNKNOWN
+    first = text.split(" ", 1)[0].lower()
+    if first == "up":
+        return ContainerState.PAUSED if "(Paused)" in text else ContainerState.RUNNING
+    return state(first)
+
+
+def exit_code_from_status(status: str | None) -> int | None:
+    """``"Exited (137) 3 seconds ago"`` -> 137; ``None`` when not exited."""
+    match = _EXIT_RE.match((status or "").strip())
+    return int(match.group(1)) if match else None
+
+
+def timestamp(value: Any) -> datetime | None:
+    """A UTC datetime from RFC 3339 (any precision), Go's ``time.String()``,
+    Docker's ``2026-11-28 20:07:06 +0000 UTC`` or epoch seconds.
+
+    Go's zero time and non-positive epochs mean "never" and give ``None``.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value <= 0:
+            return None
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    # Go's time.String(): "2026-11-28 20:08:06.548412161 +0000 UTC [m=+0.1]"
+    text = re.sub(r" m=[+-][0-9.]+$", "", text)
+    text = re.sub(r" [A-Z]{2,5}$", "", text)
+    text = text.replace(" ", "T", 1) if re.match(r"^\d{4}-\d\d-\d\d \d", text) else text
+    text = re.sub(r"T(\S+) ([+-]\d\d)(\d\d)$", r"T\1\2:\3", text)
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    # Python takes at most 6 fractional digits; Go prints up to 9.
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    parsed = parsed.astimezone(timezone.utc)
+    return None if parsed.year <= _ZERO_YEAR else parsed
+
+
+def labels(value: Any) -> dict[str, str]:
+    """Labels from a dict, ``None`` or a ``"k=v,k2=v2"`` string (nerdctl)."""
+    if not value:
+        return {}
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    if isinstance(value, str):
+        out: dict[str, str] = {}
+        for item in value.split(","):
+            if not item:
+                continue
+            key, _, val = item.partition("=")
+            if key in out or not key:
+                # a value with a comma: glue it back to the previous value
+                last = next(reversed(out)) if out else None
+                if last is not None:
+                    out[last] += "," + item
+                continue
+            out[key] = val
+        return out
+    return {}
+
+
+def container_name(value: Any) -> str:
+    """Names as a string without the leading ``/`` (Docker), or a list (Podman)."""
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else ""
+    return str(value or "").lstrip("/")
+
+
+def image_id(value: str | None) -> str:
+    """``sha256:<64 hex>`` from a bare or prefixed id."""
+    text = (value or "").strip()
+    if _HEX64.match(text):
+        return "sha256:" + text
+    return text
+
+
+def image_tag(value: str) -> str:
+    """Drop Podman's ``localhost/`` prefix from a locally built image name."""
+    return value[len("localhost/") :] if value.startswith("localhost/") else value
+
+
+def command(entrypoint: Any, cmd: Any) -> tuple[str, ...]:
+    """Entrypoint plus command, from lists, ``None`` or Podman's ``""``."""
+    out: list[str] = []
+    for part in (entrypoint, cmd):
+        if isinstance(part, str):
+            if part:
+                out.append(part)
+        elif part:
+            out.extend(str(p) for p in part)
+    return tuple(out)
+
+
+def command_text(value: str | None) -> tuple[str, ...]:
+    """A listing's one-string command (shell-quoted by Docker) as argv."""
+    import shlex
+
+    try:
+        return tuple(shlex.split(value or ""))
+    except ValueError:  # truncated listings (nerdctl) may cut a quote in half
+        return tuple((value or "").split())
+
+
+def ports_from_inspect(value: Mapping[str, Any] | None) -> tuple[PortBinding, ...]:
+    """``NetworkSettings.Ports``: ``{"8080/tcp": [{"HostIp":…,"HostPort":…}]}``."""
+    out: list[PortBinding] = []
+    for key, bindings in (value or {}).items():
+        port, _, proto = key.partition("/")
+        for binding in bindings or ():
+            host_port = str(binding.get("HostPort") or "")
+            if not host_port.isdigit() or int(host_port) == 0:
+                continue
+            out.append(
+                PortBinding(
+                    container_port=int(port),
+                    protocol=proto or "tcp",
+                    host_ip=binding.get("HostIp") or "0.0.0.0",
+                    host_port=int(host_port),
+                )
+            )
+    return tuple(sorted(out, key=_port_key))
+
+
+def ports_from_list(value: Iterable[Mapping[str, Any]] | None) -> tuple[PortBinding, ...]:
+    """Engine API list shape ``[{"PrivatePort","PublicPort","IP","Type"}]`` or
+    Podman's ``[{"container_port","host_port","host_ip","protocol","range"}]``."""
+    out: list[PortBinding] = []
+    for item in value or ():
+        if "PrivatePort" in item:
+            if not item.get("PublicPort"):
+                continue
+            out.append(
+                PortBinding(
+                    container_port=int(item["PrivatePort"]),
+                    protocol=item.get("Type") or "tcp",
+                    host_ip=item.get("IP") or "0.0.0.0",
+                    host_port=int(item["PublicPort"]),
+                )
+            )
+        else:
+            span = int(item.get("range") or 1)
+            for offset in range(span):
+                out.append(
+                    PortBinding(
+                        container_port=int(item["container_port"]) + offset,
+                        protocol=item.get("protocol") or "tcp",
+                        host_ip=item.get("host_ip") or "0.0.0.0",
+                        host_port=int(item["host_port"]) + offset,
+                    )
+                )
+    return tuple(sorted(set(out), key=_port_key))
+
+
+_PORT_TEXT_RE = re.compile(r"^(?P<ip>\[?[0-9a-fA-F.:]*\]?):(?P<host>\d+)->(?P<port>\d+)/(?P<proto>\w+)$")
+
+
+def ports_from_text(value: str | None) -> tuple[PortBinding, ...]:
+    """CLI table text ``"127.0.0.1:49153->8080/tcp, :::80->80/tcp"``."""
+    out: list[PortBinding] = []
+    for item in (value or "").split(","):
+        match = _PORT_TEXT_RE.match(item.strip())
+        if not match:
+            continue
+        out.append(
+            PortBinding(
+                container_port=int(match["port"]),
+                protocol=match["proto"],
+                host_ip=match["ip"].strip("[]") or "0.0.0.0",
+                host_port=int(match["host"]),
+            )
+        )
+    return tuple(sorted(set(out), key=_port_key))
+
+
+def _port_key(b: PortBinding) -> tuple[int, str, str, int]:
+    return (b.container_port, b.protocol, b.host_ip, b.host_port)
+
+
+def since_arg(since: datetime | timedelta | float | int | str | None) -> int | None:
+    """A ``since`` bound as epoch seconds; a timedelta means "that long ago"."""
+    if since is None:
+        return None
+    if isinstance(since, timedelta):
+        return int((datetime.now(timezone.utc) - since).timestamp())
+    if isinstance(since, datetime):
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)
+        return int(since.timestamp())
+    if isinstance(since, (int, float)):
+        return int(since)
+    parsed = timestamp(since)
+    if parsed is None:
+        from runtimes.errors import InvalidSpec
+
+        raise InvalidSpec(f"invalid since value {since!r}: use a datetime, timedelta or RFC 3339")
+    return int(parsed.timestamp())

@@ -1,0 +1,113 @@
+"""Classify a runtime's error text into the library's exception classes.
+
+Runtimes agree on almost no exit code (Docker 1, Podman 125, nerdctl 1 for
+the same "no such container"), so classification goes by message, most
+specific pattern first.  Adapters call :func:`translate` from their one
+translation point and raise its result ``from`` the backend exception.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Literal
+
+from runtimes.errors import (
+    CommandFailed,
+    ContainerNotFound,
+    ImageNotFound,
+    NameConflict,
+    RuntimesError,
+    RuntimeUnavailable,
+    VolumeNotFound,
+)
+
+#: What a verb's "not found" is about.
+Target = Literal["container", "image", "volume", "none"]
+
+_IMAGE_MISSING = re.compile(
+    r"no such image|image not known|image .*not found|"
+    r"unable to find image|pull access denied|failed to resolve reference|"
+    r"reference does not exist|repository does not exist",
+    re.I,
+)
+_CONTAINER_MISSING = re.compile(
+    r"no such container|no container with (name or id|id)|container .* does not exist",
+    re.I,
+)
+_VOLUME_MISSING = re.compile(r"no such volume|volume .*not found|no volume with name", re.I)
+_OBJECT_MISSING = re.compile(r"no such object|not found|does not exist", re.I)
+_CONFLICT = re.compile(
+    r"already in use|is already used by|already used|already exists|name .* is reserved",
+    re.I,
+)
+_RLIMIT = re.compile(r"error setting rlimit type", re.I)
+_UNREACHABLE = re.compile(
+    r"cannot connect to the (docker|podman) daemon|unable to connect to podman|"
+    r"connection refused|no such file or directory.*\.sock|"
+    r"failed to dial|cannot access containerd socket",
+    re.I,
+)
+_QUOTED = re.compile(r"""["']([^"']+)["']""")
+
+RLIMIT_HINT = (
+    "Podman could not apply its default ulimits on this machine; set "
+    'default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"] under [containers] '
+    "in a containers.conf and point CONTAINERS_CONF at it"
+)
+
+
+def translate(
+    runtime: str,
+    operation: str,
+    message: str,
+    *,
+    target: Target,
+    ref: str | None = None,
+    exit_code: int | None = None,
+    status: int | None = None,
+    command: Sequence[str] | None = None,
+) -> RuntimesError:
+    """Return the exception that best describes a runtime's error text."""
+    text = " ".join(message.split()) or "(no error output)"
+    if _IMAGE_MISSING.search(text) and target in ("image", "none"):
+        return ImageNotFound(ref or _quoted(text) or "?", f"{runtime}: image not found: {ref or text}")
+    if _CONTAINER_MISSING.search(text) and target != "image":
+        return ContainerNotFound(ref or "?", f"{runtime}: container not found: {ref or text}")
+    if _VOLUME_MISSING.search(text):
+        return VolumeNotFound(ref or "?", f"{runtime}: volume not found: {ref or text}")
+    if status == 404 or _OBJECT_MISSING.search(text):
+        if target == "container":
+            return ContainerNotFound(ref or "?", f"{runtime}: container not found: {ref or text}")
+        if target == "image":
+            return ImageNotFound(ref or "?", f"{runtime}: image not found: {ref or text}")
+        if target == "volume":
+            return VolumeNotFound(ref or "?", f"{runtime}: volume not found: {ref or text}")
+    if _CONFLICT.search(text):
+        return NameConflict(ref or _quoted(text) or "?", f"{runtime}: {text}")
+    if _RLIMIT.search(text):
+        return CommandFailed(
+            f"{text}; {RLIMIT_HINT}",
+            runtime=runtime,
+            operation=operation,
+            exit_code=exit_code,
+            status=status,
+            stderr=message,
+            command=command,
+        )
+    if _UNREACHABLE.search(text):
+        return RuntimeUnavailable(runtime, text)
+    return CommandFailed(
+        text,
+        runtime=runtime,
+        operation=operation,
+        exit_code=exit_code,
+        status=status,
+        stderr=message,
+        command=command,
+    )
+
+
+def _quoted(text: str) -> str | None:
+    match = _QUOTED.search(text)
+    return match.group(1) if match else None

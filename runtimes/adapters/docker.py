@@ -1,0 +1,489 @@
+"""Docker adapter: the Docker Engine API through the ``docker`` SDK.
+
+Uses the SDK's low-level ``APIClient`` so that every verb is one HTTP round
+trip (``ps`` never inspects per container) and log frames can be read one by
+one to rejoin Docker's 16 KiB records.  All SDK and ``requests`` exceptions
+are translated in :meth:`DockerRuntime._api`, the adapter's only
+translation point.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from runtimes import _logs, _normalize, _specs
+from runtimes._redact import redact_exception, remember_secrets
+from runtimes._translate import Target, translate
+from runtimes.base import ContainerRef, Runtime, RunSpec, Since
+from runtimes.errors import (
+    BuildFailed,
+    ContainerNotFound,
+    NameConflict,
+    RuntimesError,
+    RuntimeUnavailable,
+    Timeout,
+)
+from runtimes.models import (
+    Capability,
+    Container,
+    ContainerState,
+    ExecResult,
+    Image,
+    LogLine,
+    MountType,
+    RuntimeInfo,
+    Volume,
+)
+
+__all__ = ["DockerRuntime"]
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _label_filters(labels: Mapping[str, str] | None) -> dict[str, list[str]]:
+    checked = _specs.check_labels(labels)
+    return {"label": [f"{k}={v}" for k, v in checked.items()]} if checked else {}
+
+
+class DockerRuntime(Runtime):
+    """Docker Engine over its HTTP API.
+
+    Options: ``host`` (default ``DOCKER_HOST``, else the standard socket) and
+    ``timeout`` (seconds per API call, default 120).
+    """
+
+    name = "docker"
+    capabilities = frozenset({Capability.PRECISE_LOG_TIMESTAMPS})
+    options = ("host", "timeout")
+
+    def __init__(self, host: str | None = None, timeout: float | str | None = None) -> None:
+        self.host = host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+        self.default_timeout = float(timeout) if timeout is not None else 120.0
+        try:
+            self._client = docker.APIClient(
+                base_url=self.host, version="auto", timeout=self.default_timeout
+            )
+        except docker.errors.DockerException as exc:
+            raise RuntimeUnavailable(
+                "docker",
+                f"cannot reach the Docker daemon at {self.host}",
+                hint="start dockerd (or set DOCKER_HOST / RUNTIMES_DOCKER_HOST)",
+            ) from redact_exception(exc)
+
+    @classmethod
+    def detect(cls, **options: Any) -> str | None:
+        host = options.get("host") or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+        if host.startswith("unix://") and not os.path.exists(host[len("unix://") :]):
+            return f"no Docker socket at {host}: start dockerd"
+        try:
+            client = docker.APIClient(base_url=host, version="auto", timeout=5)
+        except docker.errors.DockerException:
+            return f"the Docker daemon at {host} does not answer: start dockerd"
+        client.close()
+        return None
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __repr__(self) -> str:
+        return f"<DockerRuntime host={self.host!r}>"
+
+    # -- the one translation point ----------------------------------------------
+
+    @contextlib.contextmanager
+    def _api(self, operation: str, target: Target = "none", ref: str | None = None) -> Iterator[None]:
+        try:
+            yield
+        except RuntimesError:
+            raise
+        except docker.errors.APIError as exc:
+            message = str(exc.explanation or exc)
+            raise translate(
+                "docker",
+                operation,
+                message,
+                target=target,
+                ref=ref,
+                status=exc.status_code,
+            ) from redact_exception(exc)
+        except requests.exceptions.ReadTimeout as exc:
+            raise Timeout(f"docker {operation} did not answer in time") from redact_exception(exc)
+        except requests.exceptions.ConnectionError as exc:
+            raise RuntimeUnavailable(
+                "docker", f"lost connection to {self.host}", hint="is dockerd running?"
+            ) from redact_exception(exc)
+        except docker.errors.DockerException as exc:
+            raise translate("docker", operation, str(exc), target=target, ref=ref) from (
+                redact_exception(exc)
+            )
+
+    # -- info ---------------------------------------------------------------------
+
+    def info(self) -> RuntimeInfo:
+        with self._api("info"):
+            version = self._client.version()
+            info = self._client.info()
+        security = " ".join(info.get("SecurityOptions") or ())
+        return RuntimeInfo(
+            name=self.name,
+            version=version.get("Version", ""),
+            api_version=version.get("ApiVersion"),
+            os=version.get("Os", ""),
+            arch=version.get("Arch", ""),
+            rootless="rootless" in security,
+            endpoint=self.host,
+            storage_driver=info.get("Driver"),
+            capabilities=self.capabilities,
+            raw={"version": version, "info": info},
+        )
+
+    # -- images -------------------------------------------------------------------
+
+    def build(
+        self,
+        context_dir: str | os.PathLike[str],
+        *,
+        tag: str | None = None,
+        dockerfile: str | None = None,
+        build_args: Mapping[str, str] | None = None,
+        target: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        no_cache: bool = False,
+        on_output: Callable[[str], None] | None = None,
+    ) -> Image:
+        context = os.fspath(context_dir)
+        if not os.path.isdir(context):
+            raise _specs.InvalidSpec(f"build context {context!r} is not a directory")
+        if tag is not None:
+            _specs.check_image_ref(tag)
+        args = _specs.check_env(build_args)
+        remember_secrets(args)
+        tail: list[str] = []
+        image_id: str | None = None
+        error: tuple[str, int | None] | None = None
+        pending = ""
+
+        def emit(line: str) -> None:
+            line = _ANSI.sub("", line)
+            tail.append(line)
+            del tail[:-50]
+            if on_output is not None:
+                on_output(line)
+
+        with self._api("build", "image", tag):
+            stream = self._client.build(
+                path=context,
+                tag=tag,
+                dockerfile=dockerfile,
+                buildargs=args or None,
+                target=target,
+                labels=_specs.check_labels(labels) or None,
+                nocache=no_cache,
+                rm=True,
+                forcerm=True,  # never leave intermediate containers, even on failure
+                pull=False,
+                decode=True,
+                use_config_proxy=False,
+            )
+            for chunk in stream:
+                if "stream" in chunk:
+                    pending += chunk["stream"]
+                    *lines, pending = pending.split("\n")
+                    for line in lines:
+                        emit(line)
+                if "aux" in chunk and isinstance(chunk["aux"], dict) and "ID" in chunk["aux"]:
+                    image_id = chunk["aux"]["ID"]
+                if "error" in chunk:
+                    detail = chunk.get("errorDetail") or {}
+                    error = (str(chunk["error"]).strip(), detail.get("code"))
+                    emit(error[0])
+        if pending:
+            emit(pending)
+        if error is not None:
+            raise BuildFailed(error[0], runtime=self.name, exit_code=error[1], output=tail)
+        if image_id is None:
+            raise BuildFailed("the builder reported no image id", runtime=self.name, output=tail)
+        return self.image(image_id)
+
+    def _image_from_inspect(self, raw: Mapping[str, Any]) -> Image:
+        config = raw.get("Config") or {}
+        return Image(
+            id=_normalize.image_id(raw.get("Id")),
+            tags=tuple(t for t in raw.get("RepoTags") or () if t != "<none>:<none>"),
+            labels=_normalize.labels(config.get("Labels")),
+            created_at=_normalize.timestamp(raw.get("Created")),
+            size=raw.get("Size"),
+            raw=raw,
+        )
+
+    def images(self, *, labels: Mapping[str, str] | None = None) -> list[Image]:
+        with self._api("images"):
+            listed = self._client.images(filters=_label_filters(labels))
+        return [
+            Image(
+                id=_normalize.image_id(item.get("Id")),
+                tags=tuple(t for t in item.get("RepoTags") or () if t != "<none>:<none>"),
+                labels=_normalize.labels(item.get("Labels")),
+                created_at=_normalize.timestamp(item.get("Created")),
+                size=item.get("Size"),
+                raw=item,
+            )
+            for item in listed
+        ]
+
+    def image(self, ref: str) -> Image:
+        _specs.check_image_ref(ref)
+        with self._api("image", "image", ref):
+            return self._image_from_inspect(self._client.inspect_image(ref))
+
+    def remove_image(self, ref: str, *, force: bool = False) -> None:
+        _specs.check_image_ref(ref)
+        with self._api("remove_image", "image", ref):
+            self._client.remove_image(ref, force=force)
+
+    # -- containers ---------------------------------------------------------------
+
+    def _run(self, spec: RunSpec) -> Container:
+        host_config: dict[str, Any] = self._client.create_host_config(
+            auto_remove=spec.remove, network_mode=spec.network
+        )
+        if spec.ports:
+            bindings: dict[str, list[dict[str, str]]] = {}
+            for p in spec.ports:
+                bindings.setdefault(f"{p.container_port}/{p.protocol}", []).append(
+                    {"HostIp": p.host_ip or "", "HostPort": str(p.host_port or "")}
+                )
+            host_config["PortBindings"] = bindings
+        if spec.volumes:
+            host_config["Mounts"] = [
+                {
+                    "Type": "bind" if m.type is MountType.BIND else "volume",
+                    "Source": m.source,
+                    "Target": m.target,
+                    "ReadOnly": m.read_only,
+                }
+                for m in spec.volumes
+            ]
+        with self._api("run", "image", spec.image):
+            created = self._client.create_container(
+                spec.image,
+                command=spec.command,
+                name=spec.name,
+                environment=spec.env or None,
+                labels=spec.labels or None,
+                working_dir=spec.workdir,
+                user=spec.user,
+                entrypoint=spec.entrypoint,
+                ports=[(p.container_port, p.protocol) for p in spec.ports] or None,
+                host_config=host_config,
+                detach=True,
+            )
+        container_id = created["Id"]
+        try:
+            with self._api("run", "container", spec.name or container_id):
+                self._client.start(container_id)
+        except BaseException:
+            # A container that never started is useless to the caller: don't leak it.
+            with contextlib.suppress(Exception):
+                self._client.remove_container(container_id, force=True)
+            raise
+        try:
+            return self.inspect(container_id)
+        except ContainerNotFound:
+            # remove=True and the process already exited: the runtime deleted it.
+            return Container(
+                id=container_id,
+                name=spec.name or "",
+                image=spec.image,
+                command=tuple(spec.command or ()),
+                state=ContainerState.EXITED,
+                labels=spec.labels,
+                runtime=self.name,
+            )
+
+    def _from_list(self, item: Mapping[str, Any]) -> Container:
+        status = item.get("Status", "")
+        container_state = _normalize.state(item.get("State"))
+        return Container(
+            id=item["Id"],
+            name=_normalize.container_name(item.get("Names")),
+            image=item.get("Image", ""),
+            command=_normalize.command_text(item.get("Command")),
+            state=container_state,
+            exit_code=_normalize.exit_code_from_status(status),
+            created_at=_normalize.timestamp(item.get("Created")),
+            ports=_normalize.ports_from_list(item.get("Ports")),
+            labels=_normalize.labels(item.get("Labels")),
+            runtime=self.name,
+            raw=item,
+        )
+
+    def _from_inspect(self, raw: Mapping[str, Any]) -> Container:
+        config = raw.get("Config") or {}
+        state = raw.get("State") or {}
+        container_state = _normalize.state(state.get("Status"))
+        exited = container_state in (ContainerState.EXITED, ContainerState.DEAD)
+        return Container(
+            id=raw["Id"],
+            name=_normalize.container_name(raw.get("Name")),
+            image=config.get("Image") or raw.get("Image", ""),
+            command=_normalize.command(config.get("Entrypoint"), config.get("Cmd")),
+            state=container_state,
+            exit_code=state.get("ExitCode") if exited else None,
+            created_at=_normalize.timestamp(raw.get("Created")),
+            started_at=_normalize.timestamp(state.get("StartedAt")),
+            finished_at=_normalize.timestamp(state.get("FinishedAt")),
+            ports=_normalize.ports_from_inspect((raw.get("NetworkSettings") or {}).get("Ports")),
+            labels=_normalize.labels(config.get("Labels")),
+            runtime=self.name,
+            raw=raw,
+        )
+
+    def ps(
+        self,
+        all: bool = False,  # noqa: A002
+        *,
+        labels: Mapping[str, str] | None = None,
+        name: str | None = None,
+    ) -> list[Container]:
+        filters = _label_filters(labels)
+        if name is not None:
+            filters["name"] = [_specs.check_name(name)]
+        with self._api("ps"):
+            listed = self._client.containers(all=all, filters=filters)
+        found = [self._from_list(item) for item in listed]
+        # Docker's name filter matches substrings; the contract is exact.
+        return [c for c in found if name is None or c.name == name]
+
+    def inspect(self, container: ContainerRef) -> Container:
+        ref = self._ref(container)
+        with self._api("inspect", "container", ref):
+            return self._from_inspect(self._client.inspect_container(ref))
+
+    def logs(
+        self,
+        container: ContainerRef,
+        *,
+        follow: bool = False,
+        tail: int | None = None,
+        since: Since | None = None,
+        timestamps: bool = False,
+        stdout: bool = True,
+        stderr: bool = True,
+    ) -> Iterator[LogLine]:
+        ref = self._ref(container)
+        if tail is not None and (not isinstance(tail, int) or tail < 0):
+            raise _specs.InvalidSpec(f"tail must be a non-negative integer, got {tail!r}")
+        params: dict[str, Any] = {
+            "stdout": int(stdout),
+            "stderr": int(stderr),
+            "follow": int(follow),
+            # Always on: each frame's timestamp is stripped, so a record split
+            # mid-line never leaves one inside the rejoined line.
+            "timestamps": 1,
+            "tail": "all" if tail is None else str(tail),
+        }
+        since_epoch = _normalize.since_arg(since)
+        if since_epoch is not None:
+            params["since"] = since_epoch
+        with self._api("logs", "container", ref):
+            response = self._client._get(  # noqa: SLF001 - raw frames keep the stream tag
+                self._client._url("/containers/{0}/logs", ref),  # noqa: SLF001
+                params=params,
+                stream=True,
+                timeout=None if follow else self.default_timeout,
+            )
+            self._client._raise_for_status(response)  # noqa: SLF001
+        return self._log_lines(response, timestamps=timestamps)
+
+    def _log_lines(self, response: Any, *, timestamps: bool) -> Iterator[LogLine]:
+        try:
+            with self._api("logs", "container"):
+                frames = _logs.read_frames(response.raw.read)
+                yield from _logs.join_frames(frames, timestamps=timestamps, framed_timestamps=True)
+        finally:
+            response.close()
+
+    def stop(self, container: ContainerRef, timeout: float = 10) -> None:
+        ref = self._ref(container)
+        with self._api("stop", "container", ref):
+            self._client.stop(ref, timeout=max(0, round(timeout)))
+
+    def kill(self, container: ContainerRef, signal: str | int = "SIGKILL") -> None:
+        ref = self._ref(container)
+        with self._api("kill", "container", ref):
+            self._client.kill(ref, signal=signal)
+
+    def wait(self, container: ContainerRef, timeout: float | None = None) -> int:
+        ref = self._ref(container)
+        try:
+            with self._api("wait", "container", ref):
+                result = self._client.wait(ref, timeout=timeout)
+        except Timeout:
+            raise Timeout(f"docker: container {ref} still running after {timeout} s") from None
+        return int(result.get("StatusCode", -1))
+
+    def remove(self, container: ContainerRef, *, force: bool = False) -> None:
+        ref = self._ref(container)
+        with self._api("remove", "container", ref):
+            self._client.remove_container(ref, force=force)
+
+    def exec(
+        self,
+        container: ContainerRef,
+        command: str | Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+    ) -> ExecResult:
+        ref = self._ref(container)
+        argv, checked_env = self._exec_spec(command, env, workdir)
+        with self._api("exec", "container", ref):
+            created = self._client.exec_create(
+                ref,
+                argv,
+                environment=checked_env or None,
+                workdir=workdir,
+                user=user or "",
+                stdout=True,
+                stderr=True,
+            )
+            out, err = self._client.exec_start(created["Id"], demux=True)
+            exit_code = self._client.exec_inspect(created["Id"]).get("ExitCode")
+        return ExecResult(exit_code=int(exit_code or 0), stdout=out or b"", stderr=err or b"")
+
+    # -- volumes ------------------------------------------------------------------
+
+    def create_volume(self, name: str, *, labels: Mapping[str, str] | None = None) -> Volume:
+        _specs.check_name(name)
+        checked = _specs.check_labels(labels)
+        with self._api("create_volume", "volume", name):
+            # Docker's create is idempotent; the contract is "new or NameConflict".
+            with contextlib.suppress(docker.errors.NotFound):
+                self._client.inspect_volume(name)
+                raise NameConflict(name, f"docker: volume {name} already exists")
+            raw = self._client.create_volume(name, labels=checked or None)
+        return Volume(name=raw["Name"], labels=_normalize.labels(raw.get("Labels")), raw=raw)
+
+    def volumes(self, *, labels: Mapping[str, str] | None = None) -> list[Volume]:
+        with self._api("volumes"):
+            listed = self._client.volumes(filters=_label_filters(labels)) or {}
+        return [
+            Volume(name=v["Name"], labels=_normalize.labels(v.get("Labels")), raw=v)
+            for v in listed.get("Volumes") or ()
+        ]
+
+    def remove_volume(self, name: str, *, force: bool = False) -> None:
+        _specs.check_name(name)
+        with self._api("remove_volume", "volume", name):
+            self._client.remove_volume(name, force=force)

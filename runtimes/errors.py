@@ -1,0 +1,202 @@
+"""The one exception hierarchy of ``runtimes``.
+
+Every error a caller can see from this library is a :class:`RuntimesError`.
+Backend exceptions (docker SDK ``APIError``, ``requests`` errors,
+``subprocess.CalledProcessError``...) are translated at one place per adapter
+and chained as ``__cause__``; they never escape on their own.
+
+Where a builtin exception means the same thing, the class also subclasses it,
+so ``except LookupError`` or ``except TimeoutError`` keeps working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from runtimes._redact import redact_argv, redact_text
+
+__all__ = [
+    "BuildFailed",
+    "CommandFailed",
+    "ContainerNotFound",
+    "ImageNotFound",
+    "InvalidSpec",
+    "NameConflict",
+    "NotFound",
+    "RuntimeUnavailable",
+    "RuntimesError",
+    "Timeout",
+    "UnknownRuntime",
+    "Unsupported",
+    "VolumeNotFound",
+]
+
+
+class RuntimesError(Exception):
+    """Base class of every error raised by ``runtimes``.
+
+    The message is redacted: values given as container environment never
+    appear in ``str()`` or ``repr()`` of any error.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.message = redact_text(message)
+        super().__init__(self.message)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class RuntimeUnavailable(RuntimesError, OSError):
+    """The runtime's binary, socket, SDK or daemon is missing or not answering.
+
+    The message says how to install or start what is missing.
+    """
+
+    def __init__(self, runtime: str, message: str, *, hint: str | None = None) -> None:
+        #: Name of the runtime that could not be reached.
+        self.runtime = runtime
+        #: How to fix it (install command, daemon to start), if known.
+        self.hint = hint
+        text = f"{runtime}: {message}"
+        if hint:
+            text += f": {hint}"
+        super().__init__(text)
+
+
+class UnknownRuntime(RuntimesError, LookupError):
+    """No adapter is registered under this name."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        #: The name that was asked for.
+        self.name = name
+        #: The adapter names that do exist.
+        self.known = tuple(known)
+        super().__init__(f"unknown runtime {name!r}; known runtimes: {', '.join(self.known)}")
+
+
+class NotFound(RuntimesError, LookupError):
+    """An object the call names does not exist."""
+
+    def __init__(self, ref: str, message: str | None = None) -> None:
+        #: The reference (name, id, image ref) that was not found.
+        self.ref = ref
+        super().__init__(message or f"{self._kind} not found: {ref}")
+
+    _kind = "object"
+
+
+class ContainerNotFound(NotFound):
+    """No container has this name or id."""
+
+    _kind = "container"
+
+
+class ImageNotFound(NotFound):
+    """No local image has this reference. Images are never pulled implicitly."""
+
+    _kind = "image"
+
+
+class VolumeNotFound(NotFound):
+    """No volume has this name."""
+
+    _kind = "volume"
+
+
+class NameConflict(RuntimesError):
+    """The name is already used by another container (or volume).
+
+    No builtin means "already exists" outside file systems, so this one
+    subclasses only :class:`RuntimesError`.
+    """
+
+    def __init__(self, name: str, message: str | None = None) -> None:
+        #: The name that is taken.
+        self.name = name
+        super().__init__(message or f"name already in use: {name}")
+
+
+class InvalidSpec(RuntimesError, ValueError):
+    """Bad input, caught before anything reached the runtime.
+
+    Malformed image reference, port, volume, env key, label or name.
+    """
+
+
+class Timeout(RuntimesError, TimeoutError):
+    """A call did not finish within its time limit."""
+
+
+class Unsupported(RuntimesError, NotImplementedError):
+    """The adapter does not provide this optional feature (see ``Capability``)."""
+
+
+class BuildFailed(RuntimesError):
+    """An image build failed.
+
+    Carries the exit code (or the builder's error code) and the last lines of
+    build output, so the reason is visible without re-running the build.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        runtime: str,
+        exit_code: int | None = None,
+        output: Sequence[str] = (),
+    ) -> None:
+        #: Name of the runtime that ran the build.
+        self.runtime = runtime
+        #: Exit code of the failing step or build command, when known.
+        self.exit_code = exit_code
+        #: The last lines of build output (at most 50).
+        self.output = tuple(redact_text(line) for line in output[-50:])
+        tail = "\n".join(self.output[-10:])
+        text = f"{runtime}: build failed"
+        if exit_code is not None:
+            text += f" (exit code {exit_code})"
+        text += f": {message}"
+        if tail:
+            text += f"\n--- last build output ---\n{tail}"
+        super().__init__(text)
+
+
+class CommandFailed(RuntimesError):
+    """The runtime reported an error that has no more specific class.
+
+    Carries the runtime, the operation, the exit code (CLI) or HTTP status
+    (API), the command line (redacted) and the runtime's error text.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        runtime: str,
+        operation: str,
+        exit_code: int | None = None,
+        status: int | None = None,
+        stderr: str = "",
+        command: Sequence[str] | None = None,
+    ) -> None:
+        #: Name of the runtime that failed.
+        self.runtime = runtime
+        #: The library verb that failed (``"run"``, ``"logs"``...).
+        self.operation = operation
+        #: Exit code of the runtime's command, for CLI-driven verbs.
+        self.exit_code = exit_code
+        #: HTTP status, for API-driven verbs.
+        self.status = status
+        #: The runtime's own error text (redacted).
+        self.stderr = redact_text(stderr)
+        #: The command line that was run, with environment values redacted.
+        self.command = tuple(redact_argv(command)) if command is not None else None
+        detail = []
+        if exit_code is not None:
+            detail.append(f"exit code {exit_code}")
+        if status is not None:
+            detail.append(f"HTTP {status}")
+        suffix = f" ({', '.join(detail)})" if detail else ""
+        super().__init__(f"{runtime} {operation} failed{suffix}: {message}")

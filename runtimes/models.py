@@ -1,0 +1,271 @@
+"""Plain, frozen values that every adapter returns.
+
+Models hold no reference back to a runtime: they can be compared, hashed,
+pickled and logged.  The backend's own dict is kept in ``raw`` (excluded from
+equality and repr) as an escape hatch.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+import attrs
+
+__all__ = [
+    "Capability",
+    "Container",
+    "ContainerState",
+    "ExecResult",
+    "Image",
+    "LogLine",
+    "Mount",
+    "MountType",
+    "PortBinding",
+    "PortMapping",
+    "RuntimeInfo",
+    "Volume",
+]
+
+
+def _frozen_mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    # A sorted plain dict copy: equality is by content, and no caller can
+    # mutate a model through a dict it passed in.
+    return dict(sorted((value or {}).items()))
+
+
+class ContainerState(str, enum.Enum):
+    """Lifecycle state of a container, the same on every runtime.
+
+    Runtime-specific states are folded in: Podman's ``stopping`` is
+    ``RUNNING`` (the process still runs), ``stopped``/``exited`` are
+    ``EXITED``, ``initialized``/``configured`` are ``CREATED``; nerdctl's
+    empty status (never started) is ``CREATED`` and ``pausing`` is ``PAUSED``.
+    """
+
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    RESTARTING = "restarting"
+    REMOVING = "removing"
+    EXITED = "exited"
+    DEAD = "dead"
+    UNKNOWN = "unknown"
+
+
+class Capability(str, enum.Enum):
+    """Optional behaviours an adapter declares; contract tests require them."""
+
+    #: Log bytes come back exactly as written, even when they are not UTF-8.
+    #: (Docker's json-file driver stores U+FFFD instead.)
+    LOSSLESS_LOGS = "lossless-logs"
+    #: Log timestamps have sub-second precision.
+    PRECISE_LOG_TIMESTAMPS = "precise-log-timestamps"
+
+
+class MountType(str, enum.Enum):
+    """What a :class:`Mount` attaches."""
+
+    BIND = "bind"
+    VOLUME = "volume"
+
+
+@attrs.frozen(kw_only=True)
+class PortMapping:
+    """A port to publish, as requested by the caller."""
+
+    #: Port inside the container.
+    container_port: int
+    #: ``"tcp"``, ``"udp"`` or ``"sctp"``.
+    protocol: str = "tcp"
+    #: Host address to bind; ``None`` means every address.
+    host_ip: str | None = None
+    #: Host port; ``None`` lets the runtime pick a free one.
+    host_port: int | None = None
+
+    @classmethod
+    def parse(cls, spec: str | int | PortMapping) -> PortMapping:
+        """Parse ``"8080"``, ``"127.0.0.1::8080"``, ``"18080:8080/udp"``...
+
+        Raises :class:`~runtimes.InvalidSpec` for anything malformed.
+        """
+        from runtimes._specs import parse_port
+
+        return parse_port(spec)
+
+
+@attrs.frozen(kw_only=True)
+class PortBinding:
+    """A published port as the runtime actually bound it."""
+
+    #: Port inside the container.
+    container_port: int
+    #: ``"tcp"``, ``"udp"`` or ``"sctp"``.
+    protocol: str
+    #: Host address bound (``"0.0.0.0"`` for every IPv4 address).
+    host_ip: str
+    #: Host port bound; the chosen one when the caller left it open.
+    host_port: int
+
+
+@attrs.frozen(kw_only=True)
+class Mount:
+    """A bind mount or a named volume to attach to a container."""
+
+    #: Host path (bind, made absolute) or volume name.
+    source: str
+    #: Absolute path inside the container.
+    target: str
+    #: Bind or named volume.
+    type: MountType = MountType.BIND
+    #: Mount read-only.
+    read_only: bool = False
+
+    @classmethod
+    def parse(cls, spec: str | Mount) -> Mount:
+        """Parse ``"host_path:container_path[:ro]"`` or ``"volume:path"``."""
+        from runtimes._specs import parse_volume
+
+        return parse_volume(spec)
+
+
+@attrs.frozen(kw_only=True)
+class Container:
+    """A container, normalised across runtimes.
+
+    Containers returned by ``ps`` always carry ``id``, ``name``, ``image``,
+    ``command``, ``state``, ``exit_code`` (for exited containers),
+    ``created_at``, ``ports`` and ``labels``.  ``started_at`` and
+    ``finished_at`` may be ``None`` there; ``inspect`` fills every field.
+    """
+
+    #: Full 64-hex id.
+    id: str
+    #: Name, without Docker's leading ``/``.
+    name: str
+    #: Image reference as the runtime reports it for this container.
+    image: str
+    #: Command and arguments (entrypoint included when known).
+    command: tuple[str, ...] = ()
+    #: Lifecycle state.
+    state: ContainerState = ContainerState.UNKNOWN
+    #: Exit code once the container has exited, else ``None``.
+    exit_code: int | None = None
+    #: Creation time (UTC).
+    created_at: datetime | None = None
+    #: Last start time (UTC), ``None`` if never started or not known.
+    started_at: datetime | None = None
+    #: Last exit time (UTC), ``None`` if it has not exited or not known.
+    finished_at: datetime | None = None
+    #: Published ports, sorted.
+    ports: tuple[PortBinding, ...] = ()
+    #: Labels.
+    labels: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping, hash=False)
+    #: Name of the runtime that reported it.
+    runtime: str = ""
+    #: The backend's own record, untouched.
+    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False, hash=False)
+
+    @property
+    def short_id(self) -> str:
+        """The 12-character id used in tables."""
+        return self.id[:12]
+
+    def port(self, container_port: int, protocol: str = "tcp") -> PortBinding:
+        """The binding of one container port; ``LookupError`` if unpublished."""
+        for binding in self.ports:
+            if binding.container_port == container_port and binding.protocol == protocol:
+                return binding
+        raise LookupError(f"port {container_port}/{protocol} is not published by {self.name}")
+
+
+@attrs.frozen(kw_only=True)
+class Image:
+    """A local image."""
+
+    #: ``sha256:<64 hex>`` on every runtime.
+    id: str
+    #: Repository tags, e.g. ``("demo:1",)``; Podman's ``localhost/`` removed.
+    tags: tuple[str, ...] = ()
+    #: Image labels.
+    labels: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping, hash=False)
+    #: Creation time (UTC).
+    created_at: datetime | None = None
+    #: Size in bytes, when the runtime reports it.
+    size: int | None = None
+    #: The backend's own record, untouched.
+    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False, hash=False)
+
+
+@attrs.frozen(kw_only=True)
+class Volume:
+    """A named volume."""
+
+    #: Volume name.
+    name: str
+    #: Volume labels.
+    labels: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping, hash=False)
+    #: The backend's own record, untouched.
+    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False, hash=False)
+
+
+@attrs.frozen(kw_only=True)
+class LogLine:
+    """One line a container wrote.
+
+    ``data`` keeps the bytes exactly, including the final ``b"\\n"`` (absent
+    only for a last line written without one).  A long line that the runtime
+    stored as several records is joined back into one ``LogLine``.
+    """
+
+    #: ``"stdout"`` or ``"stderr"``.
+    stream: Literal["stdout", "stderr"]
+    #: The bytes written, newline included.
+    data: bytes
+    #: When the runtime received the line (UTC), if timestamps were asked for.
+    timestamp: datetime | None = None
+
+    @property
+    def text(self) -> str:
+        """``data`` decoded as UTF-8 with replacement, without the newline."""
+        return self.data.decode("utf-8", "replace").removesuffix("\n")
+
+
+@attrs.frozen(kw_only=True)
+class ExecResult:
+    """Outcome of ``exec``."""
+
+    #: Exit code of the command.
+    exit_code: int
+    #: Everything written to stdout.
+    stdout: bytes = b""
+    #: Everything written to stderr.
+    stderr: bytes = b""
+
+
+@attrs.frozen(kw_only=True)
+class RuntimeInfo:
+    """What a runtime reports about itself."""
+
+    #: Adapter name: ``"docker"``, ``"podman"``, ``"nerdctl"``...
+    name: str
+    #: Server (engine) version.
+    version: str
+    #: API version, where the runtime has one.
+    api_version: str | None = None
+    #: Operating system of the engine, e.g. ``"linux"``.
+    os: str = ""
+    #: CPU architecture of the engine, e.g. ``"amd64"``.
+    arch: str = ""
+    #: Whether the engine runs without root.
+    rootless: bool = False
+    #: Where the library talks to: socket URL or binary path.
+    endpoint: str = ""
+    #: Storage driver or snapshotter.
+    storage_driver: str | None = None
+    #: Capabilities the adapter declares.
+    capabilities: frozenset[Capability] = frozenset()
+    #: The backend's own record, untouched.
+    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False, hash=False)

@@ -1,0 +1,292 @@
+"""Find adapters and decide which runtime ``connect()`` uses.
+
+Adapters are looked up lazily: the built-in ones by import string, third
+party ones through the ``runtimes.adapters`` entry-point group.  Nothing is
+imported until a runtime is asked for, so ``import runtimes`` stays light.
+
+Selection precedence (first that applies wins):
+
+1. the name passed to :func:`connect`;
+2. the ``RUNTIMES_DEFAULT`` environment variable;
+3. ``[tool.runtimes] default = "..."`` in the nearest ``pyproject.toml`` from
+   the working directory up, then ``default = "..."`` in the user config file
+   (``~/.config/runtimes/config.toml`` on Linux);
+4. auto-detection: the first of docker, podman, nerdctl that is installed and
+   reachable.
+
+Adapter options come from ``connect(**options)``, then
+``RUNTIMES_<NAME>_<OPTION>``, then ``[tool.runtimes.<name>]`` (pyproject) or
+``[<name>]`` (user config).  Adapters also honour their ecosystem's own
+variables (``DOCKER_HOST``, ``CONTAINER_HOST``, ``CONTAINERD_ADDRESS``...).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import tomllib
+from collections.abc import Mapping
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from runtimes.errors import InvalidSpec, RuntimeUnavailable, UnknownRuntime
+
+if TYPE_CHECKING:
+    from runtimes.base import Runtime
+
+__all__ = [
+    "AdapterSpec",
+    "Selection",
+    "adapter_class",
+    "available",
+    "connect",
+    "known",
+    "load_config",
+    "select",
+]
+
+log = logging.getLogger("runtimes")
+
+ENTRY_POINT_GROUP = "runtimes.adapters"
+AUTO_ORDER = ("docker", "podman", "nerdctl")
+
+
+@attrs.frozen
+class AdapterSpec:
+    """Where an adapter lives and how to get what it needs."""
+
+    #: Registry name.
+    name: str
+    #: ``"module:Class"``.
+    target: str
+    #: What to run when the adapter's Python dependencies are missing.
+    install_hint: str
+    #: How to install or start the runtime itself.
+    runtime_hint: str
+
+
+BUILTIN: Mapping[str, AdapterSpec] = {
+    "docker": AdapterSpec(
+        "docker",
+        "runtimes.adapters.docker:DockerRuntime",
+        "pip install 'runtimes[docker]'",
+        "install Docker (Debian: apt-get install docker.io) and start dockerd",
+    ),
+    "podman": AdapterSpec(
+        "podman",
+        "runtimes.adapters.podman:PodmanRuntime",
+        "pip install 'runtimes[podman]'",
+        "install Podman (Debian: apt-get install podman)",
+    ),
+    "nerdctl": AdapterSpec(
+        "nerdctl",
+        "runtimes.adapters.nerdctl:NerdctlRuntime",
+        "nothing: the nerdctl adapter needs no Python package",
+        "install nerdctl and start containerd (see scripts/prepare-machine.sh)",
+    ),
+}
+
+_cache: dict[str, type[Runtime]] = {}
+
+
+def _entry_points() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in BUILTIN:
+            log.warning("ignoring entry point %r: shadows the built-in adapter", ep.name)
+            continue
+        found.setdefault(ep.name, ep)
+    return found
+
+
+def known() -> list[str]:
+    """Names of every adapter: built-in first, then entry points, sorted."""
+    return [*BUILTIN, *sorted(_entry_points())]
+
+
+def adapter_class(name: str) -> type[Runtime]:
+    """Import and return the adapter class registered under ``name``."""
+    if name in _cache:
+        return _cache[name]
+    from runtimes.base import Runtime
+
+    spec = BUILTIN.get(name)
+    if spec is not None:
+        module_name, _, attr = spec.target.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module_name), attr)
+        except ImportError as exc:
+            raise RuntimeUnavailable(
+                name, f"missing Python dependency {exc.name!r}", hint=spec.install_hint
+            ) from exc
+    else:
+        ep = _entry_points().get(name)
+        if ep is None:
+            raise UnknownRuntime(name, known())
+        cls = ep.load()
+    if not (isinstance(cls, type) and issubclass(cls, Runtime)):
+        raise TypeError(f"adapter {name!r} is not a runtimes.Runtime subclass: {cls!r}")
+    _cache[name] = cls
+    return cls
+
+
+def runtime_hint(name: str) -> str:
+    spec = BUILTIN.get(name)
+    return spec.runtime_hint if spec else f"see the documentation of the {name} adapter"
+
+
+# -- configuration files -------------------------------------------------------
+
+
+@attrs.frozen
+class Config:
+    """What configuration files say, and where they were found."""
+
+    #: ``default`` from the nearest pyproject's ``[tool.runtimes]``.
+    project_default: str | None = None
+    #: ``[tool.runtimes.<name>]`` tables of that pyproject.
+    project_options: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    project_path: Path | None = None
+    #: ``default`` from the user config file.
+    user_default: str | None = None
+    #: ``[<name>]`` tables of the user config file.
+    user_options: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    user_path: Path | None = None
+
+
+def _user_config_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("runtimes")) / "config.toml"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        log.warning("ignoring unreadable config %s: %s", path, exc)
+        return {}
+
+
+def load_config(cwd: Path | None = None) -> Config:
+    """Read the nearest ``pyproject.toml`` and the user config file."""
+    project_default = None
+    project_options: dict[str, Mapping[str, Any]] = {}
+    project_path = None
+    start = (cwd or Path.cwd()).resolve()
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            table = _read_toml(candidate).get("tool", {}).get("runtimes", {})
+            if table:
+                project_path = candidate
+                project_default = table.get("default")
+                project_options = {k: v for k, v in table.items() if isinstance(v, dict)}
+            break  # the nearest pyproject decides, even without a [tool.runtimes]
+    user_path = _user_config_path()
+    user: dict[str, Any] = _read_toml(user_path) if user_path.is_file() else {}
+    return Config(
+        project_default=project_default,
+        project_options=project_options,
+        project_path=project_path,
+        user_default=user.get("default"),
+        user_options={k: v for k, v in user.items() if isinstance(v, dict)},
+        user_path=user_path if user else None,
+    )
+
+
+# -- selection -------------------------------------------------------------------
+
+
+@attrs.frozen
+class Selection:
+    """Which runtime ``connect()`` picks, and the rule that picked it."""
+
+    #: Adapter name, or ``None`` when nothing is configured or detected.
+    name: str | None
+    #: Human description of the rule, e.g. ``"RUNTIMES_DEFAULT"``.
+    rule: str
+
+
+def select(name: str | None = None, *, config: Config | None = None) -> Selection:
+    """Apply the selection precedence without connecting."""
+    if name:
+        return Selection(name, "argument to connect()")
+    env = os.environ.get("RUNTIMES_DEFAULT", "").strip()
+    if env:
+        return Selection(env, "RUNTIMES_DEFAULT environment variable")
+    config = config or load_config()
+    if config.project_default:
+        return Selection(config.project_default, f"[tool.runtimes] default in {config.project_path}")
+    if config.user_default:
+        return Selection(config.user_default, f"default in {config.user_path}")
+    for candidate in AUTO_ORDER:
+        if detect(candidate) is None:
+            return Selection(candidate, "auto-detection (first of docker, podman, nerdctl reachable)")
+    return Selection(None, "auto-detection found no reachable runtime")
+
+
+def resolve_options(
+    name: str, cls: type[Runtime], explicit: Mapping[str, Any], config: Config | None = None
+) -> dict[str, Any]:
+    """Merge adapter options by precedence: explicit > env > config files."""
+    unknown = sorted(set(explicit) - set(cls.options))
+    if unknown:
+        raise InvalidSpec(
+            f"{name}: unknown option(s) {', '.join(unknown)}; "
+            f"accepted: {', '.join(cls.options) or 'none'}"
+        )
+    merged: dict[str, Any] = {}
+    config = config if config is not None else load_config()
+    for option in cls.options:
+        if option in explicit and explicit[option] is not None:
+            merged[option] = explicit[option]
+            continue
+        env_key = f"RUNTIMES_{name.upper()}_{option.upper()}"
+        if os.environ.get(env_key):
+            merged[option] = os.environ[env_key]
+            continue
+        for table in (config.project_options.get(name, {}), config.user_options.get(name, {})):
+            if option in table:
+                merged[option] = table[option]
+                break
+    return merged
+
+
+def detect(name: str, **options: Any) -> str | None:
+    """``None`` if runtime ``name`` is usable here, else why not."""
+    try:
+        cls = adapter_class(name)
+        return cls.detect(**resolve_options(name, cls, options))
+    except (RuntimeUnavailable, UnknownRuntime) as exc:
+        return str(exc)
+
+
+def available() -> list[str]:
+    """Names of runtimes that are installed and reachable right now."""
+    return [name for name in known() if detect(name) is None]
+
+
+def connect(name: str | None = None, **options: Any) -> Runtime:
+    """Return a :class:`~runtimes.Runtime` for ``name`` or the selected one.
+
+    Raises :class:`~runtimes.UnknownRuntime` for a name no adapter has, and
+    :class:`~runtimes.RuntimeUnavailable` when nothing usable is found.
+    """
+    config = load_config()
+    selection = select(name, config=config)
+    if selection.name is None:
+        raise RuntimeUnavailable(
+            "runtimes",
+            "no container runtime is reachable",
+            hint="install and start docker, podman or containerd+nerdctl; `runtimes info` tells more",
+        )
+    cls = adapter_class(selection.name)
+    resolved = resolve_options(selection.name, cls, options, config)
+    log.debug("connecting to %s (%s)", selection.name, selection.rule)
+    return cls(**resolved)
