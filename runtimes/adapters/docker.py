@@ -118,6 +118,11 @@ class DockerRuntime(Runtime):
         except requests.exceptions.ReadTimeout as exc:
             raise Timeout(f"docker {operation} did not answer in time") from redact_exception(exc)
         except requests.exceptions.ConnectionError as exc:
+            # Over a unix socket the SDK reports a read timeout as a ConnectionError.
+            if "timed out" in str(exc).lower():
+                raise Timeout(f"docker {operation} did not answer in time") from redact_exception(
+                    exc
+                )
             raise RuntimeUnavailable(
                 "docker", f"lost connection to {self.host}", hint="is dockerd running?"
             ) from redact_exception(exc)

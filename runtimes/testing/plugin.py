@@ -1,0 +1,184 @@
+"""pytest plugin (entry point ``pytest11``): runtime fixtures for contract tests.
+
+* ``--runtime=docker,podman`` picks the runtimes; by default every runtime
+  that :func:`runtimes.available` finds, plus every runtime named in
+  ``RUNTIMES_REQUIRE``.
+* A runtime that is not reachable is skipped with the reason, unless it is
+  named in ``RUNTIMES_REQUIRE=docker,podman,...``: then its tests FAIL.
+* Everything the tests create carries the session label
+  ``runtimes.test-session=<id>`` and is removed when the runtime's fixture
+  ends, even when tests fail; the teardown then fails if anything labelled
+  is still there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import runtimes
+from runtimes.base import Runtime
+from runtimes.errors import NotFound, RuntimesError, RuntimeUnavailable, UnknownRuntime
+from runtimes.models import Container
+
+SESSION_LABEL = "runtimes.test-session"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("runtimes")
+    group.addoption(
+        "--runtime",
+        action="store",
+        default=None,
+        help="comma-separated runtimes to run contract tests against "
+        "(default: every reachable runtime plus those in RUNTIMES_REQUIRE)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "runtimes_contract: a contract test that runs against real runtimes"
+    )
+
+
+def required_runtimes() -> list[str]:
+    """Runtimes whose absence fails the run (``RUNTIMES_REQUIRE``)."""
+    return [n.strip() for n in os.environ.get("RUNTIMES_REQUIRE", "").split(",") if n.strip()]
+
+
+def _selected(config: pytest.Config) -> list[str]:
+    cached: list[str] | None = getattr(config, "_runtimes_selected", None)
+    if cached is not None:
+        return cached
+    option = config.getoption("--runtime")
+    if option:
+        names = [n.strip() for n in option.split(",") if n.strip()]
+    else:
+        names = runtimes.available()
+        names += [n for n in required_runtimes() if n not in names]
+    config._runtimes_selected = names  # type: ignore[attr-defined]
+    return names
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "container_runtime" not in metafunc.fixturenames:
+        return
+    bound = getattr(metafunc.cls, "runtime_name", None)
+    names = [bound] if bound else _selected(metafunc.config)
+    if not names:
+        names = ["<none>"]
+    metafunc.parametrize("container_runtime", names, indirect=True, ids=names, scope="session")
+
+
+@pytest.fixture(scope="session")
+def runtimes_session_id() -> str:
+    """Identifies this test session's objects on every runtime."""
+    return uuid.uuid4().hex[:12]
+
+
+@pytest.fixture(scope="session")
+def session_labels(runtimes_session_id: str) -> dict[str, str]:
+    """Labels that every object created by the tests must carry."""
+    return {SESSION_LABEL: runtimes_session_id}
+
+
+@pytest.fixture(scope="session")
+def container_runtime(
+    request: pytest.FixtureRequest, session_labels: dict[str, str]
+) -> Iterator[Runtime]:
+    """A connected runtime, one per selected name; cleaned up at session end."""
+    name: str = request.param
+    if name == "<none>":
+        pytest.skip("no container runtime is reachable (see `runtimes info`)")
+    try:
+        rt = runtimes.connect(name)
+        rt.info()
+    except (RuntimeUnavailable, UnknownRuntime) as exc:
+        if name in required_runtimes():
+            pytest.fail(f"runtime {name} is required by RUNTIMES_REQUIRE but unusable: {exc}")
+        pytest.skip(f"runtime {name} unavailable: {exc}")
+    try:
+        yield rt
+    finally:
+        try:
+            leftovers = cleanup(rt, session_labels)
+        finally:
+            rt.close()
+        if leftovers:
+            pytest.fail(f"{name}: objects labelled by this session survived cleanup: {leftovers}")
+
+
+def cleanup(rt: Runtime, labels: dict[str, str]) -> list[str]:
+    """Remove everything carrying ``labels``; return what could not be removed.
+
+    Containers are removed one at a time: a batch removal on Podman removes
+    nothing when one name is missing and still exits 0.
+    """
+    for container in rt.ps(all=True, labels=labels):
+        with contextlib.suppress(NotFound):
+            rt.remove(container, force=True)
+    for image in rt.images(labels=labels):
+        with contextlib.suppress(NotFound):
+            rt.remove_image(image.id, force=True)
+    for volume in rt.volumes(labels=labels):
+        with contextlib.suppress(NotFound):
+            rt.remove_volume(volume.name, force=True)
+    left = [f"container {c.name}" for c in rt.ps(all=True, labels=labels)]
+    left += [f"image {i.id}" for i in rt.images(labels=labels)]
+    left += [f"volume {v.name}" for v in rt.volumes(labels=labels)]
+    return left
+
+
+@pytest.fixture(scope="session")
+def test_image(
+    container_runtime: Runtime, session_labels: dict[str, str], runtimes_session_id: str
+) -> str:
+    """Reference of the busybox test image (built once per runtime and session)."""
+    configured = os.environ.get("RUNTIMES_TEST_IMAGE")
+    if configured:
+        return configured
+    from runtimes.testing.images import build_test_image
+
+    tag = f"runtimes-test/busybox:{runtimes_session_id}"
+    try:
+        build_test_image(container_runtime, tag, session_labels)
+    except LookupError as exc:
+        pytest.fail(str(exc))
+    return tag
+
+
+@pytest.fixture
+def unique_name(runtimes_session_id: str) -> Callable[[str], str]:
+    """``unique_name("web")`` -> a name no other test or session uses."""
+    counter = itertools.count()
+
+    def make(prefix: str = "c") -> str:
+        return f"rt-{runtimes_session_id}-{prefix}-{uuid.uuid4().hex[:6]}{next(counter)}"
+
+    return make
+
+
+@pytest.fixture
+def launch(
+    container_runtime: Runtime, test_image: str, session_labels: dict[str, str]
+) -> Iterator[Callable[..., Container]]:
+    """``launch(command, **run_kwargs)``: run the test image with the session
+    labels; every container is force-removed when the test ends."""
+    started: list[Container] = []
+
+    def run(command: Any = None, image: str | None = None, **kwargs: Any) -> Container:
+        labels = {**session_labels, **kwargs.pop("labels", {})}
+        container = container_runtime.run(image or test_image, command, labels=labels, **kwargs)
+        started.append(container)
+        return container
+
+    yield run
+    for container in started:
+        with contextlib.suppress(RuntimesError):
+            container_runtime.remove(container, force=True)

@@ -1,0 +1,601 @@
+"""The contract every adapter must pass, as pytest test classes.
+
+Bind it to runtimes with a one-line subclass in a test module::
+
+    from runtimes.testing import RuntimeContract
+
+    class TestContract(RuntimeContract):      # every selected runtime
+        pass
+
+    class TestMyAdapter(RuntimeContract):     # a third-party adapter only
+        runtime_name = "myruntime"
+
+The tests use only the public API and the fixtures of
+:mod:`runtimes.testing.plugin`.  None is specific to one runtime: where
+runtimes legitimately differ, a test checks the adapter's declared
+``Capability`` instead of its name.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+import runtimes
+from runtimes.base import Runtime
+from runtimes.models import Capability, Container, ContainerState, LogLine
+from runtimes.testing.images import write_busybox_context
+
+__all__ = [
+    "BuildContract",
+    "ErrorsContract",
+    "ExecContract",
+    "ImagesContract",
+    "LifecycleContract",
+    "LogsContract",
+    "RunContract",
+    "RuntimeContract",
+    "VolumesContract",
+]
+
+Launch = Callable[..., Container]
+BB = "/bin/busybox"
+
+
+def wait_for_output(
+    rt: Runtime, container: Container, needle: str, timeout: float = 20
+) -> list[LogLine]:
+    """Poll the logs until a line contains ``needle``; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = list(rt.logs(container))
+        if any(needle in line.text for line in lines):
+            return lines
+        if time.monotonic() > deadline:
+            pytest.fail(f"{needle!r} never appeared in the logs; got {[x.text for x in lines]}")
+        time.sleep(0.1)
+
+
+def http_get(port: int, path: str = "/index.html", timeout: float = 20) -> str:
+    """GET from 127.0.0.1, retrying until the server answers or ``timeout``."""
+    deadline = time.monotonic() + timeout
+    url = f"http://127.0.0.1:{port}{path}"
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+                body: bytes = response.read()
+                return body.decode()
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def texts(lines: list[LogLine]) -> list[str]:
+    return [line.text for line in lines]
+
+
+class _Base:
+    #: Set in a subclass to bind the suite to one adapter only.
+    runtime_name: ClassVar[str | None] = None
+
+    @pytest.fixture
+    def rt(self, container_runtime: Runtime) -> Runtime:
+        return container_runtime
+
+
+# -- build ----------------------------------------------------------------------
+
+
+class BuildContract(_Base):
+    def _context(self, tmp_path: Path, dockerfile: str) -> Path:
+        return write_busybox_context(tmp_path / "ctx", dockerfile)
+
+    def test_build_args_target_labels(
+        self,
+        rt: Runtime,
+        tmp_path: Path,
+        session_labels: dict[str, str],
+        launch: Launch,
+        runtimes_session_id: str,
+    ) -> None:
+        context = self._context(
+            tmp_path,
+            f"""\
+FROM scratch AS base
+COPY busybox {BB}
+ARG GREETING=unset
+RUN ["{BB}", "sh", "-c", "echo $GREETING > /greeting"]
+FROM base AS wanted
+RUN ["{BB}", "sh", "-c", "echo wanted > /stage"]
+FROM base AS last
+RUN ["{BB}", "sh", "-c", "echo last > /stage"]
+""",
+        )
+        tag = f"runtimes-test/build-args:{runtimes_session_id}"
+        image = rt.build(
+            context,
+            tag=tag,
+            build_args={"GREETING": "hello-arg"},
+            target="wanted",
+            labels={**session_labels, "runtimes.test.kind": "args"},
+        )
+        assert image.id.startswith("sha256:") and len(image.id) == 71
+        assert tag in image.tags
+        assert image.labels["runtimes.test.kind"] == "args"
+        c = launch([BB, "cat", "/greeting", "/stage"], image=tag)
+        assert rt.wait(c, timeout=60) == 0
+        assert texts(list(rt.logs(c))) == ["hello-arg", "wanted"]
+
+    def test_failing_run_raises_build_failed_with_output(
+        self, rt: Runtime, tmp_path: Path, session_labels: dict[str, str]
+    ) -> None:
+        context = self._context(
+            tmp_path,
+            f'FROM scratch\nCOPY busybox {BB}\n'
+            f'RUN ["{BB}", "sh", "-c", "echo failing-$((40+2)); exit 7"]\n',
+        )
+        images_before = {i.id for i in rt.images()}
+        containers_before = {c.id for c in rt.ps(all=True)}
+        try:
+            with pytest.raises(runtimes.BuildFailed) as info:
+                rt.build(context, labels=session_labels, no_cache=True)
+            assert info.value.exit_code == 7
+            assert any("failing-42" in line for line in info.value.output)
+            assert "failing-42" in str(info.value)
+            # No intermediate container survives a failed build.
+            assert {c.id for c in rt.ps(all=True)} <= containers_before
+        finally:
+            for image in rt.images():
+                if image.id not in images_before and not image.tags:
+                    rt.remove_image(image.id, force=True)
+
+    def test_on_output_is_live(
+        self, rt: Runtime, tmp_path: Path, session_labels: dict[str, str]
+    ) -> None:
+        context = self._context(
+            tmp_path,
+            f'FROM scratch\nCOPY busybox {BB}\n'
+            f'RUN ["{BB}", "sh", "-c", "echo live-$((6*7))"]\n'
+            f'RUN ["{BB}", "sleep", "2"]\n',
+        )
+        seen: dict[str, float] = {}
+
+        def on_output(line: str) -> None:
+            assert "\n" not in line
+            if "live-42" in line and "live" not in seen:
+                seen["live"] = time.monotonic()
+
+        rt.build(context, labels=session_labels, no_cache=True, on_output=on_output)
+        finished = time.monotonic()
+        assert "live" in seen, "the RUN step's output never reached on_output"
+        assert finished - seen["live"] >= 1.5, "output arrived only after the build finished"
+
+
+# -- images -----------------------------------------------------------------------
+
+
+class ImagesContract(_Base):
+    def test_image_listing_and_lookup(
+        self, rt: Runtime, test_image: str, session_labels: dict[str, str]
+    ) -> None:
+        image = rt.image(test_image)
+        assert image.id.startswith("sha256:") and len(image.id) == 71
+        assert test_image in image.tags
+        listed = rt.images(labels=session_labels)
+        assert image.id in {i.id for i in listed}
+        assert all(i.id.startswith("sha256:") for i in listed)
+        assert rt.image(image.id).id == image.id
+
+    def test_missing_image(self, rt: Runtime, runtimes_session_id: str) -> None:
+        ref = f"runtimes-test/missing:{runtimes_session_id}"
+        with pytest.raises(runtimes.ImageNotFound):
+            rt.image(ref)
+        with pytest.raises(runtimes.ImageNotFound):
+            rt.remove_image(ref)
+
+    def test_run_never_pulls(
+        self, rt: Runtime, runtimes_session_id: str, session_labels: dict[str, str]
+    ) -> None:
+        with pytest.raises(runtimes.ImageNotFound) as info:
+            rt.run(f"runtimes-test/missing:{runtimes_session_id}", labels=session_labels)
+        assert isinstance(info.value, LookupError)
+        assert rt.ps(all=True, labels=session_labels) == [] or all(
+            c.image != f"runtimes-test/missing:{runtimes_session_id}"
+            for c in rt.ps(all=True, labels=session_labels)
+        )
+
+
+# -- run --------------------------------------------------------------------------------
+
+
+class RunContract(_Base):
+    def test_run_options(self, rt: Runtime, launch: Launch, unique_name: Callable[[str], str]) -> None:
+        name = unique_name("opts")
+        c = launch(
+            ["-c", 'echo "$GREETING"; pwd; id -u'],
+            name=name,
+            env={"GREETING": "hi there"},
+            labels={"runtimes.test.kind": "opts"},
+            workdir="/tmp",
+            user="1000",
+            entrypoint=["sh"],
+        )
+        assert c.name == name
+        assert len(c.id) == 64
+        assert c.labels["runtimes.test.kind"] == "opts"
+        assert c.runtime == rt.name
+        assert rt.wait(c, timeout=60) == 0
+        assert texts(list(rt.logs(c))) == ["hi there", "/tmp", "1000"]
+        inspected = rt.inspect(name)
+        assert inspected.id == c.id
+        assert inspected.state is ContainerState.EXITED
+        assert inspected.exit_code == 0
+        assert inspected.command[-2:] == ("-c", 'echo "$GREETING"; pwd; id -u')
+        assert inspected.created_at is not None and inspected.created_at.tzinfo is not None
+        assert inspected.started_at is not None and inspected.finished_at is not None
+
+    def test_command_without_entrypoint(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["echo", "plain", "command"])
+        assert rt.wait(c, timeout=60) == 0
+        assert texts(list(rt.logs(c))) == ["plain command"]
+
+    def test_ports_serve_http(self, rt: Runtime, launch: Launch) -> None:
+        fixed = free_port()
+        c = launch(
+            ["httpd", "-f", "-p", "8080", "-h", "/www"],
+            ports=["127.0.0.1::8080", f"127.0.0.1:{fixed}:8081"],
+        )
+        auto = c.port(8080)
+        assert auto.host_ip == "127.0.0.1" and auto.host_port > 0
+        assert c.port(8081).host_port == fixed
+        assert http_get(auto.host_port).strip() == "hello from runtimes"
+        listed = rt.ps(name=c.name)
+        assert listed[0].port(8080).host_port == auto.host_port
+        # The same binary on the fixed port really listens there too.
+        c2 = launch(["httpd", "-f", "-p", "8081", "-h", "/www"], ports=[f"127.0.0.1:{free_port()}:8081"])
+        assert http_get(c2.port(8081).host_port).strip() == "hello from runtimes"
+
+    def test_bind_mounts(self, rt: Runtime, launch: Launch, tmp_path: Path) -> None:
+        src = tmp_path / "data"
+        src.mkdir()
+        (src / "in.txt").write_text("from host\n")
+        out = tmp_path / "out"
+        out.mkdir()
+        out.chmod(0o777)
+        c = launch(
+            ["sh", "-c", "cat /data/in.txt; echo back > /out/out.txt; touch /data/x || echo ro-ok"],
+            volumes=[f"{src}:/data:ro", runtimes.Mount(source=str(out), target="/out")],
+        )
+        assert rt.wait(c, timeout=60) == 0
+        assert "from host" in texts(list(rt.logs(c)))
+        assert "ro-ok" in texts(list(rt.logs(c)))
+        assert (out / "out.txt").read_text() == "back\n"
+
+    def test_named_volume_persists(
+        self,
+        rt: Runtime,
+        launch: Launch,
+        unique_name: Callable[[str], str],
+        session_labels: dict[str, str],
+    ) -> None:
+        name = unique_name("vol")
+        rt.create_volume(name, labels=session_labels)
+        users: list[Container] = []
+        try:
+            users.append(launch(["sh", "-c", "echo kept > /v/file"], volumes=[f"{name}:/v"]))
+            assert rt.wait(users[0], timeout=60) == 0
+            users.append(launch(["cat", "/v/file"], volumes=[f"{name}:/v:ro"]))
+            assert rt.wait(users[1], timeout=60) == 0
+            assert texts(list(rt.logs(users[1]))) == ["kept"]
+            assert name in {v.name for v in rt.volumes(labels=session_labels)}
+        finally:
+            for user in users:  # a volume in use cannot be removed
+                rt.remove(user, force=True)
+            rt.remove_volume(name)
+        assert name not in {v.name for v in rt.volumes()}
+
+    def test_ps_filters(
+        self,
+        rt: Runtime,
+        launch: Launch,
+        unique_name: Callable[[str], str],
+        session_labels: dict[str, str],
+    ) -> None:
+        mark = {"runtimes.test.ps": unique_name("ps")}
+        running = launch(["sleep", "1000"], labels=mark, name=unique_name("run"))
+        done = launch(["true"], labels=mark, name=unique_name("done"))
+        rt.wait(done, timeout=60)
+        ids = {c.id for c in rt.ps(labels=mark)}
+        assert ids == {running.id}
+        every = {c.id: c for c in rt.ps(all=True, labels=mark)}
+        assert set(every) == {running.id, done.id}
+        listed_done = every[done.id]
+        assert listed_done.state is ContainerState.EXITED
+        assert listed_done.exit_code == 0
+        assert listed_done.name == done.name
+        assert listed_done.labels[SESSION] == session_labels[SESSION]
+        assert listed_done.created_at is not None
+        assert every[running.id].state is ContainerState.RUNNING
+        assert every[running.id].command == ("sleep", "1000")
+        by_name = rt.ps(all=True, name=done.name)
+        assert [c.id for c in by_name] == [done.id]
+        # exact match only, never a substring
+        assert rt.ps(all=True, name=done.name[:-1]) == []
+
+    def test_running_removes_on_error(
+        self, rt: Runtime, test_image: str, session_labels: dict[str, str]
+    ) -> None:
+        holder: list[Container] = []
+        with pytest.raises(RuntimeError, match="boom"):  # noqa: PT012
+            with rt.running(test_image, ["sleep", "1000"], labels=session_labels) as c:
+                holder.append(c)
+                assert rt.inspect(c).state is ContainerState.RUNNING
+                raise RuntimeError("boom")
+        with pytest.raises(runtimes.ContainerNotFound):
+            rt.inspect(holder[0])
+
+
+SESSION = "runtimes.test-session"
+
+
+# -- logs -------------------------------------------------------------------------------
+
+
+class LogsContract(_Base):
+    def test_streams_are_tagged(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sh", "-c", "echo out; echo err >&2"])
+        assert rt.wait(c, timeout=60) == 0
+        lines = list(rt.logs(c))
+        assert sorted((x.stream, x.text) for x in lines) == [("stderr", "err"), ("stdout", "out")]
+        assert [x.data for x in lines if x.stream == "stdout"] == [b"out\n"]
+        assert texts(list(rt.logs(c, stdout=False))) == ["err"]
+        assert texts(list(rt.logs(c, stderr=False))) == ["out"]
+        assert all(x.timestamp is None for x in lines)
+
+    def test_follow_ends_when_container_exits(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sh", "-c", "for i in 1 2 3; do echo line-$i; sleep 0.3; done"])
+        got: list[str] = []
+        worker = threading.Thread(target=lambda: got.extend(texts(list(rt.logs(c, follow=True)))))
+        worker.start()
+        worker.join(timeout=60)
+        assert not worker.is_alive(), "logs(follow=True) did not end after the container exited"
+        assert got == ["line-1", "line-2", "line-3"]
+
+    def test_tail_and_timestamps(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sh", "-c", "echo one; echo two; echo three"])
+        assert rt.wait(c, timeout=60) == 0
+        assert texts(list(rt.logs(c, tail=2))) == ["two", "three"]
+        stamped = list(rt.logs(c, timestamps=True))
+        assert texts(stamped) == ["one", "two", "three"]
+        created = rt.inspect(c).created_at
+        assert created is not None
+        for line in stamped:
+            assert line.timestamp is not None and line.timestamp.tzinfo is not None
+            assert abs((line.timestamp - created).total_seconds()) < 120
+
+    def test_non_utf8_never_breaks_the_stream(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sh", "-c", r"printf 'a\377\376b\n'; echo after"])
+        assert rt.wait(c, timeout=60) == 0
+        lines = list(rt.logs(c))
+        assert [x.stream for x in lines] == ["stdout", "stdout"]
+        assert lines[1].data == b"after\n"
+        if Capability.LOSSLESS_LOGS in rt.capabilities:
+            assert lines[0].data == b"a\xff\xfeb\n"
+        else:
+            assert lines[0].data.startswith(b"a") and lines[0].data.endswith(b"b\n")
+        assert lines[0].text.startswith("a") and lines[0].text.endswith("b")
+
+    @pytest.mark.parametrize("timestamps", [False, True], ids=["plain", "timestamps"])
+    def test_long_line_is_one_logline(self, rt: Runtime, launch: Launch, timestamps: bool) -> None:
+        c = launch(["sh", "-c", "head -c 100000 /dev/zero | tr '\\0' x; echo; echo short"])
+        assert rt.wait(c, timeout=60) == 0
+        lines = list(rt.logs(c, timestamps=timestamps))
+        assert [len(x.data) for x in lines] == [100001, 6]
+        assert lines[0].data == b"x" * 100000 + b"\n"
+        assert lines[1].text == "short"
+        assert all((x.timestamp is not None) is timestamps for x in lines)
+
+
+# -- lifecycle ------------------------------------------------------------------------------
+
+
+class LifecycleContract(_Base):
+    def test_stop_trapping_process_exits_cleanly(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(
+            ["sh", "-c", 'trap "echo got-term; exit 0" TERM; echo ready; while true; do sleep 0.1; done']
+        )
+        wait_for_output(rt, c, "ready")
+        started = time.monotonic()
+        rt.stop(c, timeout=20)
+        assert time.monotonic() - started < 15
+        inspected = rt.inspect(c)
+        assert inspected.state is ContainerState.EXITED
+        assert inspected.exit_code == 0
+        assert "got-term" in texts(list(rt.logs(c)))
+
+    def test_stop_kills_after_timeout(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sleep", "1000"])
+        rt.stop(c, timeout=1)
+        inspected = rt.inspect(c)
+        assert inspected.state is ContainerState.EXITED
+        assert inspected.exit_code == 137
+
+    def test_kill_and_signals(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sleep", "1000"])
+        rt.kill(c)
+        assert rt.wait(c, timeout=60) == 137
+        trapped = launch(
+            ["sh", "-c", 'trap "exit 5" USR1; echo ready; while true; do sleep 0.1; done']
+        )
+        wait_for_output(rt, trapped, "ready")
+        rt.kill(trapped, "SIGUSR1")
+        assert rt.wait(trapped, timeout=60) == 5
+
+    def test_wait(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sh", "-c", "exit 3"])
+        assert rt.wait(c, timeout=60) == 3
+        inspected = rt.inspect(c)
+        assert inspected.exit_code == 3
+        assert inspected.state is ContainerState.EXITED
+        sleeper = launch(["sleep", "1000"])
+        with pytest.raises(runtimes.Timeout):
+            rt.wait(sleeper, timeout=1)
+        assert rt.inspect(sleeper).state is ContainerState.RUNNING
+
+    def test_remove(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sleep", "1000"])
+        with pytest.raises(runtimes.CommandFailed):
+            rt.remove(c)
+        rt.remove(c, force=True)
+        with pytest.raises(runtimes.ContainerNotFound):
+            rt.inspect(c.id)
+
+    def test_remove_flag_deletes_after_exit(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sh", "-c", "sleep 0.5"], remove=True)
+        deadline = time.monotonic() + 30
+        while rt.ps(all=True, name=c.name):
+            assert time.monotonic() < deadline, "remove=True left the container behind"
+            time.sleep(0.2)
+
+
+# -- exec -------------------------------------------------------------------------------
+
+
+class ExecContract(_Base):
+    def test_exec(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sleep", "1000"])
+        result = rt.exec(
+            c,
+            ["sh", "-c", 'echo "$FOO"; pwd; id -u; echo oops >&2; exit 4'],
+            env={"FOO": "bar baz"},
+            workdir="/www",
+            user="1000",
+        )
+        assert result.exit_code == 4
+        assert result.stdout == b"bar baz\n/www\n1000\n"
+        assert result.stderr == b"oops\n"
+        assert rt.exec(c.name, "true").exit_code == 0
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+class ErrorsContract(_Base):
+    CONTAINER_VERBS: ClassVar[dict[str, Callable[[Runtime, str], Any]]] = {
+        "inspect": lambda rt, ref: rt.inspect(ref),
+        "logs": lambda rt, ref: rt.logs(ref),
+        "stop": lambda rt, ref: rt.stop(ref, timeout=1),
+        "kill": lambda rt, ref: rt.kill(ref),
+        "wait": lambda rt, ref: rt.wait(ref, timeout=10),
+        "remove": lambda rt, ref: rt.remove(ref, force=True),
+        "exec": lambda rt, ref: rt.exec(ref, ["true"]),
+    }
+
+    @pytest.mark.parametrize("verb", sorted(CONTAINER_VERBS))
+    def test_container_not_found(self, rt: Runtime, verb: str, runtimes_session_id: str) -> None:
+        ref = f"rt-{runtimes_session_id}-does-not-exist"
+        with pytest.raises(runtimes.ContainerNotFound) as info:
+            self.CONTAINER_VERBS[verb](rt, ref)
+        assert isinstance(info.value, LookupError)
+        assert ref in str(info.value)
+
+    def test_volume_not_found(self, rt: Runtime, runtimes_session_id: str) -> None:
+        with pytest.raises(runtimes.VolumeNotFound):
+            rt.remove_volume(f"rt-{runtimes_session_id}-no-volume")
+
+    def test_name_conflicts(
+        self,
+        rt: Runtime,
+        launch: Launch,
+        unique_name: Callable[[str], str],
+        session_labels: dict[str, str],
+    ) -> None:
+        name = unique_name("dup")
+        launch(["sleep", "1000"], name=name)
+        with pytest.raises(runtimes.NameConflict):
+            launch(["sleep", "1000"], name=name)
+        assert len(rt.ps(all=True, name=name)) == 1
+        volume = unique_name("dupvol")
+        rt.create_volume(volume, labels=session_labels)
+        try:
+            with pytest.raises(runtimes.NameConflict):
+                rt.create_volume(volume, labels=session_labels)
+        finally:
+            rt.remove_volume(volume)
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"ports": ["99999"]},
+            {"ports": ["http"]},
+            {"ports": ["8080/xyz"]},
+            {"ports": ["1.2.3:8080:80"]},
+            {"volumes": ["just-a-name"]},
+            {"volumes": ["/no/such/dir/for/runtimes:/x"]},
+            {"volumes": ["vol:relative/target"]},
+            {"env": {"BAD=KEY": "x"}},
+            {"env": {"": "x"}},
+            {"labels": {"bad key": "v"}},
+            {"name": "bad name!"},
+            {"workdir": "relative"},
+            {"image": "Not/A:Valid:Ref"},
+        ],
+        ids=lambda kw: next(iter(kw)) + ":" + str(next(iter(kw.values()))),
+    )
+    def test_invalid_specs(
+        self,
+        rt: Runtime,
+        test_image: str,
+        session_labels: dict[str, str],
+        kwargs: dict[str, Any],
+    ) -> None:
+        before = {c.id for c in rt.ps(all=True, labels=session_labels)}
+        image = kwargs.pop("image", test_image)
+        labels = {**session_labels, **kwargs.pop("labels", {})}
+        with pytest.raises(runtimes.InvalidSpec) as info:
+            rt.run(image, ["true"], labels=labels, **kwargs)
+        assert isinstance(info.value, ValueError)
+        assert {c.id for c in rt.ps(all=True, labels=session_labels)} == before
+
+
+class VolumesContract(_Base):
+    def test_volume_lifecycle(
+        self, rt: Runtime, unique_name: Callable[[str], str], session_labels: dict[str, str]
+    ) -> None:
+        name = unique_name("life")
+        created = rt.create_volume(name, labels={**session_labels, "runtimes.test.v": "1"})
+        assert created.name == name
+        listed = {v.name: v for v in rt.volumes(labels={"runtimes.test.v": "1", **session_labels})}
+        assert listed[name].labels["runtimes.test.v"] == "1"
+        rt.remove_volume(name)
+        assert name not in {v.name for v in rt.volumes(labels=session_labels)}
+
+
+class RuntimeContract(
+    BuildContract,
+    ImagesContract,
+    RunContract,
+    LogsContract,
+    LifecycleContract,
+    ExecContract,
+    ErrorsContract,
+    VolumesContract,
+):
+    """Every contract test; subclass it once per adapter (or once for all)."""
+
