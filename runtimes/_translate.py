@@ -26,7 +26,7 @@ from runtimes.errors import (
 Target = Literal["container", "image", "volume", "none"]
 
 _IMAGE_MISSING = re.compile(
-    r"no such image|image not known|image .*not found|"
+    r"no such image|image not known|image .*not found|image not available|"
     r"unable to find image|pull access denied|failed to resolve reference|"
     r"reference does not exist|repository does not exist",
     re.I,

@@ -153,7 +153,7 @@ class BuildFailed(RuntimesError):
         self.exit_code = exit_code
         #: The last lines of build output (at most 50).
         self.output = tuple(redact_text(line) for line in output[-50:])
-        tail = "\n".join(self.output[-10:])
+        tail = "\n".join(self.output[-25:])
         text = f"{runtime}: build failed"
         if exit_code is not None:
             text += f" (exit code {exit_code})"

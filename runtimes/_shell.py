@@ -1,0 +1,222 @@
+"""The one place that runs runtime binaries (nerdctl, and Podman's CLI verbs).
+
+* argv lists only, never a shell;
+* a timeout on every call (``Timeout`` once it passes, the process killed);
+* each command logged at DEBUG on the ``runtimes`` logger, env values masked;
+* a command prefix (``sudo``, ``sudo -n``...) and global arguments
+  (``--namespace``...) added to every call;
+* the binary's error output cleaned (logrus ``level=fatal msg="..."``,
+  ``Error: ...``) and classified through :func:`runtimes._translate.translate`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import shlex
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Literal
+
+import attrs
+
+from runtimes._redact import redact_argv, redact_exception
+from runtimes._translate import Target, translate
+from runtimes.errors import RuntimesError, RuntimeUnavailable, Timeout
+
+__all__ = ["Completed", "Shell", "clean_error_text"]
+
+log = logging.getLogger("runtimes")
+
+_LOGRUS = re.compile(r'level=(?P<level>\w+) msg="(?P<msg>(?:[^"\\]|\\.)*)"')
+_PREFIXES = ("Error response from daemon: ", "Error: ", "error: ")
+
+
+def clean_error_text(stderr: str) -> str:
+    """The human part of a CLI's error output.
+
+    nerdctl logs through logrus (``time=... level=fatal msg="1 errors:\\nno
+    such container: x"``): the ``msg`` values are unescaped and joined.
+    Podman and Docker print ``Error: ...``: the prefix goes.
+    """
+    messages: list[str] = []
+    for line in stderr.splitlines():
+        match = _LOGRUS.search(line)
+        if match:
+            msg = match["msg"].encode().decode("unicode_escape", "replace")
+            messages.append(msg.replace("1 errors:\n", "").strip())
+            continue
+        line = line.strip()
+        for prefix in _PREFIXES:
+            if line.startswith(prefix):
+                line = line[len(prefix) :]
+        if line:
+            messages.append(line)
+    return "; ".join(messages)
+
+
+@attrs.frozen
+class Completed:
+    """A finished command."""
+
+    #: The full argv that ran (not redacted; never log it as is).
+    argv: tuple[str, ...]
+    #: Exit code.
+    returncode: int
+    #: Captured stdout.
+    stdout: bytes
+    #: Captured stderr.
+    stderr: bytes
+
+
+class Shell:
+    """Runs one runtime binary with fixed prefix and global arguments."""
+
+    def __init__(
+        self,
+        runtime: str,
+        binary: str,
+        *,
+        prefix: Sequence[str] | str = (),
+        global_args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        timeout: float = 120.0,
+        install_hint: str = "",
+    ) -> None:
+        self.runtime = runtime
+        self.binary = binary
+        self.prefix = tuple(shlex.split(prefix) if isinstance(prefix, str) else prefix)
+        self.global_args = tuple(global_args)
+        self.env = dict(env) if env is not None else None
+        self.timeout = timeout
+        self.install_hint = install_hint
+
+    def argv(self, args: Sequence[str]) -> list[str]:
+        return [*self.prefix, self.binary, *self.global_args, *args]
+
+    def _log(self, argv: Sequence[str]) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("running: %s", shlex.join(redact_argv(argv)))
+
+    def _missing(self, exc: OSError) -> RuntimeUnavailable:
+        return RuntimeUnavailable(
+            self.runtime, f"cannot run {self.binary!r}: {exc.strerror}", hint=self.install_hint
+        )
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        operation: str,
+        target: Target = "none",
+        ref: str | None = None,
+        timeout: float | None = None,
+        check: bool = True,
+        stdin: bytes | None = None,
+    ) -> Completed:
+        """Run to completion and capture output; raise the translated error
+        when ``check`` and the exit code is not 0."""
+        argv = self.argv(args)
+        self._log(argv)
+        limit = timeout if timeout is not None else self.timeout
+        started = time.monotonic()
+        try:
+            proc = subprocess.run(
+                argv,
+                input=stdin,
+                stdin=None if stdin is not None else subprocess.DEVNULL,
+                capture_output=True,
+                timeout=limit,
+                env=self.env,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise self._missing(exc) from None
+        except subprocess.TimeoutExpired as exc:
+            raise Timeout(
+                f"{self.runtime} {operation} did not finish within {limit:g} s: "
+                f"{shlex.join(redact_argv(argv))}"
+            ) from redact_exception(exc)
+        log.debug("exit %d after %.0f ms", proc.returncode, (time.monotonic() - started) * 1000)
+        done = Completed(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
+        if check and done.returncode != 0:
+            raise self.error(done, operation=operation, target=target, ref=ref)
+        return done
+
+    def error(
+        self, done: Completed, *, operation: str, target: Target = "none", ref: str | None = None
+    ) -> RuntimesError:
+        """The library error for a failed command."""
+        stderr = done.stderr.decode("utf-8", "replace")
+        message = clean_error_text(stderr) or done.stdout.decode("utf-8", "replace").strip()
+        return translate(
+            self.runtime,
+            operation,
+            message,
+            target=target,
+            ref=ref,
+            exit_code=done.returncode,
+            command=done.argv,
+        )
+
+    def stream(
+        self, args: Sequence[str], *, operation: str
+    ) -> Iterator[tuple[Literal["stdout", "stderr", "exit"], bytes]]:
+        """Run and yield ``(stream, line)`` as lines arrive on either pipe.
+
+        The last item is ``("exit", b"<code>")``.  Closing the iterator early
+        kills the process.  No overall timeout: callers stream on purpose
+        (``logs --follow``, builds) and stop by closing.
+        """
+        argv = self.argv(args)
+        self._log(argv)
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=self.env,
+            )
+        except FileNotFoundError as exc:
+            raise self._missing(exc) from None
+        lines: queue.Queue[tuple[Literal["stdout", "stderr"], bytes | None]] = queue.Queue()
+
+        def pump(name: Literal["stdout", "stderr"], pipe: object) -> None:
+            assert hasattr(pipe, "readline")
+            try:
+                for line in iter(pipe.readline, b""):
+                    lines.put((name, line))
+            except (OSError, ValueError):  # the pipe closed under us: the caller stopped
+                pass
+            finally:
+                lines.put((name, None))
+
+        readers = [
+            threading.Thread(target=pump, args=("stdout", proc.stdout), daemon=True),
+            threading.Thread(target=pump, args=("stderr", proc.stderr), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
+        try:
+            open_pipes = 2
+            while open_pipes:
+                name, line = lines.get()
+                if line is None:
+                    open_pipes -= 1
+                else:
+                    yield name, line
+            code = proc.wait(timeout=self.timeout)
+            yield "exit", str(code).encode()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            for reader in readers:
+                reader.join(timeout=5)
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()

@@ -1,0 +1,92 @@
+"""Argument building shared by the adapters that drive a Docker-compatible CLI.
+
+nerdctl (every verb) and Podman (the verbs where its CLI beats its API)
+accept the same ``run`` flags; the differences that matter are avoided
+here rather than branched on: host ports are always written ``IP::PORT`` or
+``PORT`` when the caller leaves them open (Podman 4.3 rejects ``0`` and
+nerdctl binds it literally), and images are never pulled.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from runtimes.base import RunSpec
+from runtimes.models import Mount, PortMapping
+
+
+def port_arg(p: PortMapping) -> str:
+    """``-p`` value for one mapping, never with host port 0."""
+    ip = p.host_ip or ""
+    if ip and isinstance(ipaddress.ip_address(ip), ipaddress.IPv6Address):
+        ip = f"[{ip}]"
+    host = str(p.host_port) if p.host_port else ""
+    if ip:
+        return f"{ip}:{host}:{p.container_port}/{p.protocol}"
+    if host:
+        return f"{host}:{p.container_port}/{p.protocol}"
+    return f"{p.container_port}/{p.protocol}"
+
+
+def volume_arg(m: Mount) -> str:
+    return f"{m.source}:{m.target}{':ro' if m.read_only else ''}"
+
+
+def label_args(labels: Mapping[str, str]) -> list[str]:
+    return [arg for k, v in labels.items() for arg in ("--label", f"{k}={v}")]
+
+
+def filter_args(labels: Mapping[str, str], name: str | None = None) -> list[str]:
+    args = [arg for k, v in labels.items() for arg in ("--filter", f"label={k}={v}")]
+    if name is not None:
+        args += ["--filter", f"name={name}"]
+    return args
+
+
+def run_args(spec: RunSpec, *, remove_flag: bool = True) -> list[str]:
+    """``run -d --pull never ...`` arguments for a validated spec."""
+    args = ["run", "-d", "--pull", "never"]
+    if spec.name:
+        args += ["--name", spec.name]
+    for key, value in spec.env.items():
+        args += ["-e", f"{key}={value}"]
+    args += label_args(spec.labels)
+    if spec.workdir:
+        args += ["-w", spec.workdir]
+    if spec.user:
+        args += ["-u", spec.user]
+    for p in spec.ports:
+        args += ["-p", port_arg(p)]
+    for m in spec.volumes:
+        args += ["-v", volume_arg(m)]
+    if spec.network:
+        args += ["--network", spec.network]
+    if spec.remove and remove_flag:
+        args.append("--rm")
+    command = list(spec.command or [])
+    if spec.entrypoint is not None:
+        # The CLI takes one entrypoint word; the rest belongs before the command.
+        args += ["--entrypoint", spec.entrypoint[0] if spec.entrypoint else ""]
+        command = [*spec.entrypoint[1:], *command]
+    args += ["--", spec.image, *command]
+    return args
+
+
+def parse_json_stream(data: bytes) -> Iterator[Any]:
+    """Objects from NDJSON, one JSON array (Podman) or several arrays (nerdctl)."""
+    text = data.decode("utf-8", "replace").strip()
+    decoder = json.JSONDecoder()
+    index = 0
+    while index < len(text):
+        obj, end = decoder.raw_decode(text, index)
+        # nerdctl prints one array per argument of a batched inspect.
+        if isinstance(obj, list):
+            yield from obj
+        else:
+            yield obj
+        index = end
+        while index < len(text) and text[index] in " \r\n\t":
+            index += 1

@@ -1,0 +1,509 @@
+"""containerd adapter, driven through the ``nerdctl`` CLI.
+
+Every call goes through :class:`runtimes._shell.Shell`.  ``ps`` costs two
+processes whatever the number of containers (one ``ps``, one batched
+``inspect``): nerdctl's listing has no ``State`` and gives labels as one
+ambiguous ``k=v,...`` string, so state, exit code and labels come from
+``inspect``.  Builds need BuildKit (``buildctl`` on PATH and a running
+``buildkitd``); the image id comes from ``--iidfile``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from runtimes import _logs, _normalize, _specs
+from runtimes._redact import remember_secrets
+from runtimes._shell import Shell, clean_error_text
+from runtimes.adapters import _cli
+from runtimes.base import ContainerRef, Runtime, RunSpec, Since
+from runtimes.errors import (
+    BuildFailed,
+    CommandFailed,
+    ContainerNotFound,
+    ImageNotFound,
+    NameConflict,
+    RuntimeUnavailable,
+    Timeout,
+)
+from runtimes.models import (
+    Container,
+    ContainerState,
+    ExecResult,
+    Image,
+    LogLine,
+    RuntimeInfo,
+    Volume,
+)
+
+__all__ = ["NerdctlRuntime"]
+
+DEFAULT_ADDRESS = "/run/containerd/containerd.sock"
+BUILDKIT_HINT = (
+    "nerdctl needs BuildKit to build: put buildctl on PATH and start buildkitd "
+    "(e.g. `buildkitd --oci-worker=true --containerd-worker=false &`), or point "
+    "BUILDKIT_HOST / RUNTIMES_NERDCTL_BUILDKIT_HOST at a running one"
+)
+INSTALL_HINT = "install nerdctl and start containerd (see scripts/prepare-machine.sh)"
+# Labels nerdctl adds for its own bookkeeping; callers never set them.
+_INTERNAL_LABELS = ("nerdctl/", "io.containerd.image.config.")
+_BUILD_EXIT = re.compile(r"exit code: (\d+)")
+_EXEC_EXIT = re.compile(r'level=fatal msg="exec failed with exit code (\d+)"')
+
+
+def _user_labels(raw: Mapping[str, str] | None) -> dict[str, str]:
+    return {k: v for k, v in (raw or {}).items() if not k.startswith(_INTERNAL_LABELS)}
+
+
+class NerdctlRuntime(Runtime):
+    """containerd through nerdctl.
+
+    Options: ``address`` (``CONTAINERD_ADDRESS``), ``namespace``
+    (``CONTAINERD_NAMESPACE``, default ``default``), ``buildkit_host``
+    (``BUILDKIT_HOST``), ``binary`` (default ``nerdctl`` on PATH),
+    ``command_prefix`` (e.g. ``"sudo -n"``) and ``timeout`` (seconds per call).
+    """
+
+    name = "nerdctl"
+    options = ("address", "namespace", "buildkit_host", "binary", "command_prefix", "timeout")
+
+    def __init__(
+        self,
+        address: str | None = None,
+        namespace: str | None = None,
+        buildkit_host: str | None = None,
+        binary: str | None = None,
+        command_prefix: str | Sequence[str] = (),
+        timeout: float | str | None = None,
+    ) -> None:
+        self.address = address or os.environ.get("CONTAINERD_ADDRESS") or DEFAULT_ADDRESS
+        self.namespace = namespace or os.environ.get("CONTAINERD_NAMESPACE") or "default"
+        self.buildkit_host = buildkit_host or os.environ.get("BUILDKIT_HOST") or None
+        self.default_timeout = float(timeout) if timeout is not None else 120.0
+        self._shell = Shell(
+            "nerdctl",
+            binary or "nerdctl",
+            prefix=command_prefix,
+            global_args=("--address", self.address, "--namespace", self.namespace),
+            timeout=self.default_timeout,
+            install_hint=INSTALL_HINT,
+        )
+
+    @classmethod
+    def detect(cls, **options: Any) -> str | None:
+        binary = options.get("binary") or "nerdctl"
+        if shutil.which(binary) is None and not options.get("command_prefix"):
+            return f"{binary} is not on PATH: {INSTALL_HINT}"
+        address = options.get("address") or os.environ.get("CONTAINERD_ADDRESS") or DEFAULT_ADDRESS
+        if address.startswith("/") and not os.path.exists(address):
+            return f"no containerd socket at {address}: start containerd"
+        try:
+            cls(**options)._shell.run(["version", "--format", "{{json .}}"], operation="detect", timeout=15)
+        except (RuntimeUnavailable, CommandFailed, Timeout) as exc:
+            return f"containerd at {address} does not answer: {exc}"
+        return None
+
+    def __repr__(self) -> str:
+        return f"<NerdctlRuntime address={self.address!r} namespace={self.namespace!r}>"
+
+    def _json(self, args: Sequence[str], operation: str, **kwargs: Any) -> list[Any]:
+        done = self._shell.run(args, operation=operation, **kwargs)
+        return list(_cli.parse_json_stream(done.stdout))
+
+    # -- info -------------------------------------------------------------------------
+
+    def info(self) -> RuntimeInfo:
+        version = self._json(["version", "--format", "{{json .}}"], "info")[0]
+        info = self._json(["info", "--format", "{{json .}}"], "info")[0]
+        server = {c.get("Name"): c.get("Version") for c in version.get("Server", {}).get("Components", [])}
+        client = version.get("Client", {})
+        return RuntimeInfo(
+            name=self.name,
+            version=str(server.get("containerd", "")),
+            api_version=None,
+            os=client.get("Os", ""),
+            arch=client.get("Arch", ""),
+            rootless="rootless" in " ".join(info.get("SecurityOptions") or ()),
+            endpoint=f"{self.address} (namespace {self.namespace})",
+            storage_driver=info.get("Driver"),
+            capabilities=self.capabilities,
+            raw={"version": version, "info": info},
+        )
+
+    # -- images ---------------------------------------------------------------------------
+
+    def build(
+        self,
+        context_dir: str | os.PathLike[str],
+        *,
+        tag: str | None = None,
+        dockerfile: str | None = None,
+        build_args: Mapping[str, str] | None = None,
+        target: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        no_cache: bool = False,
+        on_output: Callable[[str], None] | None = None,
+    ) -> Image:
+        context = os.fspath(context_dir)
+        if not os.path.isdir(context):
+            raise _specs.InvalidSpec(f"build context {context!r} is not a directory")
+        args_env = _specs.check_env(build_args)
+        remember_secrets(args_env)
+        with tempfile.TemporaryDirectory(prefix="runtimes-build-") as tmp:
+            iidfile = Path(tmp) / "iid"
+            args = ["build", "--progress", "plain", "--iidfile", str(iidfile)]
+            if self.buildkit_host:
+                args += ["--buildkit-host", self.buildkit_host]
+            if tag is not None:
+                args += ["-t", _specs.check_image_ref(tag)]
+            if dockerfile is not None:
+                args += ["-f", os.path.join(context, dockerfile)]
+            for key, value in args_env.items():
+                args += ["--build-arg", f"{key}={value}"]
+            if target:
+                args += ["--target", target]
+            args += _cli.label_args(_specs.check_labels(labels))
+            if no_cache:
+                args.append("--no-cache")
+            args.append(context)
+            tail: list[str] = []
+            code = 0
+            for stream, line in self._shell.stream(args, operation="build"):
+                if stream == "exit":
+                    code = int(line)
+                    continue
+                text = line.decode("utf-8", "replace").rstrip("\r\n")
+                tail.append(text)
+                del tail[:-50]
+                if on_output is not None:
+                    on_output(text)
+            if code != 0:
+                message = clean_error_text("\n".join(tail[-5:])) or f"exit code {code}"
+                if "buildkit" in message.lower() and (
+                    "no buildkit host" in message.lower() or "buildctl" in message.lower()
+                ):
+                    raise RuntimeUnavailable("nerdctl", message, hint=BUILDKIT_HINT)
+                found = _BUILD_EXIT.findall("\n".join(tail))
+                exit_code = int(found[-1]) if found else code
+                raise BuildFailed(message, runtime=self.name, exit_code=exit_code, output=tail)
+            image_id = iidfile.read_text().strip()
+        return self.image(image_id)
+
+    def _image(self, raw: Mapping[str, Any]) -> Image:
+        digests = [d.partition("@")[2] for d in raw.get("RepoDigests") or () if "@" in d]
+        config = raw.get("Config") or {}
+        return Image(
+            # nerdctl addresses images by manifest digest (what --iidfile
+            # and `images` report); the config digest in "Id" is not accepted.
+            id=_normalize.image_id(digests[0] if digests else raw.get("Id")),
+            tags=tuple(_normalize.image_tag(t) for t in raw.get("RepoTags") or ()),
+            labels=_normalize.labels(config.get("Labels")),
+            created_at=_normalize.timestamp(raw.get("Created")),
+            size=raw.get("Size"),
+            raw=raw,
+        )
+
+    def images(self, *, labels: Mapping[str, str] | None = None) -> list[Image]:
+        listed = self._json(
+            ["images", "--format", "{{json .}}", *_cli.filter_args(_specs.check_labels(labels))],
+            "images",
+        )
+        refs = sorted({item.get("Digest") or item.get("ID") for item in listed} - {None, ""})
+        if not refs:
+            return []
+        done = self._shell.run(["image", "inspect", *refs], operation="images", check=False)
+        return [self._image(raw) for raw in _cli.parse_json_stream(done.stdout)]
+
+    def image(self, ref: str) -> Image:
+        _specs.check_image_ref(ref)
+        found = self._json(["image", "inspect", ref], "image", target="image", ref=ref)
+        if not found:
+            raise ImageNotFound(ref, f"nerdctl: image not found: {ref}")
+        return self._image(found[0])
+
+    def remove_image(self, ref: str, *, force: bool = False) -> None:
+        _specs.check_image_ref(ref)
+        self._shell.run(
+            ["rmi", *(["-f"] if force else []), ref],
+            operation="remove_image",
+            target="image",
+            ref=ref,
+        )
+
+    # -- containers ---------------------------------------------------------------------------
+
+    def _run(self, spec: RunSpec) -> Container:
+        # nerdctl 2.0 refuses `-d --rm`: a helper removes the container on exit.
+        done = self._shell.run(_cli.run_args(spec, remove_flag=False), operation="run", check=False)
+        if done.returncode != 0:
+            error = self._shell.error(done, operation="run", target="image", ref=spec.image)
+            if spec.name and not isinstance(error, NameConflict):
+                # nerdctl may leave the container created but not started.
+                self._shell.run(["rm", "-f", spec.name], operation="run", check=False)
+            raise error
+        container_id = done.stdout.decode().strip().splitlines()[-1]
+        if spec.remove:
+            _reap_helpers()
+            _helpers.append(subprocess.Popen(
+                [sys.executable, "-m", "runtimes._autoremove", *self._shell.argv([]), "--", container_id],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            ))
+        try:
+            return self.inspect(container_id)
+        except ContainerNotFound:
+            return Container(
+                id=container_id,
+                name=spec.name or "",
+                image=spec.image,
+                command=tuple(spec.command or ()),
+                state=ContainerState.EXITED,
+                labels=spec.labels,
+                runtime=self.name,
+            )
+
+    def _container(self, raw: Mapping[str, Any]) -> Container:
+        state = raw.get("State") or {}
+        config = raw.get("Config") or {}
+        status = state.get("Status")
+        container_state = _normalize.state(status)
+        exited = container_state in (ContainerState.EXITED, ContainerState.DEAD)
+        return Container(
+            id=raw["Id"],
+            name=_normalize.container_name(raw.get("Name")),
+            image=_normalize.image_tag(raw.get("Image", "")),
+            command=_normalize.command([raw.get("Path") or ""], raw.get("Args")),
+            state=container_state,
+            exit_code=state.get("ExitCode") if exited else None,
+            created_at=_normalize.timestamp(raw.get("Created")),
+            started_at=_normalize.timestamp(state.get("StartedAt")),
+            finished_at=_normalize.timestamp(state.get("FinishedAt")) if exited else None,
+            ports=_normalize.ports_from_inspect((raw.get("NetworkSettings") or {}).get("Ports")),
+            labels=_user_labels(config.get("Labels")),
+            runtime=self.name,
+            raw=raw,
+        )
+
+    def _inspect_many(self, ids: Sequence[str]) -> list[Container]:
+        if not ids:
+            return []
+        # One process for every id; a container removed meanwhile makes
+        # nerdctl exit 1 but the others are still printed.
+        done = self._shell.run(["inspect", "--mode", "dockercompat", *ids], operation="ps", check=False)
+        return [self._container(raw) for raw in _cli.parse_json_stream(done.stdout)]
+
+    def ps(
+        self,
+        all: bool = False,  # noqa: A002
+        *,
+        labels: Mapping[str, str] | None = None,
+        name: str | None = None,
+    ) -> list[Container]:
+        args = ["ps", "--no-trunc", "--format", "{{json .}}"]
+        if all:
+            args.append("-a")
+        checked_name = _specs.check_name(name) if name is not None else None
+        args += _cli.filter_args(_specs.check_labels(labels), checked_name)
+        listed = self._json(args, "ps")
+        found = self._inspect_many([item["ID"] for item in listed])
+        return [c for c in found if name is None or c.name == name]
+
+    def inspect(self, container: ContainerRef) -> Container:
+        ref = self._ref(container)
+        found = self._json(["inspect", "--mode", "dockercompat", ref], "inspect", target="container", ref=ref)
+        if not found:
+            raise ContainerNotFound(ref, f"nerdctl: container not found: {ref}")
+        return self._container(found[0])
+
+    def logs(
+        self,
+        container: ContainerRef,
+        *,
+        follow: bool = False,
+        tail: int | None = None,
+        since: Since | None = None,
+        timestamps: bool = False,
+        stdout: bool = True,
+        stderr: bool = True,
+    ) -> Iterator[LogLine]:
+        ref = self._ref(container)
+        if tail is not None and (not isinstance(tail, int) or tail < 0):
+            raise _specs.InvalidSpec(f"tail must be a non-negative integer, got {tail!r}")
+        # Timestamps always on: they order stdout against stderr, which
+        # arrive on two pipes, and are stripped unless asked for.
+        args = ["logs", "--timestamps"]
+        if tail is not None:
+            args += ["--tail", str(tail)]
+        since_epoch = _normalize.since_arg(since)
+        if since_epoch is not None:
+            args += ["--since", str(since_epoch)]
+        if follow:
+            self.inspect(ref)  # fail now, not on the first next()
+            return self._follow([*args, "--follow", ref], timestamps, stdout, stderr)
+        done = self._shell.run([*args, ref], operation="logs", target="container", ref=ref)
+        records: list[tuple[Any, int, _logs.Stream, bytes]] = []
+        for index, (stream, data) in enumerate(
+            [("stdout", line) for line in done.stdout.splitlines(keepends=True)]
+            + [("stderr", line) for line in done.stderr.splitlines(keepends=True)]
+        ):
+            ts, payload = _logs.split_timestamp(data)
+            records.append((ts, index, stream, payload))  # type: ignore[arg-type]
+        records.sort(key=lambda r: (r[0] is None, r[0] or 0, r[1]))
+        wanted = {s for s, on in (("stdout", stdout), ("stderr", stderr)) if on}
+        joiner = _logs.LineJoiner(keep_timestamps=timestamps)
+        lines = [
+            line
+            for ts, _, stream, payload in records
+            if stream in wanted
+            for line in joiner.feed(stream, payload, ts)
+        ]
+        return iter([*lines, *joiner.flush()])
+
+    def _follow(
+        self, args: list[str], timestamps: bool, stdout: bool, stderr: bool
+    ) -> Iterator[LogLine]:
+        joiner = _logs.LineJoiner(keep_timestamps=timestamps)
+        wanted = {s for s, on in (("stdout", stdout), ("stderr", stderr)) if on}
+        for stream, data in self._shell.stream(args, operation="logs"):
+            if stream == "exit":
+                break
+            if stream in wanted:
+                ts, payload = _logs.split_timestamp(data)
+                yield from joiner.feed(stream, payload, ts)
+        yield from joiner.flush()
+
+    def stop(self, container: ContainerRef, timeout: float = 10) -> None:
+        ref = self._ref(container)
+        seconds = max(0, round(timeout))
+        self._shell.run(
+            ["stop", "-t", str(seconds), ref],
+            operation="stop",
+            target="container",
+            ref=ref,
+            timeout=seconds + self.default_timeout,
+        )
+
+    def kill(self, container: ContainerRef, signal: str | int = "SIGKILL") -> None:
+        ref = self._ref(container)
+        self._shell.run(["kill", "-s", str(signal), ref], operation="kill", target="container", ref=ref)
+
+    def wait(self, container: ContainerRef, timeout: float | None = None) -> int:
+        ref = self._ref(container)
+        try:
+            done = self._shell.run(
+                ["wait", ref],
+                operation="wait",
+                target="container",
+                ref=ref,
+                timeout=timeout if timeout is not None else 10 * 365 * 86400,
+            )
+        except Timeout:
+            raise Timeout(f"nerdctl: container {ref} still running after {timeout} s") from None
+        return int(done.stdout.decode().strip().splitlines()[-1])
+
+    def remove(self, container: ContainerRef, *, force: bool = False) -> None:
+        ref = self._ref(container)
+        done = self._shell.run(
+            ["rm", *(["-f"] if force else []), ref], operation="remove", target="container", ref=ref
+        )
+        # `rm -f` of a missing container exits 0 with only a logged error.
+        if force and b"level=error" in done.stderr:
+            error = self._shell.error(done, operation="remove", target="container", ref=ref)
+            if isinstance(error, ContainerNotFound):
+                raise error
+
+    def exec(
+        self,
+        container: ContainerRef,
+        command: str | Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+    ) -> ExecResult:
+        ref = self._ref(container)
+        argv, checked_env = self._exec_spec(command, env, workdir)
+        args = ["exec"]
+        for key, value in checked_env.items():
+            args += ["-e", f"{key}={value}"]
+        if workdir:
+            args += ["-w", workdir]
+        if user:
+            args += ["-u", user]
+        done = self._shell.run([*args, ref, *argv], operation="exec", check=False)
+        stderr, exit_code = done.stderr, done.returncode
+        if exit_code != 0 and _is_nerdctl_failure(stderr):
+            # nerdctl reports the command's own exit code as a fatal log line
+            # and exits 1; anything else is nerdctl failing.
+            *kept, last = stderr.rstrip(b"\n").split(b"\n")
+            match = _EXEC_EXIT.search(last.decode("utf-8", "replace"))
+            if match is None:
+                raise self._shell.error(done, operation="exec", target="container", ref=ref)
+            exit_code = int(match.group(1))
+            stderr = b"".join(line + b"\n" for line in kept)
+        return ExecResult(exit_code=exit_code, stdout=done.stdout, stderr=stderr)
+
+    # -- volumes -------------------------------------------------------------------------------
+
+    def _volume(self, raw: Mapping[str, Any]) -> Volume:
+        return Volume(name=raw["Name"], labels=_normalize.labels(raw.get("Labels")), raw=raw)
+
+    def create_volume(self, name: str, *, labels: Mapping[str, str] | None = None) -> Volume:
+        _specs.check_name(name)
+        # nerdctl returns an existing volume as is; the contract is NameConflict.
+        existing = self._shell.run(["volume", "inspect", name], operation="create_volume", check=False)
+        if existing.returncode == 0 and list(_cli.parse_json_stream(existing.stdout)):
+            raise NameConflict(name, f"nerdctl: volume {name} already exists")
+        self._shell.run(
+            ["volume", "create", *_cli.label_args(_specs.check_labels(labels)), name],
+            operation="create_volume",
+            target="volume",
+            ref=name,
+        )
+        return self._volume(self._json(["volume", "inspect", name], "create_volume")[0])
+
+    def volumes(self, *, labels: Mapping[str, str] | None = None) -> list[Volume]:
+        listed = self._json(
+            ["volume", "ls", "--format", "{{json .}}", *_cli.filter_args(_specs.check_labels(labels))],
+            "volumes",
+        )
+        names = [item["Name"] for item in listed]
+        if not names:
+            return []
+        done = self._shell.run(["volume", "inspect", *names], operation="volumes", check=False)
+        return [self._volume(raw) for raw in _cli.parse_json_stream(done.stdout)]
+
+    def remove_volume(self, name: str, *, force: bool = False) -> None:
+        _specs.check_name(name)
+        self._shell.run(
+            ["volume", "rm", *(["-f"] if force else []), name],
+            operation="remove_volume",
+            target="volume",
+            ref=name,
+        )
+
+
+# Auto-remove helpers still waiting for their container; kept referenced so
+# they are reaped instead of garbage-collected while running.
+_helpers: list[subprocess.Popen[bytes]] = []
+
+
+def _reap_helpers() -> None:
+    _helpers[:] = [p for p in _helpers if p.poll() is None]
+
+
+def _is_nerdctl_failure(stderr: bytes) -> bool:
+    """Did nerdctl itself fail (logrus fatal), rather than the exec'd command?"""
+    lines = stderr.decode("utf-8", "replace").strip().splitlines()
+    return bool(lines) and "level=fatal" in lines[-1]
+
