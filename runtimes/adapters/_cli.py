@@ -46,9 +46,11 @@ def filter_args(labels: Mapping[str, str], name: str | None = None) -> list[str]
     return args
 
 
-def run_args(spec: RunSpec, *, remove_flag: bool = True) -> list[str]:
+def run_args(spec: RunSpec, *, remove_flag: bool = True, cidfile: str | None = None) -> list[str]:
     """``run -d --pull never ...`` arguments for a validated spec."""
     args = ["run", "-d", "--pull", "never"]
+    if cidfile:
+        args += ["--cidfile", cidfile]
     if spec.name:
         args += ["--name", spec.name]
     for key, value in spec.env.items():
