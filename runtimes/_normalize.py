@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runtimes.models import ContainerState, PortBinding
@@ -71,7 +71,7 @@ def timestamp(value: Any) -> datetime | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if value <= 0:
             return None
-        return datetime.fromtimestamp(value, tz=timezone.utc)
+        return datetime.fromtimestamp(value, tz=UTC)
     if not isinstance(value, str):
         return None
     text = value.strip()
@@ -89,8 +89,8 @@ def timestamp(value: Any) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    parsed = parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    parsed = parsed.astimezone(UTC)
     return None if parsed.year <= _ZERO_YEAR else parsed
 
 
@@ -132,9 +132,16 @@ def image_id(value: str | None) -> str:
     return text
 
 
+_IMPLICIT_PREFIXES = ("localhost/", "docker.io/library/", "docker.io/")
+
+
 def image_tag(value: str) -> str:
-    """Drop Podman's ``localhost/`` prefix from a locally built image name."""
-    return value[len("localhost/") :] if value.startswith("localhost/") else value
+    """An image name as the user typed it: without the ``localhost/`` Podman
+    puts on local images or the ``docker.io/[library/]`` nerdctl adds."""
+    for prefix in _IMPLICIT_PREFIXES:
+        if value.startswith(prefix):
+            return value[len(prefix) :]
+    return value
 
 
 def command(entrypoint: Any, cmd: Any) -> tuple[str, ...]:
@@ -209,7 +216,9 @@ def ports_from_list(value: Iterable[Mapping[str, Any]] | None) -> tuple[PortBind
     return tuple(sorted(set(out), key=_port_key))
 
 
-_PORT_TEXT_RE = re.compile(r"^(?P<ip>\[?[0-9a-fA-F.:]*\]?):(?P<host>\d+)->(?P<port>\d+)/(?P<proto>\w+)$")
+_PORT_TEXT_RE = re.compile(
+    r"^(?P<ip>\[?[0-9a-fA-F.:]*\]?):(?P<host>\d+)->(?P<port>\d+)/(?P<proto>\w+)$"
+)
 
 
 def ports_from_text(value: str | None) -> tuple[PortBinding, ...]:
@@ -239,10 +248,10 @@ def since_arg(since: datetime | timedelta | float | int | str | None) -> int | N
     if since is None:
         return None
     if isinstance(since, timedelta):
-        return int((datetime.now(timezone.utc) - since).timestamp())
+        return int((datetime.now(UTC) - since).timestamp())
     if isinstance(since, datetime):
         if since.tzinfo is None:
-            since = since.replace(tzinfo=timezone.utc)
+            since = since.replace(tzinfo=UTC)
         return int(since.timestamp())
     if isinstance(since, (int, float)):
         return int(since)

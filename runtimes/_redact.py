@@ -13,6 +13,7 @@ Two mechanisms, because values reach text by two roads:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -85,10 +86,9 @@ def redact_exception(exc: BaseException) -> BaseException:
         current.args = tuple(_redact_value(a) for a in current.args)
         for attr in ("cmd", "output", "stderr", "stdout", "explanation"):
             if hasattr(current, attr):
-                try:
+                # some SDK errors expose these as read-only properties
+                with contextlib.suppress(AttributeError):
                     setattr(current, attr, _redact_value(getattr(current, attr)))
-                except AttributeError:  # read-only property on some SDK errors
-                    pass
         current = current.__cause__ or current.__context__
     return exc
 
@@ -99,5 +99,5 @@ def _redact_value(value: object) -> object:
     if isinstance(value, bytes):
         return redact_text(value.decode("utf-8", "replace")).encode()
     if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
-        return redact_argv(value)  # type: ignore[arg-type]
+        return redact_argv(value)
     return value

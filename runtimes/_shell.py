@@ -27,7 +27,10 @@ from runtimes._redact import redact_argv, redact_exception
 from runtimes._translate import Target, translate
 from runtimes.errors import RuntimesError, RuntimeUnavailable, Timeout
 
-__all__ = ["Completed", "Shell", "clean_error_text"]
+__all__ = ["FOREVER", "Completed", "Shell", "clean_error_text"]
+
+#: Pass as ``timeout`` for calls that must wait as long as the caller said.
+FOREVER = float("inf")
 
 log = logging.getLogger("runtimes")
 
@@ -121,7 +124,9 @@ class Shell:
         when ``check`` and the exit code is not 0."""
         argv = self.argv(args)
         self._log(argv)
-        limit = timeout if timeout is not None else self.timeout
+        limit: float | None = timeout if timeout is not None else self.timeout
+        if limit == FOREVER:  # the caller asked to wait without limit (``wait()``)
+            limit = None
         started = time.monotonic()
         try:
             proc = subprocess.run(
@@ -137,7 +142,7 @@ class Shell:
             raise self._missing(exc) from None
         except subprocess.TimeoutExpired as exc:
             raise Timeout(
-                f"{self.runtime} {operation} did not finish within {limit:g} s: "
+                f"{self.runtime} {operation} did not finish within {exc.timeout:g} s: "
                 f"{shlex.join(redact_argv(argv))}"
             ) from redact_exception(exc)
         log.debug("exit %d after %.0f ms", proc.returncode, (time.monotonic() - started) * 1000)

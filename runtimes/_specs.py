@@ -218,6 +218,12 @@ def parse_volumes(specs: Iterable[str | Mount] | None) -> list[Mount]:
     return [parse_volume(s) for s in specs]
 
 
+def check_tail(tail: int | None) -> None:
+    """``tail`` for logs: ``None`` (everything) or a count."""
+    if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int) or tail < 0):
+        raise InvalidSpec(f"tail must be a non-negative integer, got {tail!r}")
+
+
 def parse_assignment(text: str, what: str) -> tuple[str, str]:
     """``KEY=VALUE`` as given on a command line."""
     key, sep, value = text.partition("=")

@@ -71,7 +71,9 @@ def translate(
     """Return the exception that best describes a runtime's error text."""
     text = " ".join(message.split()) or "(no error output)"
     if _IMAGE_MISSING.search(text) and target in ("image", "none"):
-        return ImageNotFound(ref or _quoted(text) or "?", f"{runtime}: image not found: {ref or text}")
+        return ImageNotFound(
+            ref or _quoted(text) or "?", f"{runtime}: image not found: {ref or text}"
+        )
     if _CONTAINER_MISSING.search(text) and target != "image":
         return ContainerNotFound(ref or "?", f"{runtime}: container not found: {ref or text}")
     if _VOLUME_MISSING.search(text):

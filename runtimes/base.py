@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from runtimes import _specs
 from runtimes._redact import remember_secrets
-from runtimes.errors import ContainerNotFound
+from runtimes.errors import ContainerNotFound, InvalidSpec
 from runtimes.models import (
     Capability,
     Container,
@@ -86,11 +86,11 @@ class RunSpec:
         self.name = _specs.check_name(name) if name is not None else None
         self.env = _specs.check_env(env)
         remember_secrets(self.env)
-        self.ports = _specs.parse_ports(ports)  # type: ignore[arg-type]
-        self.volumes = _specs.parse_volumes(volumes)  # type: ignore[arg-type]
+        self.ports = _specs.parse_ports(ports)
+        self.volumes = _specs.parse_volumes(volumes)
         self.labels = _specs.check_labels(labels)
         if workdir is not None and not workdir.startswith("/"):
-            raise _specs.InvalidSpec(f"workdir {workdir!r} must be an absolute path")
+            raise InvalidSpec(f"workdir {workdir!r} must be an absolute path")
         self.workdir = workdir
         self.user = user or None
         self.entrypoint = _specs.check_command(entrypoint, "entrypoint")
@@ -99,7 +99,10 @@ class RunSpec:
 
     def __repr__(self) -> str:
         env = {k: "***" for k in self.env}
-        return f"RunSpec(image={self.image!r}, command={self.command!r}, name={self.name!r}, env={env!r})"
+        return (
+            f"RunSpec(image={self.image!r}, command={self.command!r}, "
+            f"name={self.name!r}, env={env!r})"
+        )
 
 
 class Runtime(abc.ABC):
@@ -338,7 +341,7 @@ class Runtime(abc.ABC):
         if isinstance(container, Container):
             return container.id
         if not isinstance(container, str) or not container:
-            raise _specs.InvalidSpec(f"expected a Container, a name or an id, got {container!r}")
+            raise InvalidSpec(f"expected a Container, a name or an id, got {container!r}")
         return container
 
     @staticmethod
@@ -349,10 +352,9 @@ class Runtime(abc.ABC):
     ) -> tuple[list[str], dict[str, str]]:
         argv = _specs.check_command(command) or []
         if not argv:
-            raise _specs.InvalidSpec("exec needs a command")
+            raise InvalidSpec("exec needs a command")
         checked_env = _specs.check_env(env)
         remember_secrets(checked_env)
         if workdir is not None and not workdir.startswith("/"):
-            raise _specs.InvalidSpec(f"workdir {workdir!r} must be an absolute path")
+            raise InvalidSpec(f"workdir {workdir!r} must be an absolute path")
         return argv, checked_env
-

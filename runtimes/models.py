@@ -36,7 +36,7 @@ def _frozen_mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
     return dict(sorted((value or {}).items()))
 
 
-class ContainerState(str, enum.Enum):
+class ContainerState(enum.StrEnum):
     """Lifecycle state of a container, the same on every runtime.
 
     Runtime-specific states are folded in: Podman's ``stopping`` is
@@ -55,7 +55,7 @@ class ContainerState(str, enum.Enum):
     UNKNOWN = "unknown"
 
 
-class Capability(str, enum.Enum):
+class Capability(enum.StrEnum):
     """Optional behaviours an adapter declares; contract tests require them."""
 
     #: Log bytes come back exactly as written, even when they are not UTF-8.
@@ -65,7 +65,7 @@ class Capability(str, enum.Enum):
     PRECISE_LOG_TIMESTAMPS = "precise-log-timestamps"
 
 
-class MountType(str, enum.Enum):
+class MountType(enum.StrEnum):
     """What a :class:`Mount` attaches."""
 
     BIND = "bind"

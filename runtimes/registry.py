@@ -222,12 +222,16 @@ def select(name: str | None = None, *, config: Config | None = None) -> Selectio
         return Selection(env, "RUNTIMES_DEFAULT environment variable")
     config = config or load_config()
     if config.project_default:
-        return Selection(config.project_default, f"[tool.runtimes] default in {config.project_path}")
+        return Selection(
+            config.project_default, f"[tool.runtimes] default in {config.project_path}"
+        )
     if config.user_default:
         return Selection(config.user_default, f"default in {config.user_path}")
     for candidate in AUTO_ORDER:
         if detect(candidate) is None:
-            return Selection(candidate, "auto-detection (first of docker, podman, nerdctl reachable)")
+            return Selection(
+                candidate, "auto-detection (first of docker, podman, nerdctl reachable)"
+            )
     return Selection(None, "auto-detection found no reachable runtime")
 
 
@@ -284,7 +288,8 @@ def connect(name: str | None = None, **options: Any) -> Runtime:
         raise RuntimeUnavailable(
             "runtimes",
             "no container runtime is reachable",
-            hint="install and start docker, podman or containerd+nerdctl; `runtimes info` tells more",
+            hint="install and start docker, podman or containerd+nerdctl "
+            "(`runtimes info` tells more)",
         )
     cls = adapter_class(selection.name)
     resolved = resolve_options(selection.name, cls, options, config)

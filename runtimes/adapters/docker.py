@@ -22,10 +22,11 @@ import requests.exceptions
 from runtimes import _logs, _normalize, _specs
 from runtimes._redact import redact_exception, remember_secrets
 from runtimes._translate import Target, translate
-from runtimes.base import ContainerRef, Runtime, RunSpec, Since
+from runtimes.base import ContainerRef, RunSpec, Runtime, Since
 from runtimes.errors import (
     BuildFailed,
     ContainerNotFound,
+    InvalidSpec,
     NameConflict,
     RuntimesError,
     RuntimeUnavailable,
@@ -100,7 +101,9 @@ class DockerRuntime(Runtime):
     # -- the one translation point ----------------------------------------------
 
     @contextlib.contextmanager
-    def _api(self, operation: str, target: Target = "none", ref: str | None = None) -> Iterator[None]:
+    def _api(
+        self, operation: str, target: Target = "none", ref: str | None = None
+    ) -> Iterator[None]:
         try:
             yield
         except RuntimesError:
@@ -167,7 +170,7 @@ class DockerRuntime(Runtime):
     ) -> Image:
         context = os.fspath(context_dir)
         if not os.path.isdir(context):
-            raise _specs.InvalidSpec(f"build context {context!r} is not a directory")
+            raise InvalidSpec(f"build context {context!r} is not a directory")
         if tag is not None:
             _specs.check_image_ref(tag)
         args = _specs.check_env(build_args)
@@ -386,8 +389,7 @@ class DockerRuntime(Runtime):
         stderr: bool = True,
     ) -> Iterator[LogLine]:
         ref = self._ref(container)
-        if tail is not None and (not isinstance(tail, int) or tail < 0):
-            raise _specs.InvalidSpec(f"tail must be a non-negative integer, got {tail!r}")
+        _specs.check_tail(tail)
         params: dict[str, Any] = {
             "stdout": int(stdout),
             "stderr": int(stderr),

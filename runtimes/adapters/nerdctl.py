@@ -22,14 +22,15 @@ from typing import Any
 
 from runtimes import _logs, _normalize, _specs
 from runtimes._redact import remember_secrets
-from runtimes._shell import Shell, clean_error_text
+from runtimes._shell import FOREVER, Shell, clean_error_text
 from runtimes.adapters import _cli
-from runtimes.base import ContainerRef, Runtime, RunSpec, Since
+from runtimes.base import ContainerRef, RunSpec, Runtime, Since
 from runtimes.errors import (
     BuildFailed,
     CommandFailed,
     ContainerNotFound,
     ImageNotFound,
+    InvalidSpec,
     NameConflict,
     RuntimeUnavailable,
     Timeout,
@@ -106,7 +107,7 @@ class NerdctlRuntime(Runtime):
         if address.startswith("/") and not os.path.exists(address):
             return f"no containerd socket at {address}: start containerd"
         try:
-            cls(**options)._shell.run(["version", "--format", "{{json .}}"], operation="detect", timeout=15)
+            cls(**options).info()
         except (RuntimeUnavailable, CommandFailed, Timeout) as exc:
             return f"containerd at {address} does not answer: {exc}"
         return None
@@ -123,7 +124,9 @@ class NerdctlRuntime(Runtime):
     def info(self) -> RuntimeInfo:
         version = self._json(["version", "--format", "{{json .}}"], "info")[0]
         info = self._json(["info", "--format", "{{json .}}"], "info")[0]
-        server = {c.get("Name"): c.get("Version") for c in version.get("Server", {}).get("Components", [])}
+        server = {
+            c.get("Name"): c.get("Version") for c in version.get("Server", {}).get("Components", [])
+        }
         client = version.get("Client", {})
         return RuntimeInfo(
             name=self.name,
@@ -154,7 +157,7 @@ class NerdctlRuntime(Runtime):
     ) -> Image:
         context = os.fspath(context_dir)
         if not os.path.isdir(context):
-            raise _specs.InvalidSpec(f"build context {context!r} is not a directory")
+            raise InvalidSpec(f"build context {context!r} is not a directory")
         args_env = _specs.check_env(build_args)
         remember_secrets(args_env)
         with tempfile.TemporaryDirectory(prefix="runtimes-build-") as tmp:
@@ -252,13 +255,22 @@ class NerdctlRuntime(Runtime):
         container_id = done.stdout.decode().strip().splitlines()[-1]
         if spec.remove:
             _reap_helpers()
-            _helpers.append(subprocess.Popen(
-                [sys.executable, "-m", "runtimes._autoremove", *self._shell.argv([]), "--", container_id],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            ))
+            _helpers.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "runtimes._autoremove",
+                        *self._shell.argv([]),
+                        "--",
+                        container_id,
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
         try:
             return self.inspect(container_id)
         except ContainerNotFound:
@@ -299,7 +311,9 @@ class NerdctlRuntime(Runtime):
             return []
         # One process for every id; a container removed meanwhile makes
         # nerdctl exit 1 but the others are still printed.
-        done = self._shell.run(["inspect", "--mode", "dockercompat", *ids], operation="ps", check=False)
+        done = self._shell.run(
+            ["inspect", "--mode", "dockercompat", *ids], operation="ps", check=False
+        )
         return [self._container(raw) for raw in _cli.parse_json_stream(done.stdout)]
 
     def ps(
@@ -320,7 +334,9 @@ class NerdctlRuntime(Runtime):
 
     def inspect(self, container: ContainerRef) -> Container:
         ref = self._ref(container)
-        found = self._json(["inspect", "--mode", "dockercompat", ref], "inspect", target="container", ref=ref)
+        found = self._json(
+            ["inspect", "--mode", "dockercompat", ref], "inspect", target="container", ref=ref
+        )
         if not found:
             raise ContainerNotFound(ref, f"nerdctl: container not found: {ref}")
         return self._container(found[0])
@@ -337,8 +353,7 @@ class NerdctlRuntime(Runtime):
         stderr: bool = True,
     ) -> Iterator[LogLine]:
         ref = self._ref(container)
-        if tail is not None and (not isinstance(tail, int) or tail < 0):
-            raise _specs.InvalidSpec(f"tail must be a non-negative integer, got {tail!r}")
+        _specs.check_tail(tail)
         # Timestamps always on: they order stdout against stderr, which
         # arrive on two pipes, and are stripped unless asked for.
         args = ["logs", "--timestamps"]
@@ -395,7 +410,9 @@ class NerdctlRuntime(Runtime):
 
     def kill(self, container: ContainerRef, signal: str | int = "SIGKILL") -> None:
         ref = self._ref(container)
-        self._shell.run(["kill", "-s", str(signal), ref], operation="kill", target="container", ref=ref)
+        self._shell.run(
+            ["kill", "-s", str(signal), ref], operation="kill", target="container", ref=ref
+        )
 
     def wait(self, container: ContainerRef, timeout: float | None = None) -> int:
         ref = self._ref(container)
@@ -405,7 +422,7 @@ class NerdctlRuntime(Runtime):
                 operation="wait",
                 target="container",
                 ref=ref,
-                timeout=timeout if timeout is not None else 10 * 365 * 86400,
+                timeout=timeout if timeout is not None else FOREVER,
             )
         except Timeout:
             raise Timeout(f"nerdctl: container {ref} still running after {timeout} s") from None
@@ -461,7 +478,9 @@ class NerdctlRuntime(Runtime):
     def create_volume(self, name: str, *, labels: Mapping[str, str] | None = None) -> Volume:
         _specs.check_name(name)
         # nerdctl returns an existing volume as is; the contract is NameConflict.
-        existing = self._shell.run(["volume", "inspect", name], operation="create_volume", check=False)
+        existing = self._shell.run(
+            ["volume", "inspect", name], operation="create_volume", check=False
+        )
         if existing.returncode == 0 and list(_cli.parse_json_stream(existing.stdout)):
             raise NameConflict(name, f"nerdctl: volume {name} already exists")
         self._shell.run(
@@ -474,7 +493,13 @@ class NerdctlRuntime(Runtime):
 
     def volumes(self, *, labels: Mapping[str, str] | None = None) -> list[Volume]:
         listed = self._json(
-            ["volume", "ls", "--format", "{{json .}}", *_cli.filter_args(_specs.check_labels(labels))],
+            [
+                "volume",
+                "ls",
+                "--format",
+                "{{json .}}",
+                *_cli.filter_args(_specs.check_labels(labels)),
+            ],
             "volumes",
         )
         names = [item["Name"] for item in listed]
@@ -506,4 +531,3 @@ def _is_nerdctl_failure(stderr: bytes) -> bool:
     """Did nerdctl itself fail (logrus fatal), rather than the exec'd command?"""
     lines = stderr.decode("utf-8", "replace").strip().splitlines()
     return bool(lines) and "level=fatal" in lines[-1]
-

@@ -39,10 +39,11 @@ from runtimes._redact import redact_exception, remember_secrets
 from runtimes._shell import Shell, clean_error_text
 from runtimes._translate import Target, translate
 from runtimes.adapters import _cli
-from runtimes.base import ContainerRef, Runtime, RunSpec, Since
+from runtimes.base import ContainerRef, RunSpec, Runtime, Since
 from runtimes.errors import (
     BuildFailed,
     ContainerNotFound,
+    InvalidSpec,
     RuntimesError,
     RuntimeUnavailable,
     Timeout,
@@ -76,7 +77,7 @@ def _answers(url: str, timeout: float = 2.0) -> bool:
     try:
         with podman.PodmanClient(base_url=url, timeout=timeout) as client:
             return bool(client.ping())
-    except Exception:  # noqa: BLE001 - any failure means "not usable"
+    except Exception:
         return False
 
 
@@ -172,7 +173,11 @@ class PodmanRuntime(Runtime):
         # The CLI works on local storage directly, unless the service is remote.
         remote = ["--remote", "--url", self.host] if explicit else []
         self._shell = Shell(
-            "podman", self.binary, global_args=remote, timeout=self.default_timeout, install_hint=INSTALL_HINT
+            "podman",
+            self.binary,
+            global_args=remote,
+            timeout=self.default_timeout,
+            install_hint=INSTALL_HINT,
         )
 
     @classmethod
@@ -196,7 +201,7 @@ class PodmanRuntime(Runtime):
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self._client.close()
+            self._client.close()  # type: ignore[no-untyped-call]
         if self._service is not None:
             self._service.stop()
             _live_services.discard(self._service)
@@ -295,7 +300,7 @@ class PodmanRuntime(Runtime):
     ) -> Image:
         context = os.fspath(context_dir)
         if not os.path.isdir(context):
-            raise _specs.InvalidSpec(f"build context {context!r} is not a directory")
+            raise InvalidSpec(f"build context {context!r} is not a directory")
         args_env = _specs.check_env(build_args)
         remember_secrets(args_env)
         with tempfile.TemporaryDirectory(prefix="runtimes-build-") as tmp:
@@ -346,12 +351,19 @@ class PodmanRuntime(Runtime):
 
     def images(self, *, labels: Mapping[str, str] | None = None) -> list[Image]:
         filters = _filters(labels)
-        listed = self._json("get", "/images/json", "images", params={"filters": json.dumps(filters)} if filters else None)
+        listed = self._json(
+            "get",
+            "/images/json",
+            "images",
+            params={"filters": json.dumps(filters)} if filters else None,
+        )
         return [self._image(item) for item in listed or ()]
 
     def image(self, ref: str) -> Image:
         _specs.check_image_ref(ref)
-        return self._image(self._json("get", f"/images/{ref}/json", "image", target="image", ref=ref))
+        return self._image(
+            self._json("get", f"/images/{ref}/json", "image", target="image", ref=ref)
+        )
 
     def remove_image(self, ref: str, *, force: bool = False) -> None:
         _specs.check_image_ref(ref)
@@ -369,7 +381,9 @@ class PodmanRuntime(Runtime):
     def _run(self, spec: RunSpec) -> Container:
         with tempfile.TemporaryDirectory(prefix="runtimes-run-") as tmp:
             cidfile = os.path.join(tmp, "cid")
-            done = self._shell.run(_cli.run_args(spec, cidfile=cidfile), operation="run", check=False)
+            done = self._shell.run(
+                _cli.run_args(spec, cidfile=cidfile), operation="run", check=False
+            )
             if done.returncode != 0:
                 # A container created but not started is useless: don't leak it.
                 if os.path.exists(cidfile):
@@ -465,8 +479,7 @@ class PodmanRuntime(Runtime):
         stderr: bool = True,
     ) -> Iterator[LogLine]:
         ref = self._ref(container)
-        if tail is not None and (not isinstance(tail, int) or tail < 0):
-            raise _specs.InvalidSpec(f"tail must be a non-negative integer, got {tail!r}")
+        _specs.check_tail(tail)
         params: dict[str, Any] = {
             "stdout": str(stdout).lower(),
             "stderr": str(stderr).lower(),
@@ -494,7 +507,9 @@ class PodmanRuntime(Runtime):
         try:
             with self._translating("logs", "container"):
                 frames = _logs.read_frames(response.raw.read)
-                yield from _logs.join_frames(frames, timestamps=timestamps, framed_timestamps=timestamps)
+                yield from _logs.join_frames(
+                    frames, timestamps=timestamps, framed_timestamps=timestamps
+                )
         finally:
             response.close()
 
@@ -514,7 +529,12 @@ class PodmanRuntime(Runtime):
     def kill(self, container: ContainerRef, signal: str | int = "SIGKILL") -> None:
         ref = self._ref(container)
         self._json(
-            "post", f"/containers/{ref}/kill", "kill", target="container", ref=ref, params={"signal": str(signal)}
+            "post",
+            f"/containers/{ref}/kill",
+            "kill",
+            target="container",
+            ref=ref,
+            params={"signal": str(signal)},
         )
 
     def wait(self, container: ContainerRef, timeout: float | None = None) -> int:
@@ -596,7 +616,9 @@ class PodmanRuntime(Runtime):
         finally:
             response.close()
         result = self._json("get", f"/exec/{exec_id}/json", "exec")
-        return ExecResult(exit_code=int(result.get("ExitCode") or 0), stdout=b"".join(out), stderr=b"".join(err))
+        return ExecResult(
+            exit_code=int(result.get("ExitCode") or 0), stdout=b"".join(out), stderr=b"".join(err)
+        )
 
     # -- volumes ----------------------------------------------------------------------------
 
@@ -618,13 +640,23 @@ class PodmanRuntime(Runtime):
 
     def volumes(self, *, labels: Mapping[str, str] | None = None) -> list[Volume]:
         filters = _filters(labels)
-        listed = self._json("get", "/volumes/json", "volumes", params={"filters": json.dumps(filters)} if filters else None)
+        listed = self._json(
+            "get",
+            "/volumes/json",
+            "volumes",
+            params={"filters": json.dumps(filters)} if filters else None,
+        )
         return [self._volume(v) for v in listed or ()]
 
     def remove_volume(self, name: str, *, force: bool = False) -> None:
         _specs.check_name(name)
         self._json(
-            "delete", f"/volumes/{name}", "remove_volume", target="volume", ref=name, params={"force": str(force).lower()}
+            "delete",
+            f"/volumes/{name}",
+            "remove_volume",
+            target="volume",
+            ref=name,
+            params={"force": str(force).lower()},
         )
 
 

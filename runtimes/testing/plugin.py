@@ -28,6 +28,7 @@ from runtimes.errors import NotFound, RuntimesError, RuntimeUnavailable, Unknown
 from runtimes.models import Container
 
 SESSION_LABEL = "runtimes.test-session"
+_SELECTED = pytest.StashKey[list[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,7 +54,7 @@ def required_runtimes() -> list[str]:
 
 
 def _selected(config: pytest.Config) -> list[str]:
-    cached: list[str] | None = getattr(config, "_runtimes_selected", None)
+    cached: list[str] | None = config.stash.get(_SELECTED, None)
     if cached is not None:
         return cached
     option = config.getoption("--runtime")
@@ -62,7 +63,7 @@ def _selected(config: pytest.Config) -> list[str]:
     else:
         names = runtimes.available()
         names += [n for n in required_runtimes() if n not in names]
-    config._runtimes_selected = names  # type: ignore[attr-defined]
+    config.stash[_SELECTED] = names
     return names
 
 

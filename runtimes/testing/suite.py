@@ -70,7 +70,7 @@ def http_get(port: int, path: str = "/index.html", timeout: float = 20) -> str:
     url = f"http://127.0.0.1:{port}{path}"
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+            with urllib.request.urlopen(url, timeout=2) as response:
                 body: bytes = response.read()
                 return body.decode()
         except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -135,7 +135,8 @@ RUN ["{BB}", "sh", "-c", "echo last > /stage"]
             target="wanted",
             labels={**session_labels, "runtimes.test.kind": "args"},
         )
-        assert image.id.startswith("sha256:") and len(image.id) == 71
+        assert image.id.startswith("sha256:")
+        assert len(image.id) == 71
         assert tag in image.tags
         assert image.labels["runtimes.test.kind"] == "args"
         c = launch([BB, "cat", "/greeting", "/stage"], image=tag)
@@ -147,7 +148,7 @@ RUN ["{BB}", "sh", "-c", "echo last > /stage"]
     ) -> None:
         context = self._context(
             tmp_path,
-            f'FROM scratch\nCOPY busybox {BB}\n'
+            f"FROM scratch\nCOPY busybox {BB}\n"
             f'RUN ["{BB}", "sh", "-c", "echo failing-$((40+2)); exit 7"]\n',
         )
         images_before = {i.id for i in rt.images()}
@@ -170,7 +171,7 @@ RUN ["{BB}", "sh", "-c", "echo last > /stage"]
     ) -> None:
         context = self._context(
             tmp_path,
-            f'FROM scratch\nCOPY busybox {BB}\n'
+            f"FROM scratch\nCOPY busybox {BB}\n"
             f'RUN ["{BB}", "sh", "-c", "echo live-$((6*7))"]\n'
             f'RUN ["{BB}", "sleep", "2"]\n',
         )
@@ -195,7 +196,8 @@ class ImagesContract(_Base):
         self, rt: Runtime, test_image: str, session_labels: dict[str, str]
     ) -> None:
         image = rt.image(test_image)
-        assert image.id.startswith("sha256:") and len(image.id) == 71
+        assert image.id.startswith("sha256:")
+        assert len(image.id) == 71
         assert test_image in image.tags
         listed = rt.images(labels=session_labels)
         assert image.id in {i.id for i in listed}
@@ -225,7 +227,9 @@ class ImagesContract(_Base):
 
 
 class RunContract(_Base):
-    def test_run_options(self, rt: Runtime, launch: Launch, unique_name: Callable[[str], str]) -> None:
+    def test_run_options(
+        self, rt: Runtime, launch: Launch, unique_name: Callable[[str], str]
+    ) -> None:
         name = unique_name("opts")
         c = launch(
             ["-c", 'echo "$GREETING"; pwd; id -u'],
@@ -247,8 +251,10 @@ class RunContract(_Base):
         assert inspected.state is ContainerState.EXITED
         assert inspected.exit_code == 0
         assert inspected.command[-2:] == ("-c", 'echo "$GREETING"; pwd; id -u')
-        assert inspected.created_at is not None and inspected.created_at.tzinfo is not None
-        assert inspected.started_at is not None and inspected.finished_at is not None
+        assert inspected.created_at is not None
+        assert inspected.created_at.tzinfo is not None
+        assert inspected.started_at is not None
+        assert inspected.finished_at is not None
 
     def test_command_without_entrypoint(self, rt: Runtime, launch: Launch) -> None:
         c = launch(["echo", "plain", "command"])
@@ -262,13 +268,16 @@ class RunContract(_Base):
             ports=["127.0.0.1::8080", f"127.0.0.1:{fixed}:8081"],
         )
         auto = c.port(8080)
-        assert auto.host_ip == "127.0.0.1" and auto.host_port > 0
+        assert auto.host_ip == "127.0.0.1"
+        assert auto.host_port > 0
         assert c.port(8081).host_port == fixed
         assert http_get(auto.host_port).strip() == "hello from runtimes"
         listed = rt.ps(name=c.name)
         assert listed[0].port(8080).host_port == auto.host_port
         # The same binary on the fixed port really listens there too.
-        c2 = launch(["httpd", "-f", "-p", "8081", "-h", "/www"], ports=[f"127.0.0.1:{free_port()}:8081"])
+        c2 = launch(
+            ["httpd", "-f", "-p", "8081", "-h", "/www"], ports=[f"127.0.0.1:{free_port()}:8081"]
+        )
         assert http_get(c2.port(8081).host_port).strip() == "hello from runtimes"
 
     def test_bind_mounts(self, rt: Runtime, launch: Launch, tmp_path: Path) -> None:
@@ -342,11 +351,13 @@ class RunContract(_Base):
         self, rt: Runtime, test_image: str, session_labels: dict[str, str]
     ) -> None:
         holder: list[Container] = []
-        with pytest.raises(RuntimeError, match="boom"):  # noqa: PT012
-            with rt.running(test_image, ["sleep", "1000"], labels=session_labels) as c:
-                holder.append(c)
-                assert rt.inspect(c).state is ContainerState.RUNNING
-                raise RuntimeError("boom")
+        with (  # noqa: PT012 - the block is what is under test
+            pytest.raises(RuntimeError, match="boom"),
+            rt.running(test_image, ["sleep", "1000"], labels=session_labels) as c,
+        ):
+            holder.append(c)
+            assert rt.inspect(c).state is ContainerState.RUNNING
+            raise RuntimeError("boom")
         with pytest.raises(runtimes.ContainerNotFound):
             rt.inspect(holder[0])
 
@@ -386,7 +397,8 @@ class LogsContract(_Base):
         created = rt.inspect(c).created_at
         assert created is not None
         for line in stamped:
-            assert line.timestamp is not None and line.timestamp.tzinfo is not None
+            assert line.timestamp is not None
+            assert line.timestamp.tzinfo is not None
             assert abs((line.timestamp - created).total_seconds()) < 120
 
     def test_non_utf8_never_breaks_the_stream(self, rt: Runtime, launch: Launch) -> None:
@@ -398,8 +410,10 @@ class LogsContract(_Base):
         if Capability.LOSSLESS_LOGS in rt.capabilities:
             assert lines[0].data == b"a\xff\xfeb\n"
         else:
-            assert lines[0].data.startswith(b"a") and lines[0].data.endswith(b"b\n")
-        assert lines[0].text.startswith("a") and lines[0].text.endswith("b")
+            assert lines[0].data.startswith(b"a")
+            assert lines[0].data.endswith(b"b\n")
+        assert lines[0].text.startswith("a")
+        assert lines[0].text.endswith("b")
 
     @pytest.mark.parametrize("timestamps", [False, True], ids=["plain", "timestamps"])
     def test_long_line_is_one_logline(self, rt: Runtime, launch: Launch, timestamps: bool) -> None:
@@ -418,7 +432,11 @@ class LogsContract(_Base):
 class LifecycleContract(_Base):
     def test_stop_trapping_process_exits_cleanly(self, rt: Runtime, launch: Launch) -> None:
         c = launch(
-            ["sh", "-c", 'trap "echo got-term; exit 0" TERM; echo ready; while true; do sleep 0.1; done']
+            [
+                "sh",
+                "-c",
+                'trap "echo got-term; exit 0" TERM; echo ready; while true; do sleep 0.1; done',
+            ]
         )
         wait_for_output(rt, c, "ready")
         started = time.monotonic()
@@ -598,4 +616,3 @@ class RuntimeContract(
     VolumesContract,
 ):
     """Every contract test; subclass it once per adapter (or once for all)."""
-
