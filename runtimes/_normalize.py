@@ -105,8 +105,8 @@ def labels(value: Any) -> dict[str, str]:
         for item in value.split(","):
             if not item:
                 continue
-            key, _, val = item.partition("=")
-            if key in out or not key:
+            key, sep, val = item.partition("=")
+            if not sep or not key:
                 # a value with a comma: glue it back to the previous value
                 last = next(reversed(out)) if out else None
                 if last is not None:

@@ -1,0 +1,51 @@
+"""Rejoining of split log records, as Docker and Podman send them."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+from runtimes._logs import LineJoiner, join_frames, read_frames
+
+
+def frame(stream: int, payload: bytes) -> bytes:
+    return struct.pack(">BxxxL", stream, len(payload)) + payload
+
+
+def test_frames_split_at_16k_are_one_line_with_the_first_timestamp() -> None:
+    line = b"x" * 40000 + b"\n"
+    records = [line[i : i + 16384] for i in range(0, len(line), 16384)]
+    stamps = [f"2026-11-28T20:08:56.{n:09d}Z ".encode() for n in range(len(records))]
+    wire = b"".join(frame(1, s + r) for s, r in zip(stamps, records, strict=True))
+    wire += frame(2, b"2026-11-28T20:08:57.000000000Z err\n")
+    lines = list(
+        join_frames(read_frames(io.BytesIO(wire).read), timestamps=True, framed_timestamps=True)
+    )
+    assert [x.data for x in lines] == [line, b"err\n"]
+    assert lines[0].timestamp is not None
+    assert lines[0].timestamp.microsecond == 0
+    assert lines[1].stream == "stderr"
+
+
+def test_short_reads_and_missing_final_newline() -> None:
+    wire = frame(1, b"a\nb") + frame(1, b"c")
+
+    class Trickle(io.BytesIO):
+        def read(self, n: int = -1) -> bytes:  # at most 3 bytes at a time
+            return super().read(min(n, 3))
+
+    lines = list(
+        join_frames(read_frames(Trickle(wire).read), timestamps=False, framed_timestamps=False)
+    )
+    assert [x.data for x in lines] == [b"a\n", b"bc"]
+    assert all(x.timestamp is None for x in lines)
+
+
+def test_streams_are_joined_separately() -> None:
+    joiner = LineJoiner(keep_timestamps=False)
+    out = [
+        *joiner.feed("stdout", b"par"),
+        *joiner.feed("stderr", b"e\n"),
+        *joiner.feed("stdout", b"t\n"),
+    ]
+    assert [(x.stream, x.data) for x in out] == [("stderr", b"e\n"), ("stdout", b"part\n")]
