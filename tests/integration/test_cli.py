@@ -1,0 +1,195 @@
+"""The `runtimes` command against every selected runtime (same selection and
+RUNTIMES_REQUIRE rules as the contract suite)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runtimes.base import Runtime
+from runtimes.testing.images import write_busybox_context
+from runtimes.testing.suite import http_get
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+CONTAINER_KEYS = {
+    "id", "name", "image", "command", "state", "exit_code", "created_at", "started_at",
+    "finished_at", "ports", "labels", "runtime",
+}  # fmt: skip
+
+
+@pytest.fixture
+def cli(container_runtime: Runtime) -> Cli:
+    def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "runtimes.cli", "--runtime", container_runtime.name, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run
+
+
+def session_label(labels: dict[str, str]) -> list[str]:
+    return [arg for k, v in labels.items() for arg in ("-l", f"{k}={v}")]
+
+
+def test_walkthrough(
+    cli: Cli,
+    tmp_path: Path,
+    session_labels: dict[str, str],
+    unique_name: Callable[[str], str],
+    container_runtime: Runtime,
+) -> None:
+    context = write_busybox_context(
+        tmp_path / "ctx",
+        "FROM scratch\nCOPY busybox /bin/busybox\n"
+        'RUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
+        "RUN mkdir -p /www && echo walkthrough > /www/index.html\n",
+    )
+    label = next(iter(session_labels.items()))
+    tag = f"runtimes-test/cli:{label[1]}"
+    built = cli("build", "-t", tag, "--label", f"{label[0]}={label[1]}", str(context))
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.strip().startswith("sha256:")
+    assert "busybox" in built.stderr  # the steps were streamed
+
+    name = unique_name("web")
+    started = cli(
+        "run", "-d", "--name", name, "-p", "127.0.0.1::8080", *session_label(session_labels),
+        tag, "httpd", "-f", "-vv", "-p", "8080", "-h", "/www",
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    listed = json.loads(cli("--format", "json", "ps", "--filter", f"name={name}").stdout)
+    assert set(listed[0]) == CONTAINER_KEYS
+    assert listed[0]["state"] == "running"
+    port = listed[0]["ports"][0]["host_port"]
+    assert http_get(port).strip() == "walkthrough"
+
+    table = cli("ps").stdout.splitlines()
+    assert table[0].split() == [
+        "CONTAINER",
+        "ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "PORTS",
+        "NAMES",
+    ]
+    row = next(line for line in table if line.endswith(name))
+    assert f"127.0.0.1:{port}->8080/tcp" in row
+    assert " Up " in row
+    assert tag in row
+
+    follower: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: follower.update(done=cli("logs", "-f", name)))
+    thread.start()
+    stopped = cli("stop", "-t", "1", name)
+    assert stopped.returncode == 0
+    assert stopped.stdout.strip() == name
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "logs -f did not end when the container stopped"
+    assert "index.html" in follower["done"].stdout + follower["done"].stderr
+
+    after = json.loads(cli("--format", "json", "ps", "-a", "--filter", f"name={name}").stdout)
+    assert after[0]["state"] == "exited"
+    assert cli("rm", name).returncode == 0
+    assert json.loads(cli("--format", "json", "ps", "-a", "--filter", f"name={name}").stdout) == []
+    assert cli("rmi", tag).returncode == 0
+
+
+def test_exit_codes(
+    cli: Cli, test_image: str, session_labels: dict[str, str], unique_name: Callable[[str], str]
+) -> None:
+    fg = cli(
+        "run",
+        "--rm",
+        *session_label(session_labels),
+        test_image,
+        "sh",
+        "-c",
+        "echo fg; echo err >&2; exit 3",
+    )
+    assert (fg.returncode, fg.stdout, fg.stderr) == (3, "fg\n", "err\n")
+
+    name = unique_name("exec")
+    assert (
+        cli(
+            "run", "-d", "--name", name, *session_label(session_labels), test_image, "sleep", "1000"
+        ).returncode
+        == 0
+    )
+    ran = cli("exec", "-e", "A=b", "-w", "/tmp", name, "sh", "-c", 'echo "$A $(pwd)"; exit 4')
+    assert (ran.returncode, ran.stdout) == (4, "b /tmp\n")
+    assert cli("kill", name).returncode == 0
+    waited = cli("wait", name)
+    assert (waited.returncode, waited.stdout.strip()) == (137, "137")
+    inspected = json.loads(cli("inspect", "--raw", name).stdout)
+    assert inspected["exit_code"] == 137
+    assert inspected["raw"]
+    assert "raw" not in json.loads(cli("inspect", name).stdout)
+    assert cli("rm", "-f", name).returncode == 0
+
+
+def test_errors_are_one_line_and_exit_125(
+    cli: Cli, test_image: str, runtimes_session_id: str
+) -> None:
+    missing = f"rt-{runtimes_session_id}-missing"
+    for args in (("logs", missing), ("stop", missing), ("inspect", missing), ("rm", missing)):
+        done = cli(*args)
+        assert done.returncode == 125, (args, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1
+        assert missing in done.stderr
+    bad_port = cli("run", "-d", "-p", "99999", test_image, "true")
+    assert bad_port.returncode == 125
+    assert "99999" in bad_port.stderr
+
+
+def test_unknown_runtime_and_help() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "runtimes.cli", "--runtime", "dockr", "ps"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 125
+    assert "known runtimes: docker, podman, nerdctl" in done.stderr
+    verbs = [
+        "info",
+        "ps",
+        "images",
+        "rmi",
+        "build",
+        "run",
+        "logs",
+        "stop",
+        "kill",
+        "rm",
+        "exec",
+        "wait",
+        "inspect",
+    ]
+    for verb in verbs:
+        helped = subprocess.run(
+            [sys.executable, "-m", "runtimes.cli", verb, "--help"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert helped.returncode == 0 and "examples:" in helped.stdout, verb
+
+
+def test_info_json() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "runtimes.cli", "--format", "json", "info"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [r["name"] for r in report["runtimes"]][:3] == ["docker", "podman", "nerdctl"]
+    assert report["rule"]
