@@ -181,7 +181,8 @@ def test_unknown_runtime_and_help() -> None:
             [sys.executable, "-m", "runtimes.cli", verb, "--help"],
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
-        assert helped.returncode == 0 and "examples:" in helped.stdout, verb
+        assert helped.returncode == 0, verb
+        assert "examples:" in helped.stdout, verb
 
 
 def test_info_json() -> None:
