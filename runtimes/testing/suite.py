@@ -583,6 +583,7 @@ class ErrorsContract(_Base):
         session_labels: dict[str, str],
         kwargs: dict[str, Any],
     ) -> None:
+        kwargs = dict(kwargs)  # parametrize shares one dict between runtimes
         before = {c.id for c in rt.ps(all=True, labels=session_labels)}
         image = kwargs.pop("image", test_image)
         labels = {**session_labels, **kwargs.pop("labels", {})}
