@@ -1,8 +1,10 @@
-"""``python -m runtimes._autoremove ARGV... -- CONTAINER``: wait, then remove.
+"""``python -m runtimes._autoremove [--detach] ARGV... -- CONTAINER``: wait, then remove.
 
 For CLIs that cannot combine detached runs with ``--rm`` (nerdctl 2.0), the
-adapter starts this helper in its own session: it waits for the container to
-exit, removes it, and ends.  It never outlives the container.
+adapter runs this helper with ``--detach``: it starts a copy of itself in a
+new session and returns at once, so the caller holds no child process.  The
+copy waits for the container to exit, removes it, and ends: it never
+outlives the container.
 """
 
 from __future__ import annotations
@@ -12,6 +14,15 @@ import sys
 
 
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "--detach":
+        subprocess.Popen(
+            [sys.executable, "-m", "runtimes._autoremove", *argv[1:]],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        return 0
     split = argv.index("--")
     base, container = argv[:split], argv[split + 1]
     subprocess.run([*base, "wait", container], capture_output=True, check=False)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from runtimes.models import ContainerState, PortBinding
+from runtimes.models import Container, ContainerState, PortBinding
 
 _STATES: dict[str, ContainerState] = {
     "created": ContainerState.CREATED,
@@ -261,3 +261,34 @@ def since_arg(since: datetime | timedelta | float | int | str | None) -> int | N
 
         raise InvalidSpec(f"invalid since value {since!r}: use a datetime, timedelta or RFC 3339")
     return int(parsed.timestamp())
+
+
+def container_from_inspect(
+    raw: Mapping[str, Any],
+    *,
+    runtime: str,
+    image: str,
+    command: tuple[str, ...],
+    labels: Mapping[str, str],
+) -> Container:
+    """A Container from the Docker-shaped ``inspect`` record all three
+    runtimes print; the caller picks image, command and labels, which is
+    where their records differ."""
+    status = raw.get("State") or {}
+    container_state = state(status.get("Status"))
+    exited = container_state in (ContainerState.EXITED, ContainerState.DEAD)
+    return Container(
+        id=raw["Id"],
+        name=container_name(raw.get("Name")),
+        image=image,
+        command=command,
+        state=container_state,
+        exit_code=status.get("ExitCode") if exited else None,
+        created_at=timestamp(raw.get("Created")),
+        started_at=timestamp(status.get("StartedAt")),
+        finished_at=timestamp(status.get("FinishedAt")) if exited else None,
+        ports=ports_from_inspect((raw.get("NetworkSettings") or {}).get("Ports")),
+        labels=labels,
+        runtime=runtime,
+        raw=raw,
+    )

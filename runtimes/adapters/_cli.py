@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Iterator, Mapping
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+from runtimes import _specs
+from runtimes._redact import remember_secrets
+from runtimes._shell import Shell
 from runtimes.base import RunSpec
+from runtimes.errors import InvalidSpec
 from runtimes.models import Mount, PortMapping
 
 
@@ -92,3 +99,56 @@ def parse_json_stream(data: bytes) -> Iterator[Any]:
         index = end
         while index < len(text) and text[index] in " \r\n\t":
             index += 1
+
+
+def build(
+    shell: Shell,
+    context_dir: str | os.PathLike[str],
+    *,
+    extra_args: Sequence[str],
+    tag: str | None,
+    dockerfile: str | None,
+    build_args: Mapping[str, str] | None,
+    target: str | None,
+    labels: Mapping[str, str] | None,
+    no_cache: bool,
+    on_output: Callable[[str], None] | None,
+) -> tuple[int, list[str], str | None]:
+    """``build --iidfile`` streaming every output line to ``on_output``.
+
+    Returns the exit code, the last 50 lines and the image id (``None`` on
+    failure); the caller turns a failure into its own error.
+    """
+    context = os.fspath(context_dir)
+    if not os.path.isdir(context):
+        raise InvalidSpec(f"build context {context!r} is not a directory")
+    args_env = _specs.check_env(build_args)
+    remember_secrets(args_env)
+    with tempfile.TemporaryDirectory(prefix="runtimes-build-") as tmp:
+        iidfile = Path(tmp) / "iid"
+        args = ["build", *extra_args, "--iidfile", str(iidfile)]
+        if tag is not None:
+            args += ["-t", _specs.check_image_ref(tag)]
+        if dockerfile is not None:
+            args += ["-f", os.path.join(context, dockerfile)]
+        for key, value in args_env.items():
+            args += ["--build-arg", f"{key}={value}"]
+        if target:
+            args += ["--target", target]
+        args += label_args(_specs.check_labels(labels))
+        if no_cache:
+            args.append("--no-cache")
+        args.append(context)
+        tail: list[str] = []
+        code = 0
+        for stream, line in shell.stream(args, operation="build"):
+            if stream == "exit":
+                code = int(line)
+                continue
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            tail.append(text)
+            del tail[:-50]
+            if on_output is not None:
+                on_output(text)
+        image_id = iidfile.read_text().strip() if code == 0 else None
+    return code, tail, image_id

@@ -337,23 +337,12 @@ class DockerRuntime(Runtime):
 
     def _from_inspect(self, raw: Mapping[str, Any]) -> Container:
         config = raw.get("Config") or {}
-        state = raw.get("State") or {}
-        container_state = _normalize.state(state.get("Status"))
-        exited = container_state in (ContainerState.EXITED, ContainerState.DEAD)
-        return Container(
-            id=raw["Id"],
-            name=_normalize.container_name(raw.get("Name")),
+        return _normalize.container_from_inspect(
+            raw,
+            runtime=self.name,
             image=config.get("Image") or raw.get("Image", ""),
             command=_normalize.command(config.get("Entrypoint"), config.get("Cmd")),
-            state=container_state,
-            exit_code=state.get("ExitCode") if exited else None,
-            created_at=_normalize.timestamp(raw.get("Created")),
-            started_at=_normalize.timestamp(state.get("StartedAt")),
-            finished_at=_normalize.timestamp(state.get("FinishedAt")),
-            ports=_normalize.ports_from_inspect((raw.get("NetworkSettings") or {}).get("Ports")),
             labels=_normalize.labels(config.get("Labels")),
-            runtime=self.name,
-            raw=raw,
         )
 
     def ps(

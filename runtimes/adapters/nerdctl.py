@@ -13,15 +13,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from runtimes import _logs, _normalize, _specs
-from runtimes._redact import remember_secrets
 from runtimes._shell import FOREVER, Shell, clean_error_text
 from runtimes.adapters import _cli
 from runtimes.base import ContainerRef, RunSpec, Runtime, Since
@@ -30,7 +26,6 @@ from runtimes.errors import (
     CommandFailed,
     ContainerNotFound,
     ImageNotFound,
-    InvalidSpec,
     NameConflict,
     RuntimeUnavailable,
     Timeout,
@@ -155,49 +150,30 @@ class NerdctlRuntime(Runtime):
         no_cache: bool = False,
         on_output: Callable[[str], None] | None = None,
     ) -> Image:
-        context = os.fspath(context_dir)
-        if not os.path.isdir(context):
-            raise InvalidSpec(f"build context {context!r} is not a directory")
-        args_env = _specs.check_env(build_args)
-        remember_secrets(args_env)
-        with tempfile.TemporaryDirectory(prefix="runtimes-build-") as tmp:
-            iidfile = Path(tmp) / "iid"
-            args = ["build", "--progress", "plain", "--iidfile", str(iidfile)]
-            if self.buildkit_host:
-                args += ["--buildkit-host", self.buildkit_host]
-            if tag is not None:
-                args += ["-t", _specs.check_image_ref(tag)]
-            if dockerfile is not None:
-                args += ["-f", os.path.join(context, dockerfile)]
-            for key, value in args_env.items():
-                args += ["--build-arg", f"{key}={value}"]
-            if target:
-                args += ["--target", target]
-            args += _cli.label_args(_specs.check_labels(labels))
-            if no_cache:
-                args.append("--no-cache")
-            args.append(context)
-            tail: list[str] = []
-            code = 0
-            for stream, line in self._shell.stream(args, operation="build"):
-                if stream == "exit":
-                    code = int(line)
-                    continue
-                text = line.decode("utf-8", "replace").rstrip("\r\n")
-                tail.append(text)
-                del tail[:-50]
-                if on_output is not None:
-                    on_output(text)
-            if code != 0:
-                message = clean_error_text("\n".join(tail[-5:])) or f"exit code {code}"
-                if "buildkit" in message.lower() and (
-                    "no buildkit host" in message.lower() or "buildctl" in message.lower()
-                ):
-                    raise RuntimeUnavailable("nerdctl", message, hint=BUILDKIT_HINT)
-                found = _BUILD_EXIT.findall("\n".join(tail))
-                exit_code = int(found[-1]) if found else code
-                raise BuildFailed(message, runtime=self.name, exit_code=exit_code, output=tail)
-            image_id = iidfile.read_text().strip()
+        code, tail, image_id = _cli.build(
+            self._shell,
+            context_dir,
+            extra_args=[
+                "--progress",
+                "plain",
+                *(["--buildkit-host", self.buildkit_host] if self.buildkit_host else []),
+            ],
+            tag=tag,
+            dockerfile=dockerfile,
+            build_args=build_args,
+            target=target,
+            labels=labels,
+            no_cache=no_cache,
+            on_output=on_output,
+        )
+        if image_id is None:
+            message = clean_error_text("\n".join(tail[-5:])) or f"exit code {code}"
+            lowered = message.lower()
+            if "no buildkit host" in lowered or "buildctl" in lowered:
+                raise RuntimeUnavailable("nerdctl", message, hint=BUILDKIT_HINT)
+            found = _BUILD_EXIT.findall("\n".join(tail))
+            exit_code = int(found[-1]) if found else code
+            raise BuildFailed(message, runtime=self.name, exit_code=exit_code, output=tail)
         return self.image(image_id)
 
     def _image(self, raw: Mapping[str, Any]) -> Image:
@@ -254,22 +230,18 @@ class NerdctlRuntime(Runtime):
             raise error
         container_id = done.stdout.decode().strip().splitlines()[-1]
         if spec.remove:
-            _reap_helpers()
-            _helpers.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "runtimes._autoremove",
-                        *self._shell.argv([]),
-                        "--",
-                        container_id,
-                    ],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
+            # Returns as soon as the detached remover is started.
+            remover = Shell("nerdctl", sys.executable, timeout=self.default_timeout)
+            remover.run(
+                [
+                    "-m",
+                    "runtimes._autoremove",
+                    "--detach",
+                    *self._shell.argv([]),
+                    "--",
+                    container_id,
+                ],
+                operation="run",
             )
         try:
             return self.inspect(container_id)
@@ -285,25 +257,13 @@ class NerdctlRuntime(Runtime):
             )
 
     def _container(self, raw: Mapping[str, Any]) -> Container:
-        state = raw.get("State") or {}
-        config = raw.get("Config") or {}
-        status = state.get("Status")
-        container_state = _normalize.state(status)
-        exited = container_state in (ContainerState.EXITED, ContainerState.DEAD)
-        return Container(
-            id=raw["Id"],
-            name=_normalize.container_name(raw.get("Name")),
-            image=_normalize.image_tag(raw.get("Image", "")),
-            command=_normalize.command([raw.get("Path") or ""], raw.get("Args")),
-            state=container_state,
-            exit_code=state.get("ExitCode") if exited else None,
-            created_at=_normalize.timestamp(raw.get("Created")),
-            started_at=_normalize.timestamp(state.get("StartedAt")),
-            finished_at=_normalize.timestamp(state.get("FinishedAt")) if exited else None,
-            ports=_normalize.ports_from_inspect((raw.get("NetworkSettings") or {}).get("Ports")),
-            labels=_user_labels(config.get("Labels")),
+        return _normalize.container_from_inspect(
+            raw,
             runtime=self.name,
-            raw=raw,
+            image=_normalize.image_tag(raw.get("Image", "")),
+            # nerdctl's inspect has no Config.Cmd: Path and Args are what runs.
+            command=_normalize.command([raw.get("Path") or ""], raw.get("Args")),
+            labels=_user_labels((raw.get("Config") or {}).get("Labels")),
         )
 
     def _inspect_many(self, ids: Sequence[str]) -> list[Container]:
@@ -516,15 +476,6 @@ class NerdctlRuntime(Runtime):
             target="volume",
             ref=name,
         )
-
-
-# Auto-remove helpers still waiting for their container; kept referenced so
-# they are reaped instead of garbage-collected while running.
-_helpers: list[subprocess.Popen[bytes]] = []
-
-
-def _reap_helpers() -> None:
-    _helpers[:] = [p for p in _helpers if p.poll() is None]
 
 
 def _is_nerdctl_failure(stderr: bytes) -> bool:

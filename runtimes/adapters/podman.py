@@ -35,7 +35,7 @@ import podman.errors
 import requests.exceptions
 
 from runtimes import _logs, _normalize, _specs
-from runtimes._redact import redact_exception, remember_secrets
+from runtimes._redact import redact_exception
 from runtimes._shell import Shell, clean_error_text
 from runtimes._translate import Target, translate
 from runtimes.adapters import _cli
@@ -43,7 +43,6 @@ from runtimes.base import ContainerRef, RunSpec, Runtime, Since
 from runtimes.errors import (
     BuildFailed,
     ContainerNotFound,
-    InvalidSpec,
     RuntimesError,
     RuntimeUnavailable,
     Timeout,
@@ -298,41 +297,21 @@ class PodmanRuntime(Runtime):
         no_cache: bool = False,
         on_output: Callable[[str], None] | None = None,
     ) -> Image:
-        context = os.fspath(context_dir)
-        if not os.path.isdir(context):
-            raise InvalidSpec(f"build context {context!r} is not a directory")
-        args_env = _specs.check_env(build_args)
-        remember_secrets(args_env)
-        with tempfile.TemporaryDirectory(prefix="runtimes-build-") as tmp:
-            iidfile = Path(tmp) / "iid"
-            args = ["build", "--pull=never", "--force-rm", "--iidfile", str(iidfile)]
-            if tag is not None:
-                args += ["-t", _specs.check_image_ref(tag)]
-            if dockerfile is not None:
-                args += ["-f", os.path.join(context, dockerfile)]
-            for key, value in args_env.items():
-                args += ["--build-arg", f"{key}={value}"]
-            if target:
-                args += ["--target", target]
-            args += _cli.label_args(_specs.check_labels(labels))
-            if no_cache:
-                args.append("--no-cache")
-            args.append(context)
-            tail: list[str] = []
-            code = 0
-            for stream, line in self._shell.stream(args, operation="build"):
-                if stream == "exit":
-                    code = int(line)
-                    continue
-                text = line.decode("utf-8", "replace").rstrip("\r\n")
-                tail.append(text)
-                del tail[:-50]
-                if on_output is not None:
-                    on_output(text)
-            if code != 0:
-                message = clean_error_text("\n".join(tail[-3:])) or f"exit code {code}"
-                raise BuildFailed(message, runtime=self.name, exit_code=code, output=tail)
-            image_id = iidfile.read_text().strip()
+        code, tail, image_id = _cli.build(
+            self._shell,
+            context_dir,
+            extra_args=["--pull=never", "--force-rm"],
+            tag=tag,
+            dockerfile=dockerfile,
+            build_args=build_args,
+            target=target,
+            labels=labels,
+            no_cache=no_cache,
+            on_output=on_output,
+        )
+        if image_id is None:
+            message = clean_error_text("\n".join(tail[-3:])) or f"exit code {code}"
+            raise BuildFailed(message, runtime=self.name, exit_code=code, output=tail)
         return self.image(image_id)
 
     def _image(self, raw: Mapping[str, Any]) -> Image:
@@ -426,23 +405,12 @@ class PodmanRuntime(Runtime):
 
     def _from_inspect(self, raw: Mapping[str, Any]) -> Container:
         config = raw.get("Config") or {}
-        state = raw.get("State") or {}
-        container_state = _normalize.state(state.get("Status"))
-        exited = container_state in (ContainerState.EXITED, ContainerState.DEAD)
-        return Container(
-            id=raw["Id"],
-            name=_normalize.container_name(raw.get("Name")),
+        return _normalize.container_from_inspect(
+            raw,
+            runtime=self.name,
             image=_normalize.image_tag(raw.get("ImageName") or config.get("Image") or ""),
             command=_normalize.command(config.get("Entrypoint"), config.get("Cmd")),
-            state=container_state,
-            exit_code=state.get("ExitCode") if exited else None,
-            created_at=_normalize.timestamp(raw.get("Created")),
-            started_at=_normalize.timestamp(state.get("StartedAt")),
-            finished_at=_normalize.timestamp(state.get("FinishedAt")) if exited else None,
-            ports=_normalize.ports_from_inspect((raw.get("NetworkSettings") or {}).get("Ports")),
             labels=_normalize.labels(config.get("Labels")),
-            runtime=self.name,
-            raw=raw,
         )
 
     def ps(
