@@ -36,6 +36,11 @@ _CONTAINER_MISSING = re.compile(
     re.I,
 )
 _VOLUME_MISSING = re.compile(r"no such volume|volume .*not found|no volume with name", re.I)
+# A missing network is the caller's setup, not the verb's target: without this
+# the generic "not found" below would call it a missing container or image.
+_NETWORK_MISSING = re.compile(
+    r"network .*not found|no such network|unable to find network|network not found", re.I
+)
 _OBJECT_MISSING = re.compile(r"no such object|not found|does not exist", re.I)
 _CONFLICT = re.compile(
     r"already in use|is already used by|already used|already exists|name .* is reserved",
@@ -76,6 +81,16 @@ def translate(
         )
     if _CONTAINER_MISSING.search(text) and target != "image":
         return ContainerNotFound(ref or "?", f"{runtime}: container not found: {ref or text}")
+    if _NETWORK_MISSING.search(text):
+        return CommandFailed(
+            text,
+            runtime=runtime,
+            operation=operation,
+            exit_code=exit_code,
+            status=status,
+            stderr=message,
+            command=command,
+        )
     if _VOLUME_MISSING.search(text):
         return VolumeNotFound(ref or "?", f"{runtime}: volume not found: {ref or text}")
     if status == 404 or _OBJECT_MISSING.search(text):

@@ -126,6 +126,25 @@ def test_nerdctl_logrus_errors(recorded: Any, case: str, target: Any, expected: 
     assert "level=fatal" not in str(mapped)
 
 
+@pytest.mark.parametrize(
+    ("runtime", "status", "message"),
+    [
+        ("docker", 404, "network no-such-net not found"),
+        (
+            "podman",
+            None,
+            "Error: unable to find network with name or ID no-such-net: network not found",
+        ),
+    ],
+)
+def test_missing_network_is_not_a_missing_container_or_image(
+    runtime: str, status: int | None, message: str
+) -> None:
+    for target in ("container", "image"):
+        mapped = translate(runtime, "run", message, target=target, ref="x", status=status)  # type: ignore[arg-type]
+        assert type(mapped) is runtimes.CommandFailed
+
+
 def test_clean_error_text() -> None:
     line = 'time="2026" level=fatal msg="1 errors:\\nno such container: x"'
     assert clean_error_text(line) == "no such container: x"
