@@ -43,17 +43,6 @@ def state(value: str | None) -> ContainerState:
     return _STATES.get((value or "").strip().lower(), ContainerState.UNKNOWN)
 
 
-def state_from_status(status: str | None) -> ContainerState:
-    """State from a human status text (``"Up 3 seconds"``, ``"Exited (1) …"``)."""
-    text = (status or "").strip()
-    if not text:
-        return ContainerState.UNKNOWN
-    first = text.split(" ", 1)[0].lower()
-    if first == "up":
-        return ContainerState.PAUSED if "(Paused)" in text else ContainerState.RUNNING
-    return state(first)
-
-
 def exit_code_from_status(status: str | None) -> int | None:
     """``"Exited (137) 3 seconds ago"`` -> 137; ``None`` when not exited."""
     match = _EXIT_RE.match((status or "").strip())
@@ -213,29 +202,6 @@ def ports_from_list(value: Iterable[Mapping[str, Any]] | None) -> tuple[PortBind
                         host_port=int(item["host_port"]) + offset,
                     )
                 )
-    return tuple(sorted(set(out), key=_port_key))
-
-
-_PORT_TEXT_RE = re.compile(
-    r"^(?P<ip>\[?[0-9a-fA-F.:]*\]?):(?P<host>\d+)->(?P<port>\d+)/(?P<proto>\w+)$"
-)
-
-
-def ports_from_text(value: str | None) -> tuple[PortBinding, ...]:
-    """CLI table text ``"127.0.0.1:49153->8080/tcp, :::80->80/tcp"``."""
-    out: list[PortBinding] = []
-    for item in (value or "").split(","):
-        match = _PORT_TEXT_RE.match(item.strip())
-        if not match:
-            continue
-        out.append(
-            PortBinding(
-                container_port=int(match["port"]),
-                protocol=match["proto"],
-                host_ip=match["ip"].strip("[]") or "0.0.0.0",
-                host_port=int(match["host"]),
-            )
-        )
     return tuple(sorted(set(out), key=_port_key))
 
 

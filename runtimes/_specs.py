@@ -82,6 +82,11 @@ def check_labels(labels: Mapping[str, str] | None) -> dict[str, str]:
     return out
 
 
+def label_filters(labels: Mapping[str, str]) -> dict[str, list[str]]:
+    """Engine API ``filters`` for containers, images or volumes carrying every label."""
+    return {"label": [f"{k}={v}" for k, v in labels.items()]} if labels else {}
+
+
 def check_command(command: str | Sequence[str] | None, what: str = "command") -> list[str] | None:
     """A command as an argv list; a plain string is split like a shell would."""
     if command is None:

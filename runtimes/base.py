@@ -20,12 +20,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from runtimes import _specs
+from runtimes import _normalize, _specs
 from runtimes._redact import remember_secrets
 from runtimes.errors import ContainerNotFound, InvalidSpec
 from runtimes.models import (
     Capability,
     Container,
+    ContainerState,
     ExecResult,
     Image,
     LogLine,
@@ -228,11 +229,27 @@ class Runtime(abc.ABC):
             network=network,
             remove=remove,
         )
-        return self._run(spec)
+        container_id = self._run(spec)
+        try:
+            return self.inspect(container_id)
+        except ContainerNotFound:
+            # remove=True and the process already exited: the runtime deleted it.
+            return Container(
+                id=container_id,
+                name=spec.name or "",
+                image=spec.image,
+                command=tuple(spec.command or ()),
+                state=ContainerState.EXITED,
+                labels=spec.labels,
+                runtime=self.name,
+            )
 
     @abc.abstractmethod
-    def _run(self, spec: RunSpec) -> Container:
-        """Adapter half of :meth:`run`, given validated input."""
+    def _run(self, spec: RunSpec) -> str:
+        """Adapter half of :meth:`run`: create and start, return the full id.
+
+        A container that was created but could not start is removed first.
+        """
 
     @contextlib.contextmanager
     def running(
@@ -247,7 +264,6 @@ class Runtime(abc.ABC):
             with contextlib.suppress(ContainerNotFound):
                 self.remove(container, force=True)
 
-    @abc.abstractmethod
     def ps(
         self,
         all: bool = False,  # noqa: A002 - mirrors `docker ps --all`
@@ -262,12 +278,20 @@ class Runtime(abc.ABC):
         to the runtime, whatever the number of containers.  Containers that
         disappear while listing are left out, never an error.
         """
+        checked_labels = _specs.check_labels(labels)
+        checked_name = _specs.check_name(name) if name is not None else None
+        found = self._ps(all, checked_labels, checked_name)
+        # Runtimes' name filters match substrings or patterns; the contract is exact.
+        return [c for c in found if checked_name is None or c.name == checked_name]
+
+    @abc.abstractmethod
+    def _ps(self, all: bool, labels: dict[str, str], name: str | None) -> list[Container]:  # noqa: A002
+        """Adapter half of :meth:`ps`; may return more names than asked."""
 
     @abc.abstractmethod
     def inspect(self, container: ContainerRef) -> Container:
         """Every field of one container; :class:`~runtimes.ContainerNotFound`."""
 
-    @abc.abstractmethod
     def logs(
         self,
         container: ContainerRef,
@@ -285,8 +309,35 @@ class Runtime(abc.ABC):
         the runtime stored in several records comes back as one
         :class:`~runtimes.LogLine`.  Bytes that are not UTF-8 never end the
         stream.  ``tail`` counts the runtime's records, which equal lines for
-        lines shorter than 8 KiB.  Close the iterator to stop following early.
+        lines shorter than 8 KiB.  ``since`` is a datetime, a timedelta (that
+        long ago), epoch seconds or RFC 3339 text.  A missing container raises
+        :class:`~runtimes.ContainerNotFound` here, not on the first ``next()``.
+        Close the iterator to stop following early.
         """
+        _specs.check_tail(tail)
+        return self._logs(
+            self._ref(container),
+            follow=follow,
+            tail=tail,
+            since=_normalize.since_arg(since),
+            timestamps=timestamps,
+            stdout=stdout,
+            stderr=stderr,
+        )
+
+    @abc.abstractmethod
+    def _logs(
+        self,
+        ref: str,
+        *,
+        follow: bool,
+        tail: int | None,
+        since: int | None,
+        timestamps: bool,
+        stdout: bool,
+        stderr: bool,
+    ) -> Iterator[LogLine]:
+        """Adapter half of :meth:`logs`; ``since`` is epoch seconds."""
 
     @abc.abstractmethod
     def stop(self, container: ContainerRef, timeout: float = 10) -> None:

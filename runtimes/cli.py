@@ -580,7 +580,7 @@ def _report(exc: BaseException) -> None:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     args = build_parser().parse_args(argv)
-    if args.verb in ("exec", "run") and args.verb == "exec" and not args.command:
+    if args.verb == "exec" and not args.command:
         build_parser().error("exec needs a command")
     # A broken pipe (``| head``) is not an error worth a traceback.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)

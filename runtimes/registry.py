@@ -228,7 +228,7 @@ def select(name: str | None = None, *, config: Config | None = None) -> Selectio
     if config.user_default:
         return Selection(config.user_default, f"default in {config.user_path}")
     for candidate in AUTO_ORDER:
-        if detect(candidate) is None:
+        if detect(candidate, config=config) is None:
             return Selection(
                 candidate, "auto-detection (first of docker, podman, nerdctl reachable)"
             )
@@ -262,18 +262,19 @@ def resolve_options(
     return merged
 
 
-def detect(name: str, **options: Any) -> str | None:
+def detect(name: str, *, config: Config | None = None, **options: Any) -> str | None:
     """``None`` if runtime ``name`` is usable here, else why not."""
     try:
         cls = adapter_class(name)
-        return cls.detect(**resolve_options(name, cls, options))
+        return cls.detect(**resolve_options(name, cls, options, config))
     except (RuntimeUnavailable, UnknownRuntime) as exc:
         return str(exc)
 
 
 def available() -> list[str]:
     """Names of runtimes that are installed and reachable right now."""
-    return [name for name in known() if detect(name) is None]
+    config = load_config()
+    return [name for name in known() if detect(name, config=config) is None]
 
 
 def connect(name: str | None = None, **options: Any) -> Runtime:

@@ -84,6 +84,22 @@ def run_args(spec: RunSpec, *, remove_flag: bool = True, cidfile: str | None = N
     return args
 
 
+def run_detached(shell: Shell, spec: RunSpec, *, remove_flag: bool = True) -> str:
+    """``run -d`` and return the new id; a container the CLI created but could
+    not start (found through ``--cidfile``) is removed before the error."""
+    with tempfile.TemporaryDirectory(prefix="runtimes-run-") as tmp:
+        cidfile = os.path.join(tmp, "cid")
+        done = shell.run(
+            run_args(spec, remove_flag=remove_flag, cidfile=cidfile), operation="run", check=False
+        )
+        if done.returncode != 0:
+            cid = Path(cidfile).read_text().strip() if os.path.exists(cidfile) else ""
+            if cid:
+                shell.run(["rm", "-f", cid], operation="run", check=False)
+            raise shell.error(done, operation="run", target="image", ref=spec.image)
+    return done.stdout.decode().strip().splitlines()[-1]
+
+
 def parse_json_stream(data: bytes) -> Iterator[Any]:
     """Objects from NDJSON, one JSON array (Podman) or several arrays (nerdctl)."""
     text = data.decode("utf-8", "replace").strip()

@@ -22,10 +22,9 @@ import requests.exceptions
 from runtimes import _logs, _normalize, _specs
 from runtimes._redact import redact_exception, remember_secrets
 from runtimes._translate import Target, translate
-from runtimes.base import ContainerRef, RunSpec, Runtime, Since
+from runtimes.base import ContainerRef, RunSpec, Runtime
 from runtimes.errors import (
     BuildFailed,
-    ContainerNotFound,
     InvalidSpec,
     NameConflict,
     RuntimesError,
@@ -35,7 +34,6 @@ from runtimes.errors import (
 from runtimes.models import (
     Capability,
     Container,
-    ContainerState,
     ExecResult,
     Image,
     LogLine,
@@ -48,11 +46,6 @@ __all__ = ["DockerRuntime"]
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _label_filters(labels: Mapping[str, str] | None) -> dict[str, list[str]]:
-    checked = _specs.check_labels(labels)
-    return {"label": [f"{k}={v}" for k, v in checked.items()]} if checked else {}
 
 
 class DockerRuntime(Runtime):
@@ -235,7 +228,7 @@ class DockerRuntime(Runtime):
 
     def images(self, *, labels: Mapping[str, str] | None = None) -> list[Image]:
         with self._api("images"):
-            listed = self._client.images(filters=_label_filters(labels))
+            listed = self._client.images(filters=_specs.label_filters(_specs.check_labels(labels)))
         return [
             Image(
                 id=_normalize.image_id(item.get("Id")),
@@ -260,7 +253,7 @@ class DockerRuntime(Runtime):
 
     # -- containers ---------------------------------------------------------------
 
-    def _run(self, spec: RunSpec) -> Container:
+    def _run(self, spec: RunSpec) -> str:
         host_config: dict[str, Any] = self._client.create_host_config(
             auto_remove=spec.remove, network_mode=spec.network
         )
@@ -295,7 +288,7 @@ class DockerRuntime(Runtime):
                 host_config=host_config,
                 detach=True,
             )
-        container_id = created["Id"]
+        container_id: str = created["Id"]
         try:
             with self._api("run", "container", spec.name or container_id):
                 self._client.start(container_id)
@@ -304,19 +297,7 @@ class DockerRuntime(Runtime):
             with contextlib.suppress(Exception):
                 self._client.remove_container(container_id, force=True)
             raise
-        try:
-            return self.inspect(container_id)
-        except ContainerNotFound:
-            # remove=True and the process already exited: the runtime deleted it.
-            return Container(
-                id=container_id,
-                name=spec.name or "",
-                image=spec.image,
-                command=tuple(spec.command or ()),
-                state=ContainerState.EXITED,
-                labels=spec.labels,
-                runtime=self.name,
-            )
+        return container_id
 
     def _from_list(self, item: Mapping[str, Any]) -> Container:
         status = item.get("Status", "")
@@ -345,40 +326,30 @@ class DockerRuntime(Runtime):
             labels=_normalize.labels(config.get("Labels")),
         )
 
-    def ps(
-        self,
-        all: bool = False,  # noqa: A002
-        *,
-        labels: Mapping[str, str] | None = None,
-        name: str | None = None,
-    ) -> list[Container]:
-        filters = _label_filters(labels)
+    def _ps(self, all: bool, labels: dict[str, str], name: str | None) -> list[Container]:  # noqa: A002
+        filters = _specs.label_filters(labels)
         if name is not None:
-            filters["name"] = [_specs.check_name(name)]
+            filters["name"] = [name]
         with self._api("ps"):
             listed = self._client.containers(all=all, filters=filters)
-        found = [self._from_list(item) for item in listed]
-        # Docker's name filter matches substrings; the contract is exact.
-        return [c for c in found if name is None or c.name == name]
+        return [self._from_list(item) for item in listed]
 
     def inspect(self, container: ContainerRef) -> Container:
         ref = self._ref(container)
         with self._api("inspect", "container", ref):
             return self._from_inspect(self._client.inspect_container(ref))
 
-    def logs(
+    def _logs(
         self,
-        container: ContainerRef,
+        ref: str,
         *,
-        follow: bool = False,
-        tail: int | None = None,
-        since: Since | None = None,
-        timestamps: bool = False,
-        stdout: bool = True,
-        stderr: bool = True,
+        follow: bool,
+        tail: int | None,
+        since: int | None,
+        timestamps: bool,
+        stdout: bool,
+        stderr: bool,
     ) -> Iterator[LogLine]:
-        ref = self._ref(container)
-        _specs.check_tail(tail)
         params: dict[str, Any] = {
             "stdout": int(stdout),
             "stderr": int(stderr),
@@ -388,9 +359,8 @@ class DockerRuntime(Runtime):
             "timestamps": 1,
             "tail": "all" if tail is None else str(tail),
         }
-        since_epoch = _normalize.since_arg(since)
-        if since_epoch is not None:
-            params["since"] = since_epoch
+        if since is not None:
+            params["since"] = since
         with self._api("logs", "container", ref):
             response = self._client._get(  # noqa: SLF001 - raw frames keep the stream tag
                 self._client._url("/containers/{0}/logs", ref),  # noqa: SLF001
@@ -472,8 +442,9 @@ class DockerRuntime(Runtime):
         return Volume(name=raw["Name"], labels=_normalize.labels(raw.get("Labels")), raw=raw)
 
     def volumes(self, *, labels: Mapping[str, str] | None = None) -> list[Volume]:
+        filters = _specs.label_filters(_specs.check_labels(labels))
         with self._api("volumes"):
-            listed = self._client.volumes(filters=_label_filters(labels)) or {}
+            listed = self._client.volumes(filters=filters) or {}
         return [
             Volume(name=v["Name"], labels=_normalize.labels(v.get("Labels")), raw=v)
             for v in listed.get("Volumes") or ()

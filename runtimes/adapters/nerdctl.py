@@ -20,7 +20,7 @@ from typing import Any
 from runtimes import _logs, _normalize, _specs
 from runtimes._shell import FOREVER, Shell, clean_error_text
 from runtimes.adapters import _cli
-from runtimes.base import ContainerRef, RunSpec, Runtime, Since
+from runtimes.base import ContainerRef, RunSpec, Runtime
 from runtimes.errors import (
     BuildFailed,
     CommandFailed,
@@ -32,7 +32,6 @@ from runtimes.errors import (
 )
 from runtimes.models import (
     Container,
-    ContainerState,
     ExecResult,
     Image,
     LogLine,
@@ -102,7 +101,9 @@ class NerdctlRuntime(Runtime):
         if address.startswith("/") and not os.path.exists(address):
             return f"no containerd socket at {address}: start containerd"
         try:
-            cls(**options).info()
+            # `version` asks containerd too: one process answers "reachable".
+            probe = cls(**options)._shell  # noqa: SLF001 - same class
+            probe.run(["version", "--format", "{{json .}}"], operation="detect", timeout=15)
         except (RuntimeUnavailable, CommandFailed, Timeout) as exc:
             return f"containerd at {address} does not answer: {exc}"
         return None
@@ -219,42 +220,15 @@ class NerdctlRuntime(Runtime):
 
     # -- containers ---------------------------------------------------------------------------
 
-    def _run(self, spec: RunSpec) -> Container:
+    def _run(self, spec: RunSpec) -> str:
         # nerdctl 2.0 refuses `-d --rm`: a helper removes the container on exit.
-        done = self._shell.run(_cli.run_args(spec, remove_flag=False), operation="run", check=False)
-        if done.returncode != 0:
-            error = self._shell.error(done, operation="run", target="image", ref=spec.image)
-            if spec.name and not isinstance(error, NameConflict):
-                # nerdctl may leave the container created but not started.
-                self._shell.run(["rm", "-f", spec.name], operation="run", check=False)
-            raise error
-        container_id = done.stdout.decode().strip().splitlines()[-1]
+        container_id = _cli.run_detached(self._shell, spec, remove_flag=False)
         if spec.remove:
             # Returns as soon as the detached remover is started.
             remover = Shell("nerdctl", sys.executable, timeout=self.default_timeout)
-            remover.run(
-                [
-                    "-m",
-                    "runtimes._autoremove",
-                    "--detach",
-                    *self._shell.argv([]),
-                    "--",
-                    container_id,
-                ],
-                operation="run",
-            )
-        try:
-            return self.inspect(container_id)
-        except ContainerNotFound:
-            return Container(
-                id=container_id,
-                name=spec.name or "",
-                image=spec.image,
-                command=tuple(spec.command or ()),
-                state=ContainerState.EXITED,
-                labels=spec.labels,
-                runtime=self.name,
-            )
+            helper = ["-m", "runtimes._autoremove", "--detach", *self._shell.argv([])]
+            remover.run([*helper, "--", container_id], operation="run")
+        return container_id
 
     def _container(self, raw: Mapping[str, Any]) -> Container:
         return _normalize.container_from_inspect(
@@ -276,21 +250,12 @@ class NerdctlRuntime(Runtime):
         )
         return [self._container(raw) for raw in _cli.parse_json_stream(done.stdout)]
 
-    def ps(
-        self,
-        all: bool = False,  # noqa: A002
-        *,
-        labels: Mapping[str, str] | None = None,
-        name: str | None = None,
-    ) -> list[Container]:
-        args = ["ps", "--no-trunc", "--format", "{{json .}}"]
+    def _ps(self, all: bool, labels: dict[str, str], name: str | None) -> list[Container]:  # noqa: A002
+        args = ["ps", "--no-trunc", "--format", "{{json .}}", *_cli.filter_args(labels, name)]
         if all:
             args.append("-a")
-        checked_name = _specs.check_name(name) if name is not None else None
-        args += _cli.filter_args(_specs.check_labels(labels), checked_name)
         listed = self._json(args, "ps")
-        found = self._inspect_many([item["ID"] for item in listed])
-        return [c for c in found if name is None or c.name == name]
+        return self._inspect_many([item["ID"] for item in listed])
 
     def inspect(self, container: ContainerRef) -> Container:
         ref = self._ref(container)
@@ -301,27 +266,24 @@ class NerdctlRuntime(Runtime):
             raise ContainerNotFound(ref, f"nerdctl: container not found: {ref}")
         return self._container(found[0])
 
-    def logs(
+    def _logs(
         self,
-        container: ContainerRef,
+        ref: str,
         *,
-        follow: bool = False,
-        tail: int | None = None,
-        since: Since | None = None,
-        timestamps: bool = False,
-        stdout: bool = True,
-        stderr: bool = True,
+        follow: bool,
+        tail: int | None,
+        since: int | None,
+        timestamps: bool,
+        stdout: bool,
+        stderr: bool,
     ) -> Iterator[LogLine]:
-        ref = self._ref(container)
-        _specs.check_tail(tail)
         # Timestamps always on: they order stdout against stderr, which
         # arrive on two pipes, and are stripped unless asked for.
         args = ["logs", "--timestamps"]
         if tail is not None:
             args += ["--tail", str(tail)]
-        since_epoch = _normalize.since_arg(since)
-        if since_epoch is not None:
-            args += ["--since", str(since_epoch)]
+        if since is not None:
+            args += ["--since", str(since)]
         if follow:
             self.inspect(ref)  # fail now, not on the first next()
             return self._follow([*args, "--follow", ref], timestamps, stdout, stderr)

@@ -27,7 +27,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import podman
@@ -39,10 +38,9 @@ from runtimes._redact import redact_exception
 from runtimes._shell import Shell, clean_error_text
 from runtimes._translate import Target, translate
 from runtimes.adapters import _cli
-from runtimes.base import ContainerRef, RunSpec, Runtime, Since
+from runtimes.base import ContainerRef, RunSpec, Runtime
 from runtimes.errors import (
     BuildFailed,
-    ContainerNotFound,
     RuntimesError,
     RuntimeUnavailable,
     Timeout,
@@ -329,7 +327,7 @@ class PodmanRuntime(Runtime):
         )
 
     def images(self, *, labels: Mapping[str, str] | None = None) -> list[Image]:
-        filters = _filters(labels)
+        filters = _specs.label_filters(_specs.check_labels(labels))
         listed = self._json(
             "get",
             "/images/json",
@@ -357,32 +355,8 @@ class PodmanRuntime(Runtime):
 
     # -- containers -------------------------------------------------------------------------
 
-    def _run(self, spec: RunSpec) -> Container:
-        with tempfile.TemporaryDirectory(prefix="runtimes-run-") as tmp:
-            cidfile = os.path.join(tmp, "cid")
-            done = self._shell.run(
-                _cli.run_args(spec, cidfile=cidfile), operation="run", check=False
-            )
-            if done.returncode != 0:
-                # A container created but not started is useless: don't leak it.
-                if os.path.exists(cidfile):
-                    cid = Path(cidfile).read_text().strip()
-                    if cid:
-                        self._shell.run(["rm", "-f", cid], operation="run", check=False)
-                raise self._shell.error(done, operation="run", target="image", ref=spec.image)
-        container_id = done.stdout.decode().strip().splitlines()[-1]
-        try:
-            return self.inspect(container_id)
-        except ContainerNotFound:
-            return Container(
-                id=container_id,
-                name=spec.name or "",
-                image=spec.image,
-                command=tuple(spec.command or ()),
-                state=ContainerState.EXITED,
-                labels=spec.labels,
-                runtime=self.name,
-            )
+    def _run(self, spec: RunSpec) -> str:
+        return _cli.run_detached(self._shell, spec)
 
     def _from_list(self, item: Mapping[str, Any]) -> Container:
         container_state = _normalize.state(item.get("State"))
@@ -413,41 +387,32 @@ class PodmanRuntime(Runtime):
             labels=_normalize.labels(config.get("Labels")),
         )
 
-    def ps(
-        self,
-        all: bool = False,  # noqa: A002
-        *,
-        labels: Mapping[str, str] | None = None,
-        name: str | None = None,
-    ) -> list[Container]:
-        filters = _filters(labels)
+    def _ps(self, all: bool, labels: dict[str, str], name: str | None) -> list[Container]:  # noqa: A002
+        filters = _specs.label_filters(labels)
         if name is not None:
-            filters["name"] = [_specs.check_name(name)]
+            filters["name"] = [name]
         params: dict[str, Any] = {"all": str(all).lower()}
         if filters:
             params["filters"] = json.dumps(filters)
         listed = self._json("get", "/containers/json", "ps", params=params)
-        found = [self._from_list(item) for item in listed or ()]
-        return [c for c in found if name is None or c.name == name]
+        return [self._from_list(item) for item in listed or ()]
 
     def inspect(self, container: ContainerRef) -> Container:
         ref = self._ref(container)
         raw = self._json("get", f"/containers/{ref}/json", "inspect", target="container", ref=ref)
         return self._from_inspect(raw)
 
-    def logs(
+    def _logs(
         self,
-        container: ContainerRef,
+        ref: str,
         *,
-        follow: bool = False,
-        tail: int | None = None,
-        since: Since | None = None,
-        timestamps: bool = False,
-        stdout: bool = True,
-        stderr: bool = True,
+        follow: bool,
+        tail: int | None,
+        since: int | None,
+        timestamps: bool,
+        stdout: bool,
+        stderr: bool,
     ) -> Iterator[LogLine]:
-        ref = self._ref(container)
-        _specs.check_tail(tail)
         params: dict[str, Any] = {
             "stdout": str(stdout).lower(),
             "stderr": str(stderr).lower(),
@@ -456,9 +421,8 @@ class PodmanRuntime(Runtime):
         }
         if tail is not None:
             params["tail"] = str(tail)
-        since_epoch = _normalize.since_arg(since)
-        if since_epoch is not None:
-            params["since"] = str(since_epoch)
+        if since is not None:
+            params["since"] = str(since)
         response = self._call(
             "get",
             f"/containers/{ref}/logs",
@@ -607,7 +571,7 @@ class PodmanRuntime(Runtime):
         return self._volume(raw)
 
     def volumes(self, *, labels: Mapping[str, str] | None = None) -> list[Volume]:
-        filters = _filters(labels)
+        filters = _specs.label_filters(_specs.check_labels(labels))
         listed = self._json(
             "get",
             "/volumes/json",
@@ -626,11 +590,6 @@ class PodmanRuntime(Runtime):
             ref=name,
             params={"force": str(force).lower()},
         )
-
-
-def _filters(labels: Mapping[str, str] | None) -> dict[str, list[str]]:
-    checked = _specs.check_labels(labels)
-    return {"label": [f"{k}={v}" for k, v in checked.items()]} if checked else {}
 
 
 # Private services still running; stopped at interpreter exit even when the

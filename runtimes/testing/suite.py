@@ -33,6 +33,7 @@ import runtimes
 from runtimes.base import Runtime
 from runtimes.models import Capability, Container, ContainerState, LogLine
 from runtimes.testing.images import write_busybox_context
+from runtimes.testing.plugin import SESSION_LABEL
 
 __all__ = [
     "BuildContract",
@@ -217,10 +218,8 @@ class ImagesContract(_Base):
         with pytest.raises(runtimes.ImageNotFound) as info:
             rt.run(f"runtimes-test/missing:{runtimes_session_id}", labels=session_labels)
         assert isinstance(info.value, LookupError)
-        assert rt.ps(all=True, labels=session_labels) == [] or all(
-            c.image != f"runtimes-test/missing:{runtimes_session_id}"
-            for c in rt.ps(all=True, labels=session_labels)
-        )
+        missing = f"runtimes-test/missing:{runtimes_session_id}"
+        assert all(c.image != missing for c in rt.ps(all=True, labels=session_labels))
 
 
 # -- run --------------------------------------------------------------------------------
@@ -338,7 +337,7 @@ class RunContract(_Base):
         assert listed_done.state is ContainerState.EXITED
         assert listed_done.exit_code == 0
         assert listed_done.name == done.name
-        assert listed_done.labels[SESSION] == session_labels[SESSION]
+        assert listed_done.labels[SESSION_LABEL] == session_labels[SESSION_LABEL]
         assert listed_done.created_at is not None
         assert every[running.id].state is ContainerState.RUNNING
         assert every[running.id].command == ("sleep", "1000")
@@ -360,9 +359,6 @@ class RunContract(_Base):
             raise RuntimeError("boom")
         with pytest.raises(runtimes.ContainerNotFound):
             rt.inspect(holder[0])
-
-
-SESSION = "runtimes.test-session"
 
 
 # -- logs -------------------------------------------------------------------------------

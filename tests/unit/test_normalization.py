@@ -10,12 +10,11 @@ import pytest
 from runtimes import ContainerState, PortBinding
 from runtimes._normalize import (
     command_text,
+    exit_code_from_status,
     image_id,
     image_tag,
     labels,
-    ports_from_text,
     state,
-    state_from_status,
     timestamp,
 )
 from runtimes.adapters import _cli
@@ -220,9 +219,5 @@ def test_ids_tags_commands_ports_status() -> None:
     assert image_tag("quay.io/x/y:1") == "quay.io/x/y:1"
     assert command_text("sh -c 'exit 3'") == ("sh", "-c", "exit 3")
     assert command_text('"sleep 10') == ('"sleep', "10")  # truncated listing
-    assert ports_from_text("127.0.0.1:49153->8080/tcp, :::80->80/tcp") == (
-        PortBinding(container_port=80, protocol="tcp", host_ip="::", host_port=80),
-        PortBinding(container_port=8080, protocol="tcp", host_ip="127.0.0.1", host_port=49153),
-    )
-    assert state_from_status("Up 3 seconds") is ContainerState.RUNNING
-    assert state_from_status("Exited (137) 3 seconds ago") is ContainerState.EXITED
+    assert exit_code_from_status("Exited (137) 3 seconds ago") == 137
+    assert exit_code_from_status("Up 3 seconds") is None
