@@ -17,6 +17,7 @@ from runtimes.errors import (
     ContainerNotFound,
     ImageNotFound,
     NameConflict,
+    NotFound,
     RuntimesError,
     RuntimeUnavailable,
     VolumeNotFound,
@@ -53,6 +54,11 @@ _UNREACHABLE = re.compile(
     r"failed to dial|cannot access containerd socket",
     re.I,
 )
+_NOT_FOUND: dict[str, type[NotFound]] = {
+    "container": ContainerNotFound,
+    "image": ImageNotFound,
+    "volume": VolumeNotFound,
+}
 _QUOTED = re.compile(r"""["']([^"']+)["']""")
 
 RLIMIT_HINT = (
@@ -75,15 +81,14 @@ def translate(
 ) -> RuntimesError:
     """Return the exception that best describes a runtime's error text."""
     text = " ".join(message.split()) or "(no error output)"
-    if _IMAGE_MISSING.search(text) and target in ("image", "none"):
-        return ImageNotFound(
-            ref or _quoted(text) or "?", f"{runtime}: image not found: {ref or text}"
-        )
-    if _CONTAINER_MISSING.search(text) and target != "image":
-        return ContainerNotFound(ref or "?", f"{runtime}: container not found: {ref or text}")
-    if _NETWORK_MISSING.search(text):
+
+    def missing(kind: Target) -> RuntimesError:
+        name = ref or (_quoted(text) if kind == "image" else None) or "?"
+        return _NOT_FOUND[kind](name, f"{runtime}: {kind} not found: {ref or text}")
+
+    def failed(detail: str) -> RuntimesError:
         return CommandFailed(
-            text,
+            detail,
             runtime=runtime,
             operation=operation,
             exit_code=exit_code,
@@ -91,38 +96,24 @@ def translate(
             stderr=message,
             command=command,
         )
+
+    if _IMAGE_MISSING.search(text) and target in ("image", "none"):
+        return missing("image")
+    if _CONTAINER_MISSING.search(text) and target != "image":
+        return missing("container")
+    if _NETWORK_MISSING.search(text):
+        return failed(text)
     if _VOLUME_MISSING.search(text):
-        return VolumeNotFound(ref or "?", f"{runtime}: volume not found: {ref or text}")
-    if status == 404 or _OBJECT_MISSING.search(text):
-        if target == "container":
-            return ContainerNotFound(ref or "?", f"{runtime}: container not found: {ref or text}")
-        if target == "image":
-            return ImageNotFound(ref or "?", f"{runtime}: image not found: {ref or text}")
-        if target == "volume":
-            return VolumeNotFound(ref or "?", f"{runtime}: volume not found: {ref or text}")
+        return missing("volume")
+    if (status == 404 or _OBJECT_MISSING.search(text)) and target in _NOT_FOUND:
+        return missing(target)
     if _CONFLICT.search(text):
         return NameConflict(ref or _quoted(text) or "?", f"{runtime}: {text}")
     if _RLIMIT.search(text):
-        return CommandFailed(
-            f"{text}; {RLIMIT_HINT}",
-            runtime=runtime,
-            operation=operation,
-            exit_code=exit_code,
-            status=status,
-            stderr=message,
-            command=command,
-        )
+        return failed(f"{text}; {RLIMIT_HINT}")
     if _UNREACHABLE.search(text):
         return RuntimeUnavailable(runtime, text)
-    return CommandFailed(
-        text,
-        runtime=runtime,
-        operation=operation,
-        exit_code=exit_code,
-        status=status,
-        stderr=message,
-        command=command,
-    )
+    return failed(text)
 
 
 def _quoted(text: str) -> str | None:
