@@ -1,0 +1,188 @@
+"""Output of the ``runtimes`` command: JSON and the Docker-like tables.
+
+Pure formatting: nothing here talks to a runtime.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, TextIO
+
+import attrs
+
+from runtimes.models import Container, ContainerState, Image
+
+__all__ = [
+    "Output",
+    "containers_table",
+    "emit",
+    "human_duration",
+    "human_size",
+    "images_table",
+    "print_json",
+    "short",
+    "status_text",
+    "to_json",
+]
+
+
+def _serialize(_inst: object, _field: object, value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, (frozenset, set)):
+        return sorted(_serialize(None, None, v) for v in value)
+    return value
+
+
+def to_json(value: Any, *, raw: bool = False) -> Any:
+    """Plain JSON data for a model, a list of models, or plain data.
+
+    ``raw`` (the backend's own record) is left out unless asked for.
+    """
+    if attrs.has(type(value)):
+        return attrs.asdict(
+            value,
+            filter=lambda field, _: raw or field.name != "raw",
+            value_serializer=_serialize,
+        )
+    if isinstance(value, (list, tuple)):
+        return [to_json(v, raw=raw) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_json(v, raw=raw) for k, v in value.items()}
+    return _serialize(None, None, value)
+
+
+def print_json(value: Any, *, raw: bool = False) -> None:
+    json.dump(to_json(value, raw=raw), sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+def human_duration(seconds: float) -> str:
+    """Docker's wording: ``Less than a second``, ``3 minutes``, ``2 hours``..."""
+    seconds = max(0.0, seconds)
+    if seconds < 1:
+        return "Less than a second"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds >= size:
+            count = int(seconds // size)
+            if unit == "second" or count > 1 or seconds >= 2 * size:
+                return f"{count} {unit}{'s' if count != 1 else ''}"
+            return f"About a{'n' if unit == 'hour' else ''} {unit}"
+    return "Less than a second"  # pragma: no cover
+
+
+def human_size(size: int | None) -> str:
+    """Decimal units like Docker: ``1.99MB``."""
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.3g}{unit}"
+        value /= 1000
+    return f"{size}B"  # pragma: no cover
+
+
+def _ago(moment: datetime | None, now: datetime) -> str:
+    return f"{human_duration((now - moment).total_seconds())} ago" if moment else ""
+
+
+def status_text(c: Container) -> str:
+    """``Up``, ``Exited (3)``...: from fields every runtime's listing has, so
+    the table is the same on each (the CREATED column carries the time)."""
+    if c.state is ContainerState.RUNNING:
+        return "Up"
+    if c.state is ContainerState.EXITED:
+        return f"Exited ({c.exit_code})"
+    return c.state.value.capitalize()
+
+
+class Output:
+    """Tables on stdout, with colour only on a terminal and never with NO_COLOR."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.colour = stream.isatty() and "NO_COLOR" not in os.environ
+
+    def paint(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.colour and text else text
+
+    def table(self, headers: Sequence[str], rows: Iterable[Sequence[str]], paint: int = -1) -> None:
+        rows = [list(r) for r in rows]
+        widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+        def line(cells: Sequence[str], colour: str = "") -> str:
+            padded = [c.ljust(w) for c, w in zip(cells, widths, strict=True)]
+            if colour and paint >= 0:
+                padded[paint] = self.paint(padded[paint], colour)
+            return "   ".join(padded).rstrip()
+
+        print(line(headers), file=self.stream)
+        for row in rows:
+            colour = ""
+            if paint >= 0:
+                colour = "32" if row[paint].startswith("Up") else ""
+                colour = (
+                    "31"
+                    if row[paint].startswith("Exited (") and not row[paint].startswith("Exited (0)")
+                    else colour
+                )
+            print(line(row, colour), file=self.stream)
+
+
+def containers_table(out: Output, containers: Sequence[Container]) -> None:
+    now = datetime.now(UTC)
+    rows = [
+        [
+            c.short_id,
+            c.image,
+            short(" ".join(c.command), 30),
+            _ago(c.created_at, now),
+            status_text(c),
+            ", ".join(
+                f"{p.host_ip}:{p.host_port}->{p.container_port}/{p.protocol}" for p in c.ports
+            ),
+            c.name,
+        ]
+        for c in containers
+    ]
+    out.table(
+        ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], rows, paint=4
+    )
+
+
+def images_table(out: Output, images: Sequence[Image]) -> None:
+    now = datetime.now(UTC)
+    rows = []
+    for image in images:
+        for tag in image.tags or ("<none>:<none>",):
+            repo, _, version = tag.rpartition(":")
+            rows.append(
+                [
+                    repo or tag,
+                    version,
+                    image.id.removeprefix("sha256:")[:12],
+                    _ago(image.created_at, now),
+                    human_size(image.size),
+                ]
+            )
+    out.table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], rows)
+
+
+def short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def emit(value: Any, fmt: str, table: Any = None, *, raw: bool = False) -> None:
+    """Print ``value`` as JSON, or through ``table(Output, value)``."""
+    if fmt == "json" or table is None:
+        print_json(value, raw=raw)
+    else:
+        table(Output(sys.stdout), value)

@@ -1,0 +1,197 @@
+"""The ``runtimes`` command line: its grammar and ``--help``, nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+from runtimes.cli import _commands as c
+
+__all__ = ["build_parser"]
+
+
+def _verb(
+    sub: Any, name: str, handler: Callable[..., int], summary: str, examples: str
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="runtimes",
+        description="Containers on docker, podman or containerd (nerdctl), one interface.",
+        epilog=textwrap.dedent(
+            """\
+            The runtime is chosen by --runtime, else RUNTIMES_DEFAULT, else
+            [tool.runtimes] default in pyproject.toml, else the user config,
+            else the first reachable of docker, podman, nerdctl.
+            Exit codes: 125 on a runtime or library error; the container's own
+            exit code for run (foreground), exec and wait."""
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--runtime", metavar="NAME", help="runtime to use (docker, podman, nerdctl...)"
+    )
+    parser.add_argument(
+        "--format", choices=("table", "json"), default="table", help="output format"
+    )
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    _verb(
+        sub,
+        "info",
+        c.cmd_info,
+        "Show every runtime, whether it is reachable, and which one is picked.",
+        "runtimes info\nruntimes --format json info",
+    )
+
+    p = _verb(
+        sub,
+        "ps",
+        c.cmd_ps,
+        "List containers.",
+        "runtimes ps\nruntimes ps -a --filter label=app=web\n"
+        "runtimes --format json ps --filter name=web",
+    )
+    p.add_argument("-a", "--all", action="store_true", help="include stopped containers")
+    p.add_argument("--filter", action="append", metavar="KEY=VALUE", help="label=K=V or name=N")
+
+    _verb(
+        sub,
+        "images",
+        c.cmd_images,
+        "List local images.",
+        "runtimes images\nruntimes --format json images",
+    )
+
+    p = _verb(
+        sub,
+        "rmi",
+        c.cmd_rmi,
+        "Remove images.",
+        "runtimes rmi demo:1\nruntimes rmi -f demo:1 demo:2",
+    )
+    p.add_argument("-f", "--force", action="store_true", help="remove even if in use")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+
+    p = _verb(
+        sub,
+        "build",
+        c.cmd_build,
+        "Build an image, streaming its steps; print the image id.",
+        "runtimes build -t demo:1 .\n"
+        "runtimes build -q -t demo:1 --build-arg V=2 --target prod ./app",
+    )
+    p.add_argument("-t", "--tag", required=True, help="name:tag for the image")
+    p.add_argument("-f", "--file", help="Dockerfile path relative to PATH")
+    p.add_argument("--build-arg", action="append", metavar="K=V")
+    p.add_argument("--target", help="stage to build")
+    p.add_argument("--label", action="append", metavar="K=V")
+    p.add_argument("--no-cache", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the image id")
+    p.add_argument("path", metavar="PATH")
+
+    p = _verb(
+        sub,
+        "run",
+        c.cmd_run,
+        "Run a container (foreground unless -d).",
+        "runtimes run --rm demo:1 echo hello\n"
+        "runtimes run -d --name web -p 127.0.0.1::8080 demo:1 httpd -f -p 8080 -h /www",
+    )
+    p.add_argument("-d", "--detach", action="store_true", help="print the id and return")
+    p.add_argument("--rm", action="store_true", help="remove the container when it exits")
+    p.add_argument("--name")
+    p.add_argument(
+        "-p", "--publish", action="append", metavar="SPEC", help="[ip:][host:]port[/proto]"
+    )
+    p.add_argument("-e", "--env", action="append", metavar="K=V")
+    p.add_argument("-v", "--volume", action="append", metavar="SPEC", help="src:dst[:ro]")
+    p.add_argument("-l", "--label", action="append", metavar="K=V")
+    p.add_argument("-w", "--workdir")
+    p.add_argument("-u", "--user")
+    p.add_argument("--entrypoint")
+    p.add_argument("--network")
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD")
+
+    p = _verb(
+        sub,
+        "logs",
+        c.cmd_logs,
+        "Print a container's output.",
+        "runtimes logs web\nruntimes logs -f --tail 10 -t web",
+    )
+    p.add_argument("-f", "--follow", action="store_true", help="follow until the container exits")
+    p.add_argument("--tail", type=int, metavar="N")
+    p.add_argument("-t", "--timestamps", action="store_true")
+    p.add_argument("--since", metavar="T", help="RFC 3339 time or epoch seconds")
+    p.add_argument("container", metavar="CONTAINER")
+
+    p = _verb(
+        sub,
+        "stop",
+        c.cmd_stop,
+        "Stop containers (SIGTERM, then SIGKILL).",
+        "runtimes stop web\nruntimes stop -t 1 a b",
+    )
+    p.add_argument("-t", "--time", type=float, default=10, metavar="SECONDS")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+    p = _verb(
+        sub,
+        "kill",
+        c.cmd_kill,
+        "Send a signal to containers.",
+        "runtimes kill web\nruntimes kill -s SIGHUP web",
+    )
+    p.add_argument("-s", "--signal", default="SIGKILL")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+    p = _verb(sub, "rm", c.cmd_rm, "Remove containers.", "runtimes rm web\nruntimes rm -f web db")
+    p.add_argument("-f", "--force", action="store_true", help="kill first if running")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+    p = _verb(
+        sub,
+        "exec",
+        c.cmd_exec,
+        "Run a command in a running container.",
+        "runtimes exec web ls /\nruntimes exec -e A=1 -w /tmp -u 1000 web sh -c 'echo $A'",
+    )
+    p.add_argument("-e", "--env", action="append", metavar="K=V")
+    p.add_argument("-w", "--workdir")
+    p.add_argument("-u", "--user")
+    p.add_argument("container", metavar="CONTAINER")
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD")
+
+    p = _verb(
+        sub,
+        "wait",
+        c.cmd_wait,
+        "Wait for containers to exit; print their exit codes.",
+        "runtimes wait web",
+    )
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+    p = _verb(
+        sub,
+        "inspect",
+        c.cmd_inspect,
+        "Print a container as JSON.",
+        "runtimes inspect web\nruntimes inspect --raw web",
+    )
+    p.add_argument("--raw", action="store_true", help="include the runtime's own record")
+    p.add_argument("container", metavar="CONTAINER")
+    return parser
