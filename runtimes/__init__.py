@@ -30,6 +30,7 @@ from runtimes.models import (
     Container,
     ContainerState,
     ExecResult,
+    FrozenDict,
     Image,
     LogLine,
     Mount,
@@ -39,7 +40,7 @@ from runtimes.models import (
     RuntimeInfo,
     Volume,
 )
-from runtimes.registry import available, connect, known, select
+from runtimes.registry import available, connect, known, register_adapter, select
 
 __all__ = [
     "BuildFailed",
@@ -49,6 +50,7 @@ __all__ = [
     "ContainerNotFound",
     "ContainerState",
     "ExecResult",
+    "FrozenDict",
     "Image",
     "ImageNotFound",
     "InvalidSpec",
@@ -71,6 +73,7 @@ __all__ = [
     "available",
     "connect",
     "known",
+    "register_adapter",
     "select",
 ]
 

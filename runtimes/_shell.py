@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import re
 import shlex
@@ -100,6 +101,11 @@ class Shell:
     def argv(self, args: Sequence[str]) -> list[str]:
         return [*self.prefix, self.binary, *self.global_args, *args]
 
+    def _environ(self, extra: Mapping[str, str] | None) -> dict[str, str] | None:
+        if not extra:
+            return self.env
+        return {**(self.env if self.env is not None else os.environ), **extra}
+
     def _log(self, argv: Sequence[str]) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("running: %s", shlex.join(redact_argv(argv)))
@@ -119,9 +125,14 @@ class Shell:
         timeout: float | None = None,
         check: bool = True,
         stdin: bytes | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> Completed:
         """Run to completion and capture output; raise the translated error
-        when ``check`` and the exit code is not 0."""
+        when ``check`` and the exit code is not 0.
+
+        ``env`` adds variables to the process's environment (for values that
+        must not appear on its command line).
+        """
         argv = self.argv(args)
         self._log(argv)
         limit: float | None = timeout if timeout is not None else self.timeout
@@ -135,7 +146,7 @@ class Shell:
                 stdin=None if stdin is not None else subprocess.DEVNULL,
                 capture_output=True,
                 timeout=limit,
-                env=self.env,
+                env=self._environ(env),
                 check=False,
             )
         except FileNotFoundError as exc:
@@ -214,7 +225,12 @@ class Shell:
                     open_pipes -= 1
                 else:
                     yield name, line
-            code = proc.wait(timeout=self.timeout)
+            try:
+                code = proc.wait(timeout=self.timeout)
+            except subprocess.TimeoutExpired as exc:
+                raise Timeout(
+                    f"{self.runtime} {operation} did not exit after closing its output"
+                ) from redact_exception(exc)
             yield "exit", str(code).encode()
         finally:
             if proc.poll() is None:

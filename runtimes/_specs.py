@@ -2,37 +2,59 @@
 
 Every function raises :class:`~runtimes.InvalidSpec` with a message that
 names the bad value, so a typo fails the same way on every runtime instead of
-producing three different daemon errors.
+producing three different daemon errors.  :class:`~runtimes.Runtime` calls
+the ``*_spec`` builders and hands their :mod:`runtimes.specs` result to the
+adapter, which never validates again.
+
+Patterns use ``fullmatch``: ``re.match`` with ``$`` would accept a trailing
+newline.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import shlex
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from runtimes import _normalize
+from runtimes._redact import remember_secrets
 from runtimes.errors import InvalidSpec
-from runtimes.models import Mount, MountType, PortMapping
+from runtimes.models import Container, Mount, MountType, PortMapping
+from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, RunSpec
 
 _PROTOCOLS = ("tcp", "udp", "sctp")
-# Container names as docker, podman and nerdctl all accept them.
-_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+# Container and volume names as docker, podman and nerdctl all accept them.
+# Also what makes a reference safe: no "-" first (a flag to a CLI), no "/",
+# "?", "#" or ".." (a different URL path to an API).
+_NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+_MAX_NAME = 253
 # Image references: [host[:port]/]path[:tag][@digest], lower-case path.
 _REF_RE = re.compile(
-    r"^(?:(?P<host>[a-zA-Z0-9.-]+(?::[0-9]+)?)/)?"
+    r"(?:(?P<host>[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?)/)?"
     r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
     r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
-    r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+    r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
 )
-_ID_RE = re.compile(r"^(?:sha256:)?[0-9a-f]{12,64}$")
-_ENV_KEY_RE = re.compile(r"^[^=\s\x00]+$")
-_LABEL_KEY_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._/-]*$")
+_ID_RE = re.compile(r"(?:sha256:)?[0-9a-f]{12,64}")
+_ENV_KEY_RE = re.compile(r"[^=\s\x00]+")
+_LABEL_KEY_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._/-]*")
+_SIGNAL_RE = re.compile(r"(?:SIG)?[A-Z][A-Z0-9+-]*|[0-9]{1,2}")
+_DURATION_RE = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?")
+# A tail beyond this is "everything": not every runtime takes a 64-bit count.
+_MAX_TAIL = 2**31 - 1
+
+ContainerRef = Container | str
+Since = datetime | timedelta | float | int | str
 
 
 def check_name(name: str) -> str:
     """A container or volume name."""
-    if not isinstance(name, str) or not _NAME_RE.match(name) or len(name) > 253:
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or len(name) > _MAX_NAME:
         raise InvalidSpec(
             f"invalid name {name!r}: use letters, digits, '_', '.' and '-', "
             "starting with a letter or digit"
@@ -44,7 +66,7 @@ def check_image_ref(ref: str) -> str:
     """An image reference (``name[:tag][@digest]``) or an image id."""
     if not isinstance(ref, str) or not ref or len(ref) > 4096:
         raise InvalidSpec(f"invalid image reference {ref!r}")
-    if _ID_RE.match(ref) or _REF_RE.match(ref):
+    if _ID_RE.fullmatch(ref) or _REF_RE.fullmatch(ref):
         return ref
     raise InvalidSpec(
         f"invalid image reference {ref!r}: expected [registry/]name[:tag][@digest] "
@@ -55,8 +77,8 @@ def check_image_ref(ref: str) -> str:
 def check_env(env: Mapping[str, str] | None) -> dict[str, str]:
     """Environment variables: keys without ``=`` or spaces, string values."""
     out: dict[str, str] = {}
-    for key, value in (env or {}).items():
-        if not isinstance(key, str) or not _ENV_KEY_RE.match(key):
+    for key, value in _mapping(env, "env").items():
+        if not isinstance(key, str) or not _ENV_KEY_RE.fullmatch(key):
             raise InvalidSpec(f"invalid environment variable name {key!r}")
         if not isinstance(value, str):
             raise InvalidSpec(f"environment variable {key} must be a string")
@@ -69,17 +91,21 @@ def check_env(env: Mapping[str, str] | None) -> dict[str, str]:
 def check_labels(labels: Mapping[str, str] | None) -> dict[str, str]:
     """Labels: keys like ``com.example.key``, string values."""
     out: dict[str, str] = {}
-    for key, value in (labels or {}).items():
-        if not isinstance(key, str) or not _LABEL_KEY_RE.match(key):
+    for key, value in _mapping(labels, "labels").items():
+        if not isinstance(key, str) or not _LABEL_KEY_RE.fullmatch(key):
             raise InvalidSpec(f"invalid label key {key!r}")
-        if not isinstance(value, str):
-            raise InvalidSpec(f"label {key} must have a string value")
-        if "," in value and "=" in value:
-            # nerdctl reports labels as one "k=v,k2=v2" string; such a value
-            # could not be read back unambiguously.
-            raise InvalidSpec(f"label {key}: value may not contain both ',' and '='")
+        if not isinstance(value, str) or "\x00" in value:
+            raise InvalidSpec(f"label {key} must have a string value without NUL bytes")
         out[key] = value
     return out
+
+
+def _mapping(value: object, what: str) -> Mapping[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidSpec(f"{what} must be a mapping of strings, got {type(value).__name__}")
+    return value
 
 
 def label_filters(labels: Mapping[str, str]) -> dict[str, list[str]]:
@@ -92,20 +118,21 @@ def check_command(command: str | Sequence[str] | None, what: str = "command") ->
     if command is None:
         return None
     if isinstance(command, str):
-        import shlex
-
         try:
             return shlex.split(command)
         except ValueError as exc:
             raise InvalidSpec(f"invalid {what} {command!r}: {exc}") from exc
-    argv = list(command)
-    if not all(isinstance(a, str) for a in argv):
+    if not isinstance(command, Sequence):
         raise InvalidSpec(f"{what} must be a string or a list of strings")
+    argv = list(command)
+    if not all(isinstance(a, str) and "\x00" not in a for a in argv):
+        raise InvalidSpec(f"{what} must be a string or a list of strings without NUL bytes")
     return argv
 
 
 def _port_number(text: str, spec: object) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    # isascii: "²".isdigit() is true but int("²") fails.
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
         raise InvalidSpec(f"invalid port {text!r} in {spec!r}: must be 1-65535")
     return int(text)
 
@@ -167,11 +194,15 @@ def _check_ip(text: str, spec: object) -> str:
         raise InvalidSpec(f"invalid host address {text!r} in port spec {spec!r}") from None
 
 
-def parse_ports(specs: Iterable[str | int | PortMapping] | None) -> list[PortMapping]:
+def parse_ports(specs: Iterable[str | int | PortMapping] | str | int | None) -> list[PortMapping]:
     if specs is None:
         return []
     if isinstance(specs, (str, int, PortMapping)):
         specs = [specs]
+    # bytes would iterate as ints (b"80" -> ports 56 and 48); a dict would
+    # silently lose its host ports.
+    if not isinstance(specs, (list, tuple)):
+        raise InvalidSpec(f"ports must be a list of port specs, got {type(specs).__name__}")
     return [parse_port(s) for s in specs]
 
 
@@ -204,7 +235,7 @@ def parse_volume(spec: str | Mount) -> Mount:
             type=MountType.BIND if is_path else MountType.VOLUME,
             read_only=mode == "ro",
         )
-    if not mount.target.startswith("/"):
+    if not isinstance(mount.target, str) or not mount.target.startswith("/"):
         raise InvalidSpec(f"volume target {mount.target!r} must be an absolute path")
     if mount.type is MountType.BIND:
         source = os.path.abspath(os.path.expanduser(mount.source))
@@ -215,18 +246,21 @@ def parse_volume(spec: str | Mount) -> Mount:
     return mount
 
 
-def parse_volumes(specs: Iterable[str | Mount] | None) -> list[Mount]:
+def parse_volumes(specs: Iterable[str | Mount] | str | None) -> list[Mount]:
     if specs is None:
         return []
     if isinstance(specs, (str, Mount)):
         specs = [specs]
+    if not isinstance(specs, (list, tuple)):
+        raise InvalidSpec(f"volumes must be a list of volume specs, got {type(specs).__name__}")
     return [parse_volume(s) for s in specs]
 
 
-def check_tail(tail: int | None) -> None:
+def check_tail(tail: int | None) -> int | None:
     """``tail`` for logs: ``None`` (everything) or a count."""
     if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int) or tail < 0):
         raise InvalidSpec(f"tail must be a non-negative integer, got {tail!r}")
+    return None if tail is not None and tail > _MAX_TAIL else tail
 
 
 def parse_assignment(text: str, what: str) -> tuple[str, str]:
@@ -235,3 +269,237 @@ def parse_assignment(text: str, what: str) -> tuple[str, str]:
     if not sep or not key:
         raise InvalidSpec(f"invalid {what} {text!r}: expected KEY=VALUE")
     return key, value
+
+
+def check_ref(container: ContainerRef) -> str:
+    """A container reference: a :class:`~runtimes.Container`, a name or an id.
+
+    Refused before any transport sees it: text a CLI would read as a flag
+    (``--privileged``) or an API as another URL path (``../images/x``).
+    """
+    if isinstance(container, Container):
+        return container.id
+    if (
+        not isinstance(container, str)
+        or not _NAME_RE.fullmatch(container)
+        or len(container) > _MAX_NAME
+    ):
+        raise InvalidSpec(f"expected a Container, a name or an id, got {container!r}")
+    return container
+
+
+def check_seconds(value: float | None, what: str, *, optional: bool = False) -> float | None:
+    """A finite, non-negative number of seconds (``None`` only if ``optional``)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidSpec(f"{what} must be a finite number of seconds, got {value!r}")
+    if value < 0:
+        raise InvalidSpec(f"{what} must not be negative, got {value!r}")
+    return float(value)
+
+
+def check_signal(signal: str | int) -> str:
+    """A signal as a name (``SIGTERM``, ``TERM``) or a number, as text."""
+    if isinstance(signal, int) and not isinstance(signal, bool):
+        if not 1 <= signal <= 64:
+            raise InvalidSpec(f"invalid signal number {signal}: must be 1-64")
+        return str(signal)
+    if not isinstance(signal, str) or not _SIGNAL_RE.fullmatch(signal):
+        raise InvalidSpec(f"invalid signal {signal!r}: use a name like SIGTERM or a number")
+    if signal.isdigit():
+        return check_signal(int(signal))
+    return signal if signal.startswith("SIG") else f"SIG{signal}"
+
+
+def check_path(path: str | None, what: str) -> str | None:
+    """An absolute path inside a container, or ``None``."""
+    if path is None:
+        return None
+    if not isinstance(path, str) or not path.startswith("/") or "\x00" in path:
+        raise InvalidSpec(f"{what} {path!r} must be an absolute path")
+    return path
+
+
+def check_user(user: str | None) -> str | None:
+    """``user[:group]`` (names or ids), or ``None``; ``""`` means ``None``."""
+    if user is None or user == "":
+        return None
+    if not isinstance(user, str) or not re.fullmatch(r"[a-zA-Z0-9_.-]+(?::[a-zA-Z0-9_.-]+)?", user):
+        raise InvalidSpec(f"invalid user {user!r}: use name, uid, name:group or uid:gid")
+    return user
+
+
+def check_since(since: Since | None) -> int | None:
+    """A ``since`` bound as epoch seconds.
+
+    Accepts a datetime (naive means UTC), a timedelta or a duration text
+    (``"10m"``, ``"1h30m"``: that long ago), epoch seconds as a number or
+    text, or RFC 3339 text.
+    """
+    if since is None:
+        return None
+    if isinstance(since, bool):
+        raise InvalidSpec(f"invalid since value {since!r}")
+    if isinstance(since, timedelta):
+        return int((datetime.now(UTC) - since).timestamp())
+    if isinstance(since, datetime):
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        return int(since.timestamp())
+    if isinstance(since, (int, float)):
+        if not math.isfinite(since) or since < 0:
+            raise InvalidSpec(f"invalid since value {since!r}: epoch seconds must be finite")
+        return int(since)
+    if isinstance(since, str):
+        text = since.strip()
+        if text.isascii() and text.isdigit():
+            return int(text)
+        duration = _DURATION_RE.fullmatch(text)
+        if duration and text:
+            hours, minutes, seconds = (float(g) if g else 0.0 for g in duration.groups())
+            return check_since(timedelta(hours=hours, minutes=minutes, seconds=seconds))
+        parsed = _normalize.timestamp(text)
+        if parsed is not None:
+            return int(parsed.timestamp())
+    raise InvalidSpec(
+        f"invalid since value {since!r}: use a datetime, a timedelta, a duration like 10m, "
+        "epoch seconds or RFC 3339"
+    )
+
+
+def check_flag(value: object, what: str) -> bool:
+    """A real ``bool``: ``"false"`` or ``0`` would mean the opposite of what was meant."""
+    if not isinstance(value, bool):
+        raise InvalidSpec(f"{what} must be True or False, got {value!r}")
+    return value
+
+
+# -- one builder per verb with more than a reference to check ----------------------
+
+
+def run_spec(
+    image: str,
+    command: str | Sequence[str] | None,
+    *,
+    name: str | None,
+    env: Mapping[str, str] | None,
+    ports: Sequence[str | int | PortMapping] | str | int | None,
+    volumes: Sequence[str | Mount] | str | None,
+    labels: Mapping[str, str] | None,
+    workdir: str | None,
+    user: str | None,
+    entrypoint: str | Sequence[str] | None,
+    network: str | None,
+    remove: bool,
+) -> RunSpec:
+    checked_env = check_env(env)
+    remember_secrets(checked_env)
+    cmd = check_command(command)
+    entry = check_command(entrypoint, "entrypoint")
+    return RunSpec(
+        check_image_ref(image),
+        command=tuple(cmd) if cmd is not None else None,
+        name=check_name(name) if name is not None else None,
+        env=checked_env,
+        ports=tuple(parse_ports(ports)),
+        volumes=tuple(parse_volumes(volumes)),
+        labels=check_labels(labels),
+        workdir=check_path(workdir, "workdir"),
+        user=check_user(user),
+        entrypoint=tuple(entry) if entry is not None else None,
+        network=check_name(network) if network is not None else None,
+        remove=check_flag(remove, "remove"),
+    )
+
+
+def build_spec(
+    context_dir: str | os.PathLike[str],
+    *,
+    tag: str | None,
+    dockerfile: str | None,
+    build_args: Mapping[str, str] | None,
+    target: str | None,
+    labels: Mapping[str, str] | None,
+    no_cache: bool,
+    on_output: Callable[[str], None] | None,
+) -> BuildSpec:
+    try:
+        context = os.path.abspath(os.fspath(context_dir))
+    except TypeError:
+        raise InvalidSpec(f"build context must be a path, got {context_dir!r}") from None
+    if not os.path.isdir(context):
+        raise InvalidSpec(f"build context {context!r} is not a directory")
+    if dockerfile is not None:
+        if not isinstance(dockerfile, str) or not dockerfile or os.path.isabs(dockerfile):
+            raise InvalidSpec(f"dockerfile {dockerfile!r} must be a path relative to the context")
+        if not os.path.isfile(os.path.join(context, dockerfile)):
+            raise InvalidSpec(f"dockerfile {dockerfile!r} not found in {context}")
+    if target is not None and (not isinstance(target, str) or not _NAME_RE.fullmatch(target)):
+        raise InvalidSpec(f"invalid build target {target!r}")
+    if on_output is not None and not callable(on_output):
+        raise InvalidSpec("on_output must be callable")
+    args = check_env(build_args)
+    remember_secrets(args)
+    return BuildSpec(
+        context=context,
+        tag=check_image_ref(tag) if tag is not None else None,
+        dockerfile=dockerfile,
+        build_args=args,
+        target=target,
+        labels=check_labels(labels),
+        no_cache=check_flag(no_cache, "no_cache"),
+        on_output=on_output,
+    )
+
+
+def ps_spec(all: bool, labels: Mapping[str, str] | None, name: str | None) -> PsSpec:  # noqa: A002
+    return PsSpec(
+        all=check_flag(all, "all"),
+        labels=check_labels(labels),
+        name=check_name(name) if name is not None else None,
+    )
+
+
+def logs_spec(
+    container: ContainerRef,
+    *,
+    follow: bool,
+    tail: int | None,
+    since: Since | None,
+    timestamps: bool,
+    stdout: bool,
+    stderr: bool,
+) -> LogsSpec:
+    return LogsSpec(
+        container=check_ref(container),
+        follow=check_flag(follow, "follow"),
+        tail=check_tail(tail),
+        since=check_since(since),
+        timestamps=check_flag(timestamps, "timestamps"),
+        stdout=check_flag(stdout, "stdout"),
+        stderr=check_flag(stderr, "stderr"),
+    )
+
+
+def exec_spec(
+    container: ContainerRef,
+    command: str | Sequence[str],
+    *,
+    env: Mapping[str, str] | None,
+    workdir: str | None,
+    user: str | None,
+) -> ExecSpec:
+    ref = check_ref(container)
+    argv = check_command(command) or []
+    if not argv:
+        raise InvalidSpec("exec needs a command")
+    checked_env = check_env(env)
+    remember_secrets(checked_env)
+    return ExecSpec(
+        container=ref,
+        command=tuple(argv),
+        env=checked_env,
+        workdir=check_path(workdir, "workdir"),
+        user=check_user(user),
+    )

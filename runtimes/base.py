@@ -17,12 +17,13 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from runtimes import _normalize, _specs
-from runtimes._redact import remember_secrets
-from runtimes.errors import ContainerNotFound, InvalidSpec
+import attrs
+
+from runtimes import _specs
+from runtimes._specs import ContainerRef, Since
+from runtimes.errors import ContainerNotFound, NameConflict, Timeout, VolumeNotFound
 from runtimes.models import (
     Capability,
     Container,
@@ -35,84 +36,32 @@ from runtimes.models import (
     RuntimeInfo,
     Volume,
 )
+from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, RunSpec
 
-__all__ = ["ContainerRef", "Runtime", "RunSpec"]
+__all__ = ["ContainerRef", "RunSpec", "Runtime", "Since"]
 
 log = logging.getLogger("runtimes")
-
-ContainerRef = Container | str
-Since = datetime | timedelta | float | int | str
-
-
-class RunSpec:
-    """Validated arguments of ``run``, shared by every adapter.
-
-    Built once in :meth:`Runtime.run` so that adapters only translate, and
-    bad input raises :class:`~runtimes.InvalidSpec` the same way everywhere.
-    """
-
-    __slots__ = (
-        "command",
-        "entrypoint",
-        "env",
-        "image",
-        "labels",
-        "name",
-        "network",
-        "ports",
-        "remove",
-        "user",
-        "volumes",
-        "workdir",
-    )
-
-    def __init__(
-        self,
-        image: str,
-        command: str | Sequence[str] | None = None,
-        *,
-        name: str | None = None,
-        env: Mapping[str, str] | None = None,
-        ports: Sequence[str | int | PortMapping] | str | None = None,
-        volumes: Sequence[str | Mount] | str | None = None,
-        labels: Mapping[str, str] | None = None,
-        workdir: str | None = None,
-        user: str | None = None,
-        entrypoint: str | Sequence[str] | None = None,
-        network: str | None = None,
-        remove: bool = False,
-    ) -> None:
-        self.image = _specs.check_image_ref(image)
-        self.command = _specs.check_command(command)
-        self.name = _specs.check_name(name) if name is not None else None
-        self.env = _specs.check_env(env)
-        remember_secrets(self.env)
-        self.ports = _specs.parse_ports(ports)
-        self.volumes = _specs.parse_volumes(volumes)
-        self.labels = _specs.check_labels(labels)
-        if workdir is not None and not workdir.startswith("/"):
-            raise InvalidSpec(f"workdir {workdir!r} must be an absolute path")
-        self.workdir = workdir
-        self.user = user or None
-        self.entrypoint = _specs.check_command(entrypoint, "entrypoint")
-        self.network = network
-        self.remove = remove
-
-    def __repr__(self) -> str:
-        env = {k: "***" for k in self.env}
-        return (
-            f"RunSpec(image={self.image!r}, command={self.command!r}, "
-            f"name={self.name!r}, env={env!r})"
-        )
 
 
 class Runtime(abc.ABC):
     """One container engine, reached through one adapter.
 
-    Instances are cheap to create and safe to share between threads.  Use
-    :func:`runtimes.connect` rather than instantiating adapters directly.
-    A runtime is also a context manager; :meth:`close` releases what the
-    adapter holds (HTTP sessions, a private Podman service).
+    Instances are safe to share between threads.  Creating one may start
+    what the adapter needs (Podman without a service starts a private one,
+    which can take a few seconds); use :func:`runtimes.connect` rather than
+    instantiating adapters directly.  A runtime is also a context manager;
+    :meth:`close` releases what the adapter holds (HTTP sessions, a private
+    Podman service).
+
+    **For adapter authors.**  Every public verb is implemented here, once:
+    it validates its input (raising :class:`~runtimes.InvalidSpec`), calls
+    the adapter's ``_verb`` with a validated value from :mod:`runtimes.specs`
+    or checked scalars, and normalises the result.  An adapter subclasses
+    this class, implements the abstract ``_verb`` methods below, translates
+    its backend's failures into :mod:`runtimes.errors`, and declares its
+    optional behaviours in :attr:`capabilities`.  The docstrings of the
+    public verbs are the contract that the shipped suite
+    (:mod:`runtimes.testing`) checks.
     """
 
     #: Registry name of the adapter (``"docker"``, ``"podman"``...).
@@ -121,6 +70,9 @@ class Runtime(abc.ABC):
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     #: Options the adapter accepts from ``connect(**options)``, env or config.
     options: ClassVar[tuple[str, ...]] = ()
+    #: Adapter trait: the backend's volume create returns an existing volume
+    #: instead of refusing it, so :meth:`create_volume` checks first.
+    volume_create_is_idempotent: ClassVar[bool] = False
     #: Seconds a single call may take before :class:`~runtimes.Timeout`.
     default_timeout: float = 120.0
 
@@ -147,13 +99,12 @@ class Runtime(abc.ABC):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
 
-    @abc.abstractmethod
     def info(self) -> RuntimeInfo:
         """Version and platform of the engine."""
+        return attrs.evolve(self._info(), name=self.name, capabilities=self.capabilities)
 
     # -- images -----------------------------------------------------------
 
-    @abc.abstractmethod
     def build(
         self,
         context_dir: str | os.PathLike[str],
@@ -176,18 +127,29 @@ class Runtime(abc.ABC):
 
         Raises :class:`~runtimes.BuildFailed` with the output's last lines.
         """
+        spec = _specs.build_spec(
+            context_dir,
+            tag=tag,
+            dockerfile=dockerfile,
+            build_args=build_args,
+            target=target,
+            labels=labels,
+            no_cache=no_cache,
+            on_output=on_output,
+        )
+        return self._image(self._build(spec))
 
-    @abc.abstractmethod
     def images(self, *, labels: Mapping[str, str] | None = None) -> list[Image]:
         """Local images, optionally only those carrying all ``labels``."""
+        return self._images(_specs.check_labels(labels))
 
-    @abc.abstractmethod
     def image(self, ref: str) -> Image:
         """One local image by reference or id; :class:`~runtimes.ImageNotFound`."""
+        return self._image(_specs.check_image_ref(ref))
 
-    @abc.abstractmethod
     def remove_image(self, ref: str, *, force: bool = False) -> None:
         """Remove a local image (untag it if other tags remain)."""
+        self._remove_image(_specs.check_image_ref(ref), force=_specs.check_flag(force, "force"))
 
     # -- containers -------------------------------------------------------
 
@@ -215,7 +177,7 @@ class Runtime(abc.ABC):
         created but cannot start, it is removed before the error is raised.
         With ``remove=True`` the runtime deletes it once it exits.
         """
-        spec = RunSpec(
+        spec = _specs.run_spec(
             image,
             command,
             name=name,
@@ -231,25 +193,18 @@ class Runtime(abc.ABC):
         )
         container_id = self._run(spec)
         try:
-            return self.inspect(container_id)
+            return self._inspect(container_id)
         except ContainerNotFound:
             # remove=True and the process already exited: the runtime deleted it.
             return Container(
                 id=container_id,
                 name=spec.name or "",
                 image=spec.image,
-                command=tuple(spec.command or ()),
+                command=spec.command or (),
                 state=ContainerState.EXITED,
                 labels=spec.labels,
                 runtime=self.name,
             )
-
-    @abc.abstractmethod
-    def _run(self, spec: RunSpec) -> str:
-        """Adapter half of :meth:`run`: create and start, return the full id.
-
-        A container that was created but could not start is removed first.
-        """
 
     @contextlib.contextmanager
     def running(
@@ -278,19 +233,14 @@ class Runtime(abc.ABC):
         to the runtime, whatever the number of containers.  Containers that
         disappear while listing are left out, never an error.
         """
-        checked_labels = _specs.check_labels(labels)
-        checked_name = _specs.check_name(name) if name is not None else None
-        found = self._ps(all, checked_labels, checked_name)
+        spec = _specs.ps_spec(all, labels, name)
+        found = self._ps(spec)
         # Runtimes' name filters match substrings or patterns; the contract is exact.
-        return [c for c in found if checked_name is None or c.name == checked_name]
+        return [c for c in found if spec.name is None or c.name == spec.name]
 
-    @abc.abstractmethod
-    def _ps(self, all: bool, labels: dict[str, str], name: str | None) -> list[Container]:  # noqa: A002
-        """Adapter half of :meth:`ps`; may return more names than asked."""
-
-    @abc.abstractmethod
     def inspect(self, container: ContainerRef) -> Container:
         """Every field of one container; :class:`~runtimes.ContainerNotFound`."""
+        return self._inspect(_specs.check_ref(container))
 
     def logs(
         self,
@@ -310,56 +260,53 @@ class Runtime(abc.ABC):
         :class:`~runtimes.LogLine`.  Bytes that are not UTF-8 never end the
         stream.  ``tail`` counts the runtime's records, which equal lines for
         lines shorter than 8 KiB.  ``since`` is a datetime, a timedelta (that
-        long ago), epoch seconds or RFC 3339 text.  A missing container raises
+        long ago), a duration text like ``"10m"``, epoch seconds or RFC 3339
+        text.  A missing container raises
         :class:`~runtimes.ContainerNotFound` here, not on the first ``next()``.
         Close the iterator to stop following early.
         """
-        _specs.check_tail(tail)
         return self._logs(
-            self._ref(container),
-            follow=follow,
-            tail=tail,
-            since=_normalize.since_arg(since),
-            timestamps=timestamps,
-            stdout=stdout,
-            stderr=stderr,
+            _specs.logs_spec(
+                container,
+                follow=follow,
+                tail=tail,
+                since=since,
+                timestamps=timestamps,
+                stdout=stdout,
+                stderr=stderr,
+            )
         )
 
-    @abc.abstractmethod
-    def _logs(
-        self,
-        ref: str,
-        *,
-        follow: bool,
-        tail: int | None,
-        since: int | None,
-        timestamps: bool,
-        stdout: bool,
-        stderr: bool,
-    ) -> Iterator[LogLine]:
-        """Adapter half of :meth:`logs`; ``since`` is epoch seconds."""
-
-    @abc.abstractmethod
     def stop(self, container: ContainerRef, timeout: float = 10) -> None:
         """Send the stop signal, then SIGKILL after ``timeout`` seconds."""
+        ref = _specs.check_ref(container)
+        self._stop(ref, timeout=_specs.check_seconds(timeout, "timeout") or 0.0)
 
-    @abc.abstractmethod
     def kill(self, container: ContainerRef, signal: str | int = "SIGKILL") -> None:
-        """Send a signal to the container's main process."""
+        """Send a signal (``"SIGTERM"``, ``"TERM"`` or ``15``) to the main process."""
+        ref = _specs.check_ref(container)
+        self._kill(ref, signal=_specs.check_signal(signal))
 
-    @abc.abstractmethod
     def wait(self, container: ContainerRef, timeout: float | None = None) -> int:
         """Block until the container exits and return its exit code.
 
         ``timeout`` is container time: :class:`~runtimes.Timeout` if it is
-        still running then (it is left running).
+        still running then (it is left running); ``0`` checks once.
         """
+        ref = _specs.check_ref(container)
+        seconds = _specs.check_seconds(timeout, "timeout", optional=True)
+        if seconds == 0:
+            current = self._inspect(ref)
+            if current.state in (ContainerState.EXITED, ContainerState.DEAD):
+                return current.exit_code if current.exit_code is not None else -1
+            raise Timeout(f"{self.name}: container {ref} is still running")
+        return self._wait(ref, timeout=seconds)
 
-    @abc.abstractmethod
     def remove(self, container: ContainerRef, *, force: bool = False) -> None:
         """Remove a container; ``force`` kills it first if it runs."""
+        ref = _specs.check_ref(container)
+        self._remove(ref, force=_specs.check_flag(force, "force"))
 
-    @abc.abstractmethod
     def exec(
         self,
         container: ContainerRef,
@@ -369,43 +316,113 @@ class Runtime(abc.ABC):
         workdir: str | None = None,
         user: str | None = None,
     ) -> ExecResult:
-        """Run a command in a running container and collect its output."""
+        """Run a command in a running container and collect its output.
+
+        The command's own exit code is returned, whatever it is (``127`` when
+        the executable is missing); only the runtime failing raises.
+        """
+        return self._exec(_specs.exec_spec(container, command, env=env, workdir=workdir, user=user))
 
     # -- volumes ----------------------------------------------------------
 
-    @abc.abstractmethod
     def create_volume(self, name: str, *, labels: Mapping[str, str] | None = None) -> Volume:
         """Create a named volume; :class:`~runtimes.NameConflict` if it exists."""
+        checked = _specs.check_name(name)
+        checked_labels = _specs.check_labels(labels)
+        if self.volume_create_is_idempotent:
+            with contextlib.suppress(VolumeNotFound):
+                self._volume(checked)
+                raise NameConflict(checked, f"{self.name}: volume {checked} already exists")
+        return self._create_volume(checked, labels=checked_labels)
 
-    @abc.abstractmethod
+    def volume(self, name: str) -> Volume:
+        """One named volume; :class:`~runtimes.VolumeNotFound`."""
+        return self._volume(_specs.check_name(name))
+
     def volumes(self, *, labels: Mapping[str, str] | None = None) -> list[Volume]:
         """Named volumes, optionally only those carrying all ``labels``."""
+        return self._volumes(_specs.check_labels(labels))
 
-    @abc.abstractmethod
     def remove_volume(self, name: str, *, force: bool = False) -> None:
         """Remove a named volume; :class:`~runtimes.VolumeNotFound`."""
+        self._remove_volume(_specs.check_name(name), force=_specs.check_flag(force, "force"))
 
-    # -- helpers shared by adapters -----------------------------------------
+    # -- what an adapter implements ---------------------------------------------
+    #
+    # Every argument is validated; references are names or ids, never a
+    # Container.  Each method raises the library's errors, never its backend's.
 
-    @staticmethod
-    def _ref(container: ContainerRef) -> str:
-        if isinstance(container, Container):
-            return container.id
-        if not isinstance(container, str) or not container:
-            raise InvalidSpec(f"expected a Container, a name or an id, got {container!r}")
-        return container
+    @abc.abstractmethod
+    def _info(self) -> RuntimeInfo:
+        """The engine's version and platform (``name`` and ``capabilities`` are filled in)."""
 
-    @staticmethod
-    def _exec_spec(
-        command: str | Sequence[str],
-        env: Mapping[str, str] | None,
-        workdir: str | None,
-    ) -> tuple[list[str], dict[str, str]]:
-        argv = _specs.check_command(command) or []
-        if not argv:
-            raise InvalidSpec("exec needs a command")
-        checked_env = _specs.check_env(env)
-        remember_secrets(checked_env)
-        if workdir is not None and not workdir.startswith("/"):
-            raise InvalidSpec(f"workdir {workdir!r} must be an absolute path")
-        return argv, checked_env
+    @abc.abstractmethod
+    def _build(self, spec: BuildSpec) -> str:
+        """Build and return the new image's id; :class:`~runtimes.BuildFailed`."""
+
+    @abc.abstractmethod
+    def _images(self, labels: Mapping[str, str]) -> list[Image]:
+        """Local images carrying every one of ``labels``."""
+
+    @abc.abstractmethod
+    def _image(self, ref: str) -> Image:
+        """One local image; :class:`~runtimes.ImageNotFound`."""
+
+    @abc.abstractmethod
+    def _remove_image(self, ref: str, *, force: bool) -> None:
+        """Remove or untag one image."""
+
+    @abc.abstractmethod
+    def _run(self, spec: RunSpec) -> str:
+        """Create and start, return the full id.
+
+        A container that was created but could not start is removed first.
+        """
+
+    @abc.abstractmethod
+    def _ps(self, spec: PsSpec) -> list[Container]:
+        """List containers; may return more names than ``spec.name`` (filtered after)."""
+
+    @abc.abstractmethod
+    def _inspect(self, ref: str) -> Container:
+        """Every field of one container; :class:`~runtimes.ContainerNotFound`."""
+
+    @abc.abstractmethod
+    def _logs(self, spec: LogsSpec) -> Iterator[LogLine]:
+        """The log lines; a missing container raises before the iterator is returned."""
+
+    @abc.abstractmethod
+    def _stop(self, ref: str, *, timeout: float) -> None:
+        """Stop signal, then SIGKILL after ``timeout`` seconds."""
+
+    @abc.abstractmethod
+    def _kill(self, ref: str, *, signal: str) -> None:
+        """Send ``signal`` (``"SIGUSR1"`` or a number as text)."""
+
+    @abc.abstractmethod
+    def _wait(self, ref: str, *, timeout: float | None) -> int:
+        """Wait for the exit; :class:`~runtimes.Timeout` after ``timeout`` seconds."""
+
+    @abc.abstractmethod
+    def _remove(self, ref: str, *, force: bool) -> None:
+        """Remove one container (killing it first if ``force``)."""
+
+    @abc.abstractmethod
+    def _exec(self, spec: ExecSpec) -> ExecResult:
+        """Run a command in the container and collect its output and exit code."""
+
+    @abc.abstractmethod
+    def _create_volume(self, name: str, *, labels: Mapping[str, str]) -> Volume:
+        """Create a volume; see :attr:`volume_create_is_idempotent`."""
+
+    @abc.abstractmethod
+    def _volume(self, name: str) -> Volume:
+        """One volume; :class:`~runtimes.VolumeNotFound`."""
+
+    @abc.abstractmethod
+    def _volumes(self, labels: Mapping[str, str]) -> list[Volume]:
+        """Volumes carrying every one of ``labels``."""
+
+    @abc.abstractmethod
+    def _remove_volume(self, name: str, *, force: bool) -> None:
+        """Remove one volume; :class:`~runtimes.VolumeNotFound`."""

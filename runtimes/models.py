@@ -1,8 +1,11 @@
 """Plain, frozen values that every adapter returns.
 
 Models hold no reference back to a runtime: they can be compared, hashed,
-pickled and logged.  The backend's own dict is kept in ``raw`` (excluded from
-equality and repr) as an escape hatch.
+pickled and logged.  They are deeply immutable: mappings are
+:class:`FrozenDict` and sequences are tuples, so ``container.labels["a"] =
+"2"`` raises ``TypeError``; use :func:`attrs.evolve` to derive a changed copy.
+The backend's own record is kept, frozen the same way, in ``raw`` (excluded
+from equality and repr) as an escape hatch.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn, TypeVar
 
 import attrs
 
@@ -19,6 +22,7 @@ __all__ = [
     "Container",
     "ContainerState",
     "ExecResult",
+    "FrozenDict",
     "Image",
     "LogLine",
     "Mount",
@@ -30,10 +34,57 @@ __all__ = [
 ]
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class FrozenDict(dict[K, V]):
+    """A ``dict`` that refuses every change: the mappings models carry.
+
+    A ``dict`` subclass rather than a read-only view so that ``json.dumps``,
+    ``attrs.asdict`` and ``isinstance(x, dict)`` keep working; hashable and
+    picklable.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError(f"{type(self).__name__} is immutable; use attrs.evolve on the model")
+
+    __setitem__ = __delitem__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+    __ior__ = _refuse
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default dict-subclass pickling sets items one by one, which we refuse.
+        return (type(self), (dict(self),))
+
+    def __repr__(self) -> str:
+        return f"FrozenDict({dict.__repr__(self)})"
+
+
+def freeze(value: Any) -> Any:
+    """``value`` with every dict made a :class:`FrozenDict` and every list a tuple."""
+    if isinstance(value, FrozenDict):
+        return value
+    if isinstance(value, Mapping):
+        return FrozenDict({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
 def _frozen_mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
-    # A sorted plain dict copy: equality is by content, and no caller can
-    # mutate a model through a dict it passed in.
-    return dict(sorted((value or {}).items()))
+    # A sorted copy: equality is by content, and no caller can mutate a model
+    # through a dict it passed in, nor through the one it got back.
+    return FrozenDict(sorted((value or {}).items()))
+
+
+def _frozen_raw(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return freeze(value or {})  # type: ignore[no-any-return]
 
 
 class ContainerState(enum.StrEnum):
@@ -85,16 +136,6 @@ class PortMapping:
     #: Host port; ``None`` lets the runtime pick a free one.
     host_port: int | None = None
 
-    @classmethod
-    def parse(cls, spec: str | int | PortMapping) -> PortMapping:
-        """Parse ``"8080"``, ``"127.0.0.1::8080"``, ``"18080:8080/udp"``...
-
-        Raises :class:`~runtimes.InvalidSpec` for anything malformed.
-        """
-        from runtimes._specs import parse_port
-
-        return parse_port(spec)
-
 
 @attrs.frozen(kw_only=True)
 class PortBinding:
@@ -122,13 +163,6 @@ class Mount:
     type: MountType = MountType.BIND
     #: Mount read-only.
     read_only: bool = False
-
-    @classmethod
-    def parse(cls, spec: str | Mount) -> Mount:
-        """Parse ``"host_path:container_path[:ro]"`` or ``"volume:path"``."""
-        from runtimes._specs import parse_volume
-
-        return parse_volume(spec)
 
 
 @attrs.frozen(kw_only=True)
@@ -166,7 +200,9 @@ class Container:
     #: Name of the runtime that reported it.
     runtime: str = ""
     #: The backend's own record, untouched.
-    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False, hash=False)
+    raw: Mapping[str, Any] = attrs.field(
+        factory=dict, converter=_frozen_raw, eq=False, repr=False, hash=False
+    )
 
     @property
     def short_id(self) -> str:
@@ -196,7 +232,9 @@ class Image:
     #: Size in bytes, when the runtime reports it.
     size: int | None = None
     #: The backend's own record, untouched.
-    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False, hash=False)
+    raw: Mapping[str, Any] = attrs.field(
+        factory=dict, converter=_frozen_raw, eq=False, repr=False, hash=False
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -208,7 +246,9 @@ class Volume:
     #: Volume labels.
     labels: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping, hash=False)
     #: The backend's own record, untouched.
-    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False, hash=False)
+    raw: Mapping[str, Any] = attrs.field(
+        factory=dict, converter=_frozen_raw, eq=False, repr=False, hash=False
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -268,4 +308,6 @@ class RuntimeInfo:
     #: Capabilities the adapter declares.
     capabilities: frozenset[Capability] = frozenset()
     #: The backend's own record, untouched.
-    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False, hash=False)
+    raw: Mapping[str, Any] = attrs.field(
+        factory=dict, converter=_frozen_raw, eq=False, repr=False, hash=False
+    )

@@ -1,8 +1,10 @@
 """Find adapters and decide which runtime ``connect()`` uses.
 
-Adapters are looked up lazily: the built-in ones by import string, third
-party ones through the ``runtimes.adapters`` entry-point group.  Nothing is
-imported until a runtime is asked for, so ``import runtimes`` stays light.
+Adapters are looked up lazily: the built-in ones and those added with
+:func:`register_adapter` by import string, third-party packages' through
+the ``runtimes.adapters`` entry-point group, which is read only when a name
+is asked for that is not already known.  Nothing is imported until a
+runtime is asked for, so ``import runtimes`` stays light.
 
 Selection precedence (first that applies wins):
 
@@ -27,7 +29,6 @@ import logging
 import os
 import tomllib
 from collections.abc import Mapping
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,7 @@ __all__ = [
     "connect",
     "known",
     "load_config",
+    "register_adapter",
     "select",
 ]
 
@@ -91,21 +93,70 @@ BUILTIN: Mapping[str, AdapterSpec] = {
 }
 
 _cache: dict[str, type[Runtime]] = {}
+# Adapters registered in this process with register_adapter().
+_registered: dict[str, AdapterSpec] = {}
+
+
+def entry_points(group: str) -> Any:
+    """The installed entry points of ``group`` (importlib.metadata, imported
+    only now: it costs more than the rest of ``import runtimes``)."""
+    from importlib.metadata import entry_points as _entry_points
+
+    return _entry_points(group=group)
 
 
 def _entry_points() -> dict[str, Any]:
     found: dict[str, Any] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in BUILTIN:
-            log.warning("ignoring entry point %r: shadows the built-in adapter", ep.name)
+        if ep.name in BUILTIN or ep.name in _registered:
+            log.warning("ignoring entry point %r: shadows an adapter already known", ep.name)
             continue
         found.setdefault(ep.name, ep)
     return found
 
 
+def register_adapter(
+    name: str,
+    target: str | type[Runtime],
+    *,
+    install_hint: str = "",
+    runtime_hint: str = "",
+    clobber: bool = False,
+) -> None:
+    """Make an adapter known as ``name`` in this process.
+
+    ``target`` is ``"package.module:Class"`` (imported on first use) or the
+    class itself.  A registered name goes after the built-ins in
+    :func:`known`, before entry points, and can be selected like any other
+    (``connect(name)``, ``RUNTIMES_DEFAULT``).  Re-registering a name raises
+    ``ValueError`` unless ``clobber``; built-in names can't be replaced.
+    """
+    if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
+        raise InvalidSpec(f"invalid adapter name {name!r}")
+    if name in BUILTIN:
+        raise ValueError(f"{name!r} is a built-in adapter and can't be replaced")
+    if name in _registered and not clobber:
+        raise ValueError(f"adapter {name!r} is already registered (pass clobber=True)")
+    if isinstance(target, str):
+        if ":" not in target:
+            raise InvalidSpec(f"adapter target {target!r} must be 'module:Class'")
+        text = target
+    else:
+        text = f"{target.__module__}:{target.__qualname__}"
+        _cache[name] = target
+    _registered[name] = AdapterSpec(
+        name,
+        text,
+        install_hint or "install the package that provides it",
+        runtime_hint or f"see the documentation of the {name} adapter",
+    )
+    if isinstance(target, str):
+        _cache.pop(name, None)
+
+
 def known() -> list[str]:
-    """Names of every adapter: built-in first, then entry points, sorted."""
-    return [*BUILTIN, *sorted(_entry_points())]
+    """Names of every adapter: built-in, then registered, then entry points (sorted)."""
+    return [*BUILTIN, *_registered, *sorted(_entry_points())]
 
 
 def adapter_class(name: str) -> type[Runtime]:
@@ -114,7 +165,7 @@ def adapter_class(name: str) -> type[Runtime]:
         return _cache[name]
     from runtimes.base import Runtime
 
-    spec = BUILTIN.get(name)
+    spec = BUILTIN.get(name) or _registered.get(name)
     if spec is not None:
         module_name, _, attr = spec.target.partition(":")
         try:
@@ -135,7 +186,7 @@ def adapter_class(name: str) -> type[Runtime]:
 
 
 def runtime_hint(name: str) -> str:
-    spec = BUILTIN.get(name)
+    spec = BUILTIN.get(name) or _registered.get(name)
     return spec.runtime_hint if spec else f"see the documentation of the {name} adapter"
 
 

@@ -12,17 +12,18 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from runtimes import _specs
-from runtimes._redact import remember_secrets
-from runtimes._shell import Shell
-from runtimes.base import RunSpec
-from runtimes.errors import InvalidSpec
+from runtimes._shell import Shell, clean_error_text
+from runtimes.errors import BuildFailed
 from runtimes.models import Mount, PortMapping
+from runtimes.specs import BuildSpec, RunSpec
+
+_BUILD_EXIT = re.compile(r"exit code: (\d+)")
 
 
 def port_arg(p: PortMapping) -> str:
@@ -53,15 +54,30 @@ def filter_args(labels: Mapping[str, str], name: str | None = None) -> list[str]
     return args
 
 
-def run_args(spec: RunSpec, *, remove_flag: bool = True, cidfile: str | None = None) -> list[str]:
-    """``run -d --pull never ...`` arguments for a validated spec."""
+def run_args(
+    spec: RunSpec,
+    *,
+    remove_flag: bool = True,
+    cidfile: str | None = None,
+    env_file: str | None = None,
+) -> list[str]:
+    """``run -d --pull never ...`` arguments for a validated spec.
+
+    Environment values never go on the command line, where any local user
+    can read them (``/proc/PID/cmdline``): they are written to ``env_file``
+    (see :func:`write_env_file`), or, for values with a newline, which an
+    env file cannot hold, named with ``-e KEY`` and passed in the CLI
+    process's own environment (readable by its owner only).
+    """
     args = ["run", "-d", "--pull", "never"]
     if cidfile:
         args += ["--cidfile", cidfile]
     if spec.name:
         args += ["--name", spec.name]
-    for key, value in spec.env.items():
-        args += ["-e", f"{key}={value}"]
+    if env_file is not None:
+        args += ["--env-file", env_file]
+    for key in inherited_env(spec.env):
+        args += ["-e", key]
     args += label_args(spec.labels)
     if spec.workdir:
         args += ["-w", spec.workdir]
@@ -84,14 +100,35 @@ def run_args(spec: RunSpec, *, remove_flag: bool = True, cidfile: str | None = N
     return args
 
 
+def inherited_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The variables an env file cannot hold (a newline in the value)."""
+    return {k: v for k, v in env.items() if "\n" in v or "\r" in v}
+
+
+def write_env_file(directory: str, env: Mapping[str, str]) -> str | None:
+    """A ``0600`` env file in ``directory`` with every one-line variable, or ``None``."""
+    lines = [f"{k}={v}\n" for k, v in env.items() if k not in inherited_env(env)]
+    if not lines:
+        return None
+    path = os.path.join(directory, "env")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.writelines(lines)
+    return path
+
+
 def run_detached(shell: Shell, spec: RunSpec, *, remove_flag: bool = True) -> str:
     """``run -d`` and return the new id; a container the CLI created but could
     not start (found through ``--cidfile``) is removed before the error."""
     with tempfile.TemporaryDirectory(prefix="runtimes-run-") as tmp:
         cidfile = os.path.join(tmp, "cid")
-        done = shell.run(
-            run_args(spec, remove_flag=remove_flag, cidfile=cidfile), operation="run", check=False
+        args = run_args(
+            spec,
+            remove_flag=remove_flag,
+            cidfile=cidfile,
+            env_file=write_env_file(tmp, spec.env),
         )
+        done = shell.run(args, operation="run", check=False, env=inherited_env(spec.env))
         if done.returncode != 0:
             cid = Path(cidfile).read_text().strip() if os.path.exists(cidfile) else ""
             if cid:
@@ -117,44 +154,29 @@ def parse_json_stream(data: bytes) -> Iterator[Any]:
             index += 1
 
 
-def build(
-    shell: Shell,
-    context_dir: str | os.PathLike[str],
-    *,
-    extra_args: Sequence[str],
-    tag: str | None,
-    dockerfile: str | None,
-    build_args: Mapping[str, str] | None,
-    target: str | None,
-    labels: Mapping[str, str] | None,
-    no_cache: bool,
-    on_output: Callable[[str], None] | None,
-) -> tuple[int, list[str], str | None]:
-    """``build --iidfile`` streaming every output line to ``on_output``.
+def build(shell: Shell, spec: BuildSpec, *, extra_args: Sequence[str]) -> str:
+    """``build --iidfile``, streaming every output line to ``spec.on_output``;
+    return the image id or raise :class:`~runtimes.BuildFailed`.
 
-    Returns the exit code, the last 50 lines and the image id (``None`` on
-    failure); the caller turns a failure into its own error.
+    The failing step's exit code is BuildKit's ``exit code: N`` when the
+    output has one, else the CLI's own exit code (Podman exits with the
+    step's code).
     """
-    context = os.fspath(context_dir)
-    if not os.path.isdir(context):
-        raise InvalidSpec(f"build context {context!r} is not a directory")
-    args_env = _specs.check_env(build_args)
-    remember_secrets(args_env)
     with tempfile.TemporaryDirectory(prefix="runtimes-build-") as tmp:
         iidfile = Path(tmp) / "iid"
         args = ["build", *extra_args, "--iidfile", str(iidfile)]
-        if tag is not None:
-            args += ["-t", _specs.check_image_ref(tag)]
-        if dockerfile is not None:
-            args += ["-f", os.path.join(context, dockerfile)]
-        for key, value in args_env.items():
+        if spec.tag is not None:
+            args += ["-t", spec.tag]
+        if spec.dockerfile is not None:
+            args += ["-f", os.path.join(spec.context, spec.dockerfile)]
+        for key, value in spec.build_args.items():
             args += ["--build-arg", f"{key}={value}"]
-        if target:
-            args += ["--target", target]
-        args += label_args(_specs.check_labels(labels))
-        if no_cache:
+        if spec.target:
+            args += ["--target", spec.target]
+        args += label_args(spec.labels)
+        if spec.no_cache:
             args.append("--no-cache")
-        args.append(context)
+        args += ["--", spec.context]
         tail: list[str] = []
         code = 0
         for stream, line in shell.stream(args, operation="build"):
@@ -164,7 +186,11 @@ def build(
             text = line.decode("utf-8", "replace").rstrip("\r\n")
             tail.append(text)
             del tail[:-50]
-            if on_output is not None:
-                on_output(text)
-        image_id = iidfile.read_text().strip() if code == 0 else None
-    return code, tail, image_id
+            spec.emit(text)
+        image_id = iidfile.read_text().strip() if code == 0 and iidfile.exists() else ""
+    if image_id:
+        return image_id
+    message = clean_error_text("\n".join(tail[-5:])) or f"exit code {code}"
+    found = _BUILD_EXIT.findall("\n".join(tail))
+    exit_code = int(found[-1]) if found else code
+    raise BuildFailed(message, runtime=shell.runtime, exit_code=exit_code, output=tail)

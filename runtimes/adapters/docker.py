@@ -12,25 +12,18 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import docker
 import docker.errors
-import requests.exceptions
 
 from runtimes import _logs, _normalize, _specs
-from runtimes._redact import redact_exception, remember_secrets
-from runtimes._translate import Target, translate
-from runtimes.base import ContainerRef, RunSpec, Runtime
-from runtimes.errors import (
-    BuildFailed,
-    InvalidSpec,
-    NameConflict,
-    RuntimesError,
-    RuntimeUnavailable,
-    Timeout,
-)
+from runtimes._redact import redact_exception
+from runtimes._translate import Target
+from runtimes._transport import Endpoint, http_errors
+from runtimes.base import Runtime
+from runtimes.errors import BuildFailed, RuntimeUnavailable, Timeout
 from runtimes.models import (
     Capability,
     Container,
@@ -41,6 +34,7 @@ from runtimes.models import (
     RuntimeInfo,
     Volume,
 )
+from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, RunSpec
 
 __all__ = ["DockerRuntime"]
 
@@ -93,43 +87,17 @@ class DockerRuntime(Runtime):
 
     # -- the one translation point ----------------------------------------------
 
-    @contextlib.contextmanager
     def _api(
         self, operation: str, target: Target = "none", ref: str | None = None
-    ) -> Iterator[None]:
-        try:
-            yield
-        except RuntimesError:
-            raise
-        except docker.errors.APIError as exc:
-            message = str(exc.explanation or exc)
-            raise translate(
-                "docker",
-                operation,
-                message,
-                target=target,
-                ref=ref,
-                status=exc.status_code,
-            ) from redact_exception(exc)
-        except requests.exceptions.ReadTimeout as exc:
-            raise Timeout(f"docker {operation} did not answer in time") from redact_exception(exc)
-        except requests.exceptions.ConnectionError as exc:
-            # Over a unix socket the SDK reports a read timeout as a ConnectionError.
-            if "timed out" in str(exc).lower():
-                raise Timeout(f"docker {operation} did not answer in time") from redact_exception(
-                    exc
-                )
-            raise RuntimeUnavailable(
-                "docker", f"lost connection to {self.host}", hint="is dockerd running?"
-            ) from redact_exception(exc)
-        except docker.errors.DockerException as exc:
-            raise translate("docker", operation, str(exc), target=target, ref=ref) from (
-                redact_exception(exc)
-            )
+    ) -> contextlib.AbstractContextManager[None]:
+        endpoint = Endpoint(
+            "docker", self.host, hint="is dockerd running?", errors=(docker.errors.DockerException,)
+        )
+        return http_errors(endpoint, operation, target, ref)
 
     # -- info ---------------------------------------------------------------------
 
-    def info(self) -> RuntimeInfo:
+    def _info(self) -> RuntimeInfo:
         with self._api("info"):
             version = self._client.version()
             info = self._client.info()
@@ -149,25 +117,7 @@ class DockerRuntime(Runtime):
 
     # -- images -------------------------------------------------------------------
 
-    def build(
-        self,
-        context_dir: str | os.PathLike[str],
-        *,
-        tag: str | None = None,
-        dockerfile: str | None = None,
-        build_args: Mapping[str, str] | None = None,
-        target: str | None = None,
-        labels: Mapping[str, str] | None = None,
-        no_cache: bool = False,
-        on_output: Callable[[str], None] | None = None,
-    ) -> Image:
-        context = os.fspath(context_dir)
-        if not os.path.isdir(context):
-            raise InvalidSpec(f"build context {context!r} is not a directory")
-        if tag is not None:
-            _specs.check_image_ref(tag)
-        args = _specs.check_env(build_args)
-        remember_secrets(args)
+    def _build(self, spec: BuildSpec) -> str:
         tail: list[str] = []
         image_id: str | None = None
         error: tuple[str, int | None] | None = None
@@ -177,18 +127,17 @@ class DockerRuntime(Runtime):
             line = _ANSI.sub("", line)
             tail.append(line)
             del tail[:-50]
-            if on_output is not None:
-                on_output(line)
+            spec.emit(line)
 
-        with self._api("build", "image", tag):
+        with self._api("build", "image", spec.tag):
             stream = self._client.build(
-                path=context,
-                tag=tag,
-                dockerfile=dockerfile,
-                buildargs=args or None,
-                target=target,
-                labels=_specs.check_labels(labels) or None,
-                nocache=no_cache,
+                path=spec.context,
+                tag=spec.tag,
+                dockerfile=spec.dockerfile,
+                buildargs=dict(spec.build_args) or None,
+                target=spec.target,
+                labels=dict(spec.labels) or None,
+                nocache=spec.no_cache,
                 rm=True,
                 forcerm=True,  # never leave intermediate containers, even on failure
                 pull=False,
@@ -213,7 +162,7 @@ class DockerRuntime(Runtime):
             raise BuildFailed(error[0], runtime=self.name, exit_code=error[1], output=tail)
         if image_id is None:
             raise BuildFailed("the builder reported no image id", runtime=self.name, output=tail)
-        return self.image(image_id)
+        return image_id
 
     def _image_from_inspect(self, raw: Mapping[str, Any]) -> Image:
         config = raw.get("Config") or {}
@@ -226,9 +175,9 @@ class DockerRuntime(Runtime):
             raw=raw,
         )
 
-    def images(self, *, labels: Mapping[str, str] | None = None) -> list[Image]:
+    def _images(self, labels: Mapping[str, str]) -> list[Image]:
         with self._api("images"):
-            listed = self._client.images(filters=_specs.label_filters(_specs.check_labels(labels)))
+            listed = self._client.images(filters=_specs.label_filters(labels))
         return [
             Image(
                 id=_normalize.image_id(item.get("Id")),
@@ -241,13 +190,11 @@ class DockerRuntime(Runtime):
             for item in listed
         ]
 
-    def image(self, ref: str) -> Image:
-        _specs.check_image_ref(ref)
+    def _image(self, ref: str) -> Image:
         with self._api("image", "image", ref):
             return self._image_from_inspect(self._client.inspect_image(ref))
 
-    def remove_image(self, ref: str, *, force: bool = False) -> None:
-        _specs.check_image_ref(ref)
+    def _remove_image(self, ref: str, *, force: bool) -> None:
         with self._api("remove_image", "image", ref):
             self._client.remove_image(ref, force=force)
 
@@ -277,13 +224,13 @@ class DockerRuntime(Runtime):
         with self._api("run", "image", spec.image):
             created = self._client.create_container(
                 spec.image,
-                command=spec.command,
+                command=list(spec.command) if spec.command is not None else None,
                 name=spec.name,
-                environment=spec.env or None,
-                labels=spec.labels or None,
+                environment=dict(spec.env) or None,
+                labels=dict(spec.labels) or None,
                 working_dir=spec.workdir,
                 user=spec.user,
-                entrypoint=spec.entrypoint,
+                entrypoint=list(spec.entrypoint) if spec.entrypoint is not None else None,
                 ports=[(p.container_port, p.protocol) for p in spec.ports] or None,
                 host_config=host_config,
                 detach=True,
@@ -326,50 +273,40 @@ class DockerRuntime(Runtime):
             labels=_normalize.labels(config.get("Labels")),
         )
 
-    def _ps(self, all: bool, labels: dict[str, str], name: str | None) -> list[Container]:  # noqa: A002
-        filters = _specs.label_filters(labels)
-        if name is not None:
-            filters["name"] = [name]
+    def _ps(self, spec: PsSpec) -> list[Container]:
+        filters = _specs.label_filters(spec.labels)
+        if spec.name is not None:
+            filters["name"] = [spec.name]
         with self._api("ps"):
-            listed = self._client.containers(all=all, filters=filters)
+            listed = self._client.containers(all=spec.all, filters=filters)
         return [self._from_list(item) for item in listed]
 
-    def inspect(self, container: ContainerRef) -> Container:
-        ref = self._ref(container)
+    def _inspect(self, ref: str) -> Container:
         with self._api("inspect", "container", ref):
             return self._from_inspect(self._client.inspect_container(ref))
 
-    def _logs(
-        self,
-        ref: str,
-        *,
-        follow: bool,
-        tail: int | None,
-        since: int | None,
-        timestamps: bool,
-        stdout: bool,
-        stderr: bool,
-    ) -> Iterator[LogLine]:
+    def _logs(self, spec: LogsSpec) -> Iterator[LogLine]:
+        ref = spec.container
         params: dict[str, Any] = {
-            "stdout": int(stdout),
-            "stderr": int(stderr),
-            "follow": int(follow),
+            "stdout": int(spec.stdout),
+            "stderr": int(spec.stderr),
+            "follow": int(spec.follow),
             # Always on: each frame's timestamp is stripped, so a record split
             # mid-line never leaves one inside the rejoined line.
             "timestamps": 1,
-            "tail": "all" if tail is None else str(tail),
+            "tail": "all" if spec.tail is None else str(spec.tail),
         }
-        if since is not None:
-            params["since"] = since
+        if spec.since is not None:
+            params["since"] = spec.since
         with self._api("logs", "container", ref):
             response = self._client._get(  # noqa: SLF001 - raw frames keep the stream tag
                 self._client._url("/containers/{0}/logs", ref),  # noqa: SLF001
                 params=params,
                 stream=True,
-                timeout=None if follow else self.default_timeout,
+                timeout=None if spec.follow else self.default_timeout,
             )
             self._client._raise_for_status(response)  # noqa: SLF001
-        return self._log_lines(response, timestamps=timestamps)
+        return self._log_lines(response, timestamps=spec.timestamps)
 
     def _log_lines(self, response: Any, *, timestamps: bool) -> Iterator[LogLine]:
         try:
@@ -379,18 +316,15 @@ class DockerRuntime(Runtime):
         finally:
             response.close()
 
-    def stop(self, container: ContainerRef, timeout: float = 10) -> None:
-        ref = self._ref(container)
+    def _stop(self, ref: str, *, timeout: float) -> None:
         with self._api("stop", "container", ref):
             self._client.stop(ref, timeout=max(0, round(timeout)))
 
-    def kill(self, container: ContainerRef, signal: str | int = "SIGKILL") -> None:
-        ref = self._ref(container)
+    def _kill(self, ref: str, *, signal: str) -> None:
         with self._api("kill", "container", ref):
             self._client.kill(ref, signal=signal)
 
-    def wait(self, container: ContainerRef, timeout: float | None = None) -> int:
-        ref = self._ref(container)
+    def _wait(self, ref: str, *, timeout: float | None) -> int:
         try:
             with self._api("wait", "container", ref):
                 result = self._client.wait(ref, timeout=timeout)
@@ -398,29 +332,19 @@ class DockerRuntime(Runtime):
             raise Timeout(f"docker: container {ref} still running after {timeout} s") from None
         return int(result.get("StatusCode", -1))
 
-    def remove(self, container: ContainerRef, *, force: bool = False) -> None:
-        ref = self._ref(container)
+    def _remove(self, ref: str, *, force: bool) -> None:
         with self._api("remove", "container", ref):
             self._client.remove_container(ref, force=force)
 
-    def exec(
-        self,
-        container: ContainerRef,
-        command: str | Sequence[str],
-        *,
-        env: Mapping[str, str] | None = None,
-        workdir: str | None = None,
-        user: str | None = None,
-    ) -> ExecResult:
-        ref = self._ref(container)
-        argv, checked_env = self._exec_spec(command, env, workdir)
+    def _exec(self, spec: ExecSpec) -> ExecResult:
+        ref = spec.container
         with self._api("exec", "container", ref):
             created = self._client.exec_create(
                 ref,
-                argv,
-                environment=checked_env or None,
-                workdir=workdir,
-                user=user or "",
+                list(spec.command),
+                environment=dict(spec.env) or None,
+                workdir=spec.workdir,
+                user=spec.user or "",
                 stdout=True,
                 stderr=True,
             )
@@ -430,27 +354,25 @@ class DockerRuntime(Runtime):
 
     # -- volumes ------------------------------------------------------------------
 
-    def create_volume(self, name: str, *, labels: Mapping[str, str] | None = None) -> Volume:
-        _specs.check_name(name)
-        checked = _specs.check_labels(labels)
-        with self._api("create_volume", "volume", name):
-            # Docker's create is idempotent; the contract is "new or NameConflict".
-            with contextlib.suppress(docker.errors.NotFound):
-                self._client.inspect_volume(name)
-                raise NameConflict(name, f"docker: volume {name} already exists")
-            raw = self._client.create_volume(name, labels=checked or None)
+    # Docker's create returns an existing volume; the contract is NameConflict.
+    volume_create_is_idempotent = True
+
+    def _volume_model(self, raw: Mapping[str, Any]) -> Volume:
         return Volume(name=raw["Name"], labels=_normalize.labels(raw.get("Labels")), raw=raw)
 
-    def volumes(self, *, labels: Mapping[str, str] | None = None) -> list[Volume]:
-        filters = _specs.label_filters(_specs.check_labels(labels))
-        with self._api("volumes"):
-            listed = self._client.volumes(filters=filters) or {}
-        return [
-            Volume(name=v["Name"], labels=_normalize.labels(v.get("Labels")), raw=v)
-            for v in listed.get("Volumes") or ()
-        ]
+    def _create_volume(self, name: str, *, labels: Mapping[str, str]) -> Volume:
+        with self._api("create_volume", "volume", name):
+            return self._volume_model(self._client.create_volume(name, labels=dict(labels) or None))
 
-    def remove_volume(self, name: str, *, force: bool = False) -> None:
-        _specs.check_name(name)
+    def _volume(self, name: str) -> Volume:
+        with self._api("volume", "volume", name):
+            return self._volume_model(self._client.inspect_volume(name))
+
+    def _volumes(self, labels: Mapping[str, str]) -> list[Volume]:
+        with self._api("volumes"):
+            listed = self._client.volumes(filters=_specs.label_filters(labels)) or {}
+        return [self._volume_model(v) for v in listed.get("Volumes") or ()]
+
+    def _remove_volume(self, name: str, *, force: bool) -> None:
         with self._api("remove_volume", "volume", name):
             self._client.remove_volume(name, force=force)

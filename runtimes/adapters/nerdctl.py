@@ -14,21 +14,24 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from runtimes import _logs, _normalize, _specs
-from runtimes._shell import FOREVER, Shell, clean_error_text
+from runtimes import _logs, _normalize
+from runtimes._shell import FOREVER, Completed, Shell
 from runtimes.adapters import _cli
-from runtimes.base import ContainerRef, RunSpec, Runtime
+from runtimes.base import Runtime
 from runtimes.errors import (
     BuildFailed,
     CommandFailed,
     ContainerNotFound,
     ImageNotFound,
-    NameConflict,
+    InvalidSpec,
+    RuntimesError,
     RuntimeUnavailable,
     Timeout,
+    VolumeNotFound,
 )
 from runtimes.models import (
     Container,
@@ -38,6 +41,7 @@ from runtimes.models import (
     RuntimeInfo,
     Volume,
 )
+from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, RunSpec
 
 __all__ = ["NerdctlRuntime"]
 
@@ -50,7 +54,6 @@ BUILDKIT_HINT = (
 INSTALL_HINT = "install nerdctl and start containerd (see scripts/prepare-machine.sh)"
 # Labels nerdctl adds for its own bookkeeping; callers never set them.
 _INTERNAL_LABELS = ("nerdctl/", "io.containerd.image.config.")
-_BUILD_EXIT = re.compile(r"exit code: (\d+)")
 _EXEC_EXIT = re.compile(r'level=fatal msg="exec failed with exit code (\d+)"')
 
 
@@ -117,7 +120,7 @@ class NerdctlRuntime(Runtime):
 
     # -- info -------------------------------------------------------------------------
 
-    def info(self) -> RuntimeInfo:
+    def _info(self) -> RuntimeInfo:
         version = self._json(["version", "--format", "{{json .}}"], "info")[0]
         info = self._json(["info", "--format", "{{json .}}"], "info")[0]
         server = {
@@ -139,45 +142,20 @@ class NerdctlRuntime(Runtime):
 
     # -- images ---------------------------------------------------------------------------
 
-    def build(
-        self,
-        context_dir: str | os.PathLike[str],
-        *,
-        tag: str | None = None,
-        dockerfile: str | None = None,
-        build_args: Mapping[str, str] | None = None,
-        target: str | None = None,
-        labels: Mapping[str, str] | None = None,
-        no_cache: bool = False,
-        on_output: Callable[[str], None] | None = None,
-    ) -> Image:
-        code, tail, image_id = _cli.build(
-            self._shell,
-            context_dir,
-            extra_args=[
-                "--progress",
-                "plain",
-                *(["--buildkit-host", self.buildkit_host] if self.buildkit_host else []),
-            ],
-            tag=tag,
-            dockerfile=dockerfile,
-            build_args=build_args,
-            target=target,
-            labels=labels,
-            no_cache=no_cache,
-            on_output=on_output,
-        )
-        if image_id is None:
-            message = clean_error_text("\n".join(tail[-5:])) or f"exit code {code}"
-            lowered = message.lower()
+    def _build(self, spec: BuildSpec) -> str:
+        check_cli_labels(spec.labels)
+        extra = ["--progress", "plain"]
+        if self.buildkit_host:
+            extra += ["--buildkit-host", self.buildkit_host]
+        try:
+            return _cli.build(self._shell, spec, extra_args=extra)
+        except BuildFailed as exc:
+            lowered = str(exc).lower()
             if "no buildkit host" in lowered or "buildctl" in lowered:
-                raise RuntimeUnavailable("nerdctl", message, hint=BUILDKIT_HINT)
-            found = _BUILD_EXIT.findall("\n".join(tail))
-            exit_code = int(found[-1]) if found else code
-            raise BuildFailed(message, runtime=self.name, exit_code=exit_code, output=tail)
-        return self.image(image_id)
+                raise RuntimeUnavailable("nerdctl", exc.message, hint=BUILDKIT_HINT) from exc
+            raise
 
-    def _image(self, raw: Mapping[str, Any]) -> Image:
+    def _image_model(self, raw: Mapping[str, Any]) -> Image:
         digests = [d.partition("@")[2] for d in raw.get("RepoDigests") or () if "@" in d]
         config = raw.get("Config") or {}
         return Image(
@@ -191,28 +169,26 @@ class NerdctlRuntime(Runtime):
             raw=raw,
         )
 
-    def images(self, *, labels: Mapping[str, str] | None = None) -> list[Image]:
+    def _images(self, labels: Mapping[str, str]) -> list[Image]:
         listed = self._json(
-            ["images", "--format", "{{json .}}", *_cli.filter_args(_specs.check_labels(labels))],
+            ["images", "--format", "{{json .}}", *_cli.filter_args(labels)],
             "images",
         )
         refs = sorted({item.get("Digest") or item.get("ID") for item in listed} - {None, ""})
         if not refs:
             return []
-        done = self._shell.run(["image", "inspect", *refs], operation="images", check=False)
-        return [self._image(raw) for raw in _cli.parse_json_stream(done.stdout)]
+        done = self._shell.run(["image", "inspect", "--", *refs], operation="images", check=False)
+        return [self._image_model(raw) for raw in _cli.parse_json_stream(done.stdout)]
 
-    def image(self, ref: str) -> Image:
-        _specs.check_image_ref(ref)
-        found = self._json(["image", "inspect", ref], "image", target="image", ref=ref)
+    def _image(self, ref: str) -> Image:
+        found = self._json(["image", "inspect", "--", ref], "image", target="image", ref=ref)
         if not found:
             raise ImageNotFound(ref, f"nerdctl: image not found: {ref}")
-        return self._image(found[0])
+        return self._image_model(found[0])
 
-    def remove_image(self, ref: str, *, force: bool = False) -> None:
-        _specs.check_image_ref(ref)
+    def _remove_image(self, ref: str, *, force: bool) -> None:
         self._shell.run(
-            ["rmi", *(["-f"] if force else []), ref],
+            ["rmi", *(["-f"] if force else []), "--", ref],
             operation="remove_image",
             target="image",
             ref=ref,
@@ -221,6 +197,7 @@ class NerdctlRuntime(Runtime):
     # -- containers ---------------------------------------------------------------------------
 
     def _run(self, spec: RunSpec) -> str:
+        check_cli_labels(spec.labels)
         # nerdctl 2.0 refuses `-d --rm`: a helper removes the container on exit.
         container_id = _cli.run_detached(self._shell, spec, remove_flag=False)
         if spec.remove:
@@ -246,48 +223,44 @@ class NerdctlRuntime(Runtime):
         # One process for every id; a container removed meanwhile makes
         # nerdctl exit 1 but the others are still printed.
         done = self._shell.run(
-            ["inspect", "--mode", "dockercompat", *ids], operation="ps", check=False
+            ["inspect", "--mode", "dockercompat", "--", *ids], operation="ps", check=False
         )
         return [self._container(raw) for raw in _cli.parse_json_stream(done.stdout)]
 
-    def _ps(self, all: bool, labels: dict[str, str], name: str | None) -> list[Container]:  # noqa: A002
-        args = ["ps", "--no-trunc", "--format", "{{json .}}", *_cli.filter_args(labels, name)]
-        if all:
+    def _ps(self, spec: PsSpec) -> list[Container]:
+        args = [
+            "ps",
+            "--no-trunc",
+            "--format",
+            "{{json .}}",
+            *_cli.filter_args(spec.labels, spec.name),
+        ]
+        if spec.all:
             args.append("-a")
         listed = self._json(args, "ps")
         return self._inspect_many([item["ID"] for item in listed])
 
-    def inspect(self, container: ContainerRef) -> Container:
-        ref = self._ref(container)
+    def _inspect(self, ref: str) -> Container:
         found = self._json(
-            ["inspect", "--mode", "dockercompat", ref], "inspect", target="container", ref=ref
+            ["inspect", "--mode", "dockercompat", "--", ref], "inspect", target="container", ref=ref
         )
         if not found:
             raise ContainerNotFound(ref, f"nerdctl: container not found: {ref}")
         return self._container(found[0])
 
-    def _logs(
-        self,
-        ref: str,
-        *,
-        follow: bool,
-        tail: int | None,
-        since: int | None,
-        timestamps: bool,
-        stdout: bool,
-        stderr: bool,
-    ) -> Iterator[LogLine]:
+    def _logs(self, spec: LogsSpec) -> Iterator[LogLine]:
+        ref, timestamps, stdout, stderr = spec.container, spec.timestamps, spec.stdout, spec.stderr
         # Timestamps always on: they order stdout against stderr, which
         # arrive on two pipes, and are stripped unless asked for.
         args = ["logs", "--timestamps"]
-        if tail is not None:
-            args += ["--tail", str(tail)]
-        if since is not None:
-            args += ["--since", str(since)]
-        if follow:
-            self.inspect(ref)  # fail now, not on the first next()
-            return self._follow([*args, "--follow", ref], timestamps, stdout, stderr)
-        done = self._shell.run([*args, ref], operation="logs", target="container", ref=ref)
+        if spec.tail is not None:
+            args += ["--tail", str(spec.tail)]
+        if spec.since is not None:
+            args += ["--since", str(spec.since)]
+        if spec.follow:
+            self._inspect(ref)  # fail now, not on the first next()
+            return self._follow([*args, "--follow", "--", ref], timestamps, stdout, stderr)
+        done = self._shell.run([*args, "--", ref], operation="logs", target="container", ref=ref)
         records: list[tuple[Any, int, _logs.Stream, bytes]] = []
         for index, (stream, data) in enumerate(
             [("stdout", line) for line in done.stdout.splitlines(keepends=True)]
@@ -319,28 +292,25 @@ class NerdctlRuntime(Runtime):
                 yield from joiner.feed(stream, payload, ts)
         yield from joiner.flush()
 
-    def stop(self, container: ContainerRef, timeout: float = 10) -> None:
-        ref = self._ref(container)
+    def _stop(self, ref: str, *, timeout: float) -> None:
         seconds = max(0, round(timeout))
         self._shell.run(
-            ["stop", "-t", str(seconds), ref],
+            ["stop", "-t", str(seconds), "--", ref],
             operation="stop",
             target="container",
             ref=ref,
             timeout=seconds + self.default_timeout,
         )
 
-    def kill(self, container: ContainerRef, signal: str | int = "SIGKILL") -> None:
-        ref = self._ref(container)
+    def _kill(self, ref: str, *, signal: str) -> None:
         self._shell.run(
-            ["kill", "-s", str(signal), ref], operation="kill", target="container", ref=ref
+            ["kill", "-s", signal, "--", ref], operation="kill", target="container", ref=ref
         )
 
-    def wait(self, container: ContainerRef, timeout: float | None = None) -> int:
-        ref = self._ref(container)
+    def _wait(self, ref: str, *, timeout: float | None) -> int:
         try:
             done = self._shell.run(
-                ["wait", ref],
+                ["wait", "--", ref],
                 operation="wait",
                 target="container",
                 ref=ref,
@@ -350,94 +320,125 @@ class NerdctlRuntime(Runtime):
             raise Timeout(f"nerdctl: container {ref} still running after {timeout} s") from None
         return int(done.stdout.decode().strip().splitlines()[-1])
 
-    def remove(self, container: ContainerRef, *, force: bool = False) -> None:
-        ref = self._ref(container)
+    def _remove(self, ref: str, *, force: bool) -> None:
         done = self._shell.run(
-            ["rm", *(["-f"] if force else []), ref], operation="remove", target="container", ref=ref
+            ["rm", *(["-f"] if force else []), "--", ref],
+            operation="remove",
+            target="container",
+            ref=ref,
         )
-        # `rm -f` of a missing container exits 0 with only a logged error.
-        if force and b"level=error" in done.stderr:
-            error = self._shell.error(done, operation="remove", target="container", ref=ref)
-            if isinstance(error, ContainerNotFound):
-                raise error
+        missing = forced_remove_missing(self._shell, done, ref)
+        if missing is not None:
+            raise missing
 
-    def exec(
-        self,
-        container: ContainerRef,
-        command: str | Sequence[str],
-        *,
-        env: Mapping[str, str] | None = None,
-        workdir: str | None = None,
-        user: str | None = None,
-    ) -> ExecResult:
-        ref = self._ref(container)
-        argv, checked_env = self._exec_spec(command, env, workdir)
-        args = ["exec"]
-        for key, value in checked_env.items():
-            args += ["-e", f"{key}={value}"]
-        if workdir:
-            args += ["-w", workdir]
-        if user:
-            args += ["-u", user]
-        done = self._shell.run([*args, ref, *argv], operation="exec", check=False)
-        stderr, exit_code = done.stderr, done.returncode
-        if exit_code != 0 and _is_nerdctl_failure(stderr):
-            # nerdctl reports the command's own exit code as a fatal log line
-            # and exits 1; anything else is nerdctl failing.
-            *kept, last = stderr.rstrip(b"\n").split(b"\n")
-            match = _EXEC_EXIT.search(last.decode("utf-8", "replace"))
-            if match is None:
-                raise self._shell.error(done, operation="exec", target="container", ref=ref)
-            exit_code = int(match.group(1))
-            stderr = b"".join(line + b"\n" for line in kept)
-        return ExecResult(exit_code=exit_code, stdout=done.stdout, stderr=stderr)
+    def _exec(self, spec: ExecSpec) -> ExecResult:
+        ref = spec.container
+        with tempfile.TemporaryDirectory(prefix="runtimes-exec-") as tmp:
+            args = ["exec"]
+            env_file = _cli.write_env_file(tmp, spec.env)
+            if env_file is not None:
+                args += ["--env-file", env_file]
+            for key in _cli.inherited_env(spec.env):
+                args += ["-e", key]
+            if spec.workdir:
+                args += ["-w", spec.workdir]
+            if spec.user:
+                args += ["-u", spec.user]
+            done = self._shell.run(
+                [*args, "--", ref, *spec.command],
+                operation="exec",
+                check=False,
+                env=_cli.inherited_env(spec.env),
+            )
+        result = exec_result(done)
+        if isinstance(result, ExecResult):
+            return result
+        raise self._shell.error(done, operation="exec", target="container", ref=ref)
 
     # -- volumes -------------------------------------------------------------------------------
 
-    def _volume(self, raw: Mapping[str, Any]) -> Volume:
+    # nerdctl's create returns an existing volume; the contract is NameConflict.
+    volume_create_is_idempotent = True
+
+    def _volume_model(self, raw: Mapping[str, Any]) -> Volume:
         return Volume(name=raw["Name"], labels=_normalize.labels(raw.get("Labels")), raw=raw)
 
-    def create_volume(self, name: str, *, labels: Mapping[str, str] | None = None) -> Volume:
-        _specs.check_name(name)
-        # nerdctl returns an existing volume as is; the contract is NameConflict.
-        existing = self._shell.run(
-            ["volume", "inspect", name], operation="create_volume", check=False
-        )
-        if existing.returncode == 0 and list(_cli.parse_json_stream(existing.stdout)):
-            raise NameConflict(name, f"nerdctl: volume {name} already exists")
+    def _create_volume(self, name: str, *, labels: Mapping[str, str]) -> Volume:
+        check_cli_labels(labels)
         self._shell.run(
-            ["volume", "create", *_cli.label_args(_specs.check_labels(labels)), name],
+            ["volume", "create", *_cli.label_args(labels), "--", name],
             operation="create_volume",
             target="volume",
             ref=name,
         )
-        return self._volume(self._json(["volume", "inspect", name], "create_volume")[0])
+        return self._volume(name)
 
-    def volumes(self, *, labels: Mapping[str, str] | None = None) -> list[Volume]:
+    def _volume(self, name: str) -> Volume:
+        found = self._json(["volume", "inspect", "--", name], "volume", target="volume", ref=name)
+        if not found:
+            raise VolumeNotFound(name, f"nerdctl: volume not found: {name}")
+        return self._volume_model(found[0])
+
+    def _volumes(self, labels: Mapping[str, str]) -> list[Volume]:
         listed = self._json(
-            [
-                "volume",
-                "ls",
-                "--format",
-                "{{json .}}",
-                *_cli.filter_args(_specs.check_labels(labels)),
-            ],
-            "volumes",
+            ["volume", "ls", "--format", "{{json .}}", *_cli.filter_args(labels)], "volumes"
         )
         names = [item["Name"] for item in listed]
         if not names:
             return []
-        done = self._shell.run(["volume", "inspect", *names], operation="volumes", check=False)
-        return [self._volume(raw) for raw in _cli.parse_json_stream(done.stdout)]
+        done = self._shell.run(
+            ["volume", "inspect", "--", *names], operation="volumes", check=False
+        )
+        return [self._volume_model(raw) for raw in _cli.parse_json_stream(done.stdout)]
 
-    def remove_volume(self, name: str, *, force: bool = False) -> None:
-        _specs.check_name(name)
+    def _remove_volume(self, name: str, *, force: bool) -> None:
         self._shell.run(
-            ["volume", "rm", *(["-f"] if force else []), name],
+            ["volume", "rm", *(["-f"] if force else []), "--", name],
             operation="remove_volume",
             target="volume",
             ref=name,
         )
+
+
+def check_cli_labels(labels: Mapping[str, str]) -> None:
+    """Refuse label values that nerdctl could not give back unambiguously.
+
+    nerdctl's own listings print labels as one ``k=v,k2=v2`` string, so a
+    value holding both ``,`` and ``=`` would read back as several labels.
+    """
+    for key, value in labels.items():
+        if "," in value and "=" in value:
+            raise InvalidSpec(f"label {key}: value may not contain both ',' and '=' on nerdctl")
+
+
+def exec_result(done: Completed) -> ExecResult | None:
+    """The exec'd command's result, or ``None`` when nerdctl itself failed.
+
+    nerdctl exits 1 and reports the command's own non-zero exit code as its
+    last stderr line, ``level=fatal msg="exec failed with exit code N"``;
+    that line is not the command's output and is dropped.
+    """
+    stderr, exit_code = done.stderr, done.returncode
+    if exit_code != 0 and _is_nerdctl_failure(stderr):
+        *kept, last = stderr.rstrip(b"\n").split(b"\n")
+        match = _EXEC_EXIT.search(last.decode("utf-8", "replace"))
+        if match is None:
+            return None
+        exit_code = int(match.group(1))
+        stderr = b"".join(line + b"\n" for line in kept)
+    return ExecResult(exit_code=exit_code, stdout=done.stdout, stderr=stderr)
+
+
+def forced_remove_missing(shell: Shell, done: Completed, ref: str) -> RuntimesError | None:
+    """The error hidden in a successful ``rm -f``, or ``None``.
+
+    ``nerdctl rm -f missing`` exits 0 and only logs ``level=error ... no such
+    container``; the contract is :class:`~runtimes.ContainerNotFound`.
+    """
+    if done.returncode != 0 or b"level=error" not in done.stderr:
+        return None
+    error = shell.error(done, operation="remove", target="container", ref=ref)
+    return error if isinstance(error, ContainerNotFound) else None
 
 
 def _is_nerdctl_failure(stderr: bytes) -> bool:

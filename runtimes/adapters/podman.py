@@ -3,10 +3,9 @@ it is faster.
 
 Podman has no daemon.  The adapter talks to the service named by ``host``
 or ``CONTAINER_HOST``, else to the standard rootful/rootless socket when it
-answers, else to a private ``podman system service`` that it starts on a
-socket in a private temporary directory and stops on :meth:`close` or at
-interpreter exit (the service also exits by itself after ``service_idle``
-seconds without calls, so even a killed interpreter leaves nothing behind).
+answers, else to a private ``podman system service``
+(:mod:`runtimes.adapters._podman_service`) that lives as long as the
+runtime object.
 
 Verbs by transport, chosen by measurement (see ``benchmarks/``):
 
@@ -17,34 +16,25 @@ Verbs by transport, chosen by measurement (see ``benchmarks/``):
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import json
 import os
 import shutil
 import subprocess
-import tempfile
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import podman
 import podman.errors
-import requests.exceptions
 
 from runtimes import _logs, _normalize, _specs
-from runtimes._redact import redact_exception
-from runtimes._shell import Shell, clean_error_text
+from runtimes._shell import Shell
 from runtimes._translate import Target, translate
+from runtimes._transport import Endpoint, http_errors, message_from_body
 from runtimes.adapters import _cli
-from runtimes.base import ContainerRef, RunSpec, Runtime
-from runtimes.errors import (
-    BuildFailed,
-    RuntimesError,
-    RuntimeUnavailable,
-    Timeout,
-)
+from runtimes.adapters._podman_service import PrivateService, answers, standard_sockets
+from runtimes.base import Runtime
+from runtimes.errors import RuntimeUnavailable, Timeout
 from runtimes.models import (
     Capability,
     Container,
@@ -55,78 +45,12 @@ from runtimes.models import (
     RuntimeInfo,
     Volume,
 )
+from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, RunSpec
 
 __all__ = ["PodmanRuntime"]
 
 INSTALL_HINT = "install Podman (Debian: apt-get install podman)"
 _FOREVER = 10 * 365 * 86400.0
-
-
-def _standard_sockets() -> list[str]:
-    sockets = ["/run/podman/podman.sock"] if os.geteuid() == 0 else []
-    runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime_dir:
-        sockets.append(os.path.join(runtime_dir, "podman", "podman.sock"))
-    return sockets
-
-
-def _answers(url: str, timeout: float = 2.0) -> bool:
-    try:
-        with podman.PodmanClient(base_url=url, timeout=timeout) as client:
-            return bool(client.ping())
-    except Exception:
-        return False
-
-
-class _PrivateService:
-    """A ``podman system service`` owned by one runtime object."""
-
-    def __init__(self, binary: str, idle: int) -> None:
-        self._binary = binary
-        self._idle = idle
-        self._dir = tempfile.mkdtemp(prefix="runtimes-podman-")
-        self.url = f"unix://{self._dir}/podman.sock"
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._lock = threading.Lock()
-
-    def ensure(self) -> None:
-        """Start the service, or restart it if it exited after being idle."""
-        with self._lock:
-            if self._proc is not None and self._proc.poll() is None:
-                return
-            self._proc = subprocess.Popen(
-                [self._binary, "system", "service", f"--time={self._idle}", self.url],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-            deadline = time.monotonic() + 30
-            socket_path = self.url[len("unix://") :]
-            while time.monotonic() < deadline:
-                if self._proc.poll() is not None:
-                    err = self._proc.stderr.read().decode() if self._proc.stderr else ""
-                    raise RuntimeUnavailable(
-                        "podman", f"podman system service exited: {clean_error_text(err)}"
-                    )
-                if os.path.exists(socket_path) and _answers(self.url):
-                    return
-                time.sleep(0.05)
-            self.stop()
-            raise RuntimeUnavailable("podman", "podman system service did not answer within 30 s")
-
-    def stop(self) -> None:
-        with self._lock:
-            proc, self._proc = self._proc, None
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            if proc is not None and proc.stderr is not None:
-                proc.stderr.close()
-            shutil.rmtree(self._dir, ignore_errors=True)
 
 
 class PodmanRuntime(Runtime):
@@ -154,18 +78,17 @@ class PodmanRuntime(Runtime):
         if shutil.which(self.binary) is None:
             raise RuntimeUnavailable("podman", f"{self.binary} is not on PATH", hint=INSTALL_HINT)
         explicit = host or os.environ.get("CONTAINER_HOST")
-        self._service: _PrivateService | None = None
+        self._service: PrivateService | None = None
         if explicit:
             self.host = explicit
         else:
-            found = next((f"unix://{s}" for s in _standard_sockets() if os.path.exists(s)), None)
-            if found and _answers(found):
+            found = next((f"unix://{s}" for s in standard_sockets() if os.path.exists(s)), None)
+            if found and answers(found):
                 self.host = found
             else:
-                self._service = _PrivateService(self.binary, int(service_idle or 300))
+                self._service = PrivateService(self.binary, int(service_idle or 300))
                 self._service.ensure()
                 self.host = self._service.url
-                _live_services.add(self._service)
         self._client = podman.PodmanClient(base_url=self.host, timeout=self.default_timeout)
         # The CLI works on local storage directly, unless the service is remote.
         remote = ["--remote", "--url", self.host] if explicit else []
@@ -184,7 +107,7 @@ class PodmanRuntime(Runtime):
             return f"{binary} is not on PATH: {INSTALL_HINT}"
         host = options.get("host") or os.environ.get("CONTAINER_HOST")
         if host:
-            return None if _answers(host) else f"no Podman service answers at {host}"
+            return None if answers(host) else f"no Podman service answers at {host}"
         try:
             subprocess.run(
                 [binary, "version", "--format", "{{.Client.Version}}"],
@@ -201,32 +124,22 @@ class PodmanRuntime(Runtime):
             self._client.close()  # type: ignore[no-untyped-call]
         if self._service is not None:
             self._service.stop()
-            _live_services.discard(self._service)
 
     def __repr__(self) -> str:
         return f"<PodmanRuntime host={self.host!r}>"
 
-    # -- the one translation point for the API --------------------------------------
+    # -- the API ------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
     def _translating(
         self, operation: str, target: Target = "none", ref: str | None = None
-    ) -> Iterator[None]:
-        try:
-            yield
-        except RuntimesError:
-            raise
-        except requests.exceptions.ReadTimeout as exc:
-            raise Timeout(f"podman {operation} did not answer in time") from redact_exception(exc)
-        except (requests.exceptions.ConnectionError, podman.errors.APIError) as exc:
-            # podman-py wraps transport errors (a read timeout included) in APIError.
-            if "timed out" in f"{exc} {exc.__cause__}".lower():
-                raise Timeout(f"podman {operation} did not answer in time") from redact_exception(
-                    exc
-                )
-            raise RuntimeUnavailable(
-                "podman", f"lost the Podman service at {self.host}: {exc}"
-            ) from redact_exception(exc)
+    ) -> contextlib.AbstractContextManager[None]:
+        endpoint = Endpoint(
+            "podman",
+            self.host,
+            hint="is the Podman service running?",
+            lost=(podman.errors.APIError,),  # podman-py wraps transport failures in it
+        )
+        return http_errors(endpoint, operation, target, ref)
 
     def _call(
         self,
@@ -242,29 +155,32 @@ class PodmanRuntime(Runtime):
             self._service.ensure()
         with self._translating(operation, target, ref):
             response = getattr(self._client.api, method)(path, **kwargs)
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-                message = str(body.get("message") or body.get("cause") or body)
-            except ValueError:
-                message = response.text
-            finally:
-                response.close()
-            raise translate(
-                "podman", operation, message, target=target, ref=ref, status=response.status_code
-            )
+            if response.status_code >= 400:
+                try:
+                    message = message_from_body(response.content)
+                finally:
+                    response.close()
+                raise translate(
+                    "podman",
+                    operation,
+                    message,
+                    target=target,
+                    ref=ref,
+                    status=response.status_code,
+                )
         return response
 
     def _json(self, method: str, path: str, operation: str, **kwargs: Any) -> Any:
         response = self._call(method, path, operation, **kwargs)
         try:
-            return response.json() if response.content else None
+            with self._translating(operation):
+                return response.json() if response.content else None
         finally:
             response.close()
 
     # -- info -------------------------------------------------------------------------
 
-    def info(self) -> RuntimeInfo:
+    def _info(self) -> RuntimeInfo:
         info = self._json("get", "/info", "info")
         host = info.get("host", {})
         version = info.get("version", {})
@@ -283,36 +199,10 @@ class PodmanRuntime(Runtime):
 
     # -- images (build through the CLI) --------------------------------------------------
 
-    def build(
-        self,
-        context_dir: str | os.PathLike[str],
-        *,
-        tag: str | None = None,
-        dockerfile: str | None = None,
-        build_args: Mapping[str, str] | None = None,
-        target: str | None = None,
-        labels: Mapping[str, str] | None = None,
-        no_cache: bool = False,
-        on_output: Callable[[str], None] | None = None,
-    ) -> Image:
-        code, tail, image_id = _cli.build(
-            self._shell,
-            context_dir,
-            extra_args=["--pull=never", "--force-rm"],
-            tag=tag,
-            dockerfile=dockerfile,
-            build_args=build_args,
-            target=target,
-            labels=labels,
-            no_cache=no_cache,
-            on_output=on_output,
-        )
-        if image_id is None:
-            message = clean_error_text("\n".join(tail[-3:])) or f"exit code {code}"
-            raise BuildFailed(message, runtime=self.name, exit_code=code, output=tail)
-        return self.image(image_id)
+    def _build(self, spec: BuildSpec) -> str:
+        return _cli.build(self._shell, spec, extra_args=["--pull=never", "--force-rm"])
 
-    def _image(self, raw: Mapping[str, Any]) -> Image:
+    def _image_model(self, raw: Mapping[str, Any]) -> Image:
         labels = raw.get("Labels")
         if labels is None:
             labels = (raw.get("Config") or {}).get("Labels")
@@ -326,24 +216,22 @@ class PodmanRuntime(Runtime):
             raw=raw,
         )
 
-    def images(self, *, labels: Mapping[str, str] | None = None) -> list[Image]:
-        filters = _specs.label_filters(_specs.check_labels(labels))
+    def _images(self, labels: Mapping[str, str]) -> list[Image]:
+        filters = _specs.label_filters(labels)
         listed = self._json(
             "get",
             "/images/json",
             "images",
             params={"filters": json.dumps(filters)} if filters else None,
         )
-        return [self._image(item) for item in listed or ()]
+        return [self._image_model(item) for item in listed or ()]
 
-    def image(self, ref: str) -> Image:
-        _specs.check_image_ref(ref)
-        return self._image(
+    def _image(self, ref: str) -> Image:
+        return self._image_model(
             self._json("get", f"/images/{ref}/json", "image", target="image", ref=ref)
         )
 
-    def remove_image(self, ref: str, *, force: bool = False) -> None:
-        _specs.check_image_ref(ref)
+    def _remove_image(self, ref: str, *, force: bool) -> None:
         self._json(
             "delete",
             f"/images/{ref}",
@@ -387,42 +275,32 @@ class PodmanRuntime(Runtime):
             labels=_normalize.labels(config.get("Labels")),
         )
 
-    def _ps(self, all: bool, labels: dict[str, str], name: str | None) -> list[Container]:  # noqa: A002
-        filters = _specs.label_filters(labels)
-        if name is not None:
-            filters["name"] = [name]
-        params: dict[str, Any] = {"all": str(all).lower()}
+    def _ps(self, spec: PsSpec) -> list[Container]:
+        filters = _specs.label_filters(spec.labels)
+        if spec.name is not None:
+            filters["name"] = [spec.name]
+        params: dict[str, Any] = {"all": str(spec.all).lower()}
         if filters:
             params["filters"] = json.dumps(filters)
         listed = self._json("get", "/containers/json", "ps", params=params)
         return [self._from_list(item) for item in listed or ()]
 
-    def inspect(self, container: ContainerRef) -> Container:
-        ref = self._ref(container)
+    def _inspect(self, ref: str) -> Container:
         raw = self._json("get", f"/containers/{ref}/json", "inspect", target="container", ref=ref)
         return self._from_inspect(raw)
 
-    def _logs(
-        self,
-        ref: str,
-        *,
-        follow: bool,
-        tail: int | None,
-        since: int | None,
-        timestamps: bool,
-        stdout: bool,
-        stderr: bool,
-    ) -> Iterator[LogLine]:
+    def _logs(self, spec: LogsSpec) -> Iterator[LogLine]:
+        ref = spec.container
         params: dict[str, Any] = {
-            "stdout": str(stdout).lower(),
-            "stderr": str(stderr).lower(),
-            "follow": str(follow).lower(),
-            "timestamps": str(timestamps).lower(),
+            "stdout": str(spec.stdout).lower(),
+            "stderr": str(spec.stderr).lower(),
+            "follow": str(spec.follow).lower(),
+            "timestamps": str(spec.timestamps).lower(),
         }
-        if tail is not None:
-            params["tail"] = str(tail)
-        if since is not None:
-            params["since"] = str(since)
+        if spec.tail is not None:
+            params["tail"] = str(spec.tail)
+        if spec.since is not None:
+            params["since"] = str(spec.since)
         response = self._call(
             "get",
             f"/containers/{ref}/logs",
@@ -431,9 +309,9 @@ class PodmanRuntime(Runtime):
             ref=ref,
             params=params,
             stream=True,
-            timeout=(10, None) if follow else self.default_timeout,
+            timeout=(10, None) if spec.follow else self.default_timeout,
         )
-        return self._log_lines(response, timestamps)
+        return self._log_lines(response, spec.timestamps)
 
     def _log_lines(self, response: Any, timestamps: bool) -> Iterator[LogLine]:
         try:
@@ -445,8 +323,7 @@ class PodmanRuntime(Runtime):
         finally:
             response.close()
 
-    def stop(self, container: ContainerRef, timeout: float = 10) -> None:
-        ref = self._ref(container)
+    def _stop(self, ref: str, *, timeout: float) -> None:
         seconds = max(0, round(timeout))
         self._json(
             "post",
@@ -458,19 +335,17 @@ class PodmanRuntime(Runtime):
             timeout=seconds + self.default_timeout,
         )
 
-    def kill(self, container: ContainerRef, signal: str | int = "SIGKILL") -> None:
-        ref = self._ref(container)
+    def _kill(self, ref: str, *, signal: str) -> None:
         self._json(
             "post",
             f"/containers/{ref}/kill",
             "kill",
             target="container",
             ref=ref,
-            params={"signal": str(signal)},
+            params={"signal": signal},
         )
 
-    def wait(self, container: ContainerRef, timeout: float | None = None) -> int:
-        ref = self._ref(container)
+    def _wait(self, ref: str, *, timeout: float | None) -> int:
         try:
             code = self._json(
                 "post",
@@ -485,8 +360,7 @@ class PodmanRuntime(Runtime):
             raise Timeout(f"podman: container {ref} still running after {timeout} s") from None
         return int(code)
 
-    def remove(self, container: ContainerRef, *, force: bool = False) -> None:
-        ref = self._ref(container)
+    def _remove(self, ref: str, *, force: bool) -> None:
         reports = self._json(
             "delete",
             f"/containers/{ref}",
@@ -496,31 +370,22 @@ class PodmanRuntime(Runtime):
             # timeout=0: kill at once like Docker's `rm -f`, not after the stop grace period
             params={"force": str(force).lower(), "timeout": 0},
         )
-        for report in reports or ():
-            if isinstance(report, dict) and report.get("Err"):
-                raise translate("podman", "remove", str(report["Err"]), target="container", ref=ref)
+        error = remove_report_error(reports)
+        if error is not None:
+            raise translate("podman", "remove", error, target="container", ref=ref)
 
-    def exec(
-        self,
-        container: ContainerRef,
-        command: str | Sequence[str],
-        *,
-        env: Mapping[str, str] | None = None,
-        workdir: str | None = None,
-        user: str | None = None,
-    ) -> ExecResult:
-        ref = self._ref(container)
-        argv, checked_env = self._exec_spec(command, env, workdir)
+    def _exec(self, spec: ExecSpec) -> ExecResult:
+        ref = spec.container
         body: dict[str, Any] = {
-            "Cmd": argv,
+            "Cmd": list(spec.command),
             "AttachStdout": True,
             "AttachStderr": True,
-            "Env": [f"{k}={v}" for k, v in checked_env.items()],
+            "Env": [f"{k}={v}" for k, v in spec.env.items()],
         }
-        if workdir:
-            body["WorkingDir"] = workdir
-        if user:
-            body["User"] = user
+        if spec.workdir:
+            body["WorkingDir"] = spec.workdir
+        if spec.user:
+            body["User"] = spec.user
         created = self._json(
             "post",
             f"/containers/{ref}/exec",
@@ -554,34 +419,36 @@ class PodmanRuntime(Runtime):
 
     # -- volumes ----------------------------------------------------------------------------
 
-    def _volume(self, raw: Mapping[str, Any]) -> Volume:
+    def _volume_model(self, raw: Mapping[str, Any]) -> Volume:
         return Volume(name=raw["Name"], labels=_normalize.labels(raw.get("Labels")), raw=raw)
 
-    def create_volume(self, name: str, *, labels: Mapping[str, str] | None = None) -> Volume:
-        _specs.check_name(name)
+    def _create_volume(self, name: str, *, labels: Mapping[str, str]) -> Volume:
         raw = self._json(
             "post",
             "/volumes/create",
             "create_volume",
             target="volume",
             ref=name,
-            data=json.dumps({"Name": name, "Label": _specs.check_labels(labels)}),
+            data=json.dumps({"Name": name, "Label": dict(labels)}),
             headers={"Content-Type": "application/json"},
         )
-        return self._volume(raw)
+        return self._volume_model(raw)
 
-    def volumes(self, *, labels: Mapping[str, str] | None = None) -> list[Volume]:
-        filters = _specs.label_filters(_specs.check_labels(labels))
+    def _volume(self, name: str) -> Volume:
+        raw = self._json("get", f"/volumes/{name}/json", "volume", target="volume", ref=name)
+        return self._volume_model(raw)
+
+    def _volumes(self, labels: Mapping[str, str]) -> list[Volume]:
+        filters = _specs.label_filters(labels)
         listed = self._json(
             "get",
             "/volumes/json",
             "volumes",
             params={"filters": json.dumps(filters)} if filters else None,
         )
-        return [self._volume(v) for v in listed or ()]
+        return [self._volume_model(v) for v in listed or ()]
 
-    def remove_volume(self, name: str, *, force: bool = False) -> None:
-        _specs.check_name(name)
+    def _remove_volume(self, name: str, *, force: bool) -> None:
         self._json(
             "delete",
             f"/volumes/{name}",
@@ -592,12 +459,13 @@ class PodmanRuntime(Runtime):
         )
 
 
-# Private services still running; stopped at interpreter exit even when the
-# runtime object was never closed.
-_live_services: set[_PrivateService] = set()
+def remove_report_error(reports: Any) -> str | None:
+    """The first error in libpod's removal reports, or ``None``.
 
-
-@atexit.register
-def _stop_services() -> None:
-    for service in list(_live_services):
-        service.stop()
+    ``DELETE /containers/{id}`` answers 200 with ``[{"Id": ..., "Err": "..."}]``
+    when removing failed: the status alone does not tell.
+    """
+    for report in reports or ():
+        if isinstance(report, dict) and report.get("Err"):
+            return str(report["Err"])
+    return None

@@ -112,7 +112,7 @@ def test_podman_image_bare_id(recorded: Any) -> None:
     raw = recorded("podman", "images_list.json")[0]
     assert len(raw["Id"]) == 64
     assert not raw["Id"].startswith("sha256:")
-    image = bare(PodmanRuntime)._image(raw)
+    image = bare(PodmanRuntime)._image_model(raw)
     assert image.id == "sha256:" + raw["Id"]
     assert image.tags == ("runtimes-fixture:1",)
 
@@ -173,7 +173,7 @@ def test_nerdctl_batched_inspect(recorded: Any) -> None:
 
 def test_nerdctl_image_id_is_the_manifest_digest(recorded: Any) -> None:
     raw = next(iter(_cli.parse_json_stream(recorded("nerdctl", "image_inspect.txt"))))
-    image = bare(NerdctlRuntime)._image(raw)
+    image = bare(NerdctlRuntime)._image_model(raw)
     digest = raw["RepoDigests"][0].partition("@")[2]
     assert image.id == digest != raw["Id"]
     listed = list(_cli.parse_json_stream(recorded("nerdctl", "images.ndjson")))

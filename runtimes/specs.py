@@ -1,0 +1,136 @@
+"""Validated inputs that :class:`~runtimes.Runtime` hands to an adapter.
+
+Each public verb of :class:`~runtimes.Runtime` checks its arguments once,
+the same way for every runtime, and passes the result to the adapter's
+``_verb`` as one of these frozen values.  An adapter never validates: every
+field here is already known to be well formed (names match the runtime
+rules, paths are absolute, ports are in range, secrets are strings).
+
+Adapter authors read these; callers never build them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import attrs
+
+from runtimes.models import FrozenDict, Mount, PortMapping
+
+__all__ = ["BuildSpec", "ExecSpec", "LogsSpec", "PsSpec", "RunSpec"]
+
+
+def _frozen(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return FrozenDict(value or {})
+
+
+def _masked(value: Mapping[str, str]) -> str:
+    # Environment and build-arg values may be secrets: a repr shows keys only.
+    return repr({key: "***" for key in value})
+
+
+@attrs.frozen
+class RunSpec:
+    """What :meth:`~runtimes.Runtime.run` was asked to start."""
+
+    #: Image reference or id, local (never pulled).
+    image: str
+    #: Command and arguments; ``None`` keeps the image's default.
+    command: tuple[str, ...] | None = attrs.field(default=None, kw_only=True)
+    #: Container name; ``None`` lets the runtime pick one.
+    name: str | None = attrs.field(default=None, kw_only=True)
+    #: Environment variables (values may be secrets: never logged).
+    env: Mapping[str, str] = attrs.field(
+        factory=FrozenDict, converter=_frozen, repr=_masked, kw_only=True
+    )
+    #: Ports to publish.
+    ports: tuple[PortMapping, ...] = attrs.field(default=(), kw_only=True)
+    #: Bind mounts (absolute, existing host paths) and named volumes.
+    volumes: tuple[Mount, ...] = attrs.field(default=(), kw_only=True)
+    #: Container labels.
+    labels: Mapping[str, str] = attrs.field(factory=FrozenDict, converter=_frozen, kw_only=True)
+    #: Absolute working directory, or ``None`` for the image's.
+    workdir: str | None = attrs.field(default=None, kw_only=True)
+    #: ``user[:group]`` to run as, or ``None`` for the image's.
+    user: str | None = attrs.field(default=None, kw_only=True)
+    #: Entrypoint argv (``()`` clears the image's), or ``None`` for the image's.
+    entrypoint: tuple[str, ...] | None = attrs.field(default=None, kw_only=True)
+    #: Network to attach to, or ``None`` for the runtime's default.
+    network: str | None = attrs.field(default=None, kw_only=True)
+    #: Delete the container once it exits.
+    remove: bool = attrs.field(default=False, kw_only=True)
+
+
+@attrs.frozen(kw_only=True)
+class BuildSpec:
+    """What :meth:`~runtimes.Runtime.build` was asked to build."""
+
+    #: Absolute path of the build context, an existing directory.
+    context: str
+    #: ``name[:tag]`` for the result, or ``None``.
+    tag: str | None = None
+    #: Dockerfile path relative to the context, or ``None`` for ``Dockerfile``.
+    dockerfile: str | None = None
+    #: Build arguments (values may be secrets: never logged).
+    build_args: Mapping[str, str] = attrs.field(factory=FrozenDict, converter=_frozen, repr=_masked)
+    #: Stage to build, or ``None`` for the last.
+    target: str | None = None
+    #: Labels to set on the image.
+    labels: Mapping[str, str] = attrs.field(factory=FrozenDict, converter=_frozen)
+    #: Ignore the build cache.
+    no_cache: bool = False
+    #: Called with each output line (no newline) as the builder prints it.
+    on_output: Callable[[str], None] | None = attrs.field(default=None, eq=False, repr=False)
+
+    def emit(self, line: str) -> None:
+        """Pass one output line to ``on_output``, if any."""
+        if self.on_output is not None:
+            self.on_output(line)
+
+
+@attrs.frozen(kw_only=True)
+class PsSpec:
+    """What :meth:`~runtimes.Runtime.ps` was asked to list."""
+
+    #: Include containers that are not running.
+    all: bool = False
+    #: Keep containers carrying every one of these labels.
+    labels: Mapping[str, str] = attrs.field(factory=FrozenDict, converter=_frozen)
+    #: Keep containers with this exact name (the adapter may return more).
+    name: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class LogsSpec:
+    """What :meth:`~runtimes.Runtime.logs` was asked to read."""
+
+    #: Container name or id, validated.
+    container: str
+    #: Keep reading until the container exits.
+    follow: bool = False
+    #: Only the last ``tail`` records, or ``None`` for all.
+    tail: int | None = None
+    #: Only records since these epoch seconds, or ``None``.
+    since: int | None = None
+    #: Set :attr:`~runtimes.LogLine.timestamp` on each line.
+    timestamps: bool = False
+    #: Include standard output.
+    stdout: bool = True
+    #: Include standard error.
+    stderr: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class ExecSpec:
+    """What :meth:`~runtimes.Runtime.exec` was asked to run."""
+
+    #: Container name or id, validated.
+    container: str
+    #: The command's argv, never empty.
+    command: tuple[str, ...]
+    #: Extra environment (values may be secrets: never logged).
+    env: Mapping[str, str] = attrs.field(factory=FrozenDict, converter=_frozen, repr=_masked)
+    #: Absolute working directory, or ``None``.
+    workdir: str | None = None
+    #: ``user[:group]``, or ``None`` for the container's.
+    user: str | None = None
