@@ -193,7 +193,7 @@ class Runtime(abc.ABC):
         )
         container_id = self._run(spec)
         try:
-            return self._inspect(container_id)
+            return self._own(self._inspect(container_id))
         except ContainerNotFound:
             # remove=True and the process already exited: the runtime deleted it.
             return Container(
@@ -236,11 +236,11 @@ class Runtime(abc.ABC):
         spec = _specs.ps_spec(all, labels, name)
         found = self._ps(spec)
         # Runtimes' name filters match substrings or patterns; the contract is exact.
-        return [c for c in found if spec.name is None or c.name == spec.name]
+        return [self._own(c) for c in found if spec.name is None or c.name == spec.name]
 
     def inspect(self, container: ContainerRef) -> Container:
         """Every field of one container; :class:`~runtimes.ContainerNotFound`."""
-        return self._inspect(_specs.check_ref(container))
+        return self._own(self._inspect(_specs.check_ref(container)))
 
     def logs(
         self,
@@ -346,6 +346,12 @@ class Runtime(abc.ABC):
     def remove_volume(self, name: str, *, force: bool = False) -> None:
         """Remove a named volume; :class:`~runtimes.VolumeNotFound`."""
         self._remove_volume(_specs.check_name(name), force=_specs.check_flag(force, "force"))
+
+    def _own(self, container: Container) -> Container:
+        # Container.runtime names the adapter the caller used, whatever produced it.
+        if container.runtime == self.name:
+            return container
+        return attrs.evolve(container, runtime=self.name)
 
     # -- what an adapter implements ---------------------------------------------
     #

@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -109,13 +108,10 @@ class PodmanRuntime(Runtime):
         if host:
             return None if answers(host) else f"no Podman service answers at {host}"
         try:
-            subprocess.run(
-                [binary, "version", "--format", "{{.Client.Version}}"],
-                capture_output=True,
-                timeout=15,
-                check=True,
+            Shell("podman", binary, timeout=15).run(
+                ["version", "--format", "{{.Client.Version}}"], operation="detect"
             )
-        except (OSError, subprocess.SubprocessError) as exc:
+        except RuntimesError as exc:
             return f"{binary} does not run: {exc}"
         return None
 

@@ -1,0 +1,177 @@
+"""Each runtime difference, normalised in one adapter function, pinned on
+recorded output; plus the shared pieces every adapter now goes through."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from typing import Any
+
+import attrs
+import podman.errors
+import pytest
+import requests.exceptions
+import urllib3.exceptions
+
+import runtimes
+from runtimes import _specs, registry
+from runtimes._shell import Completed, Shell
+from runtimes._transport import Endpoint, map_http_error, message_from_body
+from runtimes.adapters import _cli
+from runtimes.adapters.nerdctl import check_cli_labels, exec_result, forced_remove_missing
+from runtimes.adapters.podman import remove_report_error
+from runtimes.specs import RunSpec
+
+# -- nerdctl ---------------------------------------------------------------------
+
+
+def test_nerdctl_exec_exit_code_comes_from_its_fatal_line(recorded: Any) -> None:
+    error = recorded("nerdctl", "errors.json")["exec_exit_4"]
+    done = Completed(("nerdctl", "exec"), error["rc"], b"out\n", b"err\n" + error["stderr"].encode())
+    result = exec_result(done)
+    assert result == runtimes.ExecResult(exit_code=4, stdout=b"out\n", stderr=b"err\n")
+
+
+def test_nerdctl_exec_failure_of_nerdctl_itself_is_not_a_result(recorded: Any) -> None:
+    error = recorded("nerdctl", "errors.json")["no_such_container"]
+    done = Completed(("nerdctl", "exec"), error["rc"], b"", error["stderr"].encode())
+    assert exec_result(done) is None
+    ok = Completed(("nerdctl", "exec"), 0, b"hi\n", b"")
+    assert exec_result(ok) == runtimes.ExecResult(exit_code=0, stdout=b"hi\n")
+
+
+def test_nerdctl_silent_forced_remove_of_a_missing_container(recorded: Any) -> None:
+    error = recorded("nerdctl", "errors.json")["rm_force_missing"]
+    assert error["rc"] == 0  # what nerdctl really does
+    shell = Shell("nerdctl", "nerdctl")
+    done = Completed(("nerdctl", "rm", "-f"), error["rc"], b"", error["stderr"].encode())
+    assert isinstance(forced_remove_missing(shell, done, "fixture-nope"), runtimes.ContainerNotFound)
+    assert forced_remove_missing(shell, Completed(("nerdctl",), 0, b"x\n", b""), "x") is None
+
+
+def test_nerdctl_label_values_it_could_not_read_back() -> None:
+    check_cli_labels({"a": "b,c", "d": "e=f"})
+    with pytest.raises(runtimes.InvalidSpec, match="nerdctl"):
+        check_cli_labels({"a": "b=c,d=e"})
+
+
+# -- podman ----------------------------------------------------------------------------
+
+
+def test_podman_error_bodies(recorded: Any) -> None:
+    bodies = recorded("podman", "api_bodies.json")
+    missing = message_from_body(bodies["delete_missing"]["body"].encode())
+    assert missing == 'no container with name or ID "fixture-nope" found: no such container'
+    assert "without force" in message_from_body(bodies["delete_running"]["body"].encode())
+    assert message_from_body(b"plain text\n") == "plain text"
+
+
+def test_podman_remove_reports(recorded: Any) -> None:
+    forced = json.loads(recorded("podman", "api_bodies.json")["delete_forced"]["body"])
+    assert remove_report_error(forced) is None
+    assert remove_report_error(None) is None
+    # libpod's RmReport carries Err beside Id when one removal of a batch fails.
+    failed = [{"Id": "a" * 64, "Err": "no container with ID x found: no such container"}]
+    assert remove_report_error(failed) == failed[0]["Err"]
+
+
+# -- one transport-error mapper ------------------------------------------------------------
+
+
+ENDPOINT = Endpoint("podman", "unix:///x.sock", hint="start it", lost=(podman.errors.APIError,))
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (requests.exceptions.ReadTimeout("read timed out"), runtimes.Timeout),
+        (urllib3.exceptions.ReadTimeoutError(None, "/x", "read timed out"), runtimes.Timeout),
+        (urllib3.exceptions.ProtocolError("connection broken"), runtimes.RuntimeUnavailable),
+        (requests.exceptions.ConnectionError("refused"), runtimes.RuntimeUnavailable),
+        (podman.errors.APIError("operation failed"), runtimes.RuntimeUnavailable),
+        (requests.exceptions.ChunkedEncodingError("cut"), runtimes.RuntimeUnavailable),
+    ],
+)
+def test_transport_failures(exc: Exception, expected: type) -> None:
+    mapped = map_http_error(exc, ENDPOINT, "logs", "container", "x")
+    assert type(mapped) is expected
+    if expected is runtimes.RuntimeUnavailable:
+        assert "unix:///x.sock" in str(mapped)
+        assert "start it" in str(mapped)
+
+
+def test_podman_wrapped_read_timeout_is_a_timeout() -> None:
+    wrapped = podman.errors.APIError("operation failed")
+    wrapped.__cause__ = requests.exceptions.ConnectionError("Read timed out.")
+    assert type(map_http_error(wrapped, ENDPOINT, "exec")) is runtimes.Timeout
+
+
+# -- models and specs -----------------------------------------------------------------------
+
+
+def test_models_are_deeply_immutable() -> None:
+    c = runtimes.Container(
+        id="a" * 64, name="x", image="i", labels={"a": "1"}, raw={"State": {"Pid": 1}, "L": [1]}
+    )
+    with pytest.raises(TypeError):
+        c.labels["a"] = "2"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        c.raw["State"]["Pid"] = 2
+    assert c.raw["L"] == (1,)
+    changed = attrs.evolve(c, labels={"a": "2"})
+    assert changed.labels == {"a": "2"}
+    assert c.labels == {"a": "1"}
+    assert pickle.loads(pickle.dumps(c)) == c
+    assert json.loads(json.dumps(c.labels)) == {"a": "1"}
+    assert hash(c) == hash(pickle.loads(pickle.dumps(c)))
+
+
+def test_specs_hide_secrets_and_are_frozen() -> None:
+    spec = _specs.run_spec(
+        "demo:1",
+        "echo hi",
+        name=None,
+        env={"TOKEN": "s3cr3t-value"},
+        ports=None,
+        volumes=None,
+        labels=None,
+        workdir=None,
+        user=None,
+        entrypoint=None,
+        network=None,
+        remove=False,
+    )
+    assert spec == RunSpec("demo:1", command=("echo", "hi"), env={"TOKEN": "s3cr3t-value"})
+    assert "s3cr3t-value" not in repr(spec)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        spec.image = "x"  # type: ignore[misc]
+
+
+def test_env_never_on_the_cli_command_line(tmp_path: Any) -> None:
+    spec = RunSpec("demo:1", env={"ONE": "line value", "PEM": "a\nb"})
+    env_file = _cli.write_env_file(str(tmp_path), spec.env)
+    args = _cli.run_args(spec, env_file=env_file)
+    assert not any("line value" in a or "a\nb" in a for a in args)
+    assert args[args.index("--env-file") + 1] == env_file
+    assert ["-e", "PEM"] == args[args.index("-e") : args.index("-e") + 2]
+    assert (tmp_path / "env").read_text() == "ONE=line value\n"
+    assert (tmp_path / "env").stat().st_mode & 0o777 == 0o600
+    assert _cli.inherited_env(spec.env) == {"PEM": "a\nb"}
+
+
+# -- registry ----------------------------------------------------------------------------
+
+
+def test_register_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "_registered", {})
+    monkeypatch.setattr(registry, "_cache", {})
+    monkeypatch.setattr(registry, "entry_points", lambda group: [])
+    registry.register_adapter("mine", "runtimes.adapters.nerdctl:NerdctlRuntime")
+    assert registry.known()[-1] == "mine"
+    assert registry.adapter_class("mine").__name__ == "NerdctlRuntime"
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register_adapter("mine", "x:Y")
+    with pytest.raises(ValueError, match="built-in"):
+        registry.register_adapter("docker", "x:Y")
+    with pytest.raises(runtimes.InvalidSpec):
+        registry.register_adapter("other", "no-colon")
