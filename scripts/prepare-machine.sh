@@ -4,6 +4,7 @@
 #
 #   scripts/prepare-machine.sh install   # packages and pinned Go builds (idempotent)
 #   scripts/prepare-machine.sh start     # start the daemons that are not running
+#   scripts/prepare-machine.sh up        # install, then start: one command from nothing
 #   scripts/prepare-machine.sh stop      # stop the daemons that `start` started
 #   scripts/prepare-machine.sh env       # print the exports the tests need
 #
@@ -123,10 +124,14 @@ env_exports() {
 case "${1:-}" in
 install) install ;;
 start) start ;;
+up)
+    install
+    start
+    ;;
 stop) stop ;;
 env) env_exports ;;
 *)
-    echo "usage: $0 install|start|stop|env" >&2
+    echo "usage: $0 install|start|up|stop|env" >&2
     exit 2
     ;;
 esac
