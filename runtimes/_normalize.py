@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from runtimes.models import Container, ContainerState, PortBinding
+from runtimes.models import Container, ContainerState, Image, PortBinding, Volume
 
 _STATES: dict[str, ContainerState] = {
     "created": ContainerState.CREATED,
@@ -209,26 +209,6 @@ def _port_key(b: PortBinding) -> tuple[int, str, str, int]:
     return (b.container_port, b.protocol, b.host_ip, b.host_port)
 
 
-def since_arg(since: datetime | timedelta | float | int | str | None) -> int | None:
-    """A ``since`` bound as epoch seconds; a timedelta means "that long ago"."""
-    if since is None:
-        return None
-    if isinstance(since, timedelta):
-        return int((datetime.now(UTC) - since).timestamp())
-    if isinstance(since, datetime):
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-        return int(since.timestamp())
-    if isinstance(since, (int, float)):
-        return int(since)
-    parsed = timestamp(since)
-    if parsed is None:
-        from runtimes.errors import InvalidSpec
-
-        raise InvalidSpec(f"invalid since value {since!r}: use a datetime, timedelta or RFC 3339")
-    return int(parsed.timestamp())
-
-
 def container_from_inspect(
     raw: Mapping[str, Any],
     *,
@@ -258,3 +238,25 @@ def container_from_inspect(
         runtime=runtime,
         raw=raw,
     )
+
+
+def image_record(raw: Mapping[str, Any], tags: Iterable[str]) -> Image:
+    """An Image from an Engine-API image record (a listing's or an inspect's,
+    which keep labels at the top or under ``Config``); the caller normalises
+    the tags, which is where runtimes differ."""
+    labels_value = raw.get("Labels")
+    if labels_value is None:
+        labels_value = (raw.get("Config") or {}).get("Labels")
+    return Image(
+        id=image_id(raw.get("Id")),
+        tags=tuple(tags),
+        labels=labels(labels_value),
+        created_at=timestamp(raw.get("Created")),
+        size=raw.get("Size"),
+        raw=raw,
+    )
+
+
+def volume(raw: Mapping[str, Any]) -> Volume:
+    """A Volume from the ``{"Name", "Labels"}`` record all three runtimes print."""
+    return Volume(name=raw["Name"], labels=labels(raw.get("Labels")), raw=raw)

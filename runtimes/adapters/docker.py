@@ -165,30 +165,14 @@ class DockerRuntime(Runtime):
         return image_id
 
     def _image_from_inspect(self, raw: Mapping[str, Any]) -> Image:
-        config = raw.get("Config") or {}
-        return Image(
-            id=_normalize.image_id(raw.get("Id")),
-            tags=tuple(t for t in raw.get("RepoTags") or () if t != "<none>:<none>"),
-            labels=_normalize.labels(config.get("Labels")),
-            created_at=_normalize.timestamp(raw.get("Created")),
-            size=raw.get("Size"),
-            raw=raw,
-        )
+        # The listing and inspect records differ only where image_record looks.
+        tags = (t for t in raw.get("RepoTags") or () if t != "<none>:<none>")
+        return _normalize.image_record(raw, tags)
 
     def _images(self, labels: Mapping[str, str]) -> list[Image]:
         with self._api("images"):
             listed = self._client.images(filters=_specs.label_filters(labels))
-        return [
-            Image(
-                id=_normalize.image_id(item.get("Id")),
-                tags=tuple(t for t in item.get("RepoTags") or () if t != "<none>:<none>"),
-                labels=_normalize.labels(item.get("Labels")),
-                created_at=_normalize.timestamp(item.get("Created")),
-                size=item.get("Size"),
-                raw=item,
-            )
-            for item in listed
-        ]
+        return [self._image_from_inspect(item) for item in listed]
 
     def _image(self, ref: str) -> Image:
         with self._api("image", "image", ref):
@@ -357,21 +341,18 @@ class DockerRuntime(Runtime):
     # Docker's create returns an existing volume; the contract is NameConflict.
     volume_create_is_idempotent = True
 
-    def _volume_model(self, raw: Mapping[str, Any]) -> Volume:
-        return Volume(name=raw["Name"], labels=_normalize.labels(raw.get("Labels")), raw=raw)
-
     def _create_volume(self, name: str, *, labels: Mapping[str, str]) -> Volume:
         with self._api("create_volume", "volume", name):
-            return self._volume_model(self._client.create_volume(name, labels=dict(labels) or None))
+            return _normalize.volume(self._client.create_volume(name, labels=dict(labels) or None))
 
     def _volume(self, name: str) -> Volume:
         with self._api("volume", "volume", name):
-            return self._volume_model(self._client.inspect_volume(name))
+            return _normalize.volume(self._client.inspect_volume(name))
 
     def _volumes(self, labels: Mapping[str, str]) -> list[Volume]:
         with self._api("volumes"):
             listed = self._client.volumes(filters=_specs.label_filters(labels)) or {}
-        return [self._volume_model(v) for v in listed.get("Volumes") or ()]
+        return [_normalize.volume(v) for v in listed.get("Volumes") or ()]
 
     def _remove_volume(self, name: str, *, force: bool) -> None:
         with self._api("remove_volume", "volume", name):

@@ -360,9 +360,6 @@ class NerdctlRuntime(Runtime):
     # nerdctl's create returns an existing volume; the contract is NameConflict.
     volume_create_is_idempotent = True
 
-    def _volume_model(self, raw: Mapping[str, Any]) -> Volume:
-        return Volume(name=raw["Name"], labels=_normalize.labels(raw.get("Labels")), raw=raw)
-
     def _create_volume(self, name: str, *, labels: Mapping[str, str]) -> Volume:
         check_cli_labels(labels)
         self._shell.run(
@@ -377,7 +374,7 @@ class NerdctlRuntime(Runtime):
         found = self._json(["volume", "inspect", "--", name], "volume", target="volume", ref=name)
         if not found:
             raise VolumeNotFound(name, f"nerdctl: volume not found: {name}")
-        return self._volume_model(found[0])
+        return _normalize.volume(found[0])
 
     def _volumes(self, labels: Mapping[str, str]) -> list[Volume]:
         listed = self._json(
@@ -389,7 +386,7 @@ class NerdctlRuntime(Runtime):
         done = self._shell.run(
             ["volume", "inspect", "--", *names], operation="volumes", check=False
         )
-        return [self._volume_model(raw) for raw in _cli.parse_json_stream(done.stdout)]
+        return [_normalize.volume(raw) for raw in _cli.parse_json_stream(done.stdout)]
 
     def _remove_volume(self, name: str, *, force: bool) -> None:
         self._shell.run(

@@ -33,7 +33,7 @@ from runtimes._transport import Endpoint, http_errors, message_from_body
 from runtimes.adapters import _cli
 from runtimes.adapters._podman_service import PrivateService, answers, standard_sockets
 from runtimes.base import Runtime
-from runtimes.errors import RuntimeUnavailable, Timeout
+from runtimes.errors import RuntimesError, RuntimeUnavailable, Timeout
 from runtimes.models import (
     Capability,
     Container,
@@ -199,18 +199,8 @@ class PodmanRuntime(Runtime):
         return _cli.build(self._shell, spec, extra_args=["--pull=never", "--force-rm"])
 
     def _image_model(self, raw: Mapping[str, Any]) -> Image:
-        labels = raw.get("Labels")
-        if labels is None:
-            labels = (raw.get("Config") or {}).get("Labels")
         tags = raw.get("RepoTags") or raw.get("Names") or ()
-        return Image(
-            id=_normalize.image_id(raw.get("Id")),
-            tags=tuple(dict.fromkeys(_normalize.image_tag(t) for t in tags)),
-            labels=_normalize.labels(labels),
-            created_at=_normalize.timestamp(raw.get("Created")),
-            size=raw.get("Size"),
-            raw=raw,
-        )
+        return _normalize.image_record(raw, dict.fromkeys(_normalize.image_tag(t) for t in tags))
 
     def _images(self, labels: Mapping[str, str]) -> list[Image]:
         filters = _specs.label_filters(labels)
@@ -415,9 +405,6 @@ class PodmanRuntime(Runtime):
 
     # -- volumes ----------------------------------------------------------------------------
 
-    def _volume_model(self, raw: Mapping[str, Any]) -> Volume:
-        return Volume(name=raw["Name"], labels=_normalize.labels(raw.get("Labels")), raw=raw)
-
     def _create_volume(self, name: str, *, labels: Mapping[str, str]) -> Volume:
         raw = self._json(
             "post",
@@ -428,11 +415,11 @@ class PodmanRuntime(Runtime):
             data=json.dumps({"Name": name, "Label": dict(labels)}),
             headers={"Content-Type": "application/json"},
         )
-        return self._volume_model(raw)
+        return _normalize.volume(raw)
 
     def _volume(self, name: str) -> Volume:
         raw = self._json("get", f"/volumes/{name}/json", "volume", target="volume", ref=name)
-        return self._volume_model(raw)
+        return _normalize.volume(raw)
 
     def _volumes(self, labels: Mapping[str, str]) -> list[Volume]:
         filters = _specs.label_filters(labels)
@@ -442,7 +429,7 @@ class PodmanRuntime(Runtime):
             "volumes",
             params={"filters": json.dumps(filters)} if filters else None,
         )
-        return [self._volume_model(v) for v in listed or ()]
+        return [_normalize.volume(v) for v in listed or ()]
 
     def _remove_volume(self, name: str, *, force: bool) -> None:
         self._json(

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from runtimes import registry
-from runtimes.cli._commands import ERROR_EXIT, cmd_info, report
+from runtimes.cli._commands import ERROR_EXIT, cmd_demo, cmd_info, report
 from runtimes.cli._parser import build_parser
 from runtimes.errors import RuntimesError
 
@@ -30,8 +30,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     # A broken pipe (``| head``) is not an error worth a traceback.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
-        if args.handler is cmd_info:
-            code = cmd_info(args)
+        if args.handler in (cmd_info, cmd_demo):  # these connect by themselves
+            code = args.handler(args)
         else:
             with registry.connect(args.runtime) as rt:
                 code = args.handler(rt, args)

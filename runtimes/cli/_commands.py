@@ -82,6 +82,12 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from runtimes._demo import run_demo
+
+    return run_demo([args.runtime] if args.runtime else None, sys.stdout, sys.stderr)
+
+
 def cmd_ps(rt: Runtime, args: argparse.Namespace) -> int:
     labels: dict[str, str] = {}
     name = None

@@ -58,6 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _verb(
         sub,
+        "demo",
+        c.cmd_demo,
+        "Build, run, reach, list, log, stop and remove a tiny web server on each runtime.",
+        "runtimes demo\nruntimes --runtime podman demo\nruntimes demo --runtime nerdctl",
+    )
+    # Also after the verb, as the README writes it; SUPPRESS keeps the global value.
+    p.add_argument("--runtime", metavar="NAME", default=argparse.SUPPRESS, help="only this runtime")
+
+    p = _verb(
+        sub,
         "ps",
         c.cmd_ps,
         "List containers.",

@@ -17,6 +17,7 @@ from runtimes import registry
 from runtimes._specs import parse_port, parse_volume
 from runtimes.models import Mount, MountType, PortMapping
 
+
 def test_public_surface_is_exact_and_sorted() -> None:
     # Built from the modules themselves: what errors and models declare
     # public is re-exported, and each export lives in a public module that

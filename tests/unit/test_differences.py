@@ -27,7 +27,9 @@ from runtimes.specs import RunSpec
 
 def test_nerdctl_exec_exit_code_comes_from_its_fatal_line(recorded: Any) -> None:
     error = recorded("nerdctl", "errors.json")["exec_exit_4"]
-    done = Completed(("nerdctl", "exec"), error["rc"], b"out\n", b"err\n" + error["stderr"].encode())
+    done = Completed(
+        ("nerdctl", "exec"), error["rc"], b"out\n", b"err\n" + error["stderr"].encode()
+    )
     result = exec_result(done)
     assert result == runtimes.ExecResult(exit_code=4, stdout=b"out\n", stderr=b"err\n")
 
@@ -45,7 +47,9 @@ def test_nerdctl_silent_forced_remove_of_a_missing_container(recorded: Any) -> N
     assert error["rc"] == 0  # what nerdctl really does
     shell = Shell("nerdctl", "nerdctl")
     done = Completed(("nerdctl", "rm", "-f"), error["rc"], b"", error["stderr"].encode())
-    assert isinstance(forced_remove_missing(shell, done, "fixture-nope"), runtimes.ContainerNotFound)
+    assert isinstance(
+        forced_remove_missing(shell, done, "fixture-nope"), runtimes.ContainerNotFound
+    )
     assert forced_remove_missing(shell, Completed(("nerdctl",), 0, b"x\n", b""), "x") is None
 
 
@@ -153,7 +157,7 @@ def test_env_never_on_the_cli_command_line(tmp_path: Any) -> None:
     args = _cli.run_args(spec, env_file=env_file)
     assert not any("line value" in a or "a\nb" in a for a in args)
     assert args[args.index("--env-file") + 1] == env_file
-    assert ["-e", "PEM"] == args[args.index("-e") : args.index("-e") + 2]
+    assert args[args.index("-e") : args.index("-e") + 2] == ["-e", "PEM"]
     assert (tmp_path / "env").read_text() == "ONE=line value\n"
     assert (tmp_path / "env").stat().st_mode & 0o777 == 0o600
     assert _cli.inherited_env(spec.env) == {"PEM": "a\nb"}
