@@ -4,46 +4,75 @@ Two mechanisms, because values reach text by two roads:
 
 * argv: ``-e KEY=VALUE`` style arguments are rewritten to ``KEY=***``
   structurally, whatever the value;
-* free text (a daemon's error message, a chained exception): every value that
-  was passed as container environment in this process is remembered and
-  replaced wherever it appears.  Values shorter than ``MIN_SECRET_LENGTH``
-  are not replaced in free text: hiding every ``1`` or ``on`` would garble
-  messages while protecting nothing.
+* free text (a daemon's error message, a chained exception, a transport
+  library's DEBUG log line): the values of the call being made are held in
+  a context variable by :func:`secrets` while the call runs, and replaced
+  wherever they appear in text produced meanwhile.  Only that call's
+  values, in that thread or task: a later error that happens to contain the
+  same text (a container named like an old env value) is left alone.
+  Values shorter than ``MIN_SECRET_LENGTH`` are not replaced in free text:
+  hiding every ``1`` or ``on`` would garble messages while protecting
+  nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
-from collections.abc import Iterable, Mapping, Sequence
+import contextvars
+import logging
+import urllib.parse
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4
 _ENV_FLAGS = frozenset({"-e", "--env", "--build-arg"})
 
-_lock = threading.Lock()
-_secrets: set[str] = set()
+_current: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+    "runtimes_secrets", default=()
+)
 
 
-def remember_secrets(env: Mapping[str, str] | None) -> None:
-    """Record environment values so that later error texts can hide them."""
-    if not env:
+@contextlib.contextmanager
+def secrets(env: Mapping[str, str] | None) -> Iterator[None]:
+    """Hide ``env``'s values from every text redacted inside the block."""
+    values = {v for v in (env or {}).values() if len(v) >= MIN_SECRET_LENGTH}
+    if not values:
+        yield
         return
-    with _lock:
-        _secrets.update(v for v in env.values() if len(v) >= MIN_SECRET_LENGTH)
+    # Longest first, so a value that contains another is hidden whole.
+    merged = tuple(sorted(values | set(_current.get()), key=len, reverse=True))
+    token = _current.set(merged)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def redact_text(text: str) -> str:
-    """Replace every remembered environment value in *text*."""
-    if not _secrets or not text:
+    """Replace the values of the current call's secrets in *text*."""
+    values = _current.get()
+    if not values or not text:
         return text
-    with _lock:
-        # Longest first, so a value that contains another is hidden whole.
-        values = sorted(_secrets, key=len, reverse=True)
     for value in values:
         if value in text:
             text = text.replace(value, MASK)
     return text
+
+
+class RedactingFilter(logging.Filter):
+    """Masks the current call's secrets in a library's log records.
+
+    Installed on loggers that print request URLs (urllib3 logs the Engine
+    API build URL, whose query carries build args), after URL-decoding.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _current.get():
+            text = record.getMessage()
+            clean = redact_text(urllib.parse.unquote_plus(text))
+            if clean != urllib.parse.unquote_plus(text):
+                record.msg, record.args = clean, ()
+        return True
 
 
 def _mask_assignment(arg: str) -> str:
@@ -77,7 +106,9 @@ def redact_exception(exc: BaseException) -> BaseException:
 
     Rewrites ``args`` and the ``cmd``/``output``/``stderr`` attributes that
     ``subprocess`` errors carry, so neither ``str()`` nor ``repr()`` of the
-    chained exception shows an environment value.
+    chained exception shows an environment value; drops the body and query
+    of the HTTP request that ``requests`` errors keep (``.request`` or
+    ``.response.request``), where a request carried the values themselves.
     """
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -89,8 +120,22 @@ def redact_exception(exc: BaseException) -> BaseException:
                 # some SDK errors expose these as read-only properties
                 with contextlib.suppress(AttributeError):
                     setattr(current, attr, _redact_value(getattr(current, attr)))
+        response = getattr(current, "response", None)
+        for request in (getattr(current, "request", None), getattr(response, "request", None)):
+            _scrub_request(request)
         current = current.__cause__ or current.__context__
     return exc
+
+
+def _scrub_request(request: object) -> None:
+    if request is None:
+        return
+    with contextlib.suppress(AttributeError, TypeError):
+        if getattr(request, "body", None) is not None:
+            request.body = None  # type: ignore[attr-defined]
+        url = getattr(request, "url", None)
+        if isinstance(url, str) and "?" in url:
+            request.url = url.split("?", 1)[0] + "?" + MASK  # type: ignore[attr-defined]
 
 
 def _redact_value(value: object) -> object:

@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runtimes import _normalize
-from runtimes._redact import remember_secrets
 from runtimes.errors import InvalidSpec
 from runtimes.models import Container, Mount, MountType, PortMapping
 from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, RunSpec
@@ -394,7 +393,6 @@ def run_spec(
     remove: bool,
 ) -> RunSpec:
     checked_env = check_env(env)
-    remember_secrets(checked_env)
     cmd = check_command(command)
     entry = check_command(entrypoint, "entrypoint")
     return RunSpec(
@@ -440,7 +438,6 @@ def build_spec(
     if on_output is not None and not callable(on_output):
         raise InvalidSpec("on_output must be callable")
     args = check_env(build_args)
-    remember_secrets(args)
     return BuildSpec(
         context=context,
         tag=check_image_ref(tag) if tag is not None else None,
@@ -495,7 +492,6 @@ def exec_spec(
     if not argv:
         raise InvalidSpec("exec needs a command")
     checked_env = check_env(env)
-    remember_secrets(checked_env)
     return ExecSpec(
         container=ref,
         command=tuple(argv),

@@ -16,16 +16,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from collections.abc import Iterator
 
 import requests.exceptions
 import urllib3.exceptions
 
-from runtimes._redact import redact_exception
+from runtimes._redact import RedactingFilter, redact_exception
 from runtimes._translate import Target, translate
 from runtimes.errors import RuntimesError, RuntimeUnavailable, Timeout
 
 __all__ = ["Endpoint", "http_errors", "map_http_error", "message_from_body"]
+
+# urllib3 logs every request line at DEBUG; the Engine API's build URL
+# carries build args in its query.
+logging.getLogger("urllib3.connectionpool").addFilter(RedactingFilter())
 
 _TIMEOUTS = (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError)
 _LOST = (

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from runtimes import _specs
+from runtimes import _redact, _specs
 from runtimes._specs import ContainerRef, Since
 from runtimes.errors import ContainerNotFound, NameConflict, Timeout, VolumeNotFound
 from runtimes.models import (
@@ -137,7 +137,9 @@ class Runtime(abc.ABC):
             no_cache=no_cache,
             on_output=on_output,
         )
-        return self._image(self._build(spec))
+        with _redact.secrets(spec.build_args):
+            image_id = self._build(spec)
+        return self._image(image_id)
 
     def images(self, *, labels: Mapping[str, str] | None = None) -> list[Image]:
         """Local images, optionally only those carrying all ``labels``."""
@@ -191,7 +193,8 @@ class Runtime(abc.ABC):
             network=network,
             remove=remove,
         )
-        container_id = self._run(spec)
+        with _redact.secrets(spec.env):
+            container_id = self._run(spec)
         try:
             return self._own(self._inspect(container_id))
         except ContainerNotFound:
@@ -321,7 +324,9 @@ class Runtime(abc.ABC):
         The command's own exit code is returned, whatever it is (``127`` when
         the executable is missing); only the runtime failing raises.
         """
-        return self._exec(_specs.exec_spec(container, command, env=env, workdir=workdir, user=user))
+        spec = _specs.exec_spec(container, command, env=env, workdir=workdir, user=user)
+        with _redact.secrets(spec.env):
+            return self._exec(spec)
 
     # -- volumes ----------------------------------------------------------
 

@@ -13,7 +13,7 @@ import requests
 import requests.exceptions
 
 import runtimes
-from runtimes._redact import remember_secrets
+from runtimes._redact import redact_exception, secrets
 from runtimes._shell import Completed, Shell, clean_error_text
 from runtimes._translate import translate
 from runtimes.adapters.docker import DockerRuntime
@@ -180,7 +180,11 @@ def _all_text(exc: BaseException) -> str:
 
 
 def test_env_values_never_shown() -> None:
-    remember_secrets({"TOKEN": SECRET})
+    with secrets({"TOKEN": SECRET}):
+        _check_env_values_never_shown()
+
+
+def _check_env_values_never_shown() -> None:
     # a CLI timeout whose chained TimeoutExpired carried the argv
     with pytest.raises(runtimes.Timeout) as slow:
         Shell("py", sys.executable).run(
@@ -201,6 +205,39 @@ def test_env_values_never_shown() -> None:
     # the validated run spec
     spec = runtimes.base.RunSpec("demo:1", env={"TOKEN": SECRET})
     assert SECRET not in repr(spec)
+
+
+def test_masking_is_scoped_to_the_call() -> None:
+    with secrets({"TOKEN": "debug-value"}):
+        assert "***" in str(runtimes.CommandFailed("x debug-value", runtime="r", operation="o"))
+    # After the call, the same text is an ordinary word again.
+    later = runtimes.ContainerNotFound("debug-value")
+    assert "debug-value" in str(later)
+
+
+def test_request_bodies_and_queries_are_dropped_from_chained_errors() -> None:
+    request = requests.Request(
+        "POST", "http://d/build?buildargs=%7B%22T%22%3A%22x%22%7D", data=b"TOKEN=x"
+    ).prepare()
+    exc = requests.exceptions.ConnectionError("refused", request=request)
+    redact_exception(exc)
+    assert request.body is None
+    assert "buildargs" not in str(request.url)
+
+
+def test_urllib3_debug_lines_hide_build_args(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    import runtimes._transport  # noqa: F401 - installs the filter
+
+    logger = logging.getLogger("urllib3.connectionpool")
+    with (
+        caplog.at_level(logging.DEBUG, logger="urllib3.connectionpool"),
+        secrets({"TOKEN": SECRET}),
+    ):
+        logger.debug('"%s %s" 200', "POST", "/build?buildargs=%7B%22TOKEN%22%3A%22" + SECRET)
+    assert caplog.records
+    assert SECRET not in caplog.text
 
 
 def test_builtin_bases() -> None:
