@@ -17,6 +17,7 @@ import math
 import os
 import re
 import shlex
+import signal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,10 +32,16 @@ _PROTOCOLS = ("tcp", "udp", "sctp")
 # Also what makes a reference safe: no "-" first (a flag to a CLI), no "/",
 # "?", "#" or ".." (a different URL path to an API).
 _NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
-_MAX_NAME = 253
-# Image references: [host[:port]/]path[:tag][@digest], lower-case path.
+# nerdctl keeps a file named ".temp.<name>": 255 bytes in all; 128 leaves room
+# and is what Docker's tooling treats as a sane upper bound.
+_MAX_NAME = 128
+# Image references: [host[:port]/]path[:tag][@digest], lower-case path.  As
+# in Docker's grammar, a first component is a registry host only when it has
+# a "." or a ":port" or is "localhost": "Upper/x" is a bad path, not a host.
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_HOST = rf"(?:localhost|{_LABEL}(?:\.{_LABEL})+|{_LABEL}(?=:))(?::[0-9]+)?"
 _REF_RE = re.compile(
-    r"(?:(?P<host>[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?)/)?"
+    rf"(?:(?P<host>{_HOST})/)?"
     r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
     r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
     r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
@@ -42,10 +49,18 @@ _REF_RE = re.compile(
 _ID_RE = re.compile(r"(?:sha256:)?[0-9a-f]{12,64}")
 _ENV_KEY_RE = re.compile(r"[^=\s\x00]+")
 _LABEL_KEY_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._/-]*")
+_SIGNALS = frozenset(
+    {s.name for s in signal.Signals if not s.name.startswith("CTRL_")}
+    | {"SIGRTMIN", "SIGRTMAX", *(f"SIGRTMIN+{i}" for i in range(1, 16))}
+    | {f"SIGRTMAX-{i}" for i in range(1, 15)}
+)
 _SIGNAL_RE = re.compile(r"(?:SIG)?[A-Z][A-Z0-9+-]*|[0-9]{1,2}")
 _DURATION_RE = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?")
-# A tail beyond this is "everything": not every runtime takes a 64-bit count.
+# Counts and times every runtime can take (Podman and nerdctl parse 32 bits,
+# Go's time a year below 10000).
 _MAX_TAIL = 2**31 - 1
+_MAX_SECONDS = 2**31 - 1
+_MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z
 
 ContainerRef = Container | str
 Since = datetime | timedelta | float | int | str
@@ -234,8 +249,7 @@ def parse_volume(spec: str | Mount) -> Mount:
             type=MountType.BIND if is_path else MountType.VOLUME,
             read_only=mode == "ro",
         )
-    if not isinstance(mount.target, str) or not mount.target.startswith("/"):
-        raise InvalidSpec(f"volume target {mount.target!r} must be an absolute path")
+    check_path(mount.target, "volume target")
     if mount.type is MountType.BIND:
         source = os.path.abspath(os.path.expanduser(mount.source))
         if not os.path.exists(source):
@@ -259,7 +273,9 @@ def check_tail(tail: int | None) -> int | None:
     """``tail`` for logs: ``None`` (everything) or a count."""
     if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int) or tail < 0):
         raise InvalidSpec(f"tail must be a non-negative integer, got {tail!r}")
-    return None if tail is not None and tail > _MAX_TAIL else tail
+    if tail is not None and tail > _MAX_TAIL:
+        raise InvalidSpec(f"tail must be at most {_MAX_TAIL}, got {tail}; use None for all")
+    return tail
 
 
 def parse_assignment(text: str, what: str) -> tuple[str, str]:
@@ -293,8 +309,8 @@ def check_seconds(value: float | None, what: str, *, optional: bool = False) -> 
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InvalidSpec(f"{what} must be a finite number of seconds, got {value!r}")
-    if value < 0:
-        raise InvalidSpec(f"{what} must not be negative, got {value!r}")
+    if not 0 <= value <= _MAX_SECONDS:
+        raise InvalidSpec(f"{what} must be between 0 and {_MAX_SECONDS} seconds, got {value!r}")
     return float(value)
 
 
@@ -308,15 +324,18 @@ def check_signal(signal: str | int) -> str:
         raise InvalidSpec(f"invalid signal {signal!r}: use a name like SIGTERM or a number")
     if signal.isdigit():
         return check_signal(int(signal))
-    return signal if signal.startswith("SIG") else f"SIG{signal}"
+    name = signal if signal.startswith("SIG") else f"SIG{signal}"
+    if name not in _SIGNALS:
+        raise InvalidSpec(f"unknown signal {signal!r}")
+    return name
 
 
 def check_path(path: str | None, what: str) -> str | None:
     """An absolute path inside a container, or ``None``."""
     if path is None:
         return None
-    if not isinstance(path, str) or not path.startswith("/") or "\x00" in path:
-        raise InvalidSpec(f"{what} {path!r} must be an absolute path")
+    if not isinstance(path, str) or not path.startswith("/") or not path.isprintable():
+        raise InvalidSpec(f"{what} {path!r} must be an absolute path without control characters")
     return path
 
 
@@ -341,19 +360,22 @@ def check_since(since: Since | None) -> int | None:
     if isinstance(since, bool):
         raise InvalidSpec(f"invalid since value {since!r}")
     if isinstance(since, timedelta):
-        return int((datetime.now(UTC) - since).timestamp())
+        try:
+            return check_since(max(0, int((datetime.now(UTC) - since).timestamp())))
+        except OverflowError:
+            raise InvalidSpec(f"invalid since value {since!r}: out of range") from None
     if isinstance(since, datetime):
         if since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
-        return int(since.timestamp())
+        return check_since(max(0, int(since.timestamp())))
     if isinstance(since, (int, float)):
-        if not math.isfinite(since) or since < 0:
-            raise InvalidSpec(f"invalid since value {since!r}: epoch seconds must be finite")
+        if not math.isfinite(since) or not 0 <= since <= _MAX_EPOCH:
+            raise InvalidSpec(f"invalid since value {since!r}: epoch seconds out of range")
         return int(since)
     if isinstance(since, str):
         text = since.strip()
         if text.isascii() and text.isdigit():
-            return int(text)
+            return check_since(int(text))
         duration = _DURATION_RE.fullmatch(text)
         if duration and text:
             hours, minutes, seconds = (float(g) if g else 0.0 for g in duration.groups())

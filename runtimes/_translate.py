@@ -42,6 +42,14 @@ _VOLUME_MISSING = re.compile(r"no such volume|volume .*not found|no volume with 
 _NETWORK_MISSING = re.compile(
     r"network .*not found|no such network|unable to find network|network not found", re.I
 )
+# The container's process could not start: not a missing image or container,
+# although the text says "not found" or "no such file".
+_START_FAILED = re.compile(
+    r"executable file .*not found|OCI runtime .*(failed|not found)|"
+    r"no such file or directory.*(exec|entrypoint|\$PATH)|permission denied.*exec|"
+    r"workdir .* does not exist|failed to create shim task|starting container process caused",
+    re.I,
+)
 _OBJECT_MISSING = re.compile(r"no such object|not found|does not exist", re.I)
 _CONFLICT = re.compile(
     r"already in use|is already used by|already used|already exists|name .* is reserved",
@@ -97,6 +105,10 @@ def translate(
             command=command,
         )
 
+    if _RLIMIT.search(text):
+        return failed(f"{text}; {RLIMIT_HINT}")
+    if _START_FAILED.search(text):
+        return failed(text)
     if _IMAGE_MISSING.search(text) and target in ("image", "none"):
         return missing("image")
     if _CONTAINER_MISSING.search(text) and target != "image":
@@ -109,8 +121,6 @@ def translate(
         return missing(target)
     if _CONFLICT.search(text):
         return NameConflict(ref or _quoted(text) or "?", f"{runtime}: {text}")
-    if _RLIMIT.search(text):
-        return failed(f"{text}; {RLIMIT_HINT}")
     if _UNREACHABLE.search(text):
         return RuntimeUnavailable(runtime, text)
     return failed(text)

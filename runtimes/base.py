@@ -32,6 +32,7 @@ from runtimes.models import (
     Image,
     LogLine,
     Mount,
+    MountType,
     PortMapping,
     RuntimeInfo,
     Volume,
@@ -174,10 +175,13 @@ class Runtime(abc.ABC):
         """Create and start a container, detached; return it as inspected.
 
         The image must exist locally: it is never pulled
-        (:class:`~runtimes.ImageNotFound`).  A port without a host port gets
-        a free one, reported in ``Container.ports``.  If the container is
-        created but cannot start, it is removed before the error is raised.
-        With ``remove=True`` the runtime deletes it once it exits.
+        (:class:`~runtimes.ImageNotFound`).  Named volumes must exist
+        (:meth:`create_volume`; :class:`~runtimes.VolumeNotFound`): none is
+        created implicitly, unlabelled.  A port without a host port gets a
+        free one, reported in ``Container.ports``.  If the container is
+        created but cannot start (a missing executable, say), it is removed
+        before :class:`~runtimes.CommandFailed` is raised.  With
+        ``remove=True`` the runtime deletes it once it exits.
         """
         spec = _specs.run_spec(
             image,
@@ -193,6 +197,9 @@ class Runtime(abc.ABC):
             network=network,
             remove=remove,
         )
+        for mount in spec.volumes:
+            if mount.type is MountType.VOLUME:
+                self._volume(mount.source)
         with _redact.secrets(spec.env):
             container_id = self._run(spec)
         try:

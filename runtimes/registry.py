@@ -298,6 +298,7 @@ def resolve_options(
         )
     merged: dict[str, Any] = {}
     config = config if config is not None else load_config()
+    # every adapter's timeout is checked here, once, whatever its source
     for option in cls.options:
         if option in explicit and explicit[option] is not None:
             merged[option] = explicit[option]
@@ -310,7 +311,25 @@ def resolve_options(
             if option in table:
                 merged[option] = table[option]
                 break
+    if "timeout" in merged:
+        merged["timeout"] = _timeout_option(name, merged["timeout"])
     return merged
+
+
+def _timeout_option(name: str, value: Any) -> float:
+    from runtimes._specs import check_seconds
+
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise InvalidSpec(
+                f"{name}: timeout must be a number of seconds, got {value!r}"
+            ) from None
+    seconds = check_seconds(value, f"{name}: timeout")
+    if not seconds:
+        raise InvalidSpec(f"{name}: timeout must be more than 0 seconds")
+    return seconds
 
 
 def detect(name: str, *, config: Config | None = None, **options: Any) -> str | None:

@@ -14,7 +14,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,9 @@ from runtimes.models import Mount, PortMapping
 from runtimes.specs import BuildSpec, RunSpec
 
 _BUILD_EXIT = re.compile(r"exit code: (\d+)")
+# What the classic Docker builder (" ---> 1a2b3c4d5e6f") and Buildah ("--> 1a2b3c4d5e6")
+# print after committing a step: the image a failed build leaves behind.
+_STEP_IMAGE = re.compile(r"^\s*-{2,3}> ([0-9a-f]{11,64})\s*$")
 
 
 def port_arg(p: PortMapping) -> str:
@@ -178,19 +181,46 @@ def build(shell: Shell, spec: BuildSpec, *, extra_args: Sequence[str]) -> str:
             args.append("--no-cache")
         args += ["--", spec.context]
         tail: list[str] = []
+        steps: list[str] = []
         code = 0
         for stream, line in shell.stream(args, operation="build"):
             if stream == "exit":
                 code = int(line)
                 continue
             text = line.decode("utf-8", "replace").rstrip("\r\n")
+            note_step_image(text, steps)
             tail.append(text)
             del tail[:-50]
             spec.emit(text)
         image_id = iidfile.read_text().strip() if code == 0 and iidfile.exists() else ""
     if image_id:
         return image_id
+    remove_step_images(lambda ref: _remove_if_untagged(shell, ref), steps)
     message = clean_error_text("\n".join(tail[-5:])) or f"exit code {code}"
     found = _BUILD_EXIT.findall("\n".join(tail))
     exit_code = int(found[-1]) if found else code
     raise BuildFailed(message, runtime=shell.runtime, exit_code=exit_code, output=tail)
+
+
+def note_step_image(line: str, steps: list[str]) -> None:
+    """Collect the id of a step image from one line of build output."""
+    match = _STEP_IMAGE.match(line)
+    if match:
+        steps.append(match.group(1))
+
+
+def remove_step_images(remove: Callable[[str], object], steps: Sequence[str]) -> None:
+    """Remove the step images a failed build committed, newest first.
+
+    ``remove`` must leave tagged images alone and fail quietly: a step image
+    that another image still uses (a cached layer) is refused and stays.
+    """
+    for image_id in reversed(dict.fromkeys(steps)):
+        remove(image_id)
+
+
+def _remove_if_untagged(shell: Shell, image_id: str) -> None:
+    done = shell.run(["image", "inspect", "--", image_id], operation="build", check=False)
+    records = list(parse_json_stream(done.stdout)) if done.returncode == 0 else []
+    if records and not any(r.get("RepoTags") for r in records):
+        shell.run(["rmi", "--", image_id], operation="build", check=False)

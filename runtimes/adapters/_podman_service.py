@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -34,11 +35,25 @@ def standard_sockets() -> list[str]:
 
 
 def answers(url: str, timeout: float = 2.0) -> bool:
+    """Whether a Podman service answers at ``url``."""
+    if url.startswith("unix://") and not _socket_accepts(url[len("unix://") :], timeout):
+        # podman-py leaks its socket when the connection fails: don't let it try.
+        return False
     try:
         with podman.PodmanClient(base_url=url, timeout=timeout) as client:
             return bool(client.ping())
     except Exception:
         return False
+
+
+def _socket_accepts(path: str, timeout: float) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(timeout)
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 class PrivateService:

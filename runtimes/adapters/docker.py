@@ -16,14 +16,17 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import docker
+import docker.constants
 import docker.errors
+import requests.exceptions
 
 from runtimes import _logs, _normalize, _specs
 from runtimes._redact import redact_exception
 from runtimes._translate import Target
 from runtimes._transport import Endpoint, http_errors
+from runtimes.adapters import _cli
 from runtimes.base import Runtime
-from runtimes.errors import BuildFailed, RuntimeUnavailable, Timeout
+from runtimes.errors import BuildFailed, CommandFailed, RuntimeUnavailable, Timeout
 from runtimes.models import (
     Capability,
     Container,
@@ -39,6 +42,8 @@ from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, RunSpec
 __all__ = ["DockerRuntime"]
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
+#: Seconds to wait for the daemon's first answer, apart from the per-call timeout.
+CONNECT_TIMEOUT = 5.0
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -57,10 +62,8 @@ class DockerRuntime(Runtime):
         self.host = host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
         self.default_timeout = float(timeout) if timeout is not None else 120.0
         try:
-            self._client = docker.APIClient(
-                base_url=self.host, version="auto", timeout=self.default_timeout
-            )
-        except docker.errors.DockerException as exc:
+            self._client = _open_client(self.host, self.default_timeout)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             raise RuntimeUnavailable(
                 "docker",
                 f"cannot reach the Docker daemon at {self.host}",
@@ -73,10 +76,9 @@ class DockerRuntime(Runtime):
         if host.startswith("unix://") and not os.path.exists(host[len("unix://") :]):
             return f"no Docker socket at {host}: start dockerd"
         try:
-            client = docker.APIClient(base_url=host, version="auto", timeout=5)
-        except docker.errors.DockerException:
+            _open_client(host, CONNECT_TIMEOUT).close()
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
             return f"the Docker daemon at {host} does not answer: start dockerd"
-        client.close()
         return None
 
     def close(self) -> None:
@@ -119,50 +121,63 @@ class DockerRuntime(Runtime):
 
     def _build(self, spec: BuildSpec) -> str:
         tail: list[str] = []
+        steps: list[str] = []
         image_id: str | None = None
         error: tuple[str, int | None] | None = None
         pending = ""
 
         def emit(line: str) -> None:
             line = _ANSI.sub("", line)
+            _cli.note_step_image(line, steps)
             tail.append(line)
             del tail[:-50]
             spec.emit(line)
 
-        with self._api("build", "image", spec.tag):
-            stream = self._client.build(
-                path=spec.context,
-                tag=spec.tag,
-                dockerfile=spec.dockerfile,
-                buildargs=dict(spec.build_args) or None,
-                target=spec.target,
-                labels=dict(spec.labels) or None,
-                nocache=spec.no_cache,
-                rm=True,
-                forcerm=True,  # never leave intermediate containers, even on failure
-                pull=False,
-                decode=True,
-                use_config_proxy=False,
-            )
-            for chunk in stream:
-                if "stream" in chunk:
-                    pending += chunk["stream"]
-                    *lines, pending = pending.split("\n")
-                    for line in lines:
-                        emit(line)
-                if "aux" in chunk and isinstance(chunk["aux"], dict) and "ID" in chunk["aux"]:
-                    image_id = chunk["aux"]["ID"]
-                if "error" in chunk:
-                    detail = chunk.get("errorDetail") or {}
-                    error = (str(chunk["error"]).strip(), detail.get("code"))
-                    emit(error[0])
+        try:
+            with self._api("build", "image", spec.tag):
+                stream = self._client.build(
+                    path=spec.context,
+                    tag=spec.tag,
+                    dockerfile=spec.dockerfile,
+                    buildargs=dict(spec.build_args) or None,
+                    target=spec.target,
+                    labels=dict(spec.labels) or None,
+                    nocache=spec.no_cache,
+                    rm=True,
+                    forcerm=True,  # never leave intermediate containers, even on failure
+                    pull=False,
+                    decode=True,
+                    use_config_proxy=False,
+                )
+                for chunk in stream:
+                    if "stream" in chunk:
+                        pending += chunk["stream"]
+                        *lines, pending = pending.split("\n")
+                        for line in lines:
+                            emit(line)
+                    if "aux" in chunk and isinstance(chunk["aux"], dict) and "ID" in chunk["aux"]:
+                        image_id = chunk["aux"]["ID"]
+                    if "error" in chunk:
+                        detail = chunk.get("errorDetail") or {}
+                        error = (str(chunk["error"]).strip(), detail.get("code"))
+                        emit(error[0])
+        except CommandFailed as exc:
+            # The daemon refused the build before any step (a Dockerfile it
+            # cannot parse, an unknown target): still a failed build.
+            raise BuildFailed(exc.stderr or exc.message, runtime=self.name, output=tail) from exc
         if pending:
             emit(pending)
+        if error is None and image_id is not None:
+            return image_id
+        _cli.remove_step_images(self._remove_if_untagged, steps)
         if error is not None:
             raise BuildFailed(error[0], runtime=self.name, exit_code=error[1], output=tail)
-        if image_id is None:
-            raise BuildFailed("the builder reported no image id", runtime=self.name, output=tail)
-        return image_id
+        raise BuildFailed("the builder reported no image id", runtime=self.name, output=tail)
+
+    def _remove_if_untagged(self, image_id: str) -> None:
+        with contextlib.suppress(docker.errors.DockerException):
+            if not self._client.inspect_image(image_id).get("RepoTags"):
+                self._client.remove_image(image_id)
 
     def _image_from_inspect(self, raw: Mapping[str, Any]) -> Image:
         # The listing and inspect records differ only where image_record looks.
@@ -357,3 +372,26 @@ class DockerRuntime(Runtime):
     def _remove_volume(self, name: str, *, force: bool) -> None:
         with self._api("remove_volume", "volume", name):
             self._client.remove_volume(name, force=force)
+
+
+def _open_client(host: str, timeout: float) -> docker.APIClient:
+    """An API client speaking the daemon's own API version.
+
+    docker-py's ``version="auto"`` asks the daemon from inside the
+    constructor, and a failure there leaks the client's open socket; asking
+    here lets the client be closed, and bounds the first answer by
+    :data:`CONNECT_TIMEOUT` whatever the per-call timeout.
+    """
+    client = docker.APIClient(
+        base_url=host,
+        version=docker.constants.MINIMUM_DOCKER_API_VERSION,
+        timeout=min(timeout, CONNECT_TIMEOUT),
+    )
+    try:
+        server = client.version(api_version=False)
+    except BaseException:
+        client.close()
+        raise
+    client._version = server["ApiVersion"]  # noqa: SLF001 - what version="auto" sets
+    client.timeout = timeout
+    return client

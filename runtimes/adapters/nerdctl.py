@@ -19,7 +19,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from runtimes import _logs, _normalize
-from runtimes._shell import FOREVER, Completed, Shell
+from runtimes._shell import FOREVER, Completed, Shell, clean_error_text
+from runtimes._translate import Target
 from runtimes.adapters import _cli
 from runtimes.base import Runtime
 from runtimes.errors import (
@@ -28,6 +29,7 @@ from runtimes.errors import (
     ContainerNotFound,
     ImageNotFound,
     InvalidSpec,
+    NotFound,
     RuntimesError,
     RuntimeUnavailable,
     Timeout,
@@ -187,12 +189,15 @@ class NerdctlRuntime(Runtime):
         return self._image_model(found[0])
 
     def _remove_image(self, ref: str, *, force: bool) -> None:
-        self._shell.run(
+        done = self._shell.run(
             ["rmi", *(["-f"] if force else []), "--", ref],
             operation="remove_image",
             target="image",
             ref=ref,
         )
+        missing = forced_remove_missing(self._shell, done, ref, target="image")
+        if missing is not None:
+            raise missing
 
     # -- containers ---------------------------------------------------------------------------
 
@@ -420,22 +425,42 @@ def exec_result(done: Completed) -> ExecResult | None:
         *kept, last = stderr.rstrip(b"\n").split(b"\n")
         match = _EXEC_EXIT.search(last.decode("utf-8", "replace"))
         if match is None:
-            return None
+            # The process could not start: Docker and Podman report that as
+            # the shell does, 127 (not found) or 126 (not executable).
+            reason = clean_error_text(last.decode("utf-8", "replace"))
+            code = _unstartable_code(reason)
+            if code is None:
+                return None
+            return ExecResult(exit_code=code, stdout=done.stdout, stderr=reason.encode() + b"\n")
         exit_code = int(match.group(1))
         stderr = b"".join(line + b"\n" for line in kept)
     return ExecResult(exit_code=exit_code, stdout=done.stdout, stderr=stderr)
 
 
-def forced_remove_missing(shell: Shell, done: Completed, ref: str) -> RuntimesError | None:
-    """The error hidden in a successful ``rm -f``, or ``None``.
+def forced_remove_missing(
+    shell: Shell, done: Completed, ref: str, target: Target = "container"
+) -> RuntimesError | None:
+    """The error hidden in a successful ``rm -f`` or ``rmi -f``, or ``None``.
 
     ``nerdctl rm -f missing`` exits 0 and only logs ``level=error ... no such
-    container``; the contract is :class:`~runtimes.ContainerNotFound`.
+    container`` (``rmi -f``: ``no such image``); the contract is
+    :class:`~runtimes.ContainerNotFound` (:class:`~runtimes.ImageNotFound`).
     """
     if done.returncode != 0 or b"level=error" not in done.stderr:
         return None
-    error = shell.error(done, operation="remove", target="container", ref=ref)
-    return error if isinstance(error, ContainerNotFound) else None
+    error = shell.error(done, operation="remove", target=target, ref=ref)
+    return error if isinstance(error, NotFound) else None
+
+
+def _unstartable_code(reason: str) -> int | None:
+    lowered = reason.lower()
+    if "exec failed" not in lowered and "unable to start container process" not in lowered:
+        return None  # nerdctl itself failed (no container, no containerd...)
+    if "executable file not found" in lowered or "no such file or directory" in lowered:
+        return 127
+    if "permission denied" in lowered:
+        return 126
+    return None
 
 
 def _is_nerdctl_failure(stderr: bytes) -> bool:

@@ -79,6 +79,11 @@ class PodmanRuntime(Runtime):
         explicit = host or os.environ.get("CONTAINER_HOST")
         self._service: PrivateService | None = None
         if explicit:
+            # An endpoint that was asked for and fails is an error, not a fallback.
+            if explicit.startswith("unix://") and not answers(explicit):
+                raise RuntimeUnavailable(
+                    "podman", f"no Podman service answers at {explicit}", hint=INSTALL_HINT
+                )
             self.host = explicit
         else:
             found = next((f"unix://{s}" for s in standard_sockets() if os.path.exists(s)), None)
