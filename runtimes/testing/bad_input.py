@@ -38,7 +38,9 @@ an auto-created volume, a failed build's layer images or intermediate
 containers).  Objects labelled by other sessions are never counted nor
 touched, and unlabelled newcomers during any other verb are someone else's.
 Objects of this session that vanish during a case, a running container that
-stops, and a test image that disappears are reported too.  Leaked objects
+stops, a test image that disappears, and sockets or files that the call
+dropped without closing them (a ``ResourceWarning`` during a garbage
+collection right after the case) are reported too.  Leaked objects
 that carry the marker or the session label are removed after the report;
 unlabelled ones are only reported (marked "unlabelled"), since they might
 belong to a concurrent session.  The Runtime API has no networks, so networks
@@ -49,9 +51,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import math
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -810,6 +814,25 @@ def _compare(rt: Runtime, before: _Listing, after: _Listing, who: _Attribution) 
     return problems
 
 
+@contextlib.contextmanager
+def _unclosed_resources() -> Iterator[list[str]]:
+    """Collect the ``ResourceWarning``s raised inside the block and by a garbage
+    collection at its end: sockets or files dropped without being closed.
+
+    Other warnings are re-issued, so the test session's filters still apply.
+    """
+    found: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        yield found
+        gc.collect()
+    for w in caught:
+        if issubclass(w.category, ResourceWarning):
+            found.append(f"unclosed resource: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 def _drain(result: object) -> object:
     """Consume what a verb returned, so errors raised lazily count too."""
     if isinstance(result, Runtime):
@@ -881,16 +904,27 @@ class BadInputContract(_Base):
         if "volume" in case.needs:
             ctx.volume_name = rt.create_volume(f"{ctx.marker}-vol", labels=session_labels).name
         try:
+            gc.collect()  # what earlier tests dropped is not this case's
             before = _list(rt)
             wall_start = datetime.now(UTC)
             started = time.monotonic()
-            error: Exception | None = None
-            result: object = None
-            try:
-                result = _drain(case.call(rt, ctx))
-            except Exception as exc:
-                error = exc
-            elapsed = time.monotonic() - started
+            with _unclosed_resources() as unclosed:
+                error: Exception | None = None
+                result: object = None
+                try:
+                    result = _drain(case.call(rt, ctx))
+                except Exception as exc:
+                    error = exc
+                elapsed = time.monotonic() - started
+                if error is None:
+                    error_class, actual = None, f"no error, returned {_describe(result)}"
+                else:
+                    error_class = type(error)
+                    actual = f"{error_class.__module__}.{error_class.__qualname__}: {error}"
+                # The traceback holds the frames, and so whatever a failed call
+                # opened: drop it, so that an unclosed socket is this case's finding.
+                del error, result
+            problems = list(unclosed)
             after = _list(rt)
             slack = timedelta(seconds=2)
             who = _Attribution(
@@ -900,7 +934,7 @@ class BadInputContract(_Base):
                 if case.id.startswith(_UNLABELLED_MAKERS)
                 else None,
             )
-            problems = _compare(rt, before, after, who)
+            problems += _compare(rt, before, after, who)
             if ctx.running_container is not None:
                 try:
                     state = rt.inspect(ctx.running_container.id).state
@@ -918,20 +952,16 @@ class BadInputContract(_Base):
                 with contextlib.suppress(NotFound):
                     rt.remove_volume(ctx.volume_name, force=True)
 
-        if error is None:
-            actual = f"no error, returned {_describe(result)}"
-        else:
-            actual = f"{type(error).__module__}.{type(error).__qualname__}: {error}"
         # For report plugins (pytest-json-report, xunit1): one row of the matrix.
         request.node.user_properties += [
             ("runtime", rt.name),
             ("expected", case.expected.__name__),
-            ("actual_class", "none" if error is None else type(error).__name__),
+            ("actual_class", "none" if error_class is None else error_class.__name__),
             ("actual", actual[:500]),
             ("elapsed", round(elapsed, 2)),
             ("problems", "; ".join(problems)),
         ]
-        wrong_class = error is None or type(error) is not case.expected
+        wrong_class = error_class is not case.expected
         if wrong_class or problems:
             pytest.fail(
                 f"{case.id} on {rt.name}: expected {case.expected.__name__}, got {actual[:500]}"
