@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import socket
 from collections.abc import Iterator
 
 import requests.exceptions
@@ -26,7 +27,13 @@ from runtimes._redact import RedactingFilter, redact_exception
 from runtimes._translate import Target, translate
 from runtimes.errors import RuntimesError, RuntimeUnavailable, Timeout
 
-__all__ = ["Endpoint", "http_errors", "map_http_error", "message_from_body"]
+__all__ = [
+    "Endpoint",
+    "http_errors",
+    "map_http_error",
+    "message_from_body",
+    "unix_socket_accepts",
+]
 
 # urllib3 logs every request line at DEBUG; the Engine API's build URL
 # carries build args in its query.
@@ -135,3 +142,21 @@ def http_errors(
         raise
     except endpoint.caught as exc:
         raise map_http_error(exc, endpoint, operation, target, ref) from redact_exception(exc)
+
+
+def unix_socket_accepts(url: str, timeout: float) -> bool:
+    """For a ``unix://`` URL, whether something accepts connections there.
+
+    Both SDKs leak their socket when connecting fails (docker-py's and
+    podman-py's unix adapters never close it), so an adapter asks here
+    first.  Other URLs are not probed: ``True``.
+    """
+    if not url.startswith("unix://"):
+        return True
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(timeout)
+        try:
+            probe.connect(url[len("unix://") :])
+        except OSError:
+            return False
+    return True

@@ -114,6 +114,9 @@ class Capability(enum.StrEnum):
     LOSSLESS_LOGS = "lossless-logs"
     #: Log timestamps have sub-second precision.
     PRECISE_LOG_TIMESTAMPS = "precise-log-timestamps"
+    #: ``run(workdir=...)`` creates a working directory the image lacks.
+    #: (Podman refuses to start: :class:`~runtimes.CommandFailed`.)
+    CREATES_MISSING_WORKDIR = "creates-missing-workdir"
 
 
 class MountType(enum.StrEnum):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -21,6 +20,7 @@ import time
 import podman
 
 from runtimes._shell import clean_error_text
+from runtimes._transport import unix_socket_accepts
 from runtimes.errors import RuntimeUnavailable
 
 __all__ = ["PrivateService", "answers", "standard_sockets"]
@@ -36,24 +36,13 @@ def standard_sockets() -> list[str]:
 
 def answers(url: str, timeout: float = 2.0) -> bool:
     """Whether a Podman service answers at ``url``."""
-    if url.startswith("unix://") and not _socket_accepts(url[len("unix://") :], timeout):
-        # podman-py leaks its socket when the connection fails: don't let it try.
+    if not unix_socket_accepts(url, timeout):
         return False
     try:
         with podman.PodmanClient(base_url=url, timeout=timeout) as client:
             return bool(client.ping())
     except Exception:
         return False
-
-
-def _socket_accepts(path: str, timeout: float) -> bool:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.settimeout(timeout)
-        try:
-            probe.connect(path)
-        except OSError:
-            return False
-    return True
 
 
 class PrivateService:

@@ -23,7 +23,7 @@ import requests.exceptions
 from runtimes import _logs, _normalize, _specs
 from runtimes._redact import redact_exception
 from runtimes._translate import Target
-from runtimes._transport import Endpoint, http_errors
+from runtimes._transport import Endpoint, http_errors, unix_socket_accepts
 from runtimes.adapters import _cli
 from runtimes.base import Runtime
 from runtimes.errors import BuildFailed, CommandFailed, RuntimeUnavailable, Timeout
@@ -55,7 +55,9 @@ class DockerRuntime(Runtime):
     """
 
     name = "docker"
-    capabilities = frozenset({Capability.PRECISE_LOG_TIMESTAMPS})
+    capabilities = frozenset(
+        {Capability.PRECISE_LOG_TIMESTAMPS, Capability.CREATES_MISSING_WORKDIR}
+    )
     options = ("host", "timeout")
 
     def __init__(self, host: str | None = None, timeout: float | str | None = None) -> None:
@@ -63,6 +65,12 @@ class DockerRuntime(Runtime):
         self.default_timeout = float(timeout) if timeout is not None else 120.0
         try:
             self._client = _open_client(self.host, self.default_timeout)
+        except RuntimeUnavailable:
+            raise RuntimeUnavailable(
+                "docker",
+                f"cannot reach the Docker daemon at {self.host}",
+                hint="start dockerd (or set DOCKER_HOST / RUNTIMES_DOCKER_HOST)",
+            ) from None
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             raise RuntimeUnavailable(
                 "docker",
@@ -77,7 +85,11 @@ class DockerRuntime(Runtime):
             return f"no Docker socket at {host}: start dockerd"
         try:
             _open_client(host, CONNECT_TIMEOUT).close()
-        except (docker.errors.DockerException, requests.exceptions.RequestException):
+        except (
+            RuntimeUnavailable,
+            docker.errors.DockerException,
+            requests.exceptions.RequestException,
+        ):
             return f"the Docker daemon at {host} does not answer: start dockerd"
         return None
 
@@ -382,6 +394,8 @@ def _open_client(host: str, timeout: float) -> docker.APIClient:
     here lets the client be closed, and bounds the first answer by
     :data:`CONNECT_TIMEOUT` whatever the per-call timeout.
     """
+    if not unix_socket_accepts(host, CONNECT_TIMEOUT):
+        raise RuntimeUnavailable("docker", f"nothing answers at {host}")
     client = docker.APIClient(
         base_url=host,
         version=docker.constants.MINIMUM_DOCKER_API_VERSION,

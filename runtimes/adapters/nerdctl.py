@@ -36,6 +36,7 @@ from runtimes.errors import (
     VolumeNotFound,
 )
 from runtimes.models import (
+    Capability,
     Container,
     ExecResult,
     Image,
@@ -73,6 +74,7 @@ class NerdctlRuntime(Runtime):
     """
 
     name = "nerdctl"
+    capabilities = frozenset({Capability.CREATES_MISSING_WORKDIR})
     options = ("address", "namespace", "buildkit_host", "binary", "command_prefix", "timeout")
 
     def __init__(

@@ -78,10 +78,10 @@ from runtimes.errors import (
     UnknownRuntime,
     VolumeNotFound,
 )
-from runtimes.models import Container, ContainerState, ExecResult
+from runtimes.models import Capability, Container, ContainerState, ExecResult
+from runtimes.testing._base import _Base
 from runtimes.testing.images import build_test_image, write_busybox_context
 from runtimes.testing.plugin import SESSION_LABEL
-from runtimes.testing.suite import _Base
 
 __all__ = ["CASES", "BadInputContract", "Case", "Ctx"]
 
@@ -1026,14 +1026,21 @@ class BadInputContract(_Base):
                 f"image {'still exists' if survived else 'WAS DELETED'}"
             )
 
-    def test_run_missing_workdir_is_created(
-        self, rt: Runtime, launch: Launch, runtimes_session_id: str
+    def test_run_missing_workdir(
+        self, rt: Runtime, launch: Launch, runtimes_session_id: str, session_labels: dict[str, str]
     ) -> None:
-        """A workdir missing from the image is created, as Docker does; never an error."""
+        """A workdir missing from the image is created where the runtime can
+        (as Docker does); elsewhere ``run`` raises CommandFailed and leaves nothing."""
         workdir = f"/rt-{runtimes_session_id}/missing/dir"
-        c = launch(["pwd"], workdir=workdir)
-        assert rt.wait(c, timeout=60) == 0
-        assert [line.text for line in rt.logs(c)] == [workdir]
+        if Capability.CREATES_MISSING_WORKDIR in rt.capabilities:
+            c = launch(["pwd"], workdir=workdir)
+            assert rt.wait(c, timeout=60) == 0
+            assert [line.text for line in rt.logs(c)] == [workdir]
+            return
+        before = {c.id for c in rt.ps(all=True, labels=session_labels)}
+        with pytest.raises(CommandFailed, match="workdir"):
+            launch(["pwd"], workdir=workdir)
+        assert {c.id for c in rt.ps(all=True, labels=session_labels)} == before
 
     @pytest.mark.parametrize(
         ("command", "codes"),

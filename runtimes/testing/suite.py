@@ -32,10 +32,13 @@ import pytest
 import runtimes
 from runtimes.base import Runtime
 from runtimes.models import Capability, Container, ContainerState, LogLine
+from runtimes.testing._base import _Base
+from runtimes.testing.bad_input import BadInputContract
 from runtimes.testing.images import write_busybox_context
 from runtimes.testing.plugin import SESSION_LABEL
 
 __all__ = [
+    "BadInputContract",
     "BuildContract",
     "ErrorsContract",
     "ExecContract",
@@ -89,15 +92,6 @@ def free_port() -> int:
 
 def texts(lines: list[LogLine]) -> list[str]:
     return [line.text for line in lines]
-
-
-class _Base:
-    #: Set in a subclass to bind the suite to one adapter only.
-    runtime_name: ClassVar[str | None] = None
-
-    @pytest.fixture
-    def rt(self, container_runtime: Runtime) -> Runtime:
-        return container_runtime
 
 
 # -- build ----------------------------------------------------------------------
@@ -603,6 +597,7 @@ class VolumesContract(_Base):
 
 
 class RuntimeContract(
+    BadInputContract,
     BuildContract,
     ImagesContract,
     RunContract,

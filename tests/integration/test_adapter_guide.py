@@ -16,7 +16,8 @@ import runtimes
 from runtimes.testing import required_runtimes
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "adapters.md"
-BLOCK = re.compile(r'```python title="(?P<name>[\w.]+)"\n(?P<code>.*?)```', re.S)
+# A block preceded by <!-- file: NAME --> is written out as NAME.
+BLOCK = re.compile(r"<!-- file: (?P<name>[\w.]+) -->\n```python\n(?P<code>.*?)```", re.S)
 
 
 def test_guide_example_passes_the_contract_suite(tmp_path: Path) -> None:
