@@ -123,8 +123,21 @@ def redact_exception(exc: BaseException) -> BaseException:
         response = getattr(current, "response", None)
         for request in (getattr(current, "request", None), getattr(response, "request", None)):
             _scrub_request(request)
+        _scrub_response(response)
         current = current.__cause__ or current.__context__
     return exc
+
+
+def _scrub_response(response: object) -> None:
+    # A response keeps the live connection pool, whose later requests (a
+    # build URL with build args) would be reachable from the error.
+    if response is None:
+        return
+    for attr in ("connection", "raw"):
+        with contextlib.suppress(AttributeError, TypeError):
+            if getattr(response, attr, None) is not None:
+                setattr(response, attr, None)
+    _scrub_request(response)
 
 
 def _scrub_request(request: object) -> None:

@@ -179,13 +179,21 @@ class Shell:
         )
 
     def stream(
-        self, args: Sequence[str], *, operation: str
+        self,
+        args: Sequence[str],
+        *,
+        operation: str,
+        idle_timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> Iterator[tuple[Literal["stdout", "stderr", "exit"], bytes]]:
         """Run and yield ``(stream, line)`` as lines arrive on either pipe.
 
         The last item is ``("exit", b"<code>")``.  Closing the iterator early
-        kills the process.  No overall timeout: callers stream on purpose
-        (``logs --follow``, builds) and stop by closing.
+        kills the process.  ``idle_timeout`` is how long the process may
+        print nothing (``Timeout``, the process killed), like an API's read
+        timeout: a long build that keeps printing is never cut.  ``None``
+        streams for as long as the caller reads (``logs --follow``).
+        ``env`` adds variables to the process's environment.
         """
         argv = self.argv(args)
         self._log(argv)
@@ -195,7 +203,7 @@ class Shell:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                env=self.env,
+                env=self._environ(env),
             )
         except FileNotFoundError as exc:
             raise self._missing(exc) from None
@@ -220,7 +228,13 @@ class Shell:
         try:
             open_pipes = 2
             while open_pipes:
-                name, line = lines.get()
+                try:
+                    name, line = lines.get(timeout=idle_timeout)
+                except queue.Empty:
+                    raise Timeout(
+                        f"{self.runtime} {operation} printed nothing for {idle_timeout:g} s: "
+                        f"{shlex.join(redact_argv(argv))}"
+                    ) from None
                 if line is None:
                     open_pipes -= 1
                 else:

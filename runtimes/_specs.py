@@ -521,3 +521,31 @@ def exec_spec(
         workdir=check_path(workdir, "workdir"),
         user=check_user(user),
     )
+
+
+_FROM_RE = re.compile(r"^\s*FROM\s+(?P<rest>.+)$", re.I)
+
+
+def dockerfile_bases(text: str) -> list[str]:
+    """The base images a Dockerfile names, to check they are local before a build.
+
+    Leaves out ``scratch``, earlier stages (``FROM build``) and references
+    built from ``ARG`` values (``$``), which only the builder can resolve.
+    """
+    joined = re.sub(r"\\\r?\n", " ", text)
+    stages: set[str] = set()
+    bases: list[str] = []
+    for line in joined.splitlines():
+        match = _FROM_RE.match(line)
+        if not match:
+            continue
+        words = [w for w in match["rest"].split() if not w.startswith("--")]
+        if not words:
+            continue
+        ref = words[0]
+        if len(words) >= 3 and words[1].lower() == "as":
+            stages.add(words[2].lower())
+        if ref.lower() == "scratch" or ref.lower() in stages or "$" in ref or ref in bases:
+            continue
+        bases.append(ref)
+    return bases

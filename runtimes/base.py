@@ -23,7 +23,15 @@ import attrs
 
 from runtimes import _redact, _specs
 from runtimes._specs import ContainerRef, Since
-from runtimes.errors import ContainerNotFound, NameConflict, Timeout, VolumeNotFound
+from runtimes.errors import (
+    BuildFailed,
+    ContainerNotFound,
+    ImageNotFound,
+    InvalidSpec,
+    NameConflict,
+    Timeout,
+    VolumeNotFound,
+)
 from runtimes.models import (
     Capability,
     Container,
@@ -123,8 +131,10 @@ class Runtime(abc.ABC):
         ``dockerfile`` is a path relative to the context (default
         ``Dockerfile``).  ``on_output`` is called with each line of build
         output, without its newline, as soon as the builder prints it.
-        Never pulls base images that are missing.  No intermediate container
-        is left behind, even when the build fails.
+        Never pulls: a base image (``FROM``) that is not local raises
+        :class:`~runtimes.BuildFailed` before the builder starts.  No
+        intermediate container or step image is left behind, even when the
+        build fails.
 
         Raises :class:`~runtimes.BuildFailed` with the output's last lines.
         """
@@ -138,6 +148,7 @@ class Runtime(abc.ABC):
             no_cache=no_cache,
             on_output=on_output,
         )
+        self._check_bases_are_local(spec)
         with _redact.secrets(spec.build_args):
             image_id = self._build(spec)
         return self._image(image_id)
@@ -358,6 +369,25 @@ class Runtime(abc.ABC):
     def remove_volume(self, name: str, *, force: bool = False) -> None:
         """Remove a named volume; :class:`~runtimes.VolumeNotFound`."""
         self._remove_volume(_specs.check_name(name), force=_specs.check_flag(force, "force"))
+
+    def _check_bases_are_local(self, spec: BuildSpec) -> None:
+        # Builders differ: Docker's classic builder pulls a missing base even
+        # with pull=False.  The contract is "never pulls", so check first.
+        path = os.path.join(spec.context, spec.dockerfile or "Dockerfile")
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                bases = _specs.dockerfile_bases(fh.read())
+        except OSError:
+            return  # the builder reports a missing Dockerfile itself
+        for ref in bases:
+            try:
+                self._image(_specs.check_image_ref(ref))
+            except (ImageNotFound, InvalidSpec) as exc:
+                raise BuildFailed(
+                    f"base image {ref} is not a local image, and runtimes never pulls: "
+                    f"pull it first ({exc})",
+                    runtime=self.name,
+                ) from exc
 
     def _own(self, container: Container) -> Container:
         # Container.runtime names the adapter the caller used, whatever produced it.

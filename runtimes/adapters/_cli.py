@@ -103,6 +103,19 @@ def run_args(
     return args
 
 
+# Variables the CLI itself reads: a build arg of that name stays on the
+# command line rather than change how the CLI runs.
+_CLI_ENV = re.compile(
+    r"PATH|HOME|TMPDIR|USER|SHELL|LANG|LC_.*|XDG_.*|CONTAINERS?_.*|BUILDKIT_.*|DOCKER_.*|"
+    r"REGISTRY_.*|STORAGE_.*|NERDCTL_.*|CONTAINERD_.*|(HTTPS?|NO|ALL)_PROXY|(https?|no|all)_proxy"
+)
+
+
+def build_args_from_env(build_args: Mapping[str, str]) -> dict[str, str]:
+    """The build args to pass through the CLI's environment, not its argv."""
+    return {k: v for k, v in build_args.items() if not _CLI_ENV.fullmatch(k)}
+
+
 def inherited_env(env: Mapping[str, str]) -> dict[str, str]:
     """The variables an env file cannot hold (a newline in the value)."""
     return {k: v for k, v in env.items() if "\n" in v or "\r" in v}
@@ -172,8 +185,11 @@ def build(shell: Shell, spec: BuildSpec, *, extra_args: Sequence[str]) -> str:
             args += ["-t", spec.tag]
         if spec.dockerfile is not None:
             args += ["-f", os.path.join(spec.context, spec.dockerfile)]
+        from_env = build_args_from_env(spec.build_args)
         for key, value in spec.build_args.items():
-            args += ["--build-arg", f"{key}={value}"]
+            # ``--build-arg KEY`` takes the value from the CLI's environment,
+            # where other local users cannot read it.
+            args += ["--build-arg", key if key in from_env else f"{key}={value}"]
         if spec.target:
             args += ["--target", spec.target]
         args += label_args(spec.labels)
@@ -183,7 +199,9 @@ def build(shell: Shell, spec: BuildSpec, *, extra_args: Sequence[str]) -> str:
         tail: list[str] = []
         steps: list[str] = []
         code = 0
-        for stream, line in shell.stream(args, operation="build"):
+        for stream, line in shell.stream(
+            args, operation="build", idle_timeout=shell.timeout, env=from_env
+        ):
             if stream == "exit":
                 code = int(line)
                 continue

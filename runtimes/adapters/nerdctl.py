@@ -74,7 +74,9 @@ class NerdctlRuntime(Runtime):
     """
 
     name = "nerdctl"
-    capabilities = frozenset({Capability.CREATES_MISSING_WORKDIR})
+    capabilities = frozenset(
+        {Capability.CREATES_MISSING_WORKDIR, Capability.PRECISE_LOG_TIMESTAMPS}
+    )
     options = ("address", "namespace", "buildkit_host", "binary", "command_prefix", "timeout")
 
     def __init__(

@@ -18,6 +18,7 @@ runtimes legitimately differ, a test checks the adapter's declared
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -160,6 +161,27 @@ RUN ["{BB}", "sh", "-c", "echo last > /stage"]
             for image in rt.images():
                 if image.id not in images_before and not image.tags:
                     rt.remove_image(image.id, force=True)
+
+    def test_missing_base_image_is_never_pulled(
+        self, rt: Runtime, tmp_path: Path, session_labels: dict[str, str]
+    ) -> None:
+        # A "registry" on loopback that counts connections: the build must
+        # fail without ever reaching it.
+        with socket.socket() as registry:
+            registry.bind(("127.0.0.1", 0))
+            registry.listen(8)
+            registry.settimeout(0.1)
+            port = registry.getsockname()[1]
+            context = self._context(tmp_path, f"FROM 127.0.0.1:{port}/runtimes-absent/base:1\n")
+            with pytest.raises(runtimes.BuildFailed, match="never pulls"):
+                rt.build(context, labels=session_labels)
+            contacted = 0
+            with contextlib.suppress(TimeoutError):
+                while True:
+                    conn, _ = registry.accept()
+                    conn.close()
+                    contacted += 1
+        assert contacted == 0
 
     def test_on_output_is_live(
         self, rt: Runtime, tmp_path: Path, session_labels: dict[str, str]
@@ -377,6 +399,18 @@ class LogsContract(_Base):
         worker.join(timeout=60)
         assert not worker.is_alive(), "logs(follow=True) did not end after the container exited"
         assert got == ["line-1", "line-2", "line-3"]
+
+    def test_timestamp_precision_is_as_declared(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do echo $i; done"])
+        assert rt.wait(c, timeout=60) == 0
+        stamps = [line.timestamp for line in rt.logs(c, timestamps=True)]
+        assert len(stamps) == 8
+        assert all(stamp is not None for stamp in stamps)
+        fractions = {stamp.microsecond for stamp in stamps if stamp is not None}
+        if Capability.PRECISE_LOG_TIMESTAMPS in rt.capabilities:
+            assert fractions != {0}, "declared sub-second timestamps, got whole seconds"
+        else:
+            assert fractions == {0}, "sub-second timestamps: declare PRECISE_LOG_TIMESTAMPS"
 
     def test_tail_and_timestamps(self, rt: Runtime, launch: Launch) -> None:
         c = launch(["sh", "-c", "echo one; echo two; echo three"])

@@ -179,3 +179,18 @@ def test_register_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
         registry.register_adapter("docker", "x:Y")
     with pytest.raises(runtimes.InvalidSpec):
         registry.register_adapter("other", "no-colon")
+
+
+def test_dockerfile_bases() -> None:
+    text = (
+        "ARG V=1\n"
+        "FROM --platform=linux/amd64 127.0.0.1:5000/base:1 AS build\n"
+        "RUN make \\\n  all\n"
+        "from build AS test\n"
+        "FROM scratch\n"
+        "FROM registry.example/app:$V\n"
+        "FROM 127.0.0.1:5000/base:1\n"
+        "FROM busybox\n"
+        "COPY --from=build /x /x\n"
+    )
+    assert _specs.dockerfile_bases(text) == ["127.0.0.1:5000/base:1", "busybox"]
