@@ -94,6 +94,16 @@ class Runtime(abc.ABC):
         why not (with the fix), for ``runtimes info``.
         """
 
+    @classmethod
+    def configured_endpoint(cls, **options: Any) -> str | None:
+        """The endpoint that ``options`` or the ecosystem's environment name
+        explicitly (``DOCKER_HOST``...), or ``None``.
+
+        Auto-detection never falls back past a runtime whose endpoint was
+        named: it is picked, and connecting reports why it fails.
+        """
+        return None
+
     # -- lifecycle of the adapter --------------------------------------
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default

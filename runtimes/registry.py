@@ -279,9 +279,17 @@ def select(name: str | None = None, *, config: Config | None = None) -> Selectio
     if config.user_default:
         return Selection(config.user_default, f"default in {config.user_path}")
     for candidate in AUTO_ORDER:
-        if detect(candidate, config=config) is None:
+        problem = detect(candidate, config=config)
+        if problem is None:
             return Selection(
                 candidate, "auto-detection (first of docker, podman, nerdctl reachable)"
+            )
+        endpoint = _configured_endpoint(candidate, config)
+        if endpoint is not None:
+            # A named endpoint that fails is an error to report, not a reason
+            # to run the caller's containers somewhere else.
+            return Selection(
+                candidate, f"auto-detection: its endpoint {endpoint} is configured ({problem})"
             )
     return Selection(None, "auto-detection found no reachable runtime")
 
@@ -339,6 +347,14 @@ def detect(name: str, *, config: Config | None = None, **options: Any) -> str | 
         return cls.detect(**resolve_options(name, cls, options, config))
     except (RuntimeUnavailable, UnknownRuntime) as exc:
         return str(exc)
+
+
+def _configured_endpoint(name: str, config: Config) -> str | None:
+    try:
+        cls = adapter_class(name)
+        return cls.configured_endpoint(**resolve_options(name, cls, {}, config))
+    except (RuntimeUnavailable, UnknownRuntime, InvalidSpec):
+        return None
 
 
 def available() -> list[str]:

@@ -9,6 +9,7 @@ nerdctl binds it literally), and images are never pulled.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from runtimes._shell import Shell, clean_error_text
-from runtimes.errors import BuildFailed
+from runtimes.errors import BuildFailed, RuntimesError, Timeout
 from runtimes.models import Mount, PortMapping
 from runtimes.specs import BuildSpec, RunSpec
 
@@ -144,13 +145,26 @@ def run_detached(shell: Shell, spec: RunSpec, *, remove_flag: bool = True) -> st
             cidfile=cidfile,
             env_file=write_env_file(tmp, spec.env),
         )
-        done = shell.run(args, operation="run", check=False, env=inherited_env(spec.env))
+        try:
+            done = shell.run(args, operation="run", check=False, env=inherited_env(spec.env))
+        except Timeout:
+            # The CLI was killed: whatever it created must go too.
+            _remove_created(shell, cidfile, spec.name)
+            raise
         if done.returncode != 0:
-            cid = Path(cidfile).read_text().strip() if os.path.exists(cidfile) else ""
-            if cid:
-                shell.run(["rm", "-f", cid], operation="run", check=False)
+            _remove_created(shell, cidfile, None)
             raise shell.error(done, operation="run", target="image", ref=spec.image)
     return done.stdout.decode().strip().splitlines()[-1]
+
+
+def _remove_created(shell: Shell, cidfile: str, name: str | None) -> None:
+    """Remove the container a failed ``run`` created, known by its cidfile
+    or, when the CLI died before writing it, by the name it was given."""
+    cid = Path(cidfile).read_text().strip() if os.path.exists(cidfile) else ""
+    target = cid or name
+    if target:
+        with contextlib.suppress(RuntimesError):
+            shell.run(["rm", "-f", "--", target], operation="run", check=False)
 
 
 def parse_json_stream(data: bytes) -> Iterator[Any]:

@@ -61,6 +61,8 @@ class PrivateService:
         with self._lock:
             if self._proc is not None and self._proc.poll() is None:
                 return
+            if self._proc is not None and self._proc.stderr is not None:
+                self._proc.stderr.close()  # the service that idled out or died
             _live.add(self)
             self._proc = subprocess.Popen(
                 [self._binary, "system", "service", f"--time={self._idle}", self.url],

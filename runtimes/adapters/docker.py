@@ -56,7 +56,11 @@ class DockerRuntime(Runtime):
 
     name = "docker"
     capabilities = frozenset(
-        {Capability.PRECISE_LOG_TIMESTAMPS, Capability.CREATES_MISSING_WORKDIR}
+        {
+            Capability.PRECISE_LOG_TIMESTAMPS,
+            Capability.CREATES_MISSING_WORKDIR,
+            Capability.KEEPS_UNTERMINATED_LAST_LINE,
+        }
     )
     options = ("host", "timeout")
 
@@ -77,6 +81,10 @@ class DockerRuntime(Runtime):
                 f"cannot reach the Docker daemon at {self.host}",
                 hint="start dockerd (or set DOCKER_HOST / RUNTIMES_DOCKER_HOST)",
             ) from redact_exception(exc)
+
+    @classmethod
+    def configured_endpoint(cls, **options: Any) -> str | None:
+        return options.get("host") or os.environ.get("DOCKER_HOST") or None
 
     @classmethod
     def detect(cls, **options: Any) -> str | None:

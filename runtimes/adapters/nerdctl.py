@@ -10,13 +10,15 @@ ambiguous ``k=v,...`` string, so state, exit code and labels come from
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from runtimes import _logs, _normalize
 from runtimes._shell import FOREVER, Completed, Shell, clean_error_text
@@ -100,6 +102,10 @@ class NerdctlRuntime(Runtime):
             timeout=self.default_timeout,
             install_hint=INSTALL_HINT,
         )
+
+    @classmethod
+    def configured_endpoint(cls, **options: Any) -> str | None:
+        return options.get("address") or os.environ.get("CONTAINERD_ADDRESS") or None
 
     @classmethod
     def detect(cls, **options: Any) -> str | None:
@@ -258,7 +264,7 @@ class NerdctlRuntime(Runtime):
         return self._container(found[0])
 
     def _logs(self, spec: LogsSpec) -> Iterator[LogLine]:
-        ref, timestamps, stdout, stderr = spec.container, spec.timestamps, spec.stdout, spec.stderr
+        ref = spec.container
         # Timestamps always on: they order stdout against stderr, which
         # arrive on two pipes, and are stripped unless asked for.
         args = ["logs", "--timestamps"]
@@ -268,37 +274,66 @@ class NerdctlRuntime(Runtime):
             args += ["--since", str(spec.since)]
         if spec.follow:
             self._inspect(ref)  # fail now, not on the first next()
-            return self._follow([*args, "--follow", "--", ref], timestamps, stdout, stderr)
+            return self._follow(args, spec)
         done = self._shell.run([*args, "--", ref], operation="logs", target="container", ref=ref)
-        records: list[tuple[Any, int, _logs.Stream, bytes]] = []
-        for index, (stream, data) in enumerate(
-            [("stdout", line) for line in done.stdout.splitlines(keepends=True)]
-            + [("stderr", line) for line in done.stderr.splitlines(keepends=True)]
-        ):
-            ts, payload = _logs.split_timestamp(data)
-            records.append((ts, index, stream, payload))  # type: ignore[arg-type]
-        records.sort(key=lambda r: (r[0] is None, r[0] or 0, r[1]))
-        wanted = {s for s, on in (("stdout", stdout), ("stderr", stderr)) if on}
-        joiner = _logs.LineJoiner(keep_timestamps=timestamps)
+        joiner = _logs.LineJoiner(keep_timestamps=spec.timestamps)
+        wanted = _wanted(spec)
         lines = [
             line
-            for ts, _, stream, payload in records
-            if stream in wanted
-            for line in joiner.feed(stream, payload, ts)
+            for record in _records(done)
+            if record.stream in wanted
+            for line in joiner.feed(record.stream, record.payload, record.ts)
         ]
         return iter([*lines, *joiner.flush()])
 
-    def _follow(
-        self, args: list[str], timestamps: bool, stdout: bool, stderr: bool
-    ) -> Iterator[LogLine]:
-        joiner = _logs.LineJoiner(keep_timestamps=timestamps)
-        wanted = {s for s, on in (("stdout", stdout), ("stderr", stderr)) if on}
-        for stream, data in self._shell.stream(args, operation="logs"):
+    def _follow(self, args: list[str], spec: LogsSpec) -> Iterator[LogLine]:
+        ref = spec.container
+        joiner = _logs.LineJoiner(keep_timestamps=spec.timestamps)
+        wanted = _wanted(spec)
+        own: list[bytes] = []  # nerdctl's own messages: the lines without a timestamp
+        code = 0
+        # Per stream, the newest timestamp seen and how many records had it:
+        # each pipe is in time order, the two pipes together are not.
+        newest: dict[str, tuple[int, bytes, int]] = {}
+        for stream, data in self._shell.stream([*args, "--follow", "--", ref], operation="logs"):
             if stream == "exit":
+                code = int(data)
                 break
+            ts, payload = _logs.split_timestamp(data)
+            if ts is None and stream == "stderr":
+                own.append(data)
+                continue
+            raw = data.partition(b" ")[0]
+            nanos, seen_raw, count = newest.get(stream, (-1, b"", 0))
+            if raw == seen_raw:
+                newest[stream] = (nanos, raw, count + 1)
+            else:
+                newest[stream] = (_nanos(raw), raw, 1)
             if stream in wanted:
-                ts, payload = _logs.split_timestamp(data)
                 yield from joiner.feed(stream, payload, ts)
+        if code != 0:
+            # A follow that nerdctl ended early must not look like the end of the logs.
+            done = Completed(tuple(args), code, b"", b"".join(own))
+            raise self._shell.error(done, operation="logs", target="container", ref=ref)
+        # nerdctl 2.0 stops following as soon as the task exits, before it has
+        # read the whole log file (a 20 MB log came back 14-16 MB): read what
+        # is left, from the oldest of the streams' newest timestamps, without
+        # repeating a record.  (The file is in time order, so a stream that
+        # showed nothing had nothing before that point.)
+        rest = args
+        if newest:
+            oldest = min(newest.values())
+            rest = ["logs", "--timestamps", "--since", oldest[1].decode()]
+        done = self._shell.run([*rest, "--", ref], operation="logs", target="container", ref=ref)
+        for record in _records(done):
+            nanos, _, count = newest.get(record.stream, (-1, b"", 0))
+            if 0 <= record.nanos < nanos:
+                continue  # --since has whole-second precision: already followed
+            if record.nanos == nanos and count > 0:
+                newest[record.stream] = (nanos, b"", count - 1)
+                continue
+            if record.stream in wanted:
+                yield from joiner.feed(record.stream, record.payload, record.ts)
         yield from joiner.flush()
 
     def _stop(self, ref: str, *, timeout: float) -> None:
@@ -454,6 +489,55 @@ def forced_remove_missing(
         return None
     error = shell.error(done, operation="remove", target=target, ref=ref)
     return error if isinstance(error, NotFound) else None
+
+
+class _Record(NamedTuple):
+    ts: datetime | None
+    order: int
+    stream: _logs.Stream
+    payload: bytes
+    nanos: int  # the timestamp in nanoseconds since the epoch, as nerdctl printed it
+
+
+def _records(done: Completed) -> list[_Record]:
+    """The records of ``logs --timestamps``, stdout and stderr in time order."""
+    records = []
+    for index, (stream, data) in enumerate(
+        [("stdout", line) for line in _lines(done.stdout)]
+        + [("stderr", line) for line in _lines(done.stderr)]
+    ):
+        ts, payload = _logs.split_timestamp(data)
+        nanos = _nanos(data.partition(b" ")[0]) if ts is not None else -1
+        records.append(_Record(ts, index, stream, payload, nanos))  # type: ignore[arg-type]
+    # Python's datetime keeps microseconds; nanos keeps nerdctl's nanoseconds.
+    records.sort(key=lambda r: (r.ts is None, r.nanos, r.order))
+    return records
+
+
+def _nanos(raw: bytes) -> int:
+    """``2026-11-28T20:08:56.127213296Z`` -> nanoseconds since the epoch."""
+    text = raw.decode("ascii", "replace")
+    whole, _, rest = text.partition(".")
+    digits = "".join(itertools.takewhile(str.isdigit, rest))
+    parsed = _normalize.timestamp(whole + text[len(whole) + 1 + len(digits) :] if rest else text)
+    if parsed is None:
+        return -1
+    seconds = int(parsed.replace(microsecond=0).timestamp())
+    return seconds * 1_000_000_000 + int((digits + "000000000")[:9])
+
+
+def _wanted(spec: LogsSpec) -> set[str]:
+    return {s for s, on in (("stdout", spec.stdout), ("stderr", spec.stderr)) if on}
+
+
+def _lines(data: bytes) -> list[bytes]:
+    """Records split on ``\n`` only: ``bytes.splitlines`` also splits on
+    ``\r`` (and ``\x0b``, ``\x1c``...), which a log line may hold."""
+    parts = data.split(b"\n")
+    lines = [part + b"\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
 
 
 def _unstartable_code(reason: str) -> int | None:

@@ -62,7 +62,7 @@ class PodmanRuntime(Runtime):
     """
 
     name = "podman"
-    capabilities = frozenset({Capability.LOSSLESS_LOGS})
+    capabilities = frozenset({Capability.LOSSLESS_LOGS, Capability.KEEPS_UNTERMINATED_LAST_LINE})
     options = ("host", "binary", "service_idle", "timeout")
 
     def __init__(
@@ -103,6 +103,10 @@ class PodmanRuntime(Runtime):
             timeout=self.default_timeout,
             install_hint=INSTALL_HINT,
         )
+
+    @classmethod
+    def configured_endpoint(cls, **options: Any) -> str | None:
+        return options.get("host") or os.environ.get("CONTAINER_HOST") or None
 
     @classmethod
     def detect(cls, **options: Any) -> str | None:

@@ -1,11 +1,14 @@
 """Faults end in a typed error within the configured time, never a hang.
 
-These need no engine: a fake ``nerdctl`` that hangs, and a unix socket that
-accepts connections but never answers.
+A fake ``nerdctl`` that hangs, a unix socket that accepts connections but
+never answers, a Podman service killed while a follow reads from it, and a
+container killed while it is followed.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import stat
 import threading
@@ -17,6 +20,7 @@ import pytest
 
 import runtimes
 from runtimes.adapters.docker import CONNECT_TIMEOUT
+from runtimes.testing.images import build_test_image
 
 
 @pytest.fixture
@@ -92,3 +96,55 @@ def test_socket_that_never_answers(name: str, silent_socket: str) -> None:
     # The first answer is bounded apart from the 120 s per-call timeout.
     assert time.monotonic() - started < CONNECT_TIMEOUT + 5
     assert silent_socket in str(info.value)
+
+
+def test_podman_service_killed_during_follow(
+    monkeypatch: pytest.MonkeyPatch, session_labels: dict[str, str], runtimes_session_id: str
+) -> None:
+    monkeypatch.delenv("CONTAINER_HOST", raising=False)
+    rt = runtimes.connect("podman")
+    service = rt._service  # type: ignore[attr-defined]
+    assert service is not None, "expected a private Podman service on this machine"
+    tag = f"runtimes-test/faults:{runtimes_session_id}"
+    build_test_image(rt, tag, session_labels)
+    try:
+        c = rt.run(
+            tag, ["sh", "-c", "while true; do echo tick; sleep 0.1; done"], labels=session_labels
+        )
+        lines = rt.logs(c, follow=True)
+        assert next(lines).text == "tick"
+        os.kill(service._proc.pid, signal.SIGKILL)
+        service._proc.wait(timeout=30)  # dead, so that the next call starts a new one
+        started = time.monotonic()
+        with pytest.raises(runtimes.RuntimeUnavailable):
+            for _ in lines:
+                pass
+        assert time.monotonic() - started < 30
+    finally:
+        # The next call starts the service again.
+        for container in rt.ps(all=True, labels=session_labels):
+            rt.remove(container, force=True)
+        rt.remove_image(tag, force=True)
+        rt.close()
+
+
+def test_container_killed_during_follow(
+    container_runtime: runtimes.Runtime, test_image: str, session_labels: dict[str, str]
+) -> None:
+    rt = container_runtime
+    c = rt.run(
+        test_image,
+        ["sh", "-c", "while true; do echo tick; sleep 0.1; done"],
+        labels=session_labels,
+    )
+    try:
+        lines = rt.logs(c, follow=True)
+        assert next(lines).text == "tick"
+        rt.kill(c)
+        started = time.monotonic()
+        rest = list(lines)  # ends, without an error, once the container is gone
+        assert all(line.text == "tick" for line in rest)
+        assert time.monotonic() - started < 30
+        assert rt.wait(c, timeout=10) == 137
+    finally:
+        rt.remove(c, force=True)

@@ -85,6 +85,19 @@ def test_auto_detection_order(clean_env: Path, monkeypatch: pytest.MonkeyPatch) 
     assert registry.select().name is None
 
 
+def test_a_configured_endpoint_is_never_skipped(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registry, "detect", lambda name, **_: None if name == "podman" else "no")
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    picked = registry.select()
+    assert picked.name == "docker"
+    assert "unix:///nonexistent/docker.sock" in picked.rule
+    monkeypatch.setattr(registry, "detect", lambda name, **_: "down")
+    with pytest.raises(runtimes.RuntimeUnavailable, match="nonexistent"):
+        runtimes.connect()
+
+
 def test_options_precedence(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cls = registry.adapter_class("docker")
     (clean_env / "pyproject.toml").write_text(
