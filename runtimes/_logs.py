@@ -9,6 +9,7 @@ timestamp, so callers always see one :class:`LogLine` per line written.
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -113,3 +114,59 @@ def join_frames(
             ts, payload = split_timestamp(payload)
         yield from joiner.feed(stream, payload, ts)
     yield from joiner.flush()
+
+
+def timestamp_nanos(raw: bytes) -> int:
+    """``b"2026-11-28T20:08:56.127213296Z"`` -> nanoseconds since the epoch (-1 if not one).
+
+    ``datetime`` keeps microseconds; telling records apart needs all nine digits.
+    """
+    text = raw.decode("ascii", "replace")
+    whole, dot, rest = text.partition(".")
+    digits = "".join(itertools.takewhile(str.isdigit, rest)) if dot else ""
+    parsed = _normalize.timestamp(whole + rest[len(digits) :] if dot else text)
+    if parsed is None:
+        return -1
+    seconds = int(parsed.replace(microsecond=0).timestamp())
+    return seconds * 1_000_000_000 + int((digits + "000000000")[:9])
+
+
+class FollowMark:
+    """Where a follow stopped, to read the rest without repeating a record.
+
+    Some runtimes end a follow when the container exits, before the last
+    records reach the reader (nerdctl 2.0 by megabytes, dockerd 20.10 by a
+    last line without a newline).  A follow notes each record's timestamp
+    here; a plain read ``since`` :meth:`since` then yields, through
+    :meth:`is_new`, only what the follow did not.  Per stream, because each
+    stream is in time order but the two together may not be.
+    """
+
+    def __init__(self) -> None:
+        self._newest: dict[str, tuple[int, bytes, int]] = {}
+
+    def see(self, stream: str, raw: bytes) -> None:
+        """Note one followed record with timestamp ``raw``."""
+        nanos, seen, count = self._newest.get(stream, (-1, b"", 0))
+        if raw == seen:
+            self._newest[stream] = (nanos, raw, count + 1)
+        else:
+            self._newest[stream] = (timestamp_nanos(raw), raw, 1)
+
+    def since(self) -> tuple[int, bytes] | None:
+        """The oldest of the streams' newest timestamps (nanoseconds, text), if any."""
+        if not self._newest:
+            return None
+        nanos, raw, _ = min(self._newest.values())
+        return nanos, raw
+
+    def is_new(self, stream: str, raw: bytes) -> bool:
+        """Whether a re-read record was not already followed."""
+        nanos = timestamp_nanos(raw)
+        newest, seen, count = self._newest.get(stream, (-1, b"", 0))
+        if 0 <= nanos < newest:
+            return False
+        if nanos == newest and count > 0:
+            self._newest[stream] = (newest, seen, count - 1)
+            return False
+        return True

@@ -50,6 +50,12 @@ _START_FAILED = re.compile(
     r"workdir .* does not exist|failed to create shim task|starting container process caused",
     re.I,
 )
+# A prefix that matches several objects: the caller must say which.
+_AMBIGUOUS = re.compile(
+    r"multiple IDs found|more than one (result|container|image)|ambiguous|"
+    r"matches? multiple|multiple (containers|images|objects) match",
+    re.I,
+)
 _OBJECT_MISSING = re.compile(r"no such object|not found|does not exist", re.I)
 _CONFLICT = re.compile(
     r"already in use|is already used by|already used|already exists|name .* is reserved",
@@ -109,6 +115,8 @@ def translate(
         return failed(f"{text}; {RLIMIT_HINT}")
     if _START_FAILED.search(text):
         return failed(text)
+    if _AMBIGUOUS.search(text):
+        return failed(f"ambiguous reference {ref or ''}: {text}".replace("  ", " "))
     if _IMAGE_MISSING.search(text) and target in ("image", "none"):
         return missing("image")
     if _CONTAINER_MISSING.search(text) and target != "image":

@@ -6,7 +6,9 @@ implement every abstract method, declare their optional behaviours in
 (:mod:`runtimes.testing`).
 
 Arguments named ``container`` accept a :class:`~runtimes.Container`, a name
-or an id (full or unambiguous prefix).  Errors are always
+or an id (full or unambiguous prefix; a prefix that matches several
+containers raises :class:`~runtimes.CommandFailed` saying "ambiguous
+reference", on every runtime).  Errors are always
 :class:`~runtimes.RuntimesError` subclasses; see :mod:`runtimes.errors`.
 """
 

@@ -318,20 +318,51 @@ class DockerRuntime(Runtime):
         if spec.since is not None:
             params["since"] = spec.since
         with self._api("logs", "container", ref):
-            response = self._client._get(  # noqa: SLF001 - raw frames keep the stream tag
-                self._client._url("/containers/{0}/logs", ref),  # noqa: SLF001
-                params=params,
-                stream=True,
-                timeout=None if spec.follow else self.default_timeout,
-            )
-            self._client._raise_for_status(response)  # noqa: SLF001
-        return self._log_lines(response, timestamps=spec.timestamps)
+            response = self._get_logs(ref, params, follow=spec.follow)
+        return self._log_lines(response, spec, params)
 
-    def _log_lines(self, response: Any, *, timestamps: bool) -> Iterator[LogLine]:
+    def _get_logs(self, ref: str, params: dict[str, Any], *, follow: bool) -> Any:
+        response = self._client._get(  # noqa: SLF001 - raw frames keep the stream tag
+            self._client._url("/containers/{0}/logs", ref),  # noqa: SLF001
+            params=params,
+            stream=True,
+            timeout=None if follow else self.default_timeout,
+        )
+        self._client._raise_for_status(response)  # noqa: SLF001
+        return response
+
+    def _log_lines(
+        self, response: Any, spec: LogsSpec, params: dict[str, Any]
+    ) -> Iterator[LogLine]:
+        mark = _logs.FollowMark()
+
+        def frames() -> Iterator[tuple[_logs.Stream, bytes]]:
+            for stream, payload in _logs.read_frames(response.raw.read):
+                mark.see(stream, payload.partition(b" ")[0])
+                yield stream, payload
+            response.close()
+            if not spec.follow:
+                return
+            # dockerd 20.10 can end a follow at the container's exit before
+            # the last line without a newline is written: read the rest.
+            rest = {**params, "follow": 0}
+            since = mark.since()
+            if since is not None:
+                seconds, nanos = divmod(since[0], 1_000_000_000)
+                rest.update(since=f"{seconds}.{nanos:09d}", tail="all")
+            more = self._get_logs(spec.container, rest, follow=False)
+            try:
+                for stream, payload in _logs.read_frames(more.raw.read):
+                    if mark.is_new(stream, payload.partition(b" ")[0]):
+                        yield stream, payload
+            finally:
+                more.close()
+
         try:
-            with self._api("logs", "container"):
-                frames = _logs.read_frames(response.raw.read)
-                yield from _logs.join_frames(frames, timestamps=timestamps, framed_timestamps=True)
+            with self._api("logs", "container", spec.container):
+                yield from _logs.join_frames(
+                    frames(), timestamps=spec.timestamps, framed_timestamps=True
+                )
         finally:
             response.close()
 

@@ -10,7 +10,6 @@ ambiguous ``k=v,...`` string, so state, exit code and labels come from
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import shutil
@@ -238,7 +237,9 @@ class NerdctlRuntime(Runtime):
         # One process for every id; a container removed meanwhile makes
         # nerdctl exit 1 but the others are still printed.
         done = self._shell.run(
-            ["inspect", "--mode", "dockercompat", "--", *ids], operation="ps", check=False
+            ["container", "inspect", "--mode", "dockercompat", "--", *ids],
+            operation="ps",
+            check=False,
         )
         return [self._container(raw) for raw in _cli.parse_json_stream(done.stdout)]
 
@@ -257,10 +258,21 @@ class NerdctlRuntime(Runtime):
 
     def _inspect(self, ref: str) -> Container:
         found = self._json(
-            ["inspect", "--mode", "dockercompat", "--", ref], "inspect", target="container", ref=ref
+            ["container", "inspect", "--mode", "dockercompat", "--", ref],
+            "inspect",
+            target="container",
+            ref=ref,
         )
         if not found:
             raise ContainerNotFound(ref, f"nerdctl: container not found: {ref}")
+        if len(found) > 1:
+            # nerdctl prints every container the prefix matches; the others
+            # refuse an ambiguous reference.
+            raise CommandFailed(
+                f"ambiguous reference {ref}: {len(found)} containers match",
+                runtime=self.name,
+                operation="inspect",
+            )
         return self._container(found[0])
 
     def _logs(self, spec: LogsSpec) -> Iterator[LogLine]:
@@ -292,9 +304,7 @@ class NerdctlRuntime(Runtime):
         wanted = _wanted(spec)
         own: list[bytes] = []  # nerdctl's own messages: the lines without a timestamp
         code = 0
-        # Per stream, the newest timestamp seen and how many records had it:
-        # each pipe is in time order, the two pipes together are not.
-        newest: dict[str, tuple[int, bytes, int]] = {}
+        mark = _logs.FollowMark()
         for stream, data in self._shell.stream([*args, "--follow", "--", ref], operation="logs"):
             if stream == "exit":
                 code = int(data)
@@ -303,12 +313,7 @@ class NerdctlRuntime(Runtime):
             if ts is None and stream == "stderr":
                 own.append(data)
                 continue
-            raw = data.partition(b" ")[0]
-            nanos, seen_raw, count = newest.get(stream, (-1, b"", 0))
-            if raw == seen_raw:
-                newest[stream] = (nanos, raw, count + 1)
-            else:
-                newest[stream] = (_nanos(raw), raw, 1)
+            mark.see(stream, data.partition(b" ")[0])
             if stream in wanted:
                 yield from joiner.feed(stream, payload, ts)
         if code != 0:
@@ -316,23 +321,12 @@ class NerdctlRuntime(Runtime):
             done = Completed(tuple(args), code, b"", b"".join(own))
             raise self._shell.error(done, operation="logs", target="container", ref=ref)
         # nerdctl 2.0 stops following as soon as the task exits, before it has
-        # read the whole log file (a 20 MB log came back 14-16 MB): read what
-        # is left, from the oldest of the streams' newest timestamps, without
-        # repeating a record.  (The file is in time order, so a stream that
-        # showed nothing had nothing before that point.)
-        rest = args
-        if newest:
-            oldest = min(newest.values())
-            rest = ["logs", "--timestamps", "--since", oldest[1].decode()]
+        # read the whole log file (a 20 MB log came back 14-16 MB): read the rest.
+        since = mark.since()
+        rest = ["logs", "--timestamps", "--since", since[1].decode()] if since else args
         done = self._shell.run([*rest, "--", ref], operation="logs", target="container", ref=ref)
         for record in _records(done):
-            nanos, _, count = newest.get(record.stream, (-1, b"", 0))
-            if 0 <= record.nanos < nanos:
-                continue  # --since has whole-second precision: already followed
-            if record.nanos == nanos and count > 0:
-                newest[record.stream] = (nanos, b"", count - 1)
-                continue
-            if record.stream in wanted:
+            if record.stream in wanted and mark.is_new(record.stream, record.raw):
                 yield from joiner.feed(record.stream, record.payload, record.ts)
         yield from joiner.flush()
 
@@ -484,11 +478,14 @@ def forced_remove_missing(
     ``nerdctl rm -f missing`` exits 0 and only logs ``level=error ... no such
     container`` (``rmi -f``: ``no such image``); the contract is
     :class:`~runtimes.ContainerNotFound` (:class:`~runtimes.ImageNotFound`).
+    An ambiguous prefix is logged the same way and removes nothing.
     """
     if done.returncode != 0 or b"level=error" not in done.stderr:
         return None
     error = shell.error(done, operation="remove", target=target, ref=ref)
-    return error if isinstance(error, NotFound) else None
+    if isinstance(error, NotFound) or "ambiguous reference" in str(error):
+        return error
+    return None
 
 
 class _Record(NamedTuple):
@@ -496,7 +493,8 @@ class _Record(NamedTuple):
     order: int
     stream: _logs.Stream
     payload: bytes
-    nanos: int  # the timestamp in nanoseconds since the epoch, as nerdctl printed it
+    raw: bytes  # the timestamp as nerdctl printed it (nanoseconds)
+    nanos: int
 
 
 def _records(done: Completed) -> list[_Record]:
@@ -507,23 +505,12 @@ def _records(done: Completed) -> list[_Record]:
         + [("stderr", line) for line in _lines(done.stderr)]
     ):
         ts, payload = _logs.split_timestamp(data)
-        nanos = _nanos(data.partition(b" ")[0]) if ts is not None else -1
-        records.append(_Record(ts, index, stream, payload, nanos))  # type: ignore[arg-type]
+        raw = data.partition(b" ")[0] if ts is not None else b""
+        nanos = _logs.timestamp_nanos(raw) if ts is not None else -1
+        records.append(_Record(ts, index, stream, payload, raw, nanos))  # type: ignore[arg-type]
     # Python's datetime keeps microseconds; nanos keeps nerdctl's nanoseconds.
     records.sort(key=lambda r: (r.ts is None, r.nanos, r.order))
     return records
-
-
-def _nanos(raw: bytes) -> int:
-    """``2026-11-28T20:08:56.127213296Z`` -> nanoseconds since the epoch."""
-    text = raw.decode("ascii", "replace")
-    whole, _, rest = text.partition(".")
-    digits = "".join(itertools.takewhile(str.isdigit, rest))
-    parsed = _normalize.timestamp(whole + text[len(whole) + 1 + len(digits) :] if rest else text)
-    if parsed is None:
-        return -1
-    seconds = int(parsed.replace(microsecond=0).timestamp())
-    return seconds * 1_000_000_000 + int((digits + "000000000")[:9])
 
 
 def _wanted(spec: LogsSpec) -> set[str]:

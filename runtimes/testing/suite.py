@@ -585,6 +585,21 @@ class ErrorsContract(_Base):
         assert isinstance(info.value, LookupError)
         assert ref in str(info.value)
 
+    def test_ambiguous_prefix(self, rt: Runtime, launch: Launch) -> None:
+        # Two containers whose ids start alike: 17 make it certain.
+        by_prefix: dict[str, Container] = {}
+        for _ in range(17):
+            c = launch(["sleep", "1000"])
+            if c.id[0] in by_prefix:
+                pair = (by_prefix[c.id[0]], c)
+                break
+            by_prefix[c.id[0]] = c
+        prefix = pair[1].id[0]
+        for call in (rt.inspect, lambda ref: rt.remove(ref, force=True)):
+            with pytest.raises(runtimes.CommandFailed, match="ambiguous reference"):
+                call(prefix)
+        assert {rt.inspect(c.id).id for c in pair} == {c.id for c in pair}
+
     def test_volume_not_found(self, rt: Runtime, runtimes_session_id: str) -> None:
         with pytest.raises(runtimes.VolumeNotFound):
             rt.remove_volume(f"rt-{runtimes_session_id}-no-volume")

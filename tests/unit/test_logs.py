@@ -49,3 +49,37 @@ def test_streams_are_joined_separately() -> None:
         *joiner.feed("stdout", b"t\n"),
     ]
     assert [(x.stream, x.data) for x in out] == [("stderr", b"e\n"), ("stdout", b"part\n")]
+
+
+def test_timestamp_nanos_keeps_all_nine_digits() -> None:
+    from runtimes._logs import timestamp_nanos
+
+    assert timestamp_nanos(b"2026-11-28T20:08:56.127213296Z") == 1795896536127213296
+    assert timestamp_nanos(b"2026-11-28T20:08:56.1Z") == 1795896536100000000
+    assert timestamp_nanos(b"2026-11-28T20:08:56Z") == 1795896536000000000
+    assert timestamp_nanos(b"hello") == -1
+
+
+def test_follow_mark_yields_only_what_the_follow_missed() -> None:
+    from runtimes._logs import FollowMark
+
+    mark = FollowMark()
+    # The two pipes arrive out of order with each other, each in order itself.
+    for stream, raw in [
+        ("stderr", b"2026-11-28T20:08:56.000000003Z"),
+        ("stdout", b"2026-11-28T20:08:56.000000001Z"),
+        ("stdout", b"2026-11-28T20:08:56.000000002Z"),
+        ("stdout", b"2026-11-28T20:08:56.000000002Z"),
+    ]:
+        mark.see(stream, raw)
+    assert mark.since() == (1795896536000000002, b"2026-11-28T20:08:56.000000002Z")
+    reread = [
+        ("stdout", b"2026-11-28T20:08:56.000000001Z", False),
+        ("stdout", b"2026-11-28T20:08:56.000000002Z", False),
+        ("stdout", b"2026-11-28T20:08:56.000000002Z", False),
+        ("stdout", b"2026-11-28T20:08:56.000000002Z", True),  # a third record at that time
+        ("stderr", b"2026-11-28T20:08:56.000000003Z", False),
+        ("stdout", b"2026-11-28T20:08:57Z", True),
+        ("stderr", b"2026-11-28T20:08:57Z", True),
+    ]
+    assert [mark.is_new(s, r) for s, r, _ in reread] == [new for *_, new in reread]
