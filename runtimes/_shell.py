@@ -149,7 +149,7 @@ class Shell:
                 env=self._environ(env),
                 check=False,
             )
-        except FileNotFoundError as exc:
+        except OSError as exc:  # missing, not executable, a directory...
             raise self._missing(exc) from None
         except subprocess.TimeoutExpired as exc:
             raise Timeout(
@@ -205,7 +205,7 @@ class Shell:
                 stderr=subprocess.PIPE,
                 env=self._environ(env),
             )
-        except FileNotFoundError as exc:
+        except OSError as exc:
             raise self._missing(exc) from None
         lines: queue.Queue[tuple[Literal["stdout", "stderr"], bytes | None]] = queue.Queue()
 
@@ -248,8 +248,13 @@ class Shell:
             yield "exit", str(code).encode()
         finally:
             if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+                # TERM first: a prefix like sudo passes it on, but not KILL.
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
             for reader in readers:
                 reader.join(timeout=5)
             for pipe in (proc.stdout, proc.stderr):

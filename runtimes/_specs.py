@@ -43,7 +43,7 @@ _HOST = rf"(?:localhost|{_LABEL}(?:\.{_LABEL})+|{_LABEL}(?=:))(?::[0-9]+)?"
 _REF_RE = re.compile(
     rf"(?:(?P<host>{_HOST})/)?"
     r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
-    r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
     r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
 )
 _ID_RE = re.compile(r"(?:sha256:)?[0-9a-f]{12,64}")
@@ -132,6 +132,8 @@ def check_command(command: str | Sequence[str] | None, what: str = "command") ->
     if command is None:
         return None
     if isinstance(command, str):
+        if "\x00" in command:
+            raise InvalidSpec(f"{what} contains a NUL byte")
         try:
             return shlex.split(command)
         except ValueError as exc:
@@ -145,6 +147,8 @@ def check_command(command: str | Sequence[str] | None, what: str = "command") ->
 
 
 def _port_number(text: str, spec: object) -> int:
+    if len(text) > 5:
+        raise InvalidSpec(f"invalid port {text[:12]!r}: must be 1-65535")
     # isascii: "²".isdigit() is true but int("²") fails.
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
         raise InvalidSpec(f"invalid port {text!r} in {spec!r}: must be 1-65535")
@@ -163,7 +167,9 @@ def parse_port(spec: str | int | PortMapping) -> PortMapping:
             _check_ip(spec.host_ip, spec)
         return spec
     if isinstance(spec, int) and not isinstance(spec, bool):
-        return PortMapping(container_port=_port_number(str(spec), spec))
+        if not 1 <= spec <= 65535:
+            raise InvalidSpec("invalid port: must be 1-65535")
+        return PortMapping(container_port=spec)
     if not isinstance(spec, str) or not spec:
         raise InvalidSpec(f"invalid port spec {spec!r}")
     rest, _, proto = spec.partition("/")
@@ -227,7 +233,15 @@ def parse_volume(spec: str | Mount) -> Mount:
     made absolute and must exist.  Anything else is a named volume.
     """
     if isinstance(spec, Mount):
-        mount = spec
+        try:
+            kind = MountType(spec.type)
+        except ValueError:
+            raise InvalidSpec(f"invalid mount type {spec.type!r}: use bind or volume") from None
+        if not isinstance(spec.source, str) or not spec.source:
+            raise InvalidSpec(f"invalid mount source {spec.source!r}")
+        if not isinstance(spec.read_only, bool):
+            raise InvalidSpec("Mount.read_only must be True or False")
+        mount = Mount(source=spec.source, target=spec.target, type=kind, read_only=spec.read_only)
     else:
         if not isinstance(spec, str) or not spec:
             raise InvalidSpec(f"invalid volume spec {spec!r}")
@@ -250,6 +264,11 @@ def parse_volume(spec: str | Mount) -> Mount:
             read_only=mode == "ro",
         )
     check_path(mount.target, "volume target")
+    # A CLI reads "src:dst:opts": a ':' or ',' would smuggle mount options in.
+    if ":" in mount.target or "," in mount.target or ":" in mount.source or "," in mount.source:
+        raise InvalidSpec(
+            f"mount {mount.source!r} -> {mount.target!r}: ':' and ',' are not allowed"
+        )
     if mount.type is MountType.BIND:
         source = os.path.abspath(os.path.expanduser(mount.source))
         if not os.path.exists(source):
@@ -272,9 +291,9 @@ def parse_volumes(specs: Iterable[str | Mount] | str | None) -> list[Mount]:
 def check_tail(tail: int | None) -> int | None:
     """``tail`` for logs: ``None`` (everything) or a count."""
     if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int) or tail < 0):
-        raise InvalidSpec(f"tail must be a non-negative integer, got {tail!r}")
+        raise InvalidSpec(f"tail must be a non-negative integer, got {type(tail).__name__}")
     if tail is not None and tail > _MAX_TAIL:
-        raise InvalidSpec(f"tail must be at most {_MAX_TAIL}, got {tail}; use None for all")
+        raise InvalidSpec(f"tail must be at most {_MAX_TAIL}; use None for all")
     return tail
 
 
@@ -293,7 +312,8 @@ def check_ref(container: ContainerRef) -> str:
     (``--privileged``) or an API as another URL path (``../images/x``).
     """
     if isinstance(container, Container):
-        return container.id
+        # A Container can be built by hand: its id reaches a URL path too.
+        container = container.id
     if (
         not isinstance(container, str)
         or not _NAME_RE.fullmatch(container)
@@ -307,10 +327,11 @@ def check_seconds(value: float | None, what: str, *, optional: bool = False) -> 
     """A finite, non-negative number of seconds (``None`` only if ``optional``)."""
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidSpec(f"{what} must be a finite number of seconds, got {value!r}")
-    if not 0 <= value <= _MAX_SECONDS:
-        raise InvalidSpec(f"{what} must be between 0 and {_MAX_SECONDS} seconds, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidSpec(f"{what} must be a number of seconds, got {type(value).__name__}")
+    # Compare before anything converts: a huge int overflows float() and str().
+    if not (0 <= value <= _MAX_SECONDS):  # NaN fails this too
+        raise InvalidSpec(f"{what} must be a finite number between 0 and {_MAX_SECONDS} seconds")
     return float(value)
 
 
@@ -318,7 +339,7 @@ def check_signal(signal: str | int) -> str:
     """A signal as a name (``SIGTERM``, ``TERM``) or a number, as text."""
     if isinstance(signal, int) and not isinstance(signal, bool):
         if not 1 <= signal <= 64:
-            raise InvalidSpec(f"invalid signal number {signal}: must be 1-64")
+            raise InvalidSpec("invalid signal number: must be 1-64")
         return str(signal)
     if not isinstance(signal, str) or not _SIGNAL_RE.fullmatch(signal):
         raise InvalidSpec(f"invalid signal {signal!r}: use a name like SIGTERM or a number")
@@ -349,6 +370,15 @@ def check_user(user: str | None) -> str | None:
 
 
 def check_since(since: Since | None) -> int | None:
+    try:
+        return _check_since(since)
+    except (OverflowError, ValueError) as exc:
+        if isinstance(exc, InvalidSpec):
+            raise
+        raise InvalidSpec("invalid since value: out of range") from None
+
+
+def _check_since(since: Since | None) -> int | None:
     """A ``since`` bound as epoch seconds.
 
     Accepts a datetime (naive means UTC), a timedelta or a duration text
@@ -382,7 +412,7 @@ def check_since(since: Since | None) -> int | None:
             return check_since(timedelta(hours=hours, minutes=minutes, seconds=seconds))
         parsed = _normalize.timestamp(text)
         if parsed is not None:
-            return int(parsed.timestamp())
+            return check_since(max(0, int(parsed.timestamp())))
     raise InvalidSpec(
         f"invalid since value {since!r}: use a datetime, a timedelta, a duration like 10m, "
         "epoch seconds or RFC 3339"
@@ -445,9 +475,12 @@ def build_spec(
     on_output: Callable[[str], None] | None,
 ) -> BuildSpec:
     try:
-        context = os.path.abspath(os.fspath(context_dir))
+        path = os.fspath(context_dir)
     except TypeError:
         raise InvalidSpec(f"build context must be a path, got {context_dir!r}") from None
+    if not isinstance(path, str) or "\x00" in path:
+        raise InvalidSpec(f"build context must be a text path, got {context_dir!r}")
+    context = os.path.abspath(path)
     if not os.path.isdir(context):
         raise InvalidSpec(f"build context {context!r} is not a directory")
     if dockerfile is not None:

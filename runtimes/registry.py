@@ -142,6 +142,10 @@ def register_adapter(
             raise InvalidSpec(f"adapter target {target!r} must be 'module:Class'")
         text = target
     else:
+        from runtimes.base import Runtime
+
+        if not (isinstance(target, type) and issubclass(target, Runtime)):
+            raise TypeError(f"adapter {name!r} is not a runtimes.Runtime subclass: {target!r}")
         text = f"{target.__module__}:{target.__qualname__}"
         _cache[name] = target
     _registered[name] = AdapterSpec(

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from runtimes._shell import Shell, clean_error_text
-from runtimes.errors import BuildFailed, RuntimesError, Timeout
+from runtimes.errors import BuildFailed, InvalidSpec, RuntimesError, Timeout
 from runtimes.models import Mount, PortMapping
 from runtimes.specs import BuildSpec, RunSpec
 
@@ -28,6 +28,11 @@ _BUILD_EXIT = re.compile(r"exit code: (\d+)")
 # What the classic Docker builder (" ---> 1a2b3c4d5e6f") and Buildah ("--> 1a2b3c4d5e6")
 # print after committing a step: the image a failed build leaves behind.
 _STEP_IMAGE = re.compile(r"^\s*-{2,3}> ([0-9a-f]{11,64})\s*$")
+# A new step ("Step 2/5 : RUN ...", "STEP 2/5: RUN ..."), and the lines that
+# say the id that follows is not this build's own: the base image after
+# FROM, a cached step.
+_STEP_HEADER = re.compile(r"^\s*step \d+/\d+\s*:\s*(?P<instruction>\S+)", re.I)
+_USING_CACHE = re.compile(r"^\s*-{2,3}> Using cache", re.I)
 
 
 def port_arg(p: PortMapping) -> str:
@@ -118,8 +123,31 @@ def build_args_from_env(build_args: Mapping[str, str]) -> dict[str, str]:
 
 
 def inherited_env(env: Mapping[str, str]) -> dict[str, str]:
-    """The variables an env file cannot hold (a newline in the value)."""
-    return {k: v for k, v in env.items() if "\n" in v or "\r" in v}
+    """The variables an env file cannot hold exactly.
+
+    Env-file parsers drop or change some values: a newline ends the value,
+    surrounding spaces and quotes are stripped, a key starting with ``#``
+    is a comment, and nerdctl caps a line at 64 KiB.  Those go through the
+    CLI process's own environment (``-e KEY``) instead, unless the CLI
+    itself reads that variable (``PATH``...): then the value is refused.
+    """
+    out = {}
+    for key, value in env.items():
+        if (
+            "\n" in value
+            or "\r" in value
+            or value != value.strip()
+            or value[:1] in "\"'"
+            or key.startswith("#")
+            or len(key) + len(value) > 60_000
+        ):
+            if _CLI_ENV.fullmatch(key):
+                raise InvalidSpec(
+                    f"environment variable {key}: this value can only be passed through the "
+                    "CLI's own environment, and the CLI reads that variable itself"
+                )
+            out[key] = value
+    return out
 
 
 def write_env_file(directory: str, env: Mapping[str, str]) -> str | None:
@@ -149,22 +177,24 @@ def run_detached(shell: Shell, spec: RunSpec, *, remove_flag: bool = True) -> st
             done = shell.run(args, operation="run", check=False, env=inherited_env(spec.env))
         except Timeout:
             # The CLI was killed: whatever it created must go too.
-            _remove_created(shell, cidfile, spec.name)
+            _remove_created(shell, cidfile)
             raise
         if done.returncode != 0:
-            _remove_created(shell, cidfile, None)
+            _remove_created(shell, cidfile)
             raise shell.error(done, operation="run", target="image", ref=spec.image)
     return done.stdout.decode().strip().splitlines()[-1]
 
 
-def _remove_created(shell: Shell, cidfile: str, name: str | None) -> None:
-    """Remove the container a failed ``run`` created, known by its cidfile
-    or, when the CLI died before writing it, by the name it was given."""
+def _remove_created(shell: Shell, cidfile: str) -> None:
+    """Remove the container a failed ``run`` created, known by its cidfile.
+
+    Never by name: a CLI killed before it wrote the file may have created
+    nothing, and the name may be another container's.
+    """
     cid = Path(cidfile).read_text().strip() if os.path.exists(cidfile) else ""
-    target = cid or name
-    if target:
+    if cid:
         with contextlib.suppress(RuntimesError):
-            shell.run(["rm", "-f", "--", target], operation="run", check=False)
+            shell.run(["rm", "-f", "--", cid], operation="run", check=False)
 
 
 def parse_json_stream(data: bytes) -> Iterator[Any]:
@@ -211,7 +241,7 @@ def build(shell: Shell, spec: BuildSpec, *, extra_args: Sequence[str]) -> str:
             args.append("--no-cache")
         args += ["--", spec.context]
         tail: list[str] = []
-        steps: list[str] = []
+        steps = StepImages()
         code = 0
         for stream, line in shell.stream(
             args, operation="build", idle_timeout=shell.timeout, env=from_env
@@ -220,25 +250,45 @@ def build(shell: Shell, spec: BuildSpec, *, extra_args: Sequence[str]) -> str:
                 code = int(line)
                 continue
             text = line.decode("utf-8", "replace").rstrip("\r\n")
-            note_step_image(text, steps)
+            steps.note(text)
             tail.append(text)
             del tail[:-50]
             spec.emit(text)
         image_id = iidfile.read_text().strip() if code == 0 and iidfile.exists() else ""
     if image_id:
         return image_id
-    remove_step_images(lambda ref: _remove_if_untagged(shell, ref), steps)
+    remove_step_images(lambda ref: _remove_if_untagged(shell, ref), steps.ids)
     message = clean_error_text("\n".join(tail[-5:])) or f"exit code {code}"
     found = _BUILD_EXIT.findall("\n".join(tail))
     exit_code = int(found[-1]) if found else code
     raise BuildFailed(message, runtime=shell.runtime, exit_code=exit_code, output=tail)
 
 
-def note_step_image(line: str, steps: list[str]) -> None:
-    """Collect the id of a step image from one line of build output."""
-    match = _STEP_IMAGE.match(line)
-    if match:
-        steps.append(match.group(1))
+class StepImages:
+    """The ids of the images a build committed, read from its output.
+
+    The classic Docker builder and Buildah print ``---> <id>`` / ``--> <id>``
+    after each step; the id after ``FROM`` is the base image and the id
+    after ``Using cache`` an older image, neither of which is this build's.
+    """
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self._skip_next = False
+
+    def note(self, line: str) -> None:
+        header = _STEP_HEADER.match(line)
+        if header:
+            self._skip_next = header["instruction"].upper() == "FROM"
+            return
+        if _USING_CACHE.match(line):
+            self._skip_next = True
+            return
+        match = _STEP_IMAGE.match(line)
+        if match:
+            if not self._skip_next:
+                self.ids.append(match.group(1))
+            self._skip_next = False
 
 
 def remove_step_images(remove: Callable[[str], object], steps: Sequence[str]) -> None:

@@ -141,14 +141,14 @@ class DockerRuntime(Runtime):
 
     def _build(self, spec: BuildSpec) -> str:
         tail: list[str] = []
-        steps: list[str] = []
+        steps = _cli.StepImages()
         image_id: str | None = None
         error: tuple[str, int | None] | None = None
         pending = ""
 
         def emit(line: str) -> None:
             line = _ANSI.sub("", line)
-            _cli.note_step_image(line, steps)
+            steps.note(line)
             tail.append(line)
             del tail[:-50]
             spec.emit(line)
@@ -189,7 +189,7 @@ class DockerRuntime(Runtime):
             emit(pending)
         if error is None and image_id is not None:
             return image_id
-        _cli.remove_step_images(self._remove_if_untagged, steps)
+        _cli.remove_step_images(self._remove_if_untagged, steps.ids)
         if error is not None:
             raise BuildFailed(error[0], runtime=self.name, exit_code=error[1], output=tail)
         raise BuildFailed("the builder reported no image id", runtime=self.name, output=tail)
@@ -350,7 +350,10 @@ class DockerRuntime(Runtime):
             if since is not None:
                 seconds, nanos = divmod(since[0], 1_000_000_000)
                 rest.update(since=f"{seconds}.{nanos:09d}", tail="all")
-            more = self._get_logs(spec.container, rest, follow=False)
+            try:
+                more = self._get_logs(spec.container, rest, follow=False)
+            except docker.errors.NotFound:
+                return  # removed on exit (remove=True): the follow saw the end
             try:
                 for stream, payload in _logs.read_frames(more.raw.read):
                     if mark.is_new(stream, payload.partition(b" ")[0]):

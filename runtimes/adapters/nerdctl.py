@@ -324,7 +324,12 @@ class NerdctlRuntime(Runtime):
         # read the whole log file (a 20 MB log came back 14-16 MB): read the rest.
         since = mark.since()
         rest = ["logs", "--timestamps", "--since", since[1].decode()] if since else args
-        done = self._shell.run([*rest, "--", ref], operation="logs", target="container", ref=ref)
+        try:
+            done = self._shell.run(
+                [*rest, "--", ref], operation="logs", target="container", ref=ref
+            )
+        except ContainerNotFound:
+            return  # removed on exit (remove=True): the follow saw the end
         for record in _records(done):
             if record.stream in wanted and mark.is_new(record.stream, record.raw):
                 yield from joiner.feed(record.stream, record.payload, record.ts)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import pytest
 
@@ -16,3 +17,15 @@ class _Base:
     @pytest.fixture
     def rt(self, container_runtime: Runtime) -> Runtime:
         return container_runtime
+
+
+#: One call per verb that takes a container reference, for tables of cases.
+CONTAINER_VERBS: dict[str, Callable[[Any, Any], object]] = {
+    "inspect": lambda rt, ref: rt.inspect(ref),
+    "logs": lambda rt, ref: rt.logs(ref),
+    "stop": lambda rt, ref: rt.stop(ref, timeout=1),
+    "kill": lambda rt, ref: rt.kill(ref),
+    "wait": lambda rt, ref: rt.wait(ref, timeout=5),
+    "remove": lambda rt, ref: rt.remove(ref, force=True),
+    "exec": lambda rt, ref: rt.exec(ref, ["true"]),
+}

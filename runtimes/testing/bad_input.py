@@ -79,7 +79,7 @@ from runtimes.errors import (
     VolumeNotFound,
 )
 from runtimes.models import Capability, Container, ContainerState, ExecResult
-from runtimes.testing._base import _Base
+from runtimes.testing._base import CONTAINER_VERBS, _Base
 from runtimes.testing.images import build_test_image, write_busybox_context
 from runtimes.testing.plugin import SESSION_LABEL
 
@@ -159,15 +159,7 @@ class Case(NamedTuple):
 
 # -- the rows -----------------------------------------------------------------------
 
-_CONTAINER_VERBS: dict[str, Callable[[Any, object], object]] = {
-    "inspect": lambda rt, ref: rt.inspect(ref),
-    "logs": lambda rt, ref: rt.logs(ref),
-    "stop": lambda rt, ref: rt.stop(ref, timeout=1),
-    "kill": lambda rt, ref: rt.kill(ref),
-    "wait": lambda rt, ref: rt.wait(ref, timeout=5),
-    "remove": lambda rt, ref: rt.remove(ref, force=True),
-    "exec": lambda rt, ref: rt.exec(ref, ["true"]),
-}
+_CONTAINER_VERBS = CONTAINER_VERBS
 
 # (id, reference built from the ctx, expected class)
 _BAD_REFS: list[tuple[str, Callable[[Ctx], object], type[RuntimesError]]] = [

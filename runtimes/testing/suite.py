@@ -33,7 +33,7 @@ import pytest
 import runtimes
 from runtimes.base import Runtime
 from runtimes.models import Capability, Container, ContainerState, LogLine
-from runtimes.testing._base import _Base
+from runtimes.testing._base import CONTAINER_VERBS, _Base
 from runtimes.testing.bad_input import BadInputContract
 from runtimes.testing.images import write_busybox_context
 from runtimes.testing.plugin import SESSION_LABEL
@@ -567,15 +567,7 @@ class ExecContract(_Base):
 
 
 class ErrorsContract(_Base):
-    CONTAINER_VERBS: ClassVar[dict[str, Callable[[Runtime, str], Any]]] = {
-        "inspect": lambda rt, ref: rt.inspect(ref),
-        "logs": lambda rt, ref: rt.logs(ref),
-        "stop": lambda rt, ref: rt.stop(ref, timeout=1),
-        "kill": lambda rt, ref: rt.kill(ref),
-        "wait": lambda rt, ref: rt.wait(ref, timeout=10),
-        "remove": lambda rt, ref: rt.remove(ref, force=True),
-        "exec": lambda rt, ref: rt.exec(ref, ["true"]),
-    }
+    CONTAINER_VERBS: ClassVar[dict[str, Callable[[Any, Any], object]]] = CONTAINER_VERBS
 
     @pytest.mark.parametrize("verb", sorted(CONTAINER_VERBS))
     def test_container_not_found(self, rt: Runtime, verb: str, runtimes_session_id: str) -> None:

@@ -194,3 +194,63 @@ def test_dockerfile_bases() -> None:
         "COPY --from=build /x /x\n"
     )
     assert _specs.dockerfile_bases(text) == ["127.0.0.1:5000/base:1", "busybox"]
+
+
+def test_step_images_are_only_this_builds_own() -> None:
+    docker_output = [
+        "Step 1/4 : FROM 127.0.0.1:5000/base@sha256:" + "a" * 64,
+        " ---> 1111111111aa",
+        "Step 2/4 : COPY x /x",
+        " ---> Using cache",
+        " ---> 2222222222bb",
+        "Step 3/4 : RUN make",
+        " ---> Running in 3333333333cc",
+        " ---> 4444444444dd",
+        "Step 4/4 : RUN false",
+    ]
+    buildah_output = [
+        "STEP 1/3: FROM scratch",
+        "STEP 2/3: COPY busybox /bin/busybox",
+        "--> Using cache 55555555555ee",
+        "--> 55555555555",
+        "STEP 3/3: RUN false",
+        "--> 66666666666",
+    ]
+    for output, expected in [
+        (docker_output, ["4444444444dd"]),
+        (buildah_output, ["66666666666"]),
+    ]:
+        steps = _cli.StepImages()
+        for line in output:
+            steps.note(line)
+        assert steps.ids == expected
+
+
+def test_values_an_env_file_would_change_go_through_the_environment() -> None:
+    env = {"A": "plain", "B": " padded ", "#C": "x", "D": '"quoted"', "E": "x" * 70_000}
+    assert set(_cli.inherited_env(env)) == {"B", "#C", "D", "E"}
+    with pytest.raises(runtimes.InvalidSpec, match="PATH"):
+        _cli.inherited_env({"PATH": "/bin\n/usr/bin"})
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: _specs.check_ref(runtimes.Container(id="x/../../images/a", name="n", image="i")),
+        lambda: _specs.check_seconds(10**400, "timeout"),
+        lambda: _specs.check_tail(10**5000),
+        lambda: _specs.check_signal(10**5000),
+        lambda: _specs.parse_port(10**5000),
+        lambda: _specs.parse_port("1" * 5000),
+        lambda: _specs.check_since(10**400),
+        lambda: _specs.check_since("99999999999999999999h"),
+        lambda: _specs.check_since("9999-12-31T23:59:59-14:00"),
+        lambda: _specs.check_command("a\x00b"),
+        lambda: _specs.check_image_ref("alpine:\u00e9"),
+        lambda: _specs.parse_volume(runtimes.Mount(source="/tmp", target="/d:U,rshared")),
+        lambda: _specs.parse_volume(runtimes.Mount(source=5, target="/d")),  # type: ignore[arg-type]
+    ],
+)
+def test_validators_refuse_with_invalid_spec_only(call: Any) -> None:
+    with pytest.raises(runtimes.InvalidSpec):
+        call()
