@@ -28,7 +28,7 @@ from runtimes._redact import redact_argv, redact_exception
 from runtimes._translate import Target, translate
 from runtimes.errors import RuntimesError, RuntimeUnavailable, Timeout
 
-__all__ = ["FOREVER", "Completed", "Shell", "clean_error_text"]
+__all__ = ["FOREVER", "Completed", "Shell", "clean_error_text", "terminate"]
 
 #: Pass as ``timeout`` for calls that must wait as long as the caller said.
 FOREVER = float("inf")
@@ -60,6 +60,21 @@ def clean_error_text(stderr: str) -> str:
         if line:
             messages.append(line)
     return "; ".join(messages)
+
+
+def terminate(proc: subprocess.Popen[bytes], *, grace: float) -> None:
+    """Stop a process: TERM, then KILL after ``grace`` seconds.
+
+    TERM first, because a prefix like ``sudo`` passes it on but not KILL.
+    """
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @attrs.frozen
@@ -247,14 +262,7 @@ class Shell:
                 ) from redact_exception(exc)
             yield "exit", str(code).encode()
         finally:
-            if proc.poll() is None:
-                # TERM first: a prefix like sudo passes it on, but not KILL.
-                proc.terminate()
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            terminate(proc, grace=5)
             for reader in readers:
                 reader.join(timeout=5)
             for pipe in (proc.stdout, proc.stderr):

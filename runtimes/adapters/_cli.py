@@ -68,25 +68,19 @@ def run_args(
     *,
     remove_flag: bool = True,
     cidfile: str | None = None,
-    env_file: str | None = None,
+    env_args: Sequence[str] = (),
 ) -> list[str]:
     """``run -d --pull never ...`` arguments for a validated spec.
 
-    Environment values never go on the command line, where any local user
-    can read them (``/proc/PID/cmdline``): they are written to ``env_file``
-    (see :func:`write_env_file`), or, for values with a newline, which an
-    env file cannot hold, named with ``-e KEY`` and passed in the CLI
-    process's own environment (readable by its owner only).
+    ``env_args`` carry the environment (see :func:`env_transport`): values
+    never go on the command line, where any local user can read them.
     """
     args = ["run", "-d", "--pull", "never"]
     if cidfile:
         args += ["--cidfile", cidfile]
     if spec.name:
         args += ["--name", spec.name]
-    if env_file is not None:
-        args += ["--env-file", env_file]
-    for key in inherited_env(spec.env):
-        args += ["-e", key]
+    args += env_args
     args += label_args(spec.labels)
     if spec.workdir:
         args += ["-w", spec.workdir]
@@ -150,16 +144,26 @@ def inherited_env(env: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def write_env_file(directory: str, env: Mapping[str, str]) -> str | None:
-    """A ``0600`` env file in ``directory`` with every one-line variable, or ``None``."""
-    lines = [f"{k}={v}\n" for k, v in env.items() if k not in inherited_env(env)]
-    if not lines:
-        return None
-    path = os.path.join(directory, "env")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.writelines(lines)
-    return path
+def env_transport(directory: str, env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
+    """How ``env`` reaches a CLI: its arguments, and additions to its environment.
+
+    Values go to a ``0600`` env file in ``directory`` (``--env-file``); the
+    ones an env file would alter (:func:`inherited_env`) are named with
+    ``-e KEY`` and passed in the CLI process's own environment, readable by
+    its owner only.  Never ``-e KEY=VALUE``: ``/proc/PID/cmdline`` is public.
+    """
+    through_env = inherited_env(env)
+    args: list[str] = []
+    lines = [f"{k}={v}\n" for k, v in env.items() if k not in through_env]
+    if lines:
+        path = os.path.join(directory, "env")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.writelines(lines)
+        args += ["--env-file", path]
+    for key in through_env:
+        args += ["-e", key]
+    return args, through_env
 
 
 def run_detached(shell: Shell, spec: RunSpec, *, remove_flag: bool = True) -> str:
@@ -167,14 +171,10 @@ def run_detached(shell: Shell, spec: RunSpec, *, remove_flag: bool = True) -> st
     not start (found through ``--cidfile``) is removed before the error."""
     with tempfile.TemporaryDirectory(prefix="runtimes-run-") as tmp:
         cidfile = os.path.join(tmp, "cid")
-        args = run_args(
-            spec,
-            remove_flag=remove_flag,
-            cidfile=cidfile,
-            env_file=write_env_file(tmp, spec.env),
-        )
+        env_args, through_env = env_transport(tmp, spec.env)
+        args = run_args(spec, remove_flag=remove_flag, cidfile=cidfile, env_args=env_args)
         try:
-            done = shell.run(args, operation="run", check=False, env=inherited_env(spec.env))
+            done = shell.run(args, operation="run", check=False, env=through_env)
         except Timeout:
             # The CLI was killed: whatever it created must go too.
             _remove_created(shell, cidfile)

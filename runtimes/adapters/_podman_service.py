@@ -19,7 +19,7 @@ import time
 
 import podman
 
-from runtimes._shell import clean_error_text
+from runtimes._shell import clean_error_text, terminate
 from runtimes._transport import unix_socket_accepts
 from runtimes.errors import RuntimeUnavailable
 
@@ -75,38 +75,27 @@ class PrivateService:
             while time.monotonic() < deadline:
                 if self._proc.poll() is not None:
                     err = self._proc.stderr.read().decode() if self._proc.stderr else ""
-                    self._cleanup()
+                    self._release(grace=0)
                     raise RuntimeUnavailable(
                         "podman", f"podman system service exited: {clean_error_text(err)}"
                     )
                 if os.path.exists(socket_path) and answers(self.url):
                     return
                 time.sleep(0.05)
-            self._proc.kill()
-            self._proc.wait()
-            self._cleanup()
+            self._release(grace=0)
             raise RuntimeUnavailable("podman", "podman system service did not answer within 30 s")
 
     def stop(self) -> None:
         with self._lock:
-            proc, self._proc = self._proc, None
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            if proc is not None and proc.stderr is not None:
-                proc.stderr.close()
-            shutil.rmtree(self._dir, ignore_errors=True)
-            _live.discard(self)
+            self._release(grace=10)
 
-    def _cleanup(self) -> None:
-        # Called with the lock held, when the service failed to start.
+    def _release(self, *, grace: float) -> None:
+        # With the lock held: stop the process, close its pipe, remove the dir.
         proc, self._proc = self._proc, None
-        if proc is not None and proc.stderr is not None:
-            proc.stderr.close()
+        if proc is not None:
+            terminate(proc, grace=grace)
+            if proc.stderr is not None:
+                proc.stderr.close()
         shutil.rmtree(self._dir, ignore_errors=True)
         _live.discard(self)
 

@@ -10,6 +10,7 @@ translation point.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -109,13 +110,16 @@ class DockerRuntime(Runtime):
 
     # -- the one translation point ----------------------------------------------
 
+    @functools.cached_property
+    def _endpoint(self) -> Endpoint:
+        return Endpoint(
+            "docker", self.host, hint="is dockerd running?", errors=(docker.errors.DockerException,)
+        )
+
     def _api(
         self, operation: str, target: Target = "none", ref: str | None = None
     ) -> contextlib.AbstractContextManager[None]:
-        endpoint = Endpoint(
-            "docker", self.host, hint="is dockerd running?", errors=(docker.errors.DockerException,)
-        )
-        return http_errors(endpoint, operation, target, ref)
+        return http_errors(self._endpoint, operation, target, ref)
 
     # -- info ---------------------------------------------------------------------
 

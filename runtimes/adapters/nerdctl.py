@@ -377,12 +377,8 @@ class NerdctlRuntime(Runtime):
     def _exec(self, spec: ExecSpec) -> ExecResult:
         ref = spec.container
         with tempfile.TemporaryDirectory(prefix="runtimes-exec-") as tmp:
-            args = ["exec"]
-            env_file = _cli.write_env_file(tmp, spec.env)
-            if env_file is not None:
-                args += ["--env-file", env_file]
-            for key in _cli.inherited_env(spec.env):
-                args += ["-e", key]
+            env_args, through_env = _cli.env_transport(tmp, spec.env)
+            args = ["exec", *env_args]
             if spec.workdir:
                 args += ["-w", spec.workdir]
             if spec.user:
@@ -391,7 +387,7 @@ class NerdctlRuntime(Runtime):
                 [*args, "--", ref, *spec.command],
                 operation="exec",
                 check=False,
-                env=_cli.inherited_env(spec.env),
+                env=through_env,
             )
         result = exec_result(done)
         if isinstance(result, ExecResult):

@@ -17,6 +17,7 @@ Verbs by transport, chosen by measurement (see ``benchmarks/``):
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -135,16 +136,19 @@ class PodmanRuntime(Runtime):
 
     # -- the API ------------------------------------------------------------------------------
 
-    def _translating(
-        self, operation: str, target: Target = "none", ref: str | None = None
-    ) -> contextlib.AbstractContextManager[None]:
-        endpoint = Endpoint(
+    @functools.cached_property
+    def _endpoint(self) -> Endpoint:
+        return Endpoint(
             "podman",
             self.host,
             hint="is the Podman service running?",
             lost=(podman.errors.APIError,),  # podman-py wraps transport failures in it
         )
-        return http_errors(endpoint, operation, target, ref)
+
+    def _translating(
+        self, operation: str, target: Target = "none", ref: str | None = None
+    ) -> contextlib.AbstractContextManager[None]:
+        return http_errors(self._endpoint, operation, target, ref)
 
     def _call(
         self,

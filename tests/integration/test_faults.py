@@ -13,6 +13,7 @@ import socket
 import stat
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import pytest
 
 import runtimes
 from runtimes.adapters.docker import CONNECT_TIMEOUT
+from runtimes.testing import cleanup
 from runtimes.testing.images import build_test_image
 
 
@@ -106,11 +108,10 @@ def test_podman_service_killed_during_follow(
     service = rt._service  # type: ignore[attr-defined]
     assert service is not None, "expected a private Podman service on this machine"
     tag = f"runtimes-test/faults:{runtimes_session_id}"
-    build_test_image(rt, tag, session_labels)
+    mine = {**session_labels, "runtimes.test.case": f"podman-killed-{uuid.uuid4().hex[:8]}"}
     try:
-        c = rt.run(
-            tag, ["sh", "-c", "while true; do echo tick; sleep 0.1; done"], labels=session_labels
-        )
+        build_test_image(rt, tag, mine)
+        c = rt.run(tag, ["sh", "-c", "while true; do echo tick; sleep 0.1; done"], labels=mine)
         lines = rt.logs(c, follow=True)
         assert next(lines).text == "tick"
         os.kill(service._proc.pid, signal.SIGKILL)
@@ -121,11 +122,11 @@ def test_podman_service_killed_during_follow(
                 pass
         assert time.monotonic() - started < 30
     finally:
-        # The next call starts the service again.
-        for container in rt.ps(all=True, labels=session_labels):
-            rt.remove(container, force=True)
-        rt.remove_image(tag, force=True)
         rt.close()
+        # Through a new connection: the killed service may take the first
+        # call after it down with it, and this test's objects must go anyway.
+        with runtimes.connect("podman") as fresh:
+            assert cleanup(fresh, mine) == []
 
 
 def test_container_killed_during_follow(

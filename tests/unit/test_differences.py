@@ -153,14 +153,16 @@ def test_specs_hide_secrets_and_are_frozen() -> None:
 
 def test_env_never_on_the_cli_command_line(tmp_path: Any) -> None:
     spec = RunSpec("demo:1", env={"ONE": "line value", "PEM": "a\nb"})
-    env_file = _cli.write_env_file(str(tmp_path), spec.env)
-    args = _cli.run_args(spec, env_file=env_file)
+    env_args, through_env = _cli.env_transport(str(tmp_path), spec.env)
+    args = _cli.run_args(spec, env_args=env_args)
+    env_file = str(tmp_path / "env")
     assert not any("line value" in a or "a\nb" in a for a in args)
     assert args[args.index("--env-file") + 1] == env_file
     assert args[args.index("-e") : args.index("-e") + 2] == ["-e", "PEM"]
     assert (tmp_path / "env").read_text() == "ONE=line value\n"
     assert (tmp_path / "env").stat().st_mode & 0o777 == 0o600
     assert _cli.inherited_env(spec.env) == {"PEM": "a\nb"}
+    assert through_env == {"PEM": "a\nb"}
 
 
 # -- registry ----------------------------------------------------------------------------
