@@ -11,6 +11,7 @@ package imports no container SDK.
 
 from runtimes.base import Runtime
 from runtimes.errors import (
+    AuthenticationFailed,
     BuildFailed,
     CommandFailed,
     ContainerNotFound,
@@ -18,6 +19,7 @@ from runtimes.errors import (
     InvalidSpec,
     NameConflict,
     NotFound,
+    RegistryUnavailable,
     RuntimesError,
     RuntimeUnavailable,
     Timeout,
@@ -37,12 +39,15 @@ from runtimes.models import (
     MountType,
     PortBinding,
     PortMapping,
+    Progress,
+    RegistryAuth,
     RuntimeInfo,
     Volume,
 )
 from runtimes.registry import available, connect, known, register_adapter, select
 
 __all__ = [
+    "AuthenticationFailed",
     "BuildFailed",
     "Capability",
     "CommandFailed",
@@ -61,6 +66,9 @@ __all__ = [
     "NotFound",
     "PortBinding",
     "PortMapping",
+    "Progress",
+    "RegistryAuth",
+    "RegistryUnavailable",
     "Runtime",
     "RuntimeInfo",
     "RuntimeUnavailable",
