@@ -11,7 +11,8 @@ functions load on first use (``import runtimes`` costs little more than
 ``import attrs``).
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 from runtimes.errors import (
     AuthenticationFailed,
@@ -48,7 +49,7 @@ from runtimes.models import (
     Volume,
 )
 
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     from runtimes.base import Runtime
     from runtimes.registry import available, connect, known, register_adapter, select
 
@@ -64,7 +65,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'runtimes' has no attribute {name!r}")
