@@ -253,7 +253,6 @@ class NerdctlRuntime(Runtime):
         return spec.ref
 
     def _push(self, spec: PushSpec) -> str:
-        self._image(spec.ref)  # a missing local image: ImageNotFound, not a registry error
         args = [*self._registry_args(spec), "push"]
         if spec.insecure:
             args.append("--insecure-registry")
