@@ -24,6 +24,7 @@ import shutil
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import attrs
 import podman
 import podman.errors
 
@@ -42,10 +43,11 @@ from runtimes.models import (
     ExecResult,
     Image,
     LogLine,
+    Network,
     RuntimeInfo,
     Volume,
 )
-from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, RunSpec
+from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, NetworkSpec, PsSpec, RunSpec
 
 __all__ = ["PodmanRuntime"]
 
@@ -63,7 +65,15 @@ class PodmanRuntime(Runtime):
     """
 
     name = "podman"
-    capabilities = frozenset({Capability.LOSSLESS_LOGS, Capability.KEEPS_UNTERMINATED_LAST_LINE})
+    capabilities = frozenset(
+        {
+            Capability.LOSSLESS_LOGS,
+            Capability.KEEPS_UNTERMINATED_LAST_LINE,
+            Capability.NETWORK_ALIASES,
+            Capability.NETWORK_CONNECT,
+            Capability.INTERNAL_NETWORKS,
+        }
+    )
     options = ("host", "binary", "service_idle", "timeout")
 
     def __init__(
@@ -243,6 +253,8 @@ class PodmanRuntime(Runtime):
     # -- containers -------------------------------------------------------------------------
 
     def _run(self, spec: RunSpec) -> str:
+        if spec.hostname and spec.network and spec.network not in self.builtin_networks:
+            spec = attrs.evolve(spec, aliases=(*spec.aliases, spec.hostname))
         return _cli.run_detached(self._shell, spec)
 
     def _from_list(self, item: Mapping[str, Any]) -> Container:
@@ -260,6 +272,7 @@ class PodmanRuntime(Runtime):
             finished_at=_normalize.timestamp(item.get("ExitedAt")) if exited else None,
             ports=_normalize.ports_from_list(item.get("Ports")),
             labels=_normalize.labels(item.get("Labels")),
+            networks=_normalize.attachments_from_names(item.get("Networks")),
             runtime=self.name,
             raw=item,
         )
@@ -272,6 +285,11 @@ class PodmanRuntime(Runtime):
             image=_normalize.image_tag(raw.get("ImageName") or config.get("Image") or ""),
             command=_normalize.command(config.get("Entrypoint"), config.get("Cmd")),
             labels=_normalize.labels(config.get("Labels")),
+            networks=_normalize.attachments(
+                (raw.get("NetworkSettings") or {}).get("Networks"),
+                container_id=raw["Id"],
+                hostname=config.get("Hostname"),
+            ),
         )
 
     def _ps(self, spec: PsSpec) -> list[Container]:
@@ -452,6 +470,91 @@ class PodmanRuntime(Runtime):
             target="volume",
             ref=name,
             params={"force": str(force).lower()},
+        )
+
+    # -- networks ---------------------------------------------------------------------------
+
+    # "bridge" means the default network ("podman"); the rest are modes.
+    builtin_networks = frozenset(
+        {"bridge", "host", "none", "podman", "private", "slirp4netns", "pasta"}
+    )
+
+    def _create_network(self, spec: NetworkSpec) -> Network:
+        body: dict[str, Any] = {
+            "name": spec.name,
+            "driver": "bridge",
+            "labels": dict(spec.labels),
+            "internal": spec.internal,
+            # The CLI enables aardvark-dns by default, the API does not.
+            "dns_enabled": True,
+            # Docker and nerdctl isolate networks from each other; netavark
+            # does only with this option (and only from netavark 1.5 on).
+            "options": {"isolate": "true"},
+        }
+        if spec.subnet:
+            body["subnets"] = [{"subnet": spec.subnet}]
+        raw = self._json(
+            "post",
+            "/networks/create",
+            "create_network",
+            target="network",
+            ref=spec.name,
+            data=json.dumps(body),
+            headers={"Content-Type": "application/json"},
+        )
+        return _normalize.network_from_netavark(raw)
+
+    def _network(self, name: str) -> Network:
+        raw = self._json("get", f"/networks/{name}/json", "network", target="network", ref=name)
+        return _normalize.network_from_netavark(raw)
+
+    def _networks(self, labels: Mapping[str, str]) -> list[Network]:
+        filters = _specs.label_filters(labels)
+        listed = self._json(
+            "get",
+            "/networks/json",
+            "networks",
+            params={"filters": json.dumps(filters)} if filters else None,
+        )
+        return [_normalize.network_from_netavark(n) for n in listed or ()]
+
+    def _remove_network(self, name: str) -> None:
+        # Never force: libpod's force removes the containers that use it.
+        reports = self._json(
+            "delete", f"/networks/{name}", "remove_network", target="network", ref=name
+        )
+        error = remove_report_error(reports)
+        if error is not None:
+            raise translate("podman", "remove_network", error, target="network", ref=name)
+
+    def _connect_network(self, ref: str, network: str, *, aliases: tuple[str, ...]) -> None:
+        raw = self._json(
+            "get", f"/containers/{ref}/json", "connect_network", target="container", ref=ref
+        )
+        hostname = (raw.get("Config") or {}).get("Hostname")
+        if hostname and hostname != raw["Id"][:12] and network not in self.builtin_networks:
+            # Docker resolves a container's own hostname on its networks; so does aardvark-dns
+            # once it is an alias.
+            aliases = (*aliases, hostname)
+        self._json(
+            "post",
+            f"/networks/{network}/connect",
+            "connect_network",
+            target="container",
+            ref=ref,
+            data=json.dumps({"container": ref, "aliases": list(aliases)}),
+            headers={"Content-Type": "application/json"},
+        )
+
+    def _disconnect_network(self, ref: str, network: str) -> None:
+        self._json(
+            "post",
+            f"/networks/{network}/disconnect",
+            "disconnect_network",
+            target="container",
+            ref=ref,
+            data=json.dumps({"Container": ref}),
+            headers={"Content-Type": "application/json"},
         )
 
 
