@@ -328,16 +328,21 @@ def _attachment(
 
 
 def attachments(
-    value: Mapping[str, Any] | None, *, container_id: str, hostname: str | None
+    value: Mapping[str, Any] | None,
+    *,
+    container_id: str,
+    name: str | None = None,
+    hostname: str | None = None,
 ) -> tuple[NetworkAttachment, ...]:
     """``NetworkSettings.Networks`` of Docker and Podman, inspect or listing:
     ``{"net": {"IPAddress": "10.89.0.2", "Aliases": [...]}}``.
 
     Both runtimes add the short id to the aliases, Docker the hostname too
-    (and the Podman adapter adds it, for the same resolution): neither is
-    an alias the caller gave.  A stopped container's address is ``""``.
+    (and the adapters add the hostname on Podman and a generated name on
+    Docker, for the same resolution everywhere): none is an alias the
+    caller gave.  A stopped container's address is ``""``.
     """
-    hidden = {container_id[:12], hostname or ""}
+    hidden = {container_id[:12], container_name(name), hostname or ""}
     return tuple(
         sorted(
             (

@@ -432,7 +432,7 @@ class Runtime(abc.ABC):
         pick a free one.  A subnet that overlaps one of the runtime's
         networks raises :class:`~runtimes.CommandFailed` (Podman and
         nerdctl check the host's routes too, Docker only its own networks).
-        ``internal`` networks have no route outside
+        Nothing is forwarded beyond an ``internal`` network
         (``Capability.INTERNAL_NETWORKS``, else
         :class:`~runtimes.Unsupported`).  Nothing is created when it fails.
         """

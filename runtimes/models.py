@@ -130,8 +130,10 @@ class Capability(enum.StrEnum):
     #: container.  (nerdctl has no ``network connect``: pass ``network=`` to
     #: ``run``.)
     NETWORK_CONNECT = "network-connect"
-    #: ``create_network(internal=True)``: a network with no route outside.
-    #: (nerdctl has no internal networks.)
+    #: ``create_network(internal=True)``: a network whose containers reach
+    #: each other and nothing beyond it (on Docker, the host's own addresses
+    #: still answer).  (nerdctl has none; Podman 4.3's drop their own traffic
+    #: where Docker has set the FORWARD policy to DROP.)
     INTERNAL_NETWORKS = "internal-networks"
     #: Containers on different user networks cannot reach each other, not
     #: even by address.  (Podman routes between its networks; the ``isolate``
@@ -310,7 +312,8 @@ class Network:
     id: str = ""
     #: IPv4 subnets in CIDR form, e.g. ``("10.89.3.0/24",)``.
     subnets: tuple[str, ...] = ()
-    #: No route outside: containers on it reach only each other.
+    #: Nothing is forwarded beyond it: containers on it reach each other
+    #: (and, on Docker, the host's own addresses), nothing else.
     internal: bool = False
     #: Network labels.
     labels: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping, hash=False)

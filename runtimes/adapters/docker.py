@@ -273,6 +273,8 @@ class DockerRuntime(Runtime):
         container_id: str = created["Id"]
         try:
             with self._api("run", "container", spec.name or container_id):
+                if spec.name is None and spec.network and spec.network not in self.builtin_networks:
+                    self._resolve_generated_name(container_id, spec.network, spec.aliases)
                 self._client.start(container_id)
         except BaseException:
             # A container that never started is useless to the caller: don't leak it.
@@ -280,6 +282,19 @@ class DockerRuntime(Runtime):
                 self._client.remove_container(container_id, force=True)
             raise
         return container_id
+
+    def _resolve_generated_name(
+        self, container_id: str, network: str, aliases: tuple[str, ...]
+    ) -> None:
+        """Make a name dockerd generated resolvable on ``network``, as given ones are.
+
+        dockerd registers a container's name in its DNS only when the caller
+        chose it (Podman and nerdctl register generated names too).  Joining
+        the network again, before the start, with the name as an alias does it.
+        """
+        name = self._client.inspect_container(container_id)["Name"].lstrip("/")
+        self._client.disconnect_container_from_network(container_id, network)
+        self._client.connect_container_to_network(container_id, network, aliases=[*aliases, name])
 
     def _from_list(self, item: Mapping[str, Any]) -> Container:
         status = item.get("Status", "")
@@ -297,7 +312,7 @@ class DockerRuntime(Runtime):
             networks=_normalize.attachments(
                 (item.get("NetworkSettings") or {}).get("Networks"),
                 container_id=item["Id"],
-                hostname=None,
+                name=_normalize.container_name(item.get("Names")),
             ),
             runtime=self.name,
             raw=item,
@@ -314,6 +329,7 @@ class DockerRuntime(Runtime):
             networks=_normalize.attachments(
                 (raw.get("NetworkSettings") or {}).get("Networks"),
                 container_id=raw["Id"],
+                name=raw.get("Name"),
                 hostname=config.get("Hostname"),
             ),
         )
@@ -487,7 +503,9 @@ class DockerRuntime(Runtime):
 
     def _connect_network(self, ref: str, network: str, *, aliases: tuple[str, ...]) -> None:
         with self._api("connect_network", "container", ref):
-            self._client.connect_container_to_network(ref, network, aliases=list(aliases) or None)
+            # The name as an alias too: dockerd would not resolve a generated one.
+            name = self._client.inspect_container(ref)["Name"].lstrip("/")
+            self._client.connect_container_to_network(ref, network, aliases=[*aliases, name])
 
     def _disconnect_network(self, ref: str, network: str) -> None:
         with self._api("disconnect_network", "container", ref):

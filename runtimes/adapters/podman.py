@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import podman
@@ -71,9 +71,19 @@ class PodmanRuntime(Runtime):
             Capability.KEEPS_UNTERMINATED_LAST_LINE,
             Capability.NETWORK_ALIASES,
             Capability.NETWORK_CONNECT,
-            Capability.INTERNAL_NETWORKS,
         }
     )
+    unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
+        Capability.INTERNAL_NETWORKS: (
+            "Podman 4.3 (netavark 1.4) adds no firewall rule for the traffic inside an "
+            "internal network, so wherever the FORWARD policy is DROP with br_netfilter on "
+            "(as Docker sets it) its containers cannot even reach each other"
+        ),
+        Capability.ISOLATED_NETWORKS: (
+            "Podman routes between its networks; the isolate option the adapter sets "
+            "takes effect from netavark 1.5"
+        ),
+    }
     options = ("host", "binary", "service_idle", "timeout")
 
     def __init__(
@@ -288,6 +298,7 @@ class PodmanRuntime(Runtime):
             networks=_normalize.attachments(
                 (raw.get("NetworkSettings") or {}).get("Networks"),
                 container_id=raw["Id"],
+                name=raw.get("Name"),
                 hostname=config.get("Hostname"),
             ),
         )
@@ -536,7 +547,8 @@ class PodmanRuntime(Runtime):
             # Docker resolves a container's own hostname on its networks; so does aardvark-dns
             # once it is an alias.
             aliases = (*aliases, hostname)
-        self._json(
+        # libpod answers "OK", not JSON.
+        self._call(
             "post",
             f"/networks/{network}/connect",
             "connect_network",
@@ -544,10 +556,10 @@ class PodmanRuntime(Runtime):
             ref=ref,
             data=json.dumps({"container": ref, "aliases": list(aliases)}),
             headers={"Content-Type": "application/json"},
-        )
+        ).close()
 
     def _disconnect_network(self, ref: str, network: str) -> None:
-        self._json(
+        self._call(
             "post",
             f"/networks/{network}/disconnect",
             "disconnect_network",
@@ -555,7 +567,7 @@ class PodmanRuntime(Runtime):
             ref=ref,
             data=json.dumps({"Container": ref}),
             headers={"Content-Type": "application/json"},
-        )
+        ).close()
 
 
 def remove_report_error(reports: Any) -> str | None:
