@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 import attrs
 
-from runtimes.models import Container, ContainerState, Image
+from runtimes.models import Container, ContainerState, Image, Network
 
 __all__ = [
     "Output",
@@ -24,6 +24,7 @@ __all__ = [
     "human_duration",
     "human_size",
     "images_table",
+    "networks_table",
     "print_json",
     "short",
     "status_text",
@@ -174,6 +175,20 @@ def images_table(out: Output, images: Sequence[Image]) -> None:
                 ]
             )
     out.table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], rows)
+
+
+def networks_table(out: Output, networks: Sequence[Network]) -> None:
+    rows = [
+        [
+            n.id[:12],
+            n.name,
+            ", ".join(n.subnets),
+            "yes" if n.internal else "",
+            short(",".join(f"{k}={v}" for k, v in n.labels.items()), 50),
+        ]
+        for n in networks
+    ]
+    out.table(["NETWORK ID", "NAME", "SUBNET", "INTERNAL", "LABELS"], rows)
 
 
 def short(text: str, width: int) -> str:
