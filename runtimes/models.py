@@ -191,21 +191,6 @@ class Mount:
 
 
 @attrs.frozen(kw_only=True)
-class NetworkAttachment:
-    """One network a container is attached to, as the container sees it."""
-
-    #: Network name.
-    network: str
-    #: The container's IPv4 address on it; ``None`` while the container does
-    #: not run (and in Podman's ``ps`` listing, which has no addresses).
-    ip_address: str | None = None
-    #: The aliases given to ``run`` or ``connect_network``, sorted.  The
-    #: container's name, hostname and short id, which the runtimes resolve
-    #: too, are left out.  Empty in Docker's ``ps`` listing.
-    aliases: tuple[str, ...] = ()
-
-
-@attrs.frozen(kw_only=True)
 class Container:
     """A container, normalised across runtimes.
 
@@ -299,6 +284,21 @@ class Volume:
     raw: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen_raw, eq=False, repr=False, hash=False
     )
+
+
+@attrs.frozen(kw_only=True)
+class NetworkAttachment:
+    """One network a container is attached to, as the container sees it."""
+
+    #: Network name.
+    network: str
+    #: The container's IPv4 address on it; ``None`` while the container does
+    #: not run (and in Podman's ``ps`` listing, which has no addresses).
+    ip_address: str | None = None
+    #: The aliases given to ``run`` or ``connect_network``, sorted.  The
+    #: container's name, hostname and short id, which the runtimes resolve
+    #: too, are left out.  Empty in Docker's ``ps`` listing.
+    aliases: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)

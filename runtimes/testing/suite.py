@@ -100,10 +100,6 @@ def texts(lines: list[LogLine]) -> list[str]:
     return [line.text for line in lines]
 
 
-def uuid_hex() -> str:
-    return uuid.uuid4().hex[:12]
-
-
 # -- build ----------------------------------------------------------------------
 
 
@@ -675,6 +671,10 @@ class VolumesContract(_Base):
 
 
 # -- networks ---------------------------------------------------------------------------
+
+
+def uuid_hex() -> str:
+    return uuid.uuid4().hex[:12]
 
 
 def reaches(rt: Runtime, client: Container, host: str) -> bool:
