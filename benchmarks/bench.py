@@ -1,10 +1,14 @@
 """Per-call cost of runtimes next to the raw SDK or CLI, in one run.
 
-    python benchmarks/bench.py [--containers 20] [--repeat 9] [docker podman nerdctl]
+    python benchmarks/bench.py [--containers 20] [--repeat 9] [--registry-mb 50]
+                               [docker podman nerdctl]
 
 For each runtime it creates N labelled containers, then times listing them
 with every field filled (state, exit code, ports, labels) and one run-to-exit,
-printing medians in milliseconds and the ratio to runtimes.  Everything it
+printing medians in milliseconds and the ratio to runtimes.  Then it pushes
+and pulls an image with a layer of ``--registry-mb`` random megabytes to and
+from a registry on 127.0.0.1 (``runtimes.testing.registry``), through
+runtimes and through the runtime's own CLI (``0`` skips this).  Everything it
 creates is removed at the end.  Figures, never assertions: the machine's
 load decides absolute numbers, the ratios are what to read.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import tempfile
@@ -124,16 +129,89 @@ def bench(name: str, count: int, repeat: int) -> None:
         rt.close()
 
 
+CLI_REGISTRY_FLAGS = {
+    "docker": [],  # dockerd treats 127.0.0.0/8 as insecure
+    "podman": ["--tls-verify=false"],
+    "nerdctl": ["--insecure-registry"],
+}
+
+
+def bench_registry(name: str, megabytes: int, repeat: int) -> None:
+    """Push and pull timings; each push goes to a fresh registry and each
+    pull starts with no local copy, so every byte moves every time."""
+    from runtimes.testing.registry import LocalRegistry
+
+    rt = runtimes.connect(name)
+    session = uuid.uuid4().hex[:8]
+    labels = {"runtimes.bench": session}
+    flags = CLI_REGISTRY_FLAGS[name]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            context = write_busybox_context(
+                Path(tmp), "FROM scratch\nCOPY busybox /bin/busybox\nCOPY blob /blob\n"
+            )
+            (context / "blob").write_bytes(os.urandom(megabytes << 20))
+            local = f"runtimes-bench/blob:{session}"
+            rt.build(context, tag=local, labels=labels)
+        figures: dict[str, list[float]] = {}
+
+        def timed(what: str, call: Callable[[], Any]) -> None:
+            started = time.perf_counter()
+            call()
+            figures.setdefault(what, []).append((time.perf_counter() - started) * 1000)
+
+        for _ in range(repeat):
+            for what in ("runtimes push", f"{name} push (CLI)"):
+                with LocalRegistry() as registry:
+                    ref = registry.ref(f"bench/{session}", "1")
+                    rt.configure(insecure_registries=[registry.host])
+                    rt.tag(local, ref)
+                    if what == "runtimes push":
+                        timed(what, lambda ref=ref: rt.push(ref))
+                    else:
+                        timed(what, lambda ref=ref: cli(name, "push", *flags, ref))
+                    rt.remove_image(ref)
+        with LocalRegistry() as registry:
+            ref = registry.ref(f"bench/{session}", "1")
+            rt.configure(insecure_registries=[registry.host])
+            rt.tag(local, ref)
+            rt.push(ref)
+            rt.remove_image(ref)
+            rt.remove_image(local, force=True)  # no local copy of the layer is left
+            for _ in range(repeat):
+                for what in ("runtimes pull", f"{name} pull (CLI)"):
+                    if what == "runtimes pull":
+                        timed(what, lambda ref=ref: rt.pull(ref))
+                    else:
+                        timed(what, lambda ref=ref: cli(name, "pull", *flags, ref))
+                    rt.remove_image(ref, force=True)
+        print(f"\n== {name}: push and pull of a {megabytes} MB layer, median of {repeat}")
+        for verb in ("push", "pull"):
+            base = statistics.median(figures[f"runtimes {verb}"])
+            print(f"  -- {verb} (ratio to runtimes {verb})")
+            for what, samples in figures.items():
+                if verb in what:
+                    ms = statistics.median(samples)
+                    print(f"  {ms:8.1f} ms  {ms / base:5.2f}x  {what}")
+    finally:
+        cleanup(rt, labels)
+        rt.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--containers", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--registry-mb", type=int, default=50)
+    parser.add_argument("--registry-repeat", type=int, default=3)
     parser.add_argument("runtimes", nargs="*", default=["docker", "podman", "nerdctl"])
     args = parser.parse_args()
     for name in args.runtimes:
         bench(name, args.containers, args.repeat)
+        if args.registry_mb:
+            bench_registry(name, args.registry_mb, args.registry_repeat)
 
 
 if __name__ == "__main__":

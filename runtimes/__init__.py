@@ -11,6 +11,7 @@ package imports no container SDK.
 
 from runtimes.base import Runtime
 from runtimes.errors import (
+    AuthenticationFailed,
     BuildFailed,
     CommandFailed,
     ContainerNotFound,
@@ -20,6 +21,7 @@ from runtimes.errors import (
     NetworkInUse,
     NetworkNotFound,
     NotFound,
+    RegistryUnavailable,
     RuntimesError,
     RuntimeUnavailable,
     Timeout,
@@ -41,12 +43,15 @@ from runtimes.models import (
     NetworkAttachment,
     PortBinding,
     PortMapping,
+    Progress,
+    RegistryAuth,
     RuntimeInfo,
     Volume,
 )
 from runtimes.registry import available, connect, known, register_adapter, select
 
 __all__ = [
+    "AuthenticationFailed",
     "BuildFailed",
     "Capability",
     "CommandFailed",
@@ -69,6 +74,9 @@ __all__ = [
     "NotFound",
     "PortBinding",
     "PortMapping",
+    "Progress",
+    "RegistryAuth",
+    "RegistryUnavailable",
     "Runtime",
     "RuntimeInfo",
     "RuntimeUnavailable",

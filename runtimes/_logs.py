@@ -9,6 +9,7 @@ timestamp, so callers always see one :class:`LogLine` per line written.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import struct
 from collections.abc import Callable, Iterator
@@ -170,3 +171,33 @@ class FollowMark:
             self._newest[stream] = (newest, seen, count - 1)
             return False
         return True
+
+
+class Closing(Iterator[LogLine]):
+    """A log iterator that owns an open response from the start.
+
+    A generator's ``finally`` runs only once iteration has begun, so a
+    ``logs()`` iterator closed (or dropped) before its first ``next()``
+    would leave the response to the garbage collector.  This wrapper closes
+    the response itself in :meth:`close`, whenever that comes.
+    """
+
+    def __init__(self, lines: Iterator[LogLine], release: Callable[[], object]) -> None:
+        self._lines = lines
+        self._release = release
+
+    def __next__(self) -> LogLine:
+        return next(self._lines)
+
+    def close(self) -> None:
+        """Stop reading and release the connection (idempotent)."""
+        try:
+            close = getattr(self._lines, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._release()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # interpreter shutdown, a dead connection
+            self.close()

@@ -141,12 +141,14 @@ class Shell:
         check: bool = True,
         stdin: bytes | None = None,
         env: Mapping[str, str] | None = None,
+        registry: str | None = None,
     ) -> Completed:
         """Run to completion and capture output; raise the translated error
         when ``check`` and the exit code is not 0.
 
         ``env`` adds variables to the process's environment (for values that
-        must not appear on its command line).
+        must not appear on its command line).  ``registry`` names the
+        registry a verb talks to, for classifying its errors.
         """
         argv = self.argv(args)
         self._log(argv)
@@ -174,11 +176,17 @@ class Shell:
         log.debug("exit %d after %.0f ms", proc.returncode, (time.monotonic() - started) * 1000)
         done = Completed(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
         if check and done.returncode != 0:
-            raise self.error(done, operation=operation, target=target, ref=ref)
+            raise self.error(done, operation=operation, target=target, ref=ref, registry=registry)
         return done
 
     def error(
-        self, done: Completed, *, operation: str, target: Target = "none", ref: str | None = None
+        self,
+        done: Completed,
+        *,
+        operation: str,
+        target: Target = "none",
+        ref: str | None = None,
+        registry: str | None = None,
     ) -> RuntimesError:
         """The library error for a failed command."""
         stderr = done.stderr.decode("utf-8", "replace")
@@ -191,6 +199,7 @@ class Shell:
             ref=ref,
             exit_code=done.returncode,
             command=done.argv,
+            registry=registry,
         )
 
     def stream(

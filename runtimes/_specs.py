@@ -24,8 +24,17 @@ from typing import Any
 
 from runtimes import _normalize
 from runtimes.errors import InvalidSpec
-from runtimes.models import Container, Mount, MountType, PortMapping
-from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, NetworkSpec, PsSpec, RunSpec
+from runtimes.models import Container, Mount, MountType, PortMapping, Progress, RegistryAuth
+from runtimes.specs import (
+    BuildSpec,
+    ExecSpec,
+    LogsSpec,
+    NetworkSpec,
+    PsSpec,
+    PullSpec,
+    PushSpec,
+    RunSpec,
+)
 
 _PROTOCOLS = ("tcp", "udp", "sctp")
 # Container and volume names as docker, podman and nerdctl all accept them.
@@ -62,7 +71,15 @@ _MAX_TAIL = 2**31 - 1
 _MAX_SECONDS = 2**31 - 1
 _MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z
 
+_HOST_RE = re.compile(_HOST)
+_PLATFORM_RE = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")
+#: Where an unqualified name resolves, on every runtime (Podman's own
+#: short-name rules would otherwise ask, or search other registries).
+DEFAULT_REGISTRY = "docker.io"
+PULL_POLICIES = ("never", "missing", "always")
+
 ContainerRef = Container | str
+PullPolicy = str
 Since = datetime | timedelta | float | int | str
 
 
@@ -86,6 +103,87 @@ def check_image_ref(ref: str) -> str:
         f"invalid image reference {ref!r}: expected [registry/]name[:tag][@digest] "
         "with a lower-case name"
     )
+
+
+def is_image_id(ref: str) -> bool:
+    """Whether a checked reference is an image id rather than a name."""
+    return _ID_RE.fullmatch(ref) is not None
+
+
+def qualify(ref: str) -> tuple[str, str]:
+    """``(registry, fully qualified reference)`` for a checked image reference.
+
+    ``postgres:16`` becomes ``docker.io/library/postgres:16``, as Docker and
+    nerdctl read it; a reference without tag or digest gets ``:latest``.
+    Image ids cannot be pulled or pushed (:class:`~runtimes.InvalidSpec`).
+    """
+    match = _REF_RE.fullmatch(check_image_ref(ref))
+    if match is None or _ID_RE.fullmatch(ref):
+        raise InvalidSpec(f"{ref!r} is an image id; pull and push need a name[:tag] reference")
+    host, path = match["host"], match["path"]
+    if host is None:
+        host = DEFAULT_REGISTRY
+        if "/" not in path:
+            path = f"library/{path}"
+    suffix = ""
+    if match["tag"]:
+        suffix += f":{match['tag']}"
+    if match["digest"]:
+        suffix += f"@{match['digest']}"
+    return host, f"{host}/{path}{suffix or ':latest'}"
+
+
+def split_reference(ref: str) -> tuple[str, str | None]:
+    """``(repository, tag or digest)`` of a checked reference, as the Engine
+    API's ``fromImage``/``tag`` pair wants them (a digest wins over a tag)."""
+    match = _REF_RE.fullmatch(ref)
+    if match is None:
+        return ref, None
+    repository = f"{match['host']}/{match['path']}" if match["host"] else match["path"]
+    return repository, match["digest"] or match["tag"]
+
+
+def check_registry(registry: str) -> str:
+    """A registry host, ``host[:port]``, without scheme or path."""
+    if not isinstance(registry, str) or not _HOST_RE.fullmatch(registry):
+        raise InvalidSpec(
+            f"invalid registry {registry!r}: expected host[:port] without scheme or path, "
+            "e.g. 'registry.example.com' or '127.0.0.1:5000'"
+        )
+    return registry
+
+
+def check_pull_policy(policy: object) -> str:
+    """``"never"``, ``"missing"`` or ``"always"``."""
+    if policy not in PULL_POLICIES:
+        raise InvalidSpec(f"pull must be one of {', '.join(PULL_POLICIES)}, got {policy!r}")
+    return str(policy)
+
+
+def check_auth(auth: object) -> RegistryAuth | None:
+    """Credentials that every transport can carry (stdin lines, auth headers)."""
+    if auth is None:
+        return None
+    if not isinstance(auth, RegistryAuth):
+        raise InvalidSpec("auth must be a runtimes.RegistryAuth(username, password)")
+    return RegistryAuth(check_username(auth.username), check_secret(auth.password))
+
+
+def check_username(username: object) -> str:
+    if not isinstance(username, str) or not username or len(username) > 1024:
+        raise InvalidSpec(f"invalid registry user name {username!r}")
+    if ":" in username or any(c.isspace() or c == "\x00" for c in username):
+        raise InvalidSpec(f"invalid registry user name {username!r}: no ':' or spaces")
+    return username
+
+
+def check_secret(secret: object) -> str:
+    # Never show the value: a mistyped password is still a password.
+    if not isinstance(secret, str) or not secret:
+        raise InvalidSpec("the registry password or token must be a non-empty string")
+    if any(c in secret for c in "\r\n\x00") or len(secret) > 65536:
+        raise InvalidSpec("the registry password or token contains a newline or NUL byte")
+    return secret
 
 
 def check_env(env: Mapping[str, str] | None) -> dict[str, str]:
@@ -693,3 +791,40 @@ def dockerfile_bases(text: str) -> list[str]:
             continue
         bases.append(ref)
     return bases
+
+
+def pull_spec(
+    ref: str,
+    *,
+    platform: str | None,
+    auth: RegistryAuth | None,
+    on_progress: Callable[[Progress], None] | None,
+    insecure_registries: Iterable[str],
+    registry_certs: str | None,
+    push: bool = False,
+) -> PullSpec:
+    registry, qualified = qualify(ref)
+    if platform is not None and (
+        not isinstance(platform, str) or not _PLATFORM_RE.fullmatch(platform)
+    ):
+        raise InvalidSpec(f"invalid platform {platform!r}: expected os/arch[/variant]")
+    if on_progress is not None and not callable(on_progress):
+        raise InvalidSpec("on_progress must be callable")
+    cls = PushSpec if push else PullSpec
+    return cls(
+        ref=qualified,
+        registry=registry,
+        platform=platform,
+        auth=check_auth(auth),
+        insecure=registry in insecure_registries,
+        certs_dir=registry_certs_dir(registry_certs, registry),
+        on_progress=on_progress,
+    )
+
+
+def registry_certs_dir(root: str | None, registry: str) -> str | None:
+    """``root/registry`` when that directory exists (Docker's certs.d layout)."""
+    if root is None:
+        return None
+    path = os.path.join(root, registry)
+    return path if os.path.isdir(path) else None

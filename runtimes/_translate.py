@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from runtimes.errors import (
+    AuthenticationFailed,
     CommandFailed,
     ContainerNotFound,
     ImageNotFound,
@@ -20,6 +21,7 @@ from runtimes.errors import (
     NetworkInUse,
     NetworkNotFound,
     NotFound,
+    RegistryUnavailable,
     RuntimesError,
     RuntimeUnavailable,
     VolumeNotFound,
@@ -31,7 +33,8 @@ Target = Literal["container", "image", "volume", "network", "none"]
 _IMAGE_MISSING = re.compile(
     r"no such image|image not known|image .*not found|image not available|"
     r"unable to find image|pull access denied|failed to resolve reference|"
-    r"reference does not exist|repository does not exist",
+    r"reference does not exist|repository does not exist|manifest unknown|name unknown|"
+    r"manifest .*not found",
     re.I,
 )
 _CONTAINER_MISSING = re.compile(
@@ -89,6 +92,28 @@ _UNREACHABLE = re.compile(
     r"failed to dial|cannot access containerd socket",
     re.I,
 )
+# Registry verbs: the engine's own socket failing is still the engine.
+_ENGINE_UNREACHABLE = re.compile(
+    r"cannot connect to the (docker|podman) daemon|unable to connect to podman|"
+    r"\.sock\b|cannot access containerd socket",
+    re.I,
+)
+# Docker Hub's answer for a repository that does not exist (or is private).
+_PULL_DENIED = re.compile(r"pull access denied", re.I)
+_AUTH_FAILED = re.compile(
+    r"unauthorized|authentication required|no basic auth credentials|"
+    r"incorrect username or password|invalid username/password|\b401\b|\b403\b|forbidden|"
+    r"requested access to the resource is denied|access denied|authorization failed|"
+    r"denied: ",
+    re.I,
+)
+_REGISTRY_DOWN = re.compile(
+    r"connection refused|no such host|i/o timeout|network is unreachable|"
+    r"no route to host|connection reset|x509|certificate|tls: |"
+    r"server gave HTTP response to HTTPS client|pinging container registry|"
+    r"dial tcp|context deadline exceeded|server misbehaving|EOF$",
+    re.I,
+)
 _NOT_FOUND: dict[str, type[NotFound]] = {
     "container": ContainerNotFound,
     "image": ImageNotFound,
@@ -114,8 +139,14 @@ def translate(
     exit_code: int | None = None,
     status: int | None = None,
     command: Sequence[str] | None = None,
+    registry: str | None = None,
 ) -> RuntimesError:
-    """Return the exception that best describes a runtime's error text."""
+    """Return the exception that best describes a runtime's error text.
+
+    ``registry`` names the registry a verb talked to (pull, push, login):
+    then refused credentials and an unreachable registry are told apart
+    from the engine's own failures.
+    """
     text = " ".join(message.split()) or "(no error output)"
 
     def missing(kind: Target) -> RuntimesError:
@@ -133,6 +164,17 @@ def translate(
             command=command,
         )
 
+    if registry is not None and not _ENGINE_UNREACHABLE.search(text):
+        if _PULL_DENIED.search(text):
+            return missing("image")
+        if _AUTH_FAILED.search(text):
+            return AuthenticationFailed(
+                registry, f"{runtime} {operation}: {registry} refused the credentials: {text}"
+            )
+        if _REGISTRY_DOWN.search(text):
+            return RegistryUnavailable(
+                registry, f"{runtime} {operation}: cannot talk to registry {registry}: {text}"
+            )
     if _RLIMIT.search(text):
         return failed(f"{text}; {RLIMIT_HINT}")
     if _START_FAILED.search(text):

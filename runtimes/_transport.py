@@ -112,6 +112,7 @@ def map_http_error(
     operation: str,
     target: Target = "none",
     ref: str | None = None,
+    registry: str | None = None,
 ) -> RuntimesError:
     """The library error for one exception raised while talking to ``endpoint``."""
     runtime = endpoint.runtime
@@ -119,7 +120,13 @@ def map_http_error(
     if isinstance(status, int):
         explanation = getattr(exc, "explanation", None) or str(exc)
         return translate(
-            runtime, operation, str(explanation), target=target, ref=ref, status=status
+            runtime,
+            operation,
+            str(explanation),
+            target=target,
+            ref=ref,
+            status=status,
+            registry=registry,
         )
     chain = _chain_text(exc)
     if isinstance(exc, _TIMEOUTS) or (
@@ -128,12 +135,16 @@ def map_http_error(
         return Timeout(f"{runtime} {operation} did not answer in time")
     if isinstance(exc, (*_LOST, *endpoint.lost)):
         return RuntimeUnavailable(runtime, f"lost connection to {endpoint.url}", hint=endpoint.hint)
-    return translate(runtime, operation, str(exc), target=target, ref=ref)
+    return translate(runtime, operation, str(exc), target=target, ref=ref, registry=registry)
 
 
 @contextlib.contextmanager
 def http_errors(
-    endpoint: Endpoint, operation: str, target: Target = "none", ref: str | None = None
+    endpoint: Endpoint,
+    operation: str,
+    target: Target = "none",
+    ref: str | None = None,
+    registry: str | None = None,
 ) -> Iterator[None]:
     """Translate whatever the block raises; the library's own errors pass through."""
     try:
@@ -141,7 +152,9 @@ def http_errors(
     except RuntimesError:
         raise
     except endpoint.caught as exc:
-        raise map_http_error(exc, endpoint, operation, target, ref) from redact_exception(exc)
+        raise map_http_error(exc, endpoint, operation, target, ref, registry) from redact_exception(
+            exc
+        )
 
 
 def unix_socket_accepts(url: str, timeout: float) -> bool:

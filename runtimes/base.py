@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from runtimes import _redact, _specs
+from runtimes import _logs, _redact, _specs
 from runtimes._specs import ContainerRef, Since
 from runtimes.errors import (
     BuildFailed,
@@ -33,6 +33,7 @@ from runtimes.errors import (
     NameConflict,
     NetworkInUse,
     NetworkNotFound,
+    RuntimesError,
     Timeout,
     Unsupported,
     VolumeNotFound,
@@ -48,10 +49,21 @@ from runtimes.models import (
     MountType,
     Network,
     PortMapping,
+    Progress,
+    RegistryAuth,
     RuntimeInfo,
     Volume,
 )
-from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, NetworkSpec, PsSpec, RunSpec
+from runtimes.specs import (
+    BuildSpec,
+    ExecSpec,
+    LogsSpec,
+    NetworkSpec,
+    PsSpec,
+    PullSpec,
+    PushSpec,
+    RunSpec,
+)
 
 __all__ = ["ContainerRef", "RunSpec", "Runtime", "Since"]
 
@@ -97,6 +109,17 @@ class Runtime(abc.ABC):
     unsupported_reasons: ClassVar[Mapping[Capability, str]] = {}
     #: Seconds a single call may take before :class:`~runtimes.Timeout`.
     default_timeout: float = 120.0
+    #: Where the engine itself reads a registry's CA (``DIR/HOST:PORT/ca.crt``)
+    #: when the adapter lacks :attr:`~runtimes.Capability.PER_CALL_REGISTRY_TLS`.
+    engine_certs_dir: ClassVar[str | None] = None
+
+    #: Default pull policy of :meth:`run` and :meth:`build`: ``"never"``,
+    #: ``"missing"`` or ``"always"`` (option ``pull``, see :meth:`configure`).
+    pull_policy: str = "never"
+    #: Registries (``host[:port]``) that may be plain HTTP or self-signed.
+    insecure_registries: tuple[str, ...] = ()
+    #: Directory of per-registry CA bundles, ``DIR/HOST:PORT/*.crt``.
+    registry_certs: str | None = None
 
     @classmethod
     @abc.abstractmethod
@@ -131,6 +154,47 @@ class Runtime(abc.ABC):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
 
+    def configure(
+        self,
+        *,
+        pull: str | None = None,
+        insecure_registries: Sequence[str] | str | None = None,
+        registry_certs: str | os.PathLike[str] | None = None,
+    ) -> Runtime:
+        """Set what every adapter shares; :func:`runtimes.connect` calls it with
+        the options ``pull``, ``insecure_registries`` and ``registry_certs``
+        from the call, ``RUNTIMES_<OPTION>`` or ``[tool.runtimes]``.
+
+        ``pull`` is the default policy of :meth:`run` and :meth:`build`
+        (``"never"`` unless set: a test never reaches a registry by accident).
+        ``insecure_registries`` lists ``host[:port]`` that may be plain HTTP
+        or have an unverified certificate (a comma-separated text is split).
+        ``registry_certs`` is a directory in Docker's ``certs.d`` layout
+        (``DIR/HOST:PORT/ca.crt``).  An adapter whose engine reads these
+        only from its own configuration (dockerd) refuses a registry that
+        its engine does not already treat so, with
+        :class:`~runtimes.Unsupported` naming the fix.  Returns ``self``.
+        """
+        if pull is not None:
+            self.pull_policy = _specs.check_pull_policy(pull)
+        if insecure_registries is not None:
+            items = (
+                insecure_registries.split(",")
+                if isinstance(insecure_registries, str)
+                else list(insecure_registries)
+            )
+            if not all(isinstance(i, str) for i in items):
+                raise InvalidSpec("insecure_registries must be host[:port] texts")
+            self.insecure_registries = tuple(
+                _specs.check_registry(i.strip()) for i in items if i.strip()
+            )
+        if registry_certs is not None:
+            path = os.fspath(registry_certs)
+            if not isinstance(path, str) or not os.path.isdir(path):
+                raise InvalidSpec(f"registry_certs {registry_certs!r} is not a directory")
+            self.registry_certs = os.path.abspath(path)
+        return self
+
     def info(self) -> RuntimeInfo:
         """Version and platform of the engine."""
         return attrs.evolve(self._info(), name=self.name, capabilities=self.capabilities)
@@ -148,14 +212,18 @@ class Runtime(abc.ABC):
         labels: Mapping[str, str] | None = None,
         no_cache: bool = False,
         on_output: Callable[[str], None] | None = None,
+        pull: str | None = None,
     ) -> Image:
         """Build an image from ``context_dir`` and return it.
 
         ``dockerfile`` is a path relative to the context (default
         ``Dockerfile``).  ``on_output`` is called with each line of build
         output, without its newline, as soon as the builder prints it.
-        Never pulls: a base image (``FROM``) that is not local raises
-        :class:`~runtimes.BuildFailed` before the builder starts.  No
+        ``pull`` (default: the runtime's :attr:`pull_policy`, ``"never"``)
+        decides about base images (``FROM``): ``"never"`` raises
+        :class:`~runtimes.BuildFailed` before the builder starts when one is
+        not local, ``"missing"`` pulls those that are not, ``"always"``
+        pulls them all first.  The builder itself never pulls.  No
         intermediate container or step image is left behind, even when the
         build fails.
 
@@ -171,7 +239,9 @@ class Runtime(abc.ABC):
             no_cache=no_cache,
             on_output=on_output,
         )
-        self._check_bases_are_local(spec)
+        self._check_bases(
+            spec, _specs.check_pull_policy(self.pull_policy if pull is None else pull)
+        )
         with _redact.secrets(spec.build_args):
             image_id = self._build(spec)
         return self._image(image_id)
@@ -207,11 +277,15 @@ class Runtime(abc.ABC):
         aliases: Sequence[str] | str = (),
         hostname: str | None = None,
         remove: bool = False,
+        pull: str | None = None,
     ) -> Container:
         """Create and start a container, detached; return it as inspected.
 
-        The image must exist locally: it is never pulled
-        (:class:`~runtimes.ImageNotFound`).  Named volumes must exist
+        ``pull`` (default: the runtime's :attr:`pull_policy`, ``"never"``):
+        with ``"never"`` the image must exist locally
+        (:class:`~runtimes.ImageNotFound`, and no registry is contacted);
+        ``"missing"`` pulls it when it is not local, ``"always"`` pulls it
+        first, both with the credentials of the runtime's store.  Named volumes must exist
         (:meth:`create_volume`; :class:`~runtimes.VolumeNotFound`): none is
         created implicitly, unlabelled.  A port without a host port gets a
         free one, reported in ``Container.ports``.  If the container is
@@ -245,6 +319,7 @@ class Runtime(abc.ABC):
             remove=remove,
             builtin_networks=self.builtin_networks,
         )
+        policy = _specs.check_pull_policy(self.pull_policy if pull is None else pull)
         for mount in spec.volumes:
             if mount.type is MountType.VOLUME:
                 self._volume(mount.source)
@@ -254,8 +329,24 @@ class Runtime(abc.ABC):
             self._network(spec.network)
         if spec.aliases:
             self._require(Capability.NETWORK_ALIASES, "network aliases")
-        with _redact.secrets(spec.env):
-            container_id = self._run(spec)
+        if policy == "always":
+            self.pull(spec.image)
+        elif policy == "missing":
+            try:
+                self._image(spec.image)
+            except ImageNotFound:
+                self.pull(spec.image)
+        try:
+            with _redact.secrets(spec.env):
+                container_id = self._run(spec)
+        except ImageNotFound as exc:
+            if policy != "never":
+                raise
+            raise ImageNotFound(
+                spec.image,
+                f"{exc}; runtimes does not pull unless asked: "
+                f"runtime.pull({spec.image!r}) first, or run(..., pull='missing')",
+            ) from exc
         try:
             return self._own(self._inspect(container_id))
         except ContainerNotFound:
@@ -269,6 +360,12 @@ class Runtime(abc.ABC):
                 labels=spec.labels,
                 runtime=self.name,
             )
+        except BaseException:
+            # The caller gets no handle on a container it cannot inspect
+            # (a timeout, Ctrl-C): remove it rather than leak it.
+            with contextlib.suppress(RuntimesError):
+                self._remove(container_id, force=True)
+            raise
 
     @contextlib.contextmanager
     def running(
@@ -327,9 +424,10 @@ class Runtime(abc.ABC):
         long ago), a duration text like ``"10m"``, epoch seconds or RFC 3339
         text.  A missing container raises
         :class:`~runtimes.ContainerNotFound` here, not on the first ``next()``.
-        Close the iterator to stop following early.
+        The iterator has ``close()``: call it (or let it go) to stop
+        following early; the connection or process is released at once.
         """
-        return self._logs(
+        lines = self._logs(
             _specs.logs_spec(
                 container,
                 follow=follow,
@@ -340,6 +438,8 @@ class Runtime(abc.ABC):
                 stderr=stderr,
             )
         )
+        # One type on every adapter, so close() always exists.
+        return lines if isinstance(lines, _logs.Closing) else _logs.Closing(lines, _nothing)
 
     def stop(self, container: ContainerRef, timeout: float = 10) -> None:
         """Send the stop signal, then SIGKILL after ``timeout`` seconds."""
@@ -388,6 +488,127 @@ class Runtime(abc.ABC):
         spec = _specs.exec_spec(container, command, env=env, workdir=workdir, user=user)
         with _redact.secrets(spec.env):
             return self._exec(spec)
+
+    # -- registries -------------------------------------------------------
+
+    def pull(
+        self,
+        ref: str,
+        *,
+        platform: str | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        auth: RegistryAuth | None = None,
+    ) -> Image:
+        """Fetch an image from its registry and return it.
+
+        An unqualified name resolves to Docker Hub on every runtime
+        (``postgres:16`` is ``docker.io/library/postgres:16``); a reference
+        without tag or digest means ``:latest``.  ``on_progress`` receives
+        :class:`~runtimes.Progress` events live, while the pull runs.
+        Credentials come from ``auth``, else from the runtime's own store
+        (:meth:`login`, ``~/.docker/config.json``, Podman's ``auth.json``).
+
+        Raises :class:`~runtimes.ImageNotFound` for an unknown repository or
+        tag, :class:`~runtimes.AuthenticationFailed` when the registry
+        refuses, :class:`~runtimes.RegistryUnavailable` when it cannot be
+        reached (or its TLS is not trusted), :class:`~runtimes.Timeout` when
+        nothing arrives for the runtime's timeout.
+        """
+        spec = self._registry_spec(ref, platform=platform, auth=auth, on_progress=on_progress)
+        with _redact.secrets(_auth_secrets(spec.auth)):
+            found = self._pull(spec)
+        return self._image(found)
+
+    def push(
+        self,
+        ref: str,
+        *,
+        on_progress: Callable[[Progress], None] | None = None,
+        auth: RegistryAuth | None = None,
+    ) -> str:
+        """Send a local image to its registry; return the pushed manifest's
+        digest (``sha256:...``).
+
+        ``ref`` names the registry, as in ``127.0.0.1:5000/team/app:1``
+        (:meth:`tag` a local image with that name first).  Errors as for
+        :meth:`pull`; :class:`~runtimes.ImageNotFound` if ``ref`` is not local.
+        """
+        spec = self._registry_spec(ref, auth=auth, on_progress=on_progress, push=True)
+        assert isinstance(spec, PushSpec)
+        with _redact.secrets(_auth_secrets(spec.auth)):
+            return self._push(spec)
+
+    def tag(self, source: str, target: str) -> Image:
+        """Give the local image ``source`` (reference or id) the name ``target``."""
+        checked_source = _specs.check_image_ref(source)
+        checked_target = _specs.check_image_ref(target)
+        if _specs.is_image_id(checked_target):
+            raise InvalidSpec(f"tag target {target!r} must be a name[:tag], not an id")
+        self._tag(checked_source, checked_target)
+        return self._image(checked_target)
+
+    def login(
+        self,
+        registry: str,
+        username: str,
+        password: str | None = None,
+        *,
+        token: str | None = None,
+    ) -> None:
+        """Check credentials with ``registry`` and keep them in the runtime's
+        own store, where its CLI and later calls find them.
+
+        Give ``password`` or an access ``token`` (which registries accept in
+        place of a password), not both.  The secret never reaches a command
+        line, a log or an error.  :class:`~runtimes.AuthenticationFailed` if
+        the registry refuses; nothing is stored then.
+        """
+        if (password is None) == (token is None):
+            raise InvalidSpec("login needs a password or a token (one of them)")
+        host = _specs.check_registry(registry)
+        auth = _specs.check_auth(RegistryAuth(username, password or token or ""))
+        assert auth is not None
+        spec = PullSpec(
+            ref=host,
+            registry=host,
+            auth=auth,
+            insecure=host in self.insecure_registries,
+            certs_dir=_specs.registry_certs_dir(self.registry_certs, host),
+        )
+        with _redact.secrets(_auth_secrets(auth)):
+            self._login(spec)
+
+    def logout(self, registry: str) -> None:
+        """Forget the stored credentials for ``registry`` (none stored is fine)."""
+        self._logout(_specs.check_registry(registry))
+
+    def _registry_spec(
+        self,
+        ref: str,
+        *,
+        platform: str | None = None,
+        auth: RegistryAuth | None,
+        on_progress: Callable[[Progress], None] | None,
+        push: bool = False,
+    ) -> PullSpec:
+        spec = _specs.pull_spec(
+            ref,
+            platform=platform,
+            auth=auth,
+            on_progress=on_progress,
+            insecure_registries=self.insecure_registries,
+            registry_certs=self.registry_certs,
+            push=push,
+        )
+        if Capability.PER_CALL_REGISTRY_TLS not in self.capabilities and (
+            spec.certs_dir is not None
+        ):
+            raise Unsupported(
+                f"{self.name}: the engine reads a registry's CA only from its own "
+                f"configuration: copy {spec.certs_dir} to "
+                f"{self.engine_certs_dir or 'the engine host'}/{spec.registry}/"
+            )
+        return spec
 
     # -- volumes ----------------------------------------------------------
 
@@ -535,9 +756,9 @@ class Runtime(abc.ABC):
                 f"{self.name} does not support {what}: {reason}", capability=capability
             )
 
-    def _check_bases_are_local(self, spec: BuildSpec) -> None:
+    def _check_bases(self, spec: BuildSpec, policy: str) -> None:
         # Builders differ: Docker's classic builder pulls a missing base even
-        # with pull=False.  The contract is "never pulls", so check first.
+        # with pull=False.  The policy is applied here, before the builder.
         path = os.path.join(spec.context, spec.dockerfile or "Dockerfile")
         try:
             with open(path, encoding="utf-8", errors="replace") as fh:
@@ -546,13 +767,22 @@ class Runtime(abc.ABC):
             return  # the builder reports a missing Dockerfile itself
         for ref in bases:
             try:
-                self._image(_specs.check_image_ref(ref))
-            except (ImageNotFound, InvalidSpec) as exc:
+                checked = _specs.check_image_ref(ref)
+                if policy == "always":
+                    self.pull(checked)
+                    continue
+                self._image(checked)
+            except ImageNotFound as exc:
+                if policy == "missing":
+                    self.pull(checked)
+                    continue
                 raise BuildFailed(
-                    f"base image {ref} is not a local image, and runtimes never pulls: "
-                    f"pull it first ({exc})",
+                    f"base image {ref} is not a local image and the pull policy is "
+                    f"'never': pull it first (runtime.pull({ref!r})) or build(pull='missing')",
                     runtime=self.name,
                 ) from exc
+            except InvalidSpec as exc:
+                raise BuildFailed(f"invalid base image {ref}: {exc}", runtime=self.name) from exc
 
     def _own(self, container: Container) -> Container:
         # Container.runtime names the adapter the caller used, whatever produced it.
@@ -625,6 +855,27 @@ class Runtime(abc.ABC):
         """Run a command in the container and collect its output and exit code."""
 
     @abc.abstractmethod
+    def _pull(self, spec: PullSpec) -> str:
+        """Pull ``spec.ref`` (qualified), emitting progress; return a reference
+        or id that :meth:`_image` finds."""
+
+    @abc.abstractmethod
+    def _push(self, spec: PushSpec) -> str:
+        """Push ``spec.ref``, emitting progress; return the manifest digest."""
+
+    @abc.abstractmethod
+    def _tag(self, source: str, target: str) -> None:
+        """Add the name ``target`` to the local image ``source``."""
+
+    @abc.abstractmethod
+    def _login(self, spec: PullSpec) -> None:
+        """Verify ``spec.auth`` with ``spec.registry`` and store it."""
+
+    @abc.abstractmethod
+    def _logout(self, registry: str) -> None:
+        """Remove stored credentials for ``registry``; none is not an error."""
+
+    @abc.abstractmethod
     def _create_volume(self, name: str, *, labels: Mapping[str, str]) -> Volume:
         """Create a volume; see :attr:`volume_create_is_idempotent`."""
 
@@ -663,3 +914,12 @@ class Runtime(abc.ABC):
     def _disconnect_network(self, ref: str, network: str) -> None:
         """Detach a container from a network (``Capability.NETWORK_CONNECT``)."""
         self._require(Capability.NETWORK_CONNECT, "disconnecting a container from a network")
+
+
+def _auth_secrets(auth: RegistryAuth | None) -> dict[str, str]:
+    # The password is masked in any message raised while it is in use.
+    return {"password": auth.password} if auth is not None else {}
+
+
+def _nothing() -> None:
+    pass

@@ -17,6 +17,7 @@ from runtimes._redact import redact_argv, redact_text
 from runtimes.models import Capability
 
 __all__ = [
+    "AuthenticationFailed",
     "BuildFailed",
     "CommandFailed",
     "ContainerNotFound",
@@ -26,6 +27,7 @@ __all__ = [
     "NetworkInUse",
     "NetworkNotFound",
     "NotFound",
+    "RegistryUnavailable",
     "RuntimeUnavailable",
     "RuntimesError",
     "Timeout",
@@ -145,6 +147,27 @@ class NameConflict(RuntimesError):
         #: The name that is taken.
         self.name = name
         super().__init__(message or f"name already in use: {name}")
+
+
+class AuthenticationFailed(RuntimesError, PermissionError):
+    """A registry refused the credentials (HTTP 401/403), or asked for some
+    and none were given.  The message names the registry, never the secret."""
+
+    def __init__(self, registry: str, message: str) -> None:
+        #: The registry host (``host[:port]``) that refused.
+        self.registry = registry
+        super().__init__(message)
+
+
+class RegistryUnavailable(RuntimesError, ConnectionError):
+    """The engine could not talk to a registry: nothing listens, the name
+    does not resolve, or TLS failed (an untrusted certificate, a plain-HTTP
+    registry not declared in ``insecure_registries``)."""
+
+    def __init__(self, registry: str, message: str) -> None:
+        #: The registry host (``host[:port]``) that could not be reached.
+        self.registry = registry
+        super().__init__(message)
 
 
 class InvalidSpec(RuntimesError, ValueError):

@@ -31,6 +31,8 @@ __all__ = [
     "NetworkAttachment",
     "PortBinding",
     "PortMapping",
+    "Progress",
+    "RegistryAuth",
     "RuntimeInfo",
     "Volume",
 ]
@@ -139,6 +141,10 @@ class Capability(enum.StrEnum):
     #: even by address.  (Podman routes between its networks; the ``isolate``
     #: option the adapter sets only takes effect from netavark 1.5.)
     ISOLATED_NETWORKS = "isolated-networks"
+    #: The ``insecure_registries`` and ``registry_certs`` options apply per
+    #: call.  (dockerd reads its own ``daemon.json`` and
+    #: ``/etc/docker/certs.d``; see :attr:`~runtimes.Runtime.engine_certs_dir`.)
+    PER_CALL_REGISTRY_TLS = "per-call-registry-tls"
 
 
 class MountType(enum.StrEnum):
@@ -383,3 +389,49 @@ class RuntimeInfo:
     raw: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen_raw, eq=False, repr=False, hash=False
     )
+
+
+#: What a :class:`Progress` event reports.
+ProgressStatus = Literal[
+    "waiting", "downloading", "uploading", "extracting", "exists", "done", "info"
+]
+
+
+@attrs.frozen(kw_only=True)
+class Progress:
+    """One live event of a ``pull`` or ``push``, for a progress display.
+
+    Runtimes report progress differently: Docker per layer with byte counts,
+    Podman per blob without counts, nerdctl per blob with counts.  Fields a
+    runtime does not report are ``None``.
+    """
+
+    #: ``"pull"`` or ``"push"``.
+    action: Literal["pull", "push"]
+    #: Short id of the layer (blob) the event is about, or ``None`` for the
+    #: image as a whole (resolving, writing the manifest...).
+    layer: str | None
+    #: What happens: ``"waiting"``, ``"downloading"``, ``"uploading"``,
+    #: ``"extracting"``, ``"exists"`` (already there), ``"done"``, or
+    #: ``"info"`` for any other message.
+    status: ProgressStatus
+    #: Bytes transferred so far, where the runtime reports them.
+    current: int | None = None
+    #: Size of the layer in bytes, where the runtime reports it.
+    total: int | None = None
+    #: The runtime's own text for the event.
+    message: str = ""
+
+
+@attrs.frozen
+class RegistryAuth:
+    """Credentials for one registry, given to ``pull``/``push``/``login``.
+
+    ``password`` may also be an access token.  It is never shown in a repr,
+    a log, an error or a spawned process's argv.
+    """
+
+    #: User name at the registry.
+    username: str
+    #: Password or access token (hidden from repr).
+    password: str = attrs.field(repr=lambda _: "***")

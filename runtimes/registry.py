@@ -54,6 +54,10 @@ __all__ = [
 log = logging.getLogger("runtimes")
 
 ENTRY_POINT_GROUP = "runtimes.adapters"
+#: Options every adapter takes, applied by :meth:`Runtime.configure`; they may
+#: also be set for all runtimes at once (``RUNTIMES_PULL``, ``[tool.runtimes]
+#: pull = "missing"``).
+COMMON_OPTIONS = ("pull", "insecure_registries", "registry_certs")
 AUTO_ORDER = ("docker", "podman", "nerdctl")
 
 
@@ -211,6 +215,10 @@ class Config:
     #: ``[<name>]`` tables of the user config file.
     user_options: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     user_path: Path | None = None
+    #: Common options (``pull``...) set for every runtime in ``[tool.runtimes]``.
+    project_common: Mapping[str, Any] = attrs.field(factory=dict)
+    #: Common options set at the top of the user config file.
+    user_common: Mapping[str, Any] = attrs.field(factory=dict)
 
 
 def _user_config_path() -> Path:
@@ -233,6 +241,7 @@ def load_config(cwd: Path | None = None) -> Config:
     project_default = None
     project_options: dict[str, Mapping[str, Any]] = {}
     project_path = None
+    project_common: dict[str, Any] = {}
     start = (cwd or Path.cwd()).resolve()
     for directory in (start, *start.parents):
         candidate = directory / "pyproject.toml"
@@ -242,6 +251,7 @@ def load_config(cwd: Path | None = None) -> Config:
                 project_path = candidate
                 project_default = table.get("default")
                 project_options = {k: v for k, v in table.items() if isinstance(v, dict)}
+                project_common = {k: v for k, v in table.items() if k in COMMON_OPTIONS}
             break  # the nearest pyproject decides, even without a [tool.runtimes]
     user_path = _user_config_path()
     user: dict[str, Any] = _read_toml(user_path) if user_path.is_file() else {}
@@ -252,6 +262,8 @@ def load_config(cwd: Path | None = None) -> Config:
         user_default=user.get("default"),
         user_options={k: v for k, v in user.items() if isinstance(v, dict)},
         user_path=user_path if user else None,
+        project_common=project_common,
+        user_common={k: v for k, v in user.items() if k in COMMON_OPTIONS},
     )
 
 
@@ -301,25 +313,40 @@ def select(name: str | None = None, *, config: Config | None = None) -> Selectio
 def resolve_options(
     name: str, cls: type[Runtime], explicit: Mapping[str, Any], config: Config | None = None
 ) -> dict[str, Any]:
-    """Merge adapter options by precedence: explicit > env > config files."""
-    unknown = sorted(set(explicit) - set(cls.options))
+    """Merge adapter options by precedence: explicit > env > config files.
+
+    A common option (:data:`COMMON_OPTIONS`) may also be set for every
+    runtime: ``RUNTIMES_<OPTION>`` after ``RUNTIMES_<NAME>_<OPTION>``, and
+    ``[tool.runtimes]`` / the user file's top level after their tables.
+    """
+    accepted = (*cls.options, *COMMON_OPTIONS)
+    unknown = sorted(set(explicit) - set(accepted))
     if unknown:
         raise InvalidSpec(
-            f"{name}: unknown option(s) {', '.join(unknown)}; "
-            f"accepted: {', '.join(cls.options) or 'none'}"
+            f"{name}: unknown option(s) {', '.join(unknown)}; accepted: {', '.join(accepted)}"
         )
     merged: dict[str, Any] = {}
     config = config if config is not None else load_config()
     # every adapter's timeout is checked here, once, whatever its source
-    for option in cls.options:
+    for option in accepted:
+        common = option in COMMON_OPTIONS
         if option in explicit and explicit[option] is not None:
             merged[option] = explicit[option]
             continue
-        env_key = f"RUNTIMES_{name.upper()}_{option.upper()}"
-        if os.environ.get(env_key):
+        env_keys = [f"RUNTIMES_{name.upper()}_{option.upper()}"]
+        if common:
+            env_keys.append(f"RUNTIMES_{option.upper()}")
+        env_key = next((k for k in env_keys if os.environ.get(k)), None)
+        if env_key is not None:
             merged[option] = os.environ[env_key]
             continue
-        for table in (config.project_options.get(name, {}), config.user_options.get(name, {})):
+        tables = [config.project_options.get(name, {})]
+        if common:
+            tables.append(config.project_common)
+        tables.append(config.user_options.get(name, {}))
+        if common:
+            tables.append(config.user_common)
+        for table in tables:
             if option in table:
                 merged[option] = table[option]
                 break
@@ -384,5 +411,11 @@ def connect(name: str | None = None, **options: Any) -> Runtime:
         )
     cls = adapter_class(selection.name)
     resolved = resolve_options(selection.name, cls, options, config)
+    common = {k: resolved.pop(k) for k in COMMON_OPTIONS if k in resolved}
     log.debug("connecting to %s (%s)", selection.name, selection.rule)
-    return cls(**resolved)
+    runtime = cls(**resolved)
+    try:
+        return runtime.configure(**common)
+    except BaseException:
+        runtime.close()
+        raise

@@ -15,9 +15,18 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
-from runtimes.models import FrozenDict, Mount, PortMapping
+from runtimes.models import FrozenDict, Mount, PortMapping, Progress, RegistryAuth
 
-__all__ = ["BuildSpec", "ExecSpec", "LogsSpec", "NetworkSpec", "PsSpec", "RunSpec"]
+__all__ = [
+    "BuildSpec",
+    "ExecSpec",
+    "LogsSpec",
+    "NetworkSpec",
+    "PsSpec",
+    "PullSpec",
+    "PushSpec",
+    "RunSpec",
+]
 
 
 def _frozen(value: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -155,3 +164,36 @@ class NetworkSpec:
     #: IPv4 subnet in canonical CIDR form (``10.89.3.0/24``), or ``None`` to
     #: let the runtime pick a free one.
     subnet: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class PullSpec:
+    """What :meth:`~runtimes.Runtime.pull` was asked to fetch."""
+
+    #: Fully qualified reference ``host/path:tag`` or ``host/path@digest``:
+    #: an unqualified name is already resolved to ``docker.io``, so no
+    #: runtime applies its own short-name rules.
+    ref: str
+    #: The registry host (``host[:port]``) of ``ref``.
+    registry: str
+    #: ``os/arch[/variant]``, or ``None`` for the engine's own.
+    platform: str | None = None
+    #: Credentials given to the call, or ``None`` for the runtime's store.
+    auth: RegistryAuth | None = None
+    #: The registry may be plain HTTP or have an unverified certificate.
+    insecure: bool = False
+    #: Directory with the registry's CA (``*.crt``), from ``registry_certs``.
+    certs_dir: str | None = None
+    #: Called with each :class:`~runtimes.Progress` event, as it happens.
+    on_progress: Callable[[Progress], None] | None = attrs.field(default=None, eq=False, repr=False)
+
+    def emit(self, event: Progress) -> None:
+        """Pass one event to ``on_progress``, if any."""
+        if self.on_progress is not None:
+            self.on_progress(event)
+
+
+@attrs.frozen(kw_only=True)
+class PushSpec(PullSpec):
+    """What :meth:`~runtimes.Runtime.push` was asked to send (``ref`` is local
+    and fully qualified; ``platform`` is always ``None``)."""

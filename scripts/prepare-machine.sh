@@ -38,9 +38,26 @@ go_build_pinned() {
 
 pinned_ok() { [[ -x $BIN/$1 && "$(cat "$BIN/.$1.version" 2>/dev/null)" == "$2" ]]; }
 
+quiet_packaged_registry() {
+    # The tests start their own registries on 127.0.0.1; the package's service
+    # (port 5000 on every interface) must not run. Containers usually block
+    # it through policy-rc.d; a machine with an init system may have started it.
+    local pidfile=/var/run/docker-registry.pid
+    if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        log "stopping the docker-registry service the package started"
+        /etc/init.d/docker-registry stop || true
+    fi
+    if [[ -x /etc/init.d/docker-registry ]] && command -v update-rc.d >/dev/null; then
+        update-rc.d docker-registry disable >/dev/null 2>&1 || true
+    fi
+}
+
 install() {
     local packages=(docker.io podman containerd runc containernetworking-plugins busybox-static
         iptables netavark aardvark-dns conmon uidmap slirp4netns fuse-overlayfs catatonit curl)
+    # Registry tests: Distribution 2.8 (`docker-registry`), htpasswd -B for its
+    # bcrypt entries (reads the password on stdin), openssl for throwaway CAs.
+    packages+=(docker-registry apache2-utils openssl)
     local missing=()
     for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -50,6 +67,7 @@ install() {
         apt-get update -q
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
     fi
+    quiet_packaged_registry
     command -v go >/dev/null || { log "Go is required to build nerdctl and BuildKit"; exit 1; }
     pinned_ok nerdctl $NERDCTL_VERSION ||
         go_build_pinned github.com/containerd/nerdctl/v2 $NERDCTL_VERSION nerdctl cmd/nerdctl

@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from runtimes._shell import Shell, clean_error_text
+from runtimes._translate import translate
 from runtimes.errors import BuildFailed, InvalidSpec, RuntimesError, Timeout
-from runtimes.models import Mount, PortMapping
-from runtimes.specs import BuildSpec, RunSpec
+from runtimes.models import Mount, PortMapping, Progress
+from runtimes.specs import BuildSpec, PullSpec, RunSpec
 
 _BUILD_EXIT = re.compile(r"exit code: (\d+)")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # What the classic Docker builder (" ---> 1a2b3c4d5e6f") and Buildah ("--> 1a2b3c4d5e6")
 # print after committing a step: the image a failed build leaves behind.
 _STEP_IMAGE = re.compile(r"^\s*-{2,3}> ([0-9a-f]{11,64})\s*$")
@@ -216,6 +218,55 @@ def parse_json_stream(data: bytes) -> Iterator[Any]:
         index = end
         while index < len(text) and text[index] in " \r\n\t":
             index += 1
+
+
+# Warnings and notes a CLI logs while it retries or skips TLS checks: not the error.
+_NOT_ERROR = re.compile(r"level=(warning|info|debug)\b")
+
+
+def transfer(
+    shell: Shell,
+    args: Sequence[str],
+    spec: PullSpec,
+    *,
+    operation: str,
+    parse: Callable[[str], Progress | None],
+    env: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Run a pull/push/login command, passing each progress event to
+    ``spec.on_progress`` as the CLI prints it; return its output lines.
+
+    ``parse`` turns one output line (either pipe, ANSI colours removed) into
+    an event, or ``None``.  The command may print nothing for the shell's
+    timeout before :class:`~runtimes.Timeout`.  A failure raises the error
+    its text means, classified knowing the registry it talked to.
+    """
+    lines: list[str] = []
+    errors: list[str] = []
+    code = 0
+    for stream, raw in shell.stream(args, operation=operation, idle_timeout=shell.timeout, env=env):
+        if stream == "exit":
+            code = int(raw)
+            continue
+        text = _ANSI.sub("", raw.decode("utf-8", "replace")).rstrip("\r\n")
+        lines.append(text)
+        if stream == "stderr" and not _NOT_ERROR.search(text):
+            errors.append(text)
+        event = parse(text)
+        if event is not None:
+            spec.emit(event)
+    if code != 0:
+        raise translate(
+            shell.runtime,
+            operation,
+            clean_error_text("\n".join(errors[-20:])) or f"exit code {code}",
+            target="image",
+            ref=spec.ref,
+            exit_code=code,
+            command=shell.argv(args),
+            registry=spec.registry,
+        )
+    return lines
 
 
 def build(shell: Shell, spec: BuildSpec, *, extra_args: Sequence[str]) -> str:

@@ -14,20 +14,20 @@ import functools
 import os
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import docker
 import docker.constants
 import docker.errors
 import requests.exceptions
 
-from runtimes import _logs, _normalize, _specs
+from runtimes import _credentials, _logs, _normalize, _specs
 from runtimes._redact import redact_exception
-from runtimes._translate import Target
+from runtimes._translate import Target, translate
 from runtimes._transport import Endpoint, http_errors, unix_socket_accepts
 from runtimes.adapters import _cli
 from runtimes.base import Runtime
-from runtimes.errors import BuildFailed, CommandFailed, RuntimeUnavailable, Timeout
+from runtimes.errors import BuildFailed, CommandFailed, RuntimeUnavailable, Timeout, Unsupported
 from runtimes.models import (
     Capability,
     Container,
@@ -36,10 +36,21 @@ from runtimes.models import (
     LogLine,
     MountType,
     Network,
+    Progress,
+    ProgressStatus,
     RuntimeInfo,
     Volume,
 )
-from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, NetworkSpec, PsSpec, RunSpec
+from runtimes.specs import (
+    BuildSpec,
+    ExecSpec,
+    LogsSpec,
+    NetworkSpec,
+    PsSpec,
+    PullSpec,
+    PushSpec,
+    RunSpec,
+)
 
 __all__ = ["DockerRuntime"]
 
@@ -69,6 +80,8 @@ class DockerRuntime(Runtime):
         }
     )
     options = ("host", "timeout")
+    # dockerd reads registry CAs from its own directory, not per call.
+    engine_certs_dir = "/etc/docker/certs.d"
 
     def __init__(self, host: str | None = None, timeout: float | str | None = None) -> None:
         self.host = host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
@@ -122,9 +135,13 @@ class DockerRuntime(Runtime):
         )
 
     def _api(
-        self, operation: str, target: Target = "none", ref: str | None = None
+        self,
+        operation: str,
+        target: Target = "none",
+        ref: str | None = None,
+        registry: str | None = None,
     ) -> contextlib.AbstractContextManager[None]:
-        return http_errors(self._endpoint, operation, target, ref)
+        return http_errors(self._endpoint, operation, target, ref, registry)
 
     # -- info ---------------------------------------------------------------------
 
@@ -225,6 +242,108 @@ class DockerRuntime(Runtime):
     def _remove_image(self, ref: str, *, force: bool) -> None:
         with self._api("remove_image", "image", ref):
             self._client.remove_image(ref, force=force)
+
+    # -- registries ---------------------------------------------------------------
+
+    def _registry_stream(
+        self, spec: PullSpec, action: Literal["pull", "push"], chunks: Iterator[Any]
+    ) -> str | None:
+        """Emit each progress chunk; raise the stream's error; return the
+        pushed digest (``aux.Digest``) when there is one."""
+        digest = None
+        for chunk in chunks:
+            if "error" in chunk:
+                raise translate(
+                    self.name,
+                    action,
+                    str(chunk["error"]),
+                    target="image",
+                    ref=spec.ref,
+                    registry=spec.registry,
+                )
+            aux = chunk.get("aux")
+            if isinstance(aux, dict) and aux.get("Digest"):
+                digest = str(aux["Digest"])
+            event = progress_event(action, chunk)
+            if event is not None:
+                spec.emit(event)
+        return digest
+
+    def _check_insecure(self, spec: PullSpec) -> None:
+        # The daemon decides which registries may be plain HTTP; say so
+        # rather than fail with a TLS error later.
+        if not spec.insecure:
+            return
+        with self._api("info"):
+            config = self._client.info().get("RegistryConfig") or {}
+        if not registry_is_insecure(config, spec.registry):
+            raise Unsupported(
+                f"docker: dockerd does not treat {spec.registry} as insecure: add it to "
+                '"insecure-registries" in /etc/docker/daemon.json and restart dockerd'
+            )
+
+    def _auth(self, spec: PullSpec) -> dict[str, str] | None:
+        # None lets the SDK look in ~/.docker/config.json and its helpers.
+        return _credentials.auth_config(spec.registry, spec.auth) if spec.auth else None
+
+    def _pull(self, spec: PullSpec) -> str:
+        self._check_insecure(spec)
+        repository, tag = _specs.split_reference(spec.ref)
+        with self._api("pull", "image", spec.ref, spec.registry):
+            chunks = self._client.pull(
+                repository,
+                tag=tag,
+                stream=True,
+                decode=True,
+                platform=spec.platform,
+                auth_config=self._auth(spec),
+            )
+            self._registry_stream(spec, "pull", chunks)
+        return spec.ref
+
+    def _push(self, spec: PushSpec) -> str:
+        self._check_insecure(spec)
+        repository, tag = _specs.split_reference(spec.ref)
+        self._image(spec.ref)  # the daemon's "does not exist locally" is a stream error
+        with self._api("push", "image", spec.ref, spec.registry):
+            chunks = self._client.push(
+                repository, tag=tag, stream=True, decode=True, auth_config=self._auth(spec)
+            )
+            digest = self._registry_stream(spec, "push", chunks)
+        if digest is None:
+            raise CommandFailed(
+                "the daemon reported no digest", runtime=self.name, operation="push"
+            )
+        return digest
+
+    def _tag(self, source: str, target: str) -> None:
+        repository, tag = _specs.split_reference(target)
+        with self._api("tag", "image", source):
+            self._client.tag(source, repository, tag)
+
+    def _login(self, spec: PullSpec) -> None:
+        assert spec.auth is not None
+        self._check_insecure(spec)
+        with self._api("login", "none", None, spec.registry):
+            self._client.login(
+                spec.auth.username,
+                spec.auth.password,
+                registry=_credentials.config_key(spec.registry),
+                reauth=True,
+            )
+        _credentials.store(
+            spec.registry,
+            spec.auth,
+            path=_credentials.docker_config_path(),
+            timeout=self.default_timeout,
+        )
+        self._client.reload_config()
+
+    def _logout(self, registry: str) -> None:
+        _credentials.erase(
+            registry, path=_credentials.docker_config_path(), timeout=self.default_timeout
+        )
+        self._client.reload_config()
 
     # -- containers ---------------------------------------------------------------
 
@@ -361,7 +480,7 @@ class DockerRuntime(Runtime):
             params["since"] = spec.since
         with self._api("logs", "container", ref):
             response = self._get_logs(ref, params, follow=spec.follow)
-        return self._log_lines(response, spec, params)
+        return _logs.Closing(self._log_lines(response, spec, params), response.close)
 
     def _get_logs(self, ref: str, params: dict[str, Any], *, follow: bool) -> Any:
         response = self._client._get(  # noqa: SLF001 - raw frames keep the stream tag
@@ -535,3 +654,70 @@ def _open_client(host: str, timeout: float) -> docker.APIClient:
     client._version = server["ApiVersion"]  # noqa: SLF001 - what version="auto" sets
     client.timeout = timeout
     return client
+
+
+# Docker's per-layer statuses, as the daemon words them, to Progress.status.
+_STATUS: dict[str, ProgressStatus] = {
+    "waiting": "waiting",
+    "pulling fs layer": "waiting",
+    "preparing": "waiting",
+    "downloading": "downloading",
+    "verifying checksum": "downloading",
+    "download complete": "downloading",
+    "extracting": "extracting",
+    "pushing": "uploading",
+    "pull complete": "done",
+    "pushed": "done",
+    "already exists": "exists",
+    "layer already exists": "exists",
+}
+
+
+def progress_event(action: Literal["pull", "push"], chunk: Mapping[str, Any]) -> Progress | None:
+    """One Engine API pull/push stream object as a :class:`Progress`.
+
+    ``{"status": "Downloading", "progressDetail": {"current": 1, "total": 2},
+    "id": "<12 hex>"}`` is a layer event; an object without ``id`` is about
+    the image (``"Digest: sha256:..."``, ``"Status: Downloaded newer
+    image..."``).  ``"Mounted from x/y"`` means the layer exists already.
+    """
+    status = str(chunk.get("status") or "").strip()
+    if not status:
+        return None
+    lowered = status.lower()
+    kind = _STATUS.get(lowered, "exists" if lowered.startswith("mounted from") else "info")
+    layer = chunk.get("id")
+    if layer is None or kind == "info":
+        # "Pulling from x", "Digest: ...", "1: digest: sha256:... size: 527"
+        return Progress(action=action, layer=None, status="info", message=status)
+    detail = chunk.get("progressDetail") or {}
+    current, total = detail.get("current"), detail.get("total")
+    return Progress(
+        action=action,
+        layer=str(layer),
+        status=kind,
+        current=current if isinstance(current, int) else None,
+        total=total if isinstance(total, int) and total > 0 else None,
+        message=status,
+    )
+
+
+def registry_is_insecure(config: Mapping[str, Any], registry: str) -> bool:
+    """Whether dockerd's ``RegistryConfig`` (from ``/info``) lets ``registry``
+    be plain HTTP: listed in ``IndexConfigs`` as not secure, or an IP in
+    ``InsecureRegistryCIDRs`` (``127.0.0.0/8`` by default)."""
+    import ipaddress
+
+    index = (config.get("IndexConfigs") or {}).get(registry)
+    if isinstance(index, dict) and index.get("Secure") is False:
+        return True
+    host = registry.rsplit(":", 1)[0] if registry.count(":") == 1 else registry
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    for cidr in config.get("InsecureRegistryCIDRs") or ():
+        with contextlib.suppress(ValueError):
+            if address in ipaddress.ip_network(cidr, strict=False):
+                return True
+    return False

@@ -10,6 +10,7 @@ ambiguous ``k=v,...`` string, so state, exit code and labels come from
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -17,9 +18,9 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
-from runtimes import _logs, _normalize
+from runtimes import _credentials, _logs, _normalize
 from runtimes._shell import FOREVER, Completed, Shell, clean_error_text
 from runtimes._translate import Target
 from runtimes.adapters import _cli
@@ -44,10 +45,21 @@ from runtimes.models import (
     Image,
     LogLine,
     Network,
+    Progress,
+    ProgressStatus,
     RuntimeInfo,
     Volume,
 )
-from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, NetworkSpec, PsSpec, RunSpec
+from runtimes.specs import (
+    BuildSpec,
+    ExecSpec,
+    LogsSpec,
+    NetworkSpec,
+    PsSpec,
+    PullSpec,
+    PushSpec,
+    RunSpec,
+)
 
 __all__ = ["NerdctlRuntime"]
 
@@ -82,6 +94,7 @@ class NerdctlRuntime(Runtime):
             Capability.CREATES_MISSING_WORKDIR,
             Capability.PRECISE_LOG_TIMESTAMPS,
             Capability.ISOLATED_NETWORKS,
+            Capability.PER_CALL_REGISTRY_TLS,
         }
     )
     unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
@@ -223,6 +236,79 @@ class NerdctlRuntime(Runtime):
         missing = forced_remove_missing(self._shell, done, ref, target="image")
         if missing is not None:
             raise missing
+
+    # -- registries ---------------------------------------------------------------------------
+
+    def _registry_args(self, spec: PullSpec) -> list[str]:
+        # --hosts-dir is global: it goes before the verb.  containerd reads a
+        # Docker-style DIR/HOST:PORT/ca.crt there when no hosts.toml is present.
+        args = []
+        if spec.certs_dir is not None:
+            args += ["--hosts-dir", os.path.dirname(spec.certs_dir)]
+        return args
+
+    @contextlib.contextmanager
+    def _auth_env(self, spec: PullSpec) -> Iterator[dict[str, str] | None]:
+        # The call's credentials go in a private config dir, never on argv.
+        if spec.auth is None:
+            yield None
+            return
+        with _credentials.temporary_config(spec.registry, spec.auth, "config.json") as path:
+            yield {"DOCKER_CONFIG": str(path.parent)}
+
+    def _pull(self, spec: PullSpec) -> str:
+        args = [*self._registry_args(spec), "pull"]
+        if spec.insecure:
+            args.append("--insecure-registry")
+        if spec.platform is not None:
+            args += ["--platform", spec.platform]
+        rows = ProgressRows("pull")
+        with self._auth_env(spec) as env:
+            _cli.transfer(
+                self._shell,
+                [*args, "--", spec.ref],
+                spec,
+                operation="pull",
+                parse=rows.event,
+                env=env,
+            )
+        return spec.ref
+
+    def _push(self, spec: PushSpec) -> str:
+        self._image(spec.ref)  # a missing local image: ImageNotFound, not a registry error
+        args = [*self._registry_args(spec), "push"]
+        if spec.insecure:
+            args.append("--insecure-registry")
+        rows = ProgressRows("push")
+        with self._auth_env(spec) as env:
+            _cli.transfer(
+                self._shell,
+                [*args, "--", spec.ref],
+                spec,
+                operation="push",
+                parse=rows.event,
+                env=env,
+            )
+        return rows.pushed_digest() or self._image(spec.ref).id
+
+    def _tag(self, source: str, target: str) -> None:
+        self._shell.run(["tag", "--", source, target], operation="tag", target="image", ref=source)
+
+    def _login(self, spec: PullSpec) -> None:
+        assert spec.auth is not None
+        args = [*self._registry_args(spec), "login", "--username", spec.auth.username]
+        args.append("--password-stdin")
+        if spec.insecure:
+            args.append("--insecure-registry")
+        self._shell.run(
+            [*args, "--", spec.registry],
+            operation="login",
+            stdin=f"{spec.auth.password}\n".encode(),
+            registry=spec.registry,
+        )
+
+    def _logout(self, registry: str) -> None:
+        self._shell.run(["logout", "--", registry], operation="logout", registry=registry)
 
     # -- containers ---------------------------------------------------------------------------
 
@@ -604,3 +690,80 @@ def _is_nerdctl_failure(stderr: bytes) -> bool:
     """Did nerdctl itself fail (logrus fatal), rather than the exec'd command?"""
     lines = stderr.decode("utf-8", "replace").strip().splitlines()
     return bool(lines) and "level=fatal" in lines[-1]
+
+
+_ROW = re.compile(
+    r"^(?P<name>\S+?):\s+(?P<status>[a-z]+(?: [a-z]+)?)\s+\|[^|]*\|"
+    r"(?:\s+(?P<current>[0-9.]+ ?[KMGT]?i?B)\s*/\s*(?P<total>[0-9.]+ ?[KMGT]?i?B))?"
+)
+_UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
+_NERDCTL_STATUS: dict[str, ProgressStatus] = {
+    "waiting": "waiting",
+    "downloading": "downloading",
+    "uploading": "uploading",
+    "extracting": "extracting",
+    "unpacking": "extracting",
+    "exists": "exists",
+    "already exists": "exists",
+    "done": "done",
+}
+
+
+def _bytes(text: str | None) -> int | None:
+    if not text:
+        return None
+    number, _, unit = text.replace(" ", "\x00", 1).partition("\x00")
+    if not unit:  # "1.0MiB"
+        match = re.fullmatch(r"([0-9.]+)([KMGT]?i?B)", text)
+        if match is None:
+            return None
+        number, unit = match.groups()
+    return int(float(number) * _UNITS.get(unit, 1))
+
+
+class ProgressRows:
+    """nerdctl's pull/push progress table, read line by line.
+
+    Without a terminal nerdctl reprints its whole table every 100 ms::
+
+        127.0.0.1:5000/x:1:        resolved       |++++++++++++++++++++++|
+        manifest-sha256:<hex>:     done           |++++++++++++++++++++++|
+        layer-sha256:<hex>:        downloading    |+++++-----------------| 1.0 MiB/2.0 MiB
+        elapsed: 0.2 s             total:  1.0 Mi (5.1 MiB/s)
+
+    A row becomes an event only when its status or byte count changes.
+    ``layer-`` rows are layers; ``manifest-``, ``index-`` and ``config-``
+    rows and the reference's own row are image-level (``layer=None``).
+    """
+
+    def __init__(self, action: Literal["pull", "push"]) -> None:
+        self.action: Literal["pull", "push"] = action
+        self._seen: dict[str, tuple[str, str | None]] = {}
+
+    def event(self, line: str) -> Progress | None:
+        match = _ROW.match(line.strip())
+        if match is None or match["name"] == "elapsed":
+            return None
+        name, status = match["name"], match["status"]
+        if self._seen.get(name) == (status, match["current"]):
+            return None
+        self._seen[name] = (status, match["current"])
+        kind, _, digest = name.partition("-sha256:")
+        if kind == "layer" and digest:
+            return Progress(
+                action=self.action,
+                layer=digest[:12],
+                status=_NERDCTL_STATUS.get(status, "info"),
+                current=_bytes(match["current"]),
+                total=_bytes(match["total"]),
+                message=line.strip(),
+            )
+        return Progress(action=self.action, layer=None, status="info", message=line.strip())
+
+    def pushed_digest(self) -> str | None:
+        """The digest of the index, else the manifest, that was pushed."""
+        for kind in ("index", "manifest"):
+            for name in self._seen:
+                if name.startswith(f"{kind}-sha256:"):
+                    return name[len(kind) + 1 :]
+        return None

@@ -20,15 +20,17 @@ import contextlib
 import functools
 import json
 import os
+import re
 import shutil
+import tempfile
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import attrs
 import podman
 import podman.errors
 
-from runtimes import _logs, _normalize, _specs
+from runtimes import _credentials, _logs, _normalize, _specs
 from runtimes._shell import Shell
 from runtimes._translate import Target, translate
 from runtimes._transport import Endpoint, http_errors, message_from_body
@@ -44,15 +46,30 @@ from runtimes.models import (
     Image,
     LogLine,
     Network,
+    Progress,
+    ProgressStatus,
     RuntimeInfo,
     Volume,
 )
-from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, NetworkSpec, PsSpec, RunSpec
+from runtimes.specs import (
+    BuildSpec,
+    ExecSpec,
+    LogsSpec,
+    NetworkSpec,
+    PsSpec,
+    PullSpec,
+    PushSpec,
+    RunSpec,
+)
 
 __all__ = ["PodmanRuntime"]
 
 INSTALL_HINT = "install Podman (Debian: apt-get install podman)"
 _FOREVER = 10 * 365 * 86400.0
+_IMAGE_ID = re.compile(r"[0-9a-f]{64}")
+_COPYING = re.compile(
+    r"Copying (?P<what>blob|config) (?:sha256:)?(?P<digest>[0-9a-f]{12,64})(?P<rest>.*)"
+)
 
 
 class PodmanRuntime(Runtime):
@@ -71,6 +88,7 @@ class PodmanRuntime(Runtime):
             Capability.KEEPS_UNTERMINATED_LAST_LINE,
             Capability.NETWORK_ALIASES,
             Capability.NETWORK_CONNECT,
+            Capability.PER_CALL_REGISTRY_TLS,
         }
     )
     unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
@@ -262,6 +280,76 @@ class PodmanRuntime(Runtime):
 
     # -- containers -------------------------------------------------------------------------
 
+    # -- registries: the CLI, which takes an auth file, a CA directory and
+    # --tls-verify per call (the service's API takes no CA) ---------------------
+
+    def _registry_args(self, spec: PullSpec) -> list[str]:
+        args = []
+        if spec.insecure:
+            args.append("--tls-verify=false")
+        if spec.certs_dir is not None:
+            args += ["--cert-dir", spec.certs_dir]
+        return args
+
+    @contextlib.contextmanager
+    def _auth_args(self, spec: PullSpec) -> Iterator[list[str]]:
+        # The call's credentials go in a private 0600 file, never on argv.
+        if spec.auth is None:
+            yield []
+            return
+        with _credentials.temporary_config(spec.registry, spec.auth, "auth.json") as path:
+            yield ["--authfile", str(path)]
+
+    def _pull(self, spec: PullSpec) -> str:
+        platform = ["--platform", spec.platform] if spec.platform is not None else []
+        with self._auth_args(spec) as auth:
+            lines = _cli.transfer(
+                self._shell,
+                ["pull", *self._registry_args(spec), *auth, *platform, "--", spec.ref],
+                spec,
+                operation="pull",
+                parse=lambda line: progress_event("pull", line),
+            )
+        # The last line on stdout is the image id.
+        return next((line for line in reversed(lines) if _IMAGE_ID.fullmatch(line)), spec.ref)
+
+    def _push(self, spec: PushSpec) -> str:
+        self._image(spec.ref)  # a missing local image: ImageNotFound, not a registry error
+        with (
+            tempfile.TemporaryDirectory(prefix="runtimes-push-") as tmp,
+            self._auth_args(spec) as auth,
+        ):
+            digest_file = os.path.join(tmp, "digest")
+            args = ["push", *self._registry_args(spec), *auth, "--digestfile", digest_file]
+            _cli.transfer(
+                self._shell,
+                [*args, "--", spec.ref],
+                spec,
+                operation="push",
+                parse=lambda line: progress_event("push", line),
+            )
+            with open(digest_file, encoding="utf-8") as fh:
+                return fh.read().strip()
+
+    def _tag(self, source: str, target: str) -> None:
+        self._shell.run(["tag", "--", source, target], operation="tag", target="image", ref=source)
+
+    def _login(self, spec: PullSpec) -> None:
+        assert spec.auth is not None
+        args = ["login", *self._registry_args(spec), "--username", spec.auth.username]
+        args += ["--password-stdin", "--", spec.registry]
+        self._shell.run(
+            args,
+            operation="login",
+            stdin=f"{spec.auth.password}\n".encode(),
+            registry=spec.registry,
+        )
+
+    def _logout(self, registry: str) -> None:
+        done = self._shell.run(["logout", "--", registry], operation="logout", check=False)
+        if done.returncode != 0 and b"not logged into" not in done.stderr:
+            raise self._shell.error(done, operation="logout", registry=registry)
+
     def _run(self, spec: RunSpec) -> str:
         if spec.hostname and spec.network and spec.network not in self.builtin_networks:
             spec = attrs.evolve(spec, aliases=(*spec.aliases, spec.hostname))
@@ -339,7 +427,7 @@ class PodmanRuntime(Runtime):
             stream=True,
             timeout=(10, None) if spec.follow else self.default_timeout,
         )
-        return self._log_lines(response, spec.timestamps)
+        return _logs.Closing(self._log_lines(response, spec.timestamps), response.close)
 
     def _log_lines(self, response: Any, timestamps: bool) -> Iterator[LogLine]:
         try:
@@ -580,3 +668,29 @@ def remove_report_error(reports: Any) -> str | None:
         if isinstance(report, dict) and report.get("Err"):
             return str(report["Err"])
     return None
+
+
+def progress_event(action: Literal["pull", "push"], line: str) -> Progress | None:
+    """One line of ``podman pull``/``push`` output (not a terminal) as a
+    :class:`Progress`.
+
+    Podman prints one ``Copying blob sha256:<hex>`` per layer when the copy
+    starts (``... skipped: already exists`` when it need not), then
+    ``Copying config``, ``Writing manifest to image destination`` and
+    ``Storing signatures``; no byte counts.  Retry warnings (``time=...
+    level=warning``) are not events.
+    """
+    line = line.strip()
+    if not line or line.startswith("time=") or _IMAGE_ID.fullmatch(line):
+        return None
+    match = _COPYING.match(line)
+    if match is None or match["what"] == "config":
+        return Progress(action=action, layer=None, status="info", message=line)
+    rest = match["rest"].strip()
+    if "already exists" in rest or "skipped" in rest:
+        status: ProgressStatus = "exists"
+    elif rest.startswith("done"):
+        status = "done"
+    else:
+        status = "downloading" if action == "pull" else "uploading"
+    return Progress(action=action, layer=match["digest"][:12], status=status, message=line)

@@ -16,6 +16,7 @@ from runtimes import _specs, registry
 from runtimes.base import Runtime
 from runtimes.cli._format import (
     Output,
+    ProgressDisplay,
     containers_table,
     emit,
     images_table,
@@ -135,6 +136,47 @@ def cmd_build(rt: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pull(rt: Runtime, args: argparse.Namespace) -> int:
+    show = None if args.quiet else ProgressDisplay(sys.stderr)
+    for ref in args.images:
+        image = rt.pull(ref, platform=args.platform, on_progress=show)
+        emit(image, "table" if args.quiet else args.format, lambda _out, i: print(i.id))
+    return 0
+
+
+def cmd_push(rt: Runtime, args: argparse.Namespace) -> int:
+    show = None if args.quiet else ProgressDisplay(sys.stderr)
+    for ref in args.images:
+        digest = rt.push(ref, on_progress=show)
+        if args.format == "json":
+            print_json({"ref": ref, "digest": digest})
+        else:
+            print(digest)
+    return 0
+
+
+def cmd_tag(rt: Runtime, args: argparse.Namespace) -> int:
+    emit(rt.tag(args.source, args.target), args.format, lambda _out, i: print(i.id))
+    return 0
+
+
+def cmd_login(rt: Runtime, args: argparse.Namespace) -> int:
+    if not args.password_stdin:
+        raise InvalidSpec(
+            "give the password on stdin with --password-stdin "
+            "(a password on the command line is readable by every local user)"
+        )
+    secret = sys.stdin.readline().rstrip("\r\n")
+    rt.login(args.registry, args.username, secret)
+    print("Login Succeeded")
+    return 0
+
+
+def cmd_logout(rt: Runtime, args: argparse.Namespace) -> int:
+    rt.logout(args.registry)
+    return 0
+
+
 def cmd_run(rt: Runtime, args: argparse.Namespace) -> int:
     container = rt.run(
         args.image,
@@ -151,6 +193,7 @@ def cmd_run(rt: Runtime, args: argparse.Namespace) -> int:
         aliases=args.network_alias or (),
         hostname=args.hostname,
         remove=args.rm and args.detach,
+        pull=args.pull,
     )
     if args.detach:
         emit(container, args.format, lambda _out, c: print(c.id))

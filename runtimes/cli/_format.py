@@ -15,10 +15,11 @@ from typing import Any, TextIO
 
 import attrs
 
-from runtimes.models import Container, ContainerState, Image, Network
+from runtimes.models import Container, ContainerState, Image, Network, Progress
 
 __all__ = [
     "Output",
+    "ProgressDisplay",
     "containers_table",
     "emit",
     "human_duration",
@@ -201,3 +202,37 @@ def emit(value: Any, fmt: str, table: Any = None, *, raw: bool = False) -> None:
         print_json(value, raw=raw)
     else:
         table(Output(sys.stdout), value)
+
+
+class ProgressDisplay:
+    """Pull/push progress on stderr: on a terminal one line per layer,
+    redrawn in place as ``docker pull`` does; otherwise one plain line per
+    event, for logs."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.live = stream.isatty() and os.environ.get("TERM") != "dumb"
+        self._rows: dict[str, str] = {}
+        self._drawn = 0
+
+    @staticmethod
+    def line(event: Progress) -> str:
+        if event.layer is None:
+            return event.message
+        text = f"{event.layer}: {event.status}"
+        if event.current is not None and event.total:
+            text += f" {human_size(event.current)}/{human_size(event.total)}"
+        return text
+
+    def __call__(self, event: Progress) -> None:
+        text = self.line(event)
+        if not self.live:
+            print(text, file=self.stream, flush=True)
+            return
+        self._rows[event.layer or f"\x00{len(self._rows)}"] = text
+        # Move up over what was drawn, then redraw every row.
+        up = f"\x1b[{self._drawn}F" if self._drawn else ""
+        body = "".join(f"\x1b[2K{row}\n" for row in self._rows.values())
+        self.stream.write(up + body)
+        self.stream.flush()
+        self._drawn = len(self._rows)

@@ -97,6 +97,61 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _verb(
         sub,
+        "pull",
+        c.cmd_pull,
+        "Pull images from their registry, showing progress; print each image id.",
+        "runtimes pull 127.0.0.1:5000/team/app:1\n"
+        "runtimes pull --platform linux/arm64 registry.example.com/app:2\n"
+        "RUNTIMES_INSECURE_REGISTRIES=127.0.0.1:5000 runtimes pull 127.0.0.1:5000/app:1",
+    )
+    p.add_argument("--platform", metavar="OS/ARCH", help="e.g. linux/arm64")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the image id")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+
+    p = _verb(
+        sub,
+        "push",
+        c.cmd_push,
+        "Push images to their registry, showing progress; print each pushed digest.",
+        "runtimes tag demo:1 127.0.0.1:5000/team/demo:1\nruntimes push 127.0.0.1:5000/team/demo:1",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the digest")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+
+    p = _verb(
+        sub,
+        "tag",
+        c.cmd_tag,
+        "Give a local image another name.",
+        "runtimes tag demo:1 127.0.0.1:5000/team/demo:1",
+    )
+    p.add_argument("source", metavar="SOURCE")
+    p.add_argument("target", metavar="TARGET")
+
+    p = _verb(
+        sub,
+        "login",
+        c.cmd_login,
+        "Log in to a registry; the password (or token) is read from stdin.",
+        "printf '%s\\n' \"$TOKEN\" | runtimes login -u ci --password-stdin 127.0.0.1:5000",
+    )
+    p.add_argument("-u", "--username", required=True)
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the password or token from stdin"
+    )
+    p.add_argument("registry", metavar="REGISTRY", help="host[:port]")
+
+    p = _verb(
+        sub,
+        "logout",
+        c.cmd_logout,
+        "Forget a registry's credentials.",
+        "runtimes logout 127.0.0.1:5000",
+    )
+    p.add_argument("registry", metavar="REGISTRY", help="host[:port]")
+
+    p = _verb(
+        sub,
         "build",
         c.cmd_build,
         "Build an image, streaming its steps; print the image id.",
@@ -137,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--network-alias", action="append", metavar="NAME", help="another name on --network"
     )
     p.add_argument("--hostname", help="host name inside the container, resolvable on --network")
+    p.add_argument(
+        "--pull",
+        choices=("never", "missing", "always"),
+        help="pull the image first: never (the default unless configured), missing, always",
+    )
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD")
 

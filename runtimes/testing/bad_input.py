@@ -966,6 +966,110 @@ def _build_cases() -> list[Case]:
 
 
 #: Every row of the matrix.
+def _registry_cases() -> list[Case]:
+    def auth(username: Any, password: Any) -> runtimes.RegistryAuth:
+        # Built unchecked: RegistryAuth itself is a plain value; the verbs check it.
+        return runtimes.RegistryAuth(username, password)
+
+    host = "127.0.0.1:1"  # nothing listens on port 1: a case that reached it would fail otherwise
+
+    def ref(ctx: Ctx) -> str:
+        return f"{host}/{ctx.marker}:bad"
+
+    bad_refs: list[tuple[str, object]] = [
+        ("empty", ""),
+        ("upper", "Runtimes/UPPER:1"),
+        ("space", "a b"),
+        ("dash", "-x"),
+        ("scheme", "http://127.0.0.1:1/x:1"),
+        ("two-tags", "x:1:2"),
+        ("bad-digest", "x@sha256:abc"),
+        ("image-id", "sha256:" + "a" * 64),
+        ("newline", "x:1\n"),
+        ("none", None),
+        ("bytes", b"x:1"),
+    ]
+    cases = [
+        Case(f"{verb}-ref-{rid}", functools.partial(_registry_verb, verb, value), InvalidSpec)
+        for verb in ("pull", "push")
+        for rid, value in bad_refs
+    ]
+    return [
+        *cases,
+        Case("pull-platform-bad", lambda rt, ctx: rt.pull(ref(ctx), platform="linux"), InvalidSpec),
+        Case(
+            "pull-progress-not-callable",
+            lambda rt, ctx: rt.pull(ref(ctx), on_progress=1),
+            InvalidSpec,
+        ),
+        Case("pull-auth-tuple", lambda rt, ctx: rt.pull(ref(ctx), auth=("u", "p")), InvalidSpec),
+        Case("pull-auth-text", lambda rt, ctx: rt.pull(ref(ctx), auth="u:p"), InvalidSpec),
+        Case(
+            "pull-auth-empty-user",
+            lambda rt, ctx: rt.pull(ref(ctx), auth=auth("", "p")),
+            InvalidSpec,
+        ),
+        Case(
+            "pull-auth-colon-user",
+            lambda rt, ctx: rt.pull(ref(ctx), auth=auth("a:b", "p")),
+            InvalidSpec,
+        ),
+        Case(
+            "pull-auth-empty-password",
+            lambda rt, ctx: rt.pull(ref(ctx), auth=auth("u", "")),
+            InvalidSpec,
+        ),
+        Case(
+            "push-auth-newline-password",
+            lambda rt, ctx: rt.push(ref(ctx), auth=auth("u", "p\nq")),
+            InvalidSpec,
+        ),
+        Case(
+            "push-auth-int-password",
+            lambda rt, ctx: rt.push(ref(ctx), auth=auth("u", 123)),
+            InvalidSpec,
+        ),
+        Case(
+            "login-scheme", lambda rt, ctx: rt.login("https://127.0.0.1:1", "u", "p"), InvalidSpec
+        ),
+        Case("login-path", lambda rt, ctx: rt.login("127.0.0.1:1/v2", "u", "p"), InvalidSpec),
+        Case("login-no-secret", lambda rt, ctx: rt.login(host, "u"), InvalidSpec),
+        Case(
+            "login-password-and-token",
+            lambda rt, ctx: rt.login(host, "u", "p", token="t"),
+            InvalidSpec,
+        ),
+        Case("login-empty-user", lambda rt, ctx: rt.login(host, "", "p"), InvalidSpec),
+        Case("logout-bad-host", lambda rt, ctx: rt.logout("-h"), InvalidSpec),
+        Case(
+            "tag-target-id",
+            lambda rt, ctx: rt.tag(ctx.test_image, "sha256:" + "b" * 64),
+            InvalidSpec,
+        ),
+        Case("tag-target-dash", lambda rt, ctx: rt.tag(ctx.test_image, "-x"), InvalidSpec),
+        Case(
+            "tag-source-missing", lambda rt, ctx: rt.tag(ctx.missing_image, ctx.tag), ImageNotFound
+        ),
+        Case("run-pull-policy-bad", lambda rt, ctx: _run(rt, ctx, pull="sometimes"), InvalidSpec),
+        Case("run-pull-policy-bool", lambda rt, ctx: _run(rt, ctx, pull=True), InvalidSpec),
+        Case(
+            "run-pull-never-missing",
+            lambda rt, ctx: _run(rt, ctx, image=ctx.missing_image, pull="never"),
+            ImageNotFound,
+        ),
+        Case(
+            "build-pull-policy-bad",
+            lambda rt, ctx: rt.build(ctx.context("FROM scratch\n"), tag=ctx.tag, pull="yes"),
+            InvalidSpec,
+        ),
+        Case("push-missing-local", lambda rt, ctx: rt.push(ref(ctx)), ImageNotFound),
+    ]
+
+
+def _registry_verb(verb: str, value: object, rt: Any, ctx: Ctx) -> object:
+    return getattr(rt, verb)(value)
+
+
 CASES: list[Case] = [
     *_container_ref_cases(),
     *_run_cases(),
@@ -977,6 +1081,7 @@ CASES: list[Case] = [
     *_network_cases(),
     *_connect_cases(),
     *_build_cases(),
+    *_registry_cases(),
 ]
 
 

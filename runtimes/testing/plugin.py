@@ -9,6 +9,21 @@
   carries the session label ``runtimes.test-session=<id>`` and is removed
   when the runtime's fixture ends, even when tests fail; the teardown then
   fails if anything labelled is still there.
+
+Local registries (opt-in: nothing starts unless a test asks), from
+:mod:`runtimes.testing.registry`, all on 127.0.0.1 and removed with
+their storage when their scope ends:
+
+* ``local_registry``: plain HTTP, one per session;
+* ``local_registry_auth``: HTTP basic auth (``.credentials``), one per session;
+* ``local_registry_tls``: HTTPS with a throwaway CA (``.ca_path``), one per session;
+* ``registry_factory``: ``registry_factory(tls=..., auth=...)`` starts a
+  fresh registry for one test (its request count starts at zero);
+* ``unreachable_registry``: an address where connections are refused.
+
+A machine without the registry binary (Debian: ``docker-registry``),
+``htpasswd`` or ``openssl`` skips these tests, unless ``registry`` is
+named in ``RUNTIMES_REQUIRE``: then they FAIL.
 """
 
 from __future__ import annotations
@@ -18,7 +33,7 @@ import itertools
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -32,6 +47,9 @@ from runtimes.errors import (
     UnknownRuntime,
 )
 from runtimes.models import Container, Network
+
+if TYPE_CHECKING:
+    from runtimes.testing.registry import LocalRegistry, UnreachableRegistry
 
 SESSION_LABEL = "runtimes.test-session"
 _SELECTED = pytest.StashKey[list[str]]()
@@ -54,9 +72,23 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+#: Names ``RUNTIMES_REQUIRE`` accepts besides runtimes: test endpoints.
+REQUIRABLE_ENDPOINTS = ("registry",)
+
+
+def _required_names() -> list[str]:
+    return [n.strip() for n in os.environ.get("RUNTIMES_REQUIRE", "").split(",") if n.strip()]
+
+
 def required_runtimes() -> list[str]:
     """Runtimes whose absence fails the run (``RUNTIMES_REQUIRE``)."""
-    return [n.strip() for n in os.environ.get("RUNTIMES_REQUIRE", "").split(",") if n.strip()]
+    return [n for n in _required_names() if n not in REQUIRABLE_ENDPOINTS]
+
+
+def registry_required() -> bool:
+    """Whether ``RUNTIMES_REQUIRE`` names ``registry``: a local registry
+    that cannot start then fails the tests that use it instead of skipping them."""
+    return "registry" in _required_names()
 
 
 def _selected(config: pytest.Config) -> list[str]:
@@ -223,3 +255,77 @@ def make_network(
                     container_runtime.remove(container.id, force=True)
         with contextlib.suppress(NotFound):
             container_runtime.remove_network(network.name)
+
+
+def _start_registry(**options: Any) -> LocalRegistry:
+    # Imported here: the plugin loads in every pytest session of every user.
+    from runtimes.testing.registry import LocalRegistry, RegistryUnavailable
+
+    registry = LocalRegistry(**options)
+    try:
+        return registry.start()
+    except RegistryUnavailable as exc:
+        if registry_required():
+            pytest.fail(f"a local registry is required by RUNTIMES_REQUIRE but cannot start: {exc}")
+        pytest.skip(f"no local registry: {exc}")
+
+
+@pytest.fixture(scope="session")
+def local_registry() -> Iterator[LocalRegistry]:
+    """A plain-HTTP registry on 127.0.0.1 for the whole session.
+
+    Shared by every test that asks for it: count requests as differences, or
+    use ``registry_factory`` for a registry of your own.
+    """
+    registry = _start_registry()
+    try:
+        yield registry
+    finally:
+        registry.stop()
+
+
+@pytest.fixture(scope="session")
+def local_registry_auth() -> Iterator[LocalRegistry]:
+    """A plain-HTTP registry with basic auth (``.credentials``) for the session."""
+    registry = _start_registry(auth=True)
+    try:
+        yield registry
+    finally:
+        registry.stop()
+
+
+@pytest.fixture(scope="session")
+def local_registry_tls() -> Iterator[LocalRegistry]:
+    """An HTTPS registry whose certificate only ``.ca_path`` vouches for."""
+    registry = _start_registry(tls=True)
+    try:
+        yield registry
+    finally:
+        registry.stop()
+
+
+@pytest.fixture
+def registry_factory() -> Iterator[Callable[..., LocalRegistry]]:
+    """``registry_factory(tls=False, auth=False, username=None, password=None)``:
+    a fresh registry for this test, stopped and removed when the test ends."""
+    started: list[LocalRegistry] = []
+
+    def make(**options: Any) -> LocalRegistry:
+        registry = _start_registry(**options)
+        started.append(registry)
+        return registry
+
+    try:
+        yield make
+    finally:
+        for registry in started:
+            registry.stop()
+
+
+@pytest.fixture
+def unreachable_registry() -> Iterator[UnreachableRegistry]:
+    """A registry address on 127.0.0.1 where every connection is refused."""
+    from runtimes.testing.registry import UnreachableRegistry
+
+    with UnreachableRegistry() as address:
+        yield address

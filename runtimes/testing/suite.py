@@ -21,13 +21,14 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import random
+import shutil
 import socket
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -50,6 +51,7 @@ __all__ = [
     "LifecycleContract",
     "LogsContract",
     "NetworksContract",
+    "RegistryContract",
     "RunContract",
     "RuntimeContract",
     "VolumesContract",
@@ -902,6 +904,214 @@ class NetworksContract(_Base):
         assert not reaches(rt, b, address), "an internal network routes outside"
 
 
+# -- registries -------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def registry_settings(rt: Runtime, **settings: Any) -> Iterator[Runtime]:
+    """``rt.configure(**settings)`` for one block, restored after."""
+    saved = (rt.pull_policy, rt.insecure_registries, rt.registry_certs)
+    try:
+        yield rt.configure(**settings)
+    finally:
+        rt.pull_policy, rt.insecure_registries, rt.registry_certs = saved
+
+
+@contextlib.contextmanager
+def trusted_ca(rt: Runtime, registry: Any, tmp_path: Path) -> Iterator[None]:
+    """Make ``rt`` trust the CA of a TLS ``registry`` for one block: through
+    the ``registry_certs`` option where the adapter applies it per call, else
+    in the directory its engine reads (and removed after)."""
+    if Capability.PER_CALL_REGISTRY_TLS in rt.capabilities:
+        directory = tmp_path / "certs.d" / registry.host
+        directory.mkdir(parents=True)
+        shutil.copy(registry.ca_path, directory / "ca.crt")
+        with registry_settings(rt, registry_certs=tmp_path / "certs.d"):
+            yield
+        return
+    assert rt.engine_certs_dir, f"{rt.name} has neither per-call TLS nor an engine certs dir"
+    directory = Path(rt.engine_certs_dir) / registry.host
+    directory.mkdir(parents=True)
+    try:
+        shutil.copy(registry.ca_path, directory / "ca.crt")
+        yield
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+class RegistryContract(_Base):
+    """Pull, push, tag and credentials against real registries on loopback
+    (:mod:`runtimes.testing.registry`); nothing is pulled from elsewhere."""
+
+    @pytest.fixture
+    def pushed(
+        self, rt: Runtime, test_image: str, local_registry: Any, runtimes_session_id: str
+    ) -> Iterator[tuple[str, str]]:
+        """``(reference, local image id)`` of the test image pushed to a
+        plain-HTTP registry, and no longer tagged locally with it."""
+        ref = local_registry.ref(f"rt-{runtimes_session_id}/bb", uuid.uuid4().hex[:8])
+        with registry_settings(rt, insecure_registries=[local_registry.host]):
+            image = rt.tag(test_image, ref)
+            try:
+                rt.push(ref)
+            finally:
+                rt.remove_image(ref)
+            yield ref, image.id
+            with contextlib.suppress(runtimes.ImageNotFound):
+                rt.remove_image(ref)
+
+    def test_push_then_pull_round_trip(
+        self, rt: Runtime, test_image: str, local_registry: Any, runtimes_session_id: str
+    ) -> None:
+        ref = local_registry.ref(f"rt-{runtimes_session_id}/round", "1")
+        events: list[runtimes.Progress] = []
+        with registry_settings(rt, insecure_registries=[local_registry.host]):
+            original = rt.tag(test_image, ref)
+            assert ref in original.tags
+            try:
+                digest = rt.push(ref, on_progress=events.append)
+                assert digest.startswith("sha256:")
+                assert len(digest) == 71
+                assert any(e.action == "push" for e in events)
+                rt.remove_image(ref)
+                with pytest.raises(runtimes.ImageNotFound):
+                    rt.image(ref)
+                events.clear()
+                pulled = rt.pull(ref, on_progress=events.append)
+                assert pulled.id == original.id
+                assert ref in pulled.tags
+                assert events
+                assert all(e.action == "pull" for e in events)
+            finally:
+                with contextlib.suppress(runtimes.ImageNotFound):
+                    rt.remove_image(ref)
+
+    def test_progress_is_live(
+        self, rt: Runtime, test_image: str, local_registry: Any, runtimes_session_id: str
+    ) -> None:
+        # The first event must arrive while the registry is still being
+        # talked to, not replayed after the transfer.
+        ref = local_registry.ref(f"rt-{runtimes_session_id}/live", "1")
+        seen: list[int] = []
+
+        def on_progress(event: runtimes.Progress) -> None:
+            seen.append(local_registry.request_count())
+
+        with registry_settings(rt, insecure_registries=[local_registry.host]):
+            rt.tag(test_image, ref)
+            try:
+                rt.push(ref, on_progress=on_progress)
+            finally:
+                rt.remove_image(ref)
+        assert seen, "no progress event"
+        assert seen[0] < local_registry.request_count(), "progress arrived only at the end"
+
+    def test_pull_policies(
+        self, rt: Runtime, pushed: tuple[str, str], launch: Launch, local_registry: Any
+    ) -> None:
+        ref, image_id = pushed
+        registry = local_registry
+        with registry_settings(rt, insecure_registries=[registry.host]):
+            before = registry.request_count()
+            with pytest.raises(runtimes.ImageNotFound, match="pull"):
+                launch(["true"], image=ref)  # the default policy is "never"
+            with pytest.raises(runtimes.ImageNotFound):
+                launch(["true"], image=ref, pull="never")
+            assert registry.request_count() == before, "pull='never' contacted the registry"
+            c = launch(["true"], image=ref, pull="missing")
+            assert rt.wait(c, timeout=30) == 0
+            after_first = registry.request_count()
+            assert after_first > before
+            launch(["true"], image=ref, pull="missing")
+            assert registry.request_count() == after_first, "pull='missing' pulled again"
+            launch(["true"], image=ref, pull="always")
+            assert registry.request_count() > after_first
+            assert rt.image(ref).id == image_id
+
+    def test_missing_tag_and_repository(
+        self, rt: Runtime, pushed: tuple[str, str], local_registry: Any
+    ) -> None:
+        ref, _ = pushed
+        with registry_settings(rt, insecure_registries=[local_registry.host]):
+            with pytest.raises(runtimes.ImageNotFound):
+                rt.pull(ref.rsplit(":", 1)[0] + ":no-such-tag")
+            with pytest.raises(runtimes.ImageNotFound):
+                rt.pull(local_registry.ref("no-such/repository", "1"))
+
+    def test_registry_down_fails_typed(self, rt: Runtime) -> None:
+        from runtimes.testing.registry import UnreachableRegistry
+
+        with UnreachableRegistry() as down, registry_settings(rt, insecure_registries=[down.host]):
+            with pytest.raises(runtimes.RegistryUnavailable) as info:
+                rt.pull(down.ref("x/y", "1"))
+            assert isinstance(info.value, ConnectionError)
+            assert down.host in str(info.value)
+
+    def test_authentication(
+        self,
+        rt: Runtime,
+        test_image: str,
+        local_registry_auth: Any,
+        runtimes_session_id: str,
+    ) -> None:
+        registry = local_registry_auth
+        creds = registry.credentials
+        ref = registry.ref(f"rt-{runtimes_session_id}/auth", "1")
+        right = runtimes.RegistryAuth(creds.username, creds.password)
+        wrong = runtimes.RegistryAuth(creds.username, creds.password + "-wrong")
+        with registry_settings(rt, insecure_registries=[registry.host]):
+            rt.tag(test_image, ref)
+            try:
+                with pytest.raises(runtimes.AuthenticationFailed) as info:
+                    rt.push(ref)
+                assert isinstance(info.value, PermissionError)
+                with pytest.raises(runtimes.AuthenticationFailed) as info:
+                    rt.push(ref, auth=wrong)
+                assert wrong.password not in str(info.value)
+                assert wrong.password not in repr(info.value)
+                assert rt.push(ref, auth=right).startswith("sha256:")
+            finally:
+                rt.remove_image(ref)
+            with pytest.raises(runtimes.AuthenticationFailed):
+                rt.pull(ref)
+            rt.pull(ref, auth=right)
+            rt.remove_image(ref)
+            # login keeps the credentials in the runtime's own store
+            with pytest.raises(runtimes.AuthenticationFailed):
+                rt.login(registry.host, creds.username, wrong.password)
+            rt.login(registry.host, creds.username, creds.password)
+            try:
+                rt.pull(ref)
+                rt.remove_image(ref)
+            finally:
+                rt.logout(registry.host)
+            with pytest.raises(runtimes.AuthenticationFailed):
+                rt.pull(ref)
+            rt.logout(registry.host)  # a second logout is not an error
+
+    def test_tls_needs_the_ca(
+        self,
+        rt: Runtime,
+        test_image: str,
+        local_registry_tls: Any,
+        runtimes_session_id: str,
+        tmp_path: Path,
+    ) -> None:
+        registry = local_registry_tls
+        ref = registry.ref(f"rt-{runtimes_session_id}/tls", "1")
+        rt.tag(test_image, ref)
+        try:
+            with pytest.raises(runtimes.RegistryUnavailable):
+                rt.push(ref)
+            with trusted_ca(rt, registry, tmp_path):
+                assert rt.push(ref).startswith("sha256:")
+                rt.remove_image(ref)
+                assert rt.pull(ref).id == rt.image(test_image).id
+        finally:
+            with contextlib.suppress(runtimes.ImageNotFound):
+                rt.remove_image(ref)
+
+
 class RuntimeContract(
     BadInputContract,
     BuildContract,
@@ -913,5 +1123,6 @@ class RuntimeContract(
     ErrorsContract,
     VolumesContract,
     NetworksContract,
+    RegistryContract,
 ):
     """Every contract test; subclass it once per adapter (or once for all)."""

@@ -247,3 +247,52 @@ def test_info_json() -> None:
     report = json.loads(done.stdout)
     assert [r["name"] for r in report["runtimes"]][:3] == ["docker", "podman", "nerdctl"]
     assert report["rule"]
+
+
+def test_registry_verbs(
+    cli: Cli,
+    container_runtime: Runtime,
+    test_image: str,
+    local_registry_auth: Any,
+    runtimes_session_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    registry = local_registry_auth
+    creds = registry.credentials
+    ref = registry.ref(f"rt-{runtimes_session_id}/cli", "1")
+    monkeypatch.setenv("RUNTIMES_INSECURE_REGISTRIES", registry.host)
+    assert cli("tag", test_image, ref).returncode == 0
+    try:
+        refused = cli("push", ref)
+        assert refused.returncode == 125
+        assert "refused the credentials" in refused.stderr
+
+        def login(password: str) -> subprocess.CompletedProcess[str]:
+            argv = [sys.executable, "-m", "runtimes.cli", "--runtime", container_runtime.name]
+            argv += ["login", "-u", creds.username, "--password-stdin", registry.host]
+            return subprocess.run(
+                argv, input=password + "\n", capture_output=True, text=True, timeout=120
+            )
+
+        wrong = login(creds.password + "x")
+        assert wrong.returncode == 125
+        assert creds.password not in wrong.stderr + wrong.stdout
+        assert login(creds.password).stdout.strip() == "Login Succeeded"
+        try:
+            pushed = cli("push", ref)
+            assert pushed.returncode == 0, pushed.stderr
+            assert pushed.stdout.strip().startswith("sha256:")
+            # Not a terminal: one plain progress line per event, on stderr.
+            assert pushed.stderr.strip()
+            assert "\x1b[" not in pushed.stderr
+            assert cli("rmi", ref).returncode == 0
+            pulled = cli("pull", ref)
+            assert pulled.returncode == 0, pulled.stderr
+            assert pulled.stdout.strip() == container_runtime.image(test_image).id
+        finally:
+            assert cli("logout", registry.host).returncode == 0
+        password_arg = cli("login", "-u", creds.username, registry.host)
+        assert password_arg.returncode == 125
+        assert "--password-stdin" in password_arg.stderr
+    finally:
+        cli("rmi", ref)

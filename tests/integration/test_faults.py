@@ -149,3 +149,46 @@ def test_container_killed_during_follow(
         assert rt.wait(c, timeout=10) == 137
     finally:
         rt.remove(c, force=True)
+
+
+def test_run_that_cannot_be_inspected_leaves_nothing(
+    container_runtime: runtimes.Runtime,
+    test_image: str,
+    session_labels: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The container is created and started, then the inspect that run()
+    # returns from times out: the caller has no handle, so run removes it.
+    rt = container_runtime
+    name = f"rt-fault-{uuid.uuid4().hex[:8]}"
+
+    def timing_out(ref: str) -> runtimes.Container:
+        raise runtimes.Timeout("inspect did not answer in time (injected)")
+
+    monkeypatch.setattr(rt, "_inspect", timing_out)
+    with pytest.raises(runtimes.Timeout):
+        rt.run(test_image, ["sleep", "60"], name=name, labels=session_labels)
+    monkeypatch.undo()
+    assert rt.ps(all=True, name=name) == []
+
+
+def test_logs_closed_before_reading_releases_the_connection(
+    container_runtime: runtimes.Runtime, test_image: str, session_labels: dict[str, str]
+) -> None:
+    import gc
+    import warnings
+
+    rt = container_runtime
+    c = rt.run(test_image, ["sh", "-c", "echo one; sleep 60"], labels=session_labels)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            for follow in (False, True):
+                lines = rt.logs(c, follow=follow)
+                lines.close()  # type: ignore[attr-defined]
+                del lines
+                gc.collect()
+        leaked = [w for w in caught if issubclass(w.category, ResourceWarning)]
+        assert leaked == [], [str(w.message) for w in leaked]
+    finally:
+        rt.remove(c, force=True)

@@ -1,0 +1,50 @@
+"""Docs examples marked ``<!-- run: NAME -->`` run as written, on every
+selected runtime, against a registry started on loopback."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from runtimes.base import Runtime
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+BLOCK = re.compile(r"<!-- run: (?P<name>[\w.]+) -->\n```python\n(?P<code>.*?)```", re.S)
+
+
+def example(page: str, name: str) -> str:
+    found = {m["name"]: m["code"] for m in BLOCK.finditer((DOCS / page).read_text())}
+    return found[name]
+
+
+def test_registries_page(
+    container_runtime: Runtime, test_image: str, local_registry_auth: Any, tmp_path: Path
+) -> None:
+    script = tmp_path / "registries.py"
+    script.write_text(example("registries.md", "registries.py"))
+    creds = local_registry_auth.credentials
+    env = {
+        **os.environ,
+        "RUNTIMES_DEFAULT": container_runtime.name,
+        "REGISTRY": local_registry_auth.host,
+        "REGISTRY_USER": creds.username,
+        "REGISTRY_PASSWORD": creds.password,
+        "IMAGE": test_image,
+    }
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("pushed sha256:")
+    assert lines[-1].startswith(f"pulled {container_runtime.image(test_image).id}")
+    assert len(lines) > 2, "no progress line was printed"
