@@ -98,20 +98,21 @@ _ENGINE_UNREACHABLE = re.compile(
     r"\.sock\b|cannot access containerd socket",
     re.I,
 )
-# Docker Hub's answer for a repository that does not exist (or is private).
-_PULL_DENIED = re.compile(r"pull access denied", re.I)
 _AUTH_FAILED = re.compile(
-    r"unauthorized|authentication required|no basic auth credentials|"
-    r"incorrect username or password|invalid username/password|\b401\b|\b403\b|forbidden|"
-    r"requested access to the resource is denied|access denied|authorization failed|"
-    r"denied: ",
+    r"unauthorized|authentication required|no basic auth credentials|authorization failed|"
+    r"incorrect username or password|invalid username/password|\b401\b|\b403\b|forbidden",
     re.I,
 )
+# Docker Hub's answer for a repository that does not exist *or* is private;
+# without one of the signs above, the repository is taken as missing.
+_PULL_DENIED = re.compile(r"pull access denied", re.I)
+_ACCESS_DENIED = re.compile(r"requested access to the resource is denied|denied: ", re.I)
 _REGISTRY_DOWN = re.compile(
     r"connection refused|no such host|i/o timeout|network is unreachable|"
     r"no route to host|connection reset|x509|certificate|tls: |"
-    r"server gave HTTP response to HTTPS client|pinging container registry|"
-    r"dial tcp|context deadline exceeded|server misbehaving|EOF$",
+    r"server gave HTTP response to HTTPS client|HTTP request to an HTTPS server|"
+    r"\b400 Bad Request|status code 400|pinging container registry|"
+    r"dial tcp|context deadline exceeded|server misbehaving",
     re.I,
 )
 _NOT_FOUND: dict[str, type[NotFound]] = {
@@ -165,12 +166,15 @@ def translate(
         )
 
     if registry is not None and not _ENGINE_UNREACHABLE.search(text):
+        refused = AuthenticationFailed(
+            registry, f"{runtime} {operation}: {registry} refused the credentials: {text}"
+        )
+        if _AUTH_FAILED.search(text):
+            return refused
         if _PULL_DENIED.search(text):
             return missing("image")
-        if _AUTH_FAILED.search(text):
-            return AuthenticationFailed(
-                registry, f"{runtime} {operation}: {registry} refused the credentials: {text}"
-            )
+        if _ACCESS_DENIED.search(text):
+            return refused
         if _REGISTRY_DOWN.search(text):
             return RegistryUnavailable(
                 registry, f"{runtime} {operation}: cannot talk to registry {registry}: {text}"

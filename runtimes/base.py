@@ -582,6 +582,19 @@ class Runtime(abc.ABC):
         """Forget the stored credentials for ``registry`` (none stored is fine)."""
         self._logout(_specs.check_registry(registry))
 
+    def registry_is_insecure(self, registry: str) -> bool:
+        """Whether pulls and pushes to ``registry`` accept plain HTTP or an
+        unverified certificate: it is in ``insecure_registries``, or the
+        engine's own configuration says so (dockerd always treats
+        127.0.0.0/8 so, whatever its configuration)."""
+        host = _specs.check_registry(registry)
+        return host in self.insecure_registries or self._engine_trusts_blindly(host)
+
+    def _engine_trusts_blindly(self, registry: str) -> bool:
+        """Adapter hook: the engine skips TLS verification for ``registry``
+        by its own configuration."""
+        return False
+
     def _registry_spec(
         self,
         ref: str,

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 import docker
+import docker.auth
 import docker.constants
 import docker.errors
 import requests.exceptions
@@ -269,47 +270,65 @@ class DockerRuntime(Runtime):
                 spec.emit(event)
         return digest
 
+    def _engine_trusts_blindly(self, registry: str) -> bool:
+        with self._api("info"):
+            config = self._client.info().get("RegistryConfig") or {}
+        return registry_is_insecure(config, registry)
+
     def _check_insecure(self, spec: PullSpec) -> None:
         # The daemon decides which registries may be plain HTTP; say so
         # rather than fail with a TLS error later.
-        if not spec.insecure:
-            return
-        with self._api("info"):
-            config = self._client.info().get("RegistryConfig") or {}
-        if not registry_is_insecure(config, spec.registry):
+        if spec.insecure and not self._engine_trusts_blindly(spec.registry):
             raise Unsupported(
                 f"docker: dockerd does not treat {spec.registry} as insecure: add it to "
                 '"insecure-registries" in /etc/docker/daemon.json and restart dockerd'
             )
 
-    def _auth(self, spec: PullSpec) -> dict[str, str] | None:
-        # None lets the SDK look in ~/.docker/config.json and its helpers.
-        return _credentials.auth_config(spec.registry, spec.auth) if spec.auth else None
+    def _auth_header(self, spec: PullSpec) -> str:
+        """``X-Registry-Auth``: the call's credentials, else what the SDK
+        finds in ``~/.docker/config.json`` and its helpers, else ``{}``
+        (dockerd refuses a push without the header)."""
+        if spec.auth is not None:
+            found = docker.auth.encode_header(_credentials.auth_config(spec.registry, spec.auth))
+        else:
+            found = docker.auth.get_config_header(self._client, spec.registry)
+        header = found or docker.auth.encode_header({})
+        return header.decode("ascii") if isinstance(header, bytes) else str(header)
+
+    def _transfer(
+        self, spec: PullSpec, action: Literal["pull", "push"], path: str, params: dict[str, Any]
+    ) -> str | None:
+        # The SDK's pull/push hide their response, which then stays open when
+        # a stream error is raised mid-way; this one is always closed.
+        with self._api(action, "image", spec.ref, spec.registry):
+            response = self._client._post(  # noqa: SLF001 - the response must be ours to close
+                self._client._url(path),  # noqa: SLF001
+                params=params,
+                headers={"X-Registry-Auth": self._auth_header(spec)},
+                stream=True,
+                timeout=self.default_timeout,
+            )
+            try:
+                self._client._raise_for_status(response)  # noqa: SLF001
+                chunks = self._client._stream_helper(response, decode=True)  # noqa: SLF001
+                return self._registry_stream(spec, action, chunks)
+            finally:
+                response.close()
 
     def _pull(self, spec: PullSpec) -> str:
         self._check_insecure(spec)
         repository, tag = _specs.split_reference(spec.ref)
-        with self._api("pull", "image", spec.ref, spec.registry):
-            chunks = self._client.pull(
-                repository,
-                tag=tag,
-                stream=True,
-                decode=True,
-                platform=spec.platform,
-                auth_config=self._auth(spec),
-            )
-            self._registry_stream(spec, "pull", chunks)
+        params = {"fromImage": repository, "tag": tag}
+        if spec.platform is not None:
+            params["platform"] = spec.platform
+        self._transfer(spec, "pull", "/images/create", params)
         return spec.ref
 
     def _push(self, spec: PushSpec) -> str:
         self._check_insecure(spec)
         repository, tag = _specs.split_reference(spec.ref)
         self._image(spec.ref)  # the daemon's "does not exist locally" is a stream error
-        with self._api("push", "image", spec.ref, spec.registry):
-            chunks = self._client.push(
-                repository, tag=tag, stream=True, decode=True, auth_config=self._auth(spec)
-            )
-            digest = self._registry_stream(spec, "push", chunks)
+        digest = self._transfer(spec, "push", f"/images/{repository}/push", {"tag": tag})
         if digest is None:
             raise CommandFailed(
                 "the daemon reported no digest", runtime=self.name, operation="push"

@@ -9,9 +9,13 @@ runtime object.
 
 Verbs by transport, chosen by measurement (see ``benchmarks/``):
 
-* API: ps, inspect, logs, stop, kill, wait, remove, exec, images, volumes;
+* API: ps, inspect, logs, stop, kill, wait, remove, images, volumes, and
+  exec on a service named by ``host`` / ``CONTAINER_HOST``;
 * CLI: ``run`` (one process instead of create + start + inspect round
-  trips through the service) and ``build`` (no tar upload; ``--iidfile``).
+  trips through the service), ``build`` (no tar upload; ``--iidfile``) and
+  ``exec`` on local storage: each exec through the API leaves two
+  ``conmon`` processes for the service's ``exit_command_delay`` (300 s by
+  default), ``podman exec`` none (see :meth:`PodmanRuntime._exec`).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import podman
 import podman.errors
 
 from runtimes import _credentials, _logs, _normalize, _specs
-from runtimes._shell import Shell
+from runtimes._shell import Completed, Shell
 from runtimes._translate import Target, translate
 from runtimes._transport import Endpoint, http_errors, message_from_body
 from runtimes.adapters import _cli
@@ -134,7 +138,8 @@ class PodmanRuntime(Runtime):
                 self.host = self._service.url
         self._client = podman.PodmanClient(base_url=self.host, timeout=self.default_timeout)
         # The CLI works on local storage directly, unless the service is remote.
-        remote = ["--remote", "--url", self.host] if explicit else []
+        self._remote = bool(explicit)
+        remote = ["--remote", "--url", self.host] if self._remote else []
         self._shell = Shell(
             "podman",
             self.binary,
@@ -491,6 +496,47 @@ class PodmanRuntime(Runtime):
             raise translate("podman", "remove", error, target="container", ref=ref)
 
     def _exec(self, spec: ExecSpec) -> ExecResult:
+        # An exec session made through the API ends with conmon and its
+        # child sleeping out the service's exit_command_delay (300 s by
+        # default) before they remove the session: libpod's reaper for
+        # sessions no client removes, which no API call cuts short.  The
+        # local CLI creates, runs and removes the session itself, so its
+        # conmon exits with the command.  The remote CLI would go through
+        # the same API, so a remote service gets the API directly.
+        if self._remote:
+            return self._exec_api(spec)
+        return self._exec_cli(spec)
+
+    def _exec_cli(self, spec: ExecSpec) -> ExecResult:
+        ref = spec.container
+        out: list[bytes] = []
+        err: list[bytes] = []
+        code = 0
+        with tempfile.TemporaryDirectory(prefix="runtimes-exec-") as tmp:
+            env_args, through_env = _cli.env_transport(tmp, spec.env)
+            # Podman's own warnings would land in the command's stderr.
+            args = ["--log-level=fatal", "exec", *env_args]
+            if spec.workdir:
+                args += ["-w", spec.workdir]
+            if spec.user:
+                args += ["-u", spec.user]
+            args += ["--", ref, *spec.command]
+            # An idle limit, like the API's read timeout: a long exec that
+            # keeps printing is never cut.
+            for stream, data in self._shell.stream(
+                args, operation="exec", idle_timeout=self.default_timeout, env=through_env
+            ):
+                if stream == "exit":
+                    code = int(data)
+                else:
+                    (out if stream == "stdout" else err).append(data)
+        done = Completed(tuple(self._shell.argv(args)), code, b"".join(out), b"".join(err))
+        result = exec_result(done)
+        if result is None:
+            raise self._shell.error(done, operation="exec", target="container", ref=ref)
+        return result
+
+    def _exec_api(self, spec: ExecSpec) -> ExecResult:
         ref = spec.container
         body: dict[str, Any] = {
             "Cmd": list(spec.command),
@@ -694,3 +740,25 @@ def progress_event(action: Literal["pull", "push"], line: str) -> Progress | Non
     else:
         status = "downloading" if action == "pull" else "uploading"
     return Progress(action=action, layer=match["digest"][:12], status=status, message=line)
+
+
+def exec_result(done: Completed) -> ExecResult | None:
+    """The exec'd command's result, or ``None`` when ``podman exec`` itself failed.
+
+    ``podman exec`` exits with the command's own code.  When Podman fails
+    before the command runs it exits 125 (container lookup) or 255 (session
+    refused: container not running, unknown user...) and prints nothing but
+    one ``Error: ...`` line (its warnings are silenced by ``--log-level``).
+    A command that ends the same way, with no other output, cannot be told
+    apart and is taken for Podman's failure.  A command that cannot start
+    is 127 or 126 with runc's message on stderr: a result, as on the API.
+    """
+    lines = done.stderr.splitlines()
+    if (
+        done.returncode in (125, 255)
+        and not done.stdout
+        and len(lines) == 1
+        and lines[0].startswith(b"Error: ")
+    ):
+        return None
+    return ExecResult(exit_code=done.returncode, stdout=done.stdout, stderr=done.stderr)

@@ -259,12 +259,12 @@ def make_network(
 
 def _start_registry(**options: Any) -> LocalRegistry:
     # Imported here: the plugin loads in every pytest session of every user.
-    from runtimes.testing.registry import LocalRegistry, RegistryUnavailable
+    from runtimes.testing.registry import LocalRegistry, RegistryToolMissing
 
     registry = LocalRegistry(**options)
     try:
         return registry.start()
-    except RegistryUnavailable as exc:
+    except RegistryToolMissing as exc:
         if registry_required():
             pytest.fail(f"a local registry is required by RUNTIMES_REQUIRE but cannot start: {exc}")
         pytest.skip(f"no local registry: {exc}")

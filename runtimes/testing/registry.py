@@ -66,7 +66,7 @@ __all__ = [
     "RegistryCredentials",
     "RegistryRequest",
     "RegistryStartFailed",
-    "RegistryUnavailable",
+    "RegistryToolMissing",
     "UnreachableRegistry",
     "find_registry_binary",
 ]
@@ -93,7 +93,7 @@ _ESCAPE = re.compile(r"\\(.)")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
-class RegistryUnavailable(RuntimesError, OSError):
+class RegistryToolMissing(RuntimesError, OSError):
     """A tool a local registry needs (the registry binary, ``htpasswd``,
     ``openssl``) is not installed.  The message says how to install it."""
 
@@ -131,7 +131,7 @@ def find_registry_binary(binary: str | None = None) -> str:
     """Path of the registry binary: ``binary``, ``RUNTIMES_REGISTRY_BINARY``,
     or ``docker-registry`` (Debian) / ``registry`` (upstream) on ``PATH``.
 
-    Raises :class:`RegistryUnavailable` when there is none.
+    Raises :class:`RegistryToolMissing` when there is none.
     """
     wanted = binary or os.environ.get("RUNTIMES_REGISTRY_BINARY")
     candidates = (wanted,) if wanted else _BINARY_NAMES
@@ -139,7 +139,7 @@ def find_registry_binary(binary: str | None = None) -> str:
         found = shutil.which(name)
         if found:
             return found
-    raise RegistryUnavailable(
+    raise RegistryToolMissing(
         f"no container registry binary found (looked for {', '.join(candidates)}): " + _INSTALL_HINT
     )
 
@@ -256,7 +256,7 @@ class LocalRegistry:
     def start(self) -> LocalRegistry:
         """Start the registry and wait until ``GET /v2/`` answers.
 
-        Raises :class:`RegistryUnavailable` when a tool is missing and
+        Raises :class:`RegistryToolMissing` when a tool is missing and
         :class:`RegistryStartFailed` (with the log tail) when it does not
         come up within ``startup_timeout``; nothing is left behind then.
         """
@@ -333,7 +333,7 @@ class LocalRegistry:
                 cwd=self.directory,
             )
         except OSError as exc:
-            raise RegistryUnavailable(f"cannot run {binary}: {exc.strerror}") from None
+            raise RegistryToolMissing(f"cannot run {binary}: {exc.strerror}") from None
 
     def _wait_ready(self) -> str | None:
         """``None`` once ``GET /v2/`` answers, else what went wrong."""
@@ -519,7 +519,7 @@ def _run_tool(argv: Sequence[str], *, hint: str, what: str, stdin: bytes | None 
             check=False,
         )
     except FileNotFoundError:
-        raise RegistryUnavailable(f"{argv[0]} is not installed: {hint}") from None
+        raise RegistryToolMissing(f"{argv[0]} is not installed: {hint}") from None
     except subprocess.TimeoutExpired:
         raise RegistryStartFailed(
             f"{what}: {argv[0]} did not finish in {_TOOL_TIMEOUT:g} s"

@@ -16,7 +16,7 @@ import pytest
 from runtimes.base import Runtime
 from runtimes.models import Capability
 from runtimes.testing.images import write_busybox_context
-from runtimes.testing.suite import http_get
+from runtimes.testing.suite import empty_auth_file, http_get
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 CONTAINER_KEYS = {
@@ -256,11 +256,15 @@ def test_registry_verbs(
     local_registry_auth: Any,
     runtimes_session_id: str,
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     registry = local_registry_auth
     creds = registry.credentials
     ref = registry.ref(f"rt-{runtimes_session_id}/cli", "1")
     monkeypatch.setenv("RUNTIMES_INSECURE_REGISTRIES", registry.host)
+    # login writes to this test's own stores, not the user's
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(empty_auth_file(tmp_path)))
     assert cli("tag", test_image, ref).returncode == 0
     try:
         refused = cli("push", ref)

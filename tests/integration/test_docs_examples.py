@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from runtimes.base import Runtime
+from runtimes.testing.suite import empty_auth_file
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 BLOCK = re.compile(r"<!-- run: (?P<name>[\w.]+) -->\n```python\n(?P<code>.*?)```", re.S)
@@ -34,6 +35,9 @@ def test_registries_page(
         "REGISTRY_USER": creds.username,
         "REGISTRY_PASSWORD": creds.password,
         "IMAGE": test_image,
+        # login writes to this test's own stores, not the user's
+        "DOCKER_CONFIG": str(tmp_path / "docker-config"),
+        "REGISTRY_AUTH_FILE": str(empty_auth_file(tmp_path)),
     }
     done = subprocess.run(
         [sys.executable, str(script)],

@@ -30,7 +30,7 @@ from runtimes.testing.registry import (
     LocalRegistry,
     RegistryRequest,
     RegistryStartFailed,
-    RegistryUnavailable,
+    RegistryToolMissing,
     UnreachableRegistry,
 )
 
@@ -177,7 +177,7 @@ def test_stop_removes_process_and_directory_even_when_the_body_raises(
 def test_missing_binary_is_a_clear_error_and_leaves_nothing() -> None:
     prefix = unique_prefix()
     registry = LocalRegistry(binary="/nonexistent/docker-registry", prefix=prefix)
-    with pytest.raises(RegistryUnavailable, match="docker-registry") as caught:
+    with pytest.raises(RegistryToolMissing, match="docker-registry") as caught:
         registry.start()
     assert isinstance(caught.value, OSError)
     assert our_temp_dirs(prefix) == []

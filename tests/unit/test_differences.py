@@ -19,6 +19,7 @@ from runtimes._shell import Completed, Shell
 from runtimes._transport import Endpoint, map_http_error, message_from_body
 from runtimes.adapters import _cli
 from runtimes.adapters.nerdctl import check_cli_labels, exec_result, forced_remove_missing
+from runtimes.adapters.podman import exec_result as podman_exec_result
 from runtimes.adapters.podman import remove_report_error
 from runtimes.specs import RunSpec
 
@@ -68,6 +69,52 @@ def test_podman_error_bodies(recorded: Any) -> None:
     assert missing == 'no container with name or ID "fixture-nope" found: no such container'
     assert "without force" in message_from_body(bodies["delete_running"]["body"].encode())
     assert message_from_body(b"plain text\n") == "plain text"
+
+
+def _podman_exec(recorded: Any, case: str) -> Completed:
+    record = recorded("podman", "cli_exec.json")[case]
+    return Completed(
+        tuple(record["argv"]), record["rc"], record["stdout"].encode(), record["stderr"].encode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "exit_code"),
+    [("exit_4", 4), ("command_not_found", 127), ("not_executable", 126)],
+)
+def test_podman_exec_cli_exit_code_is_the_commands(
+    recorded: Any, case: str, exit_code: int
+) -> None:
+    done = _podman_exec(recorded, case)
+    assert podman_exec_result(done) == runtimes.ExecResult(
+        exit_code=exit_code, stdout=done.stdout, stderr=done.stderr
+    )
+
+
+def test_podman_exec_cli_own_code_with_output_is_the_commands(recorded: Any) -> None:
+    # 125 and an "Error:" line, but the command printed too: Podman never
+    # does before failing, so this is the command's own result.
+    done = _podman_exec(recorded, "exit_125_own_error_line")
+    result = podman_exec_result(done)
+    assert result is not None
+    assert (result.exit_code, result.stdout, result.stderr) == (125, b"out\n", b"Error: fake\n")
+
+
+@pytest.mark.parametrize(
+    ("case", "error"),
+    [
+        ("no_such_container", runtimes.ContainerNotFound),
+        ("not_running", runtimes.CommandFailed),
+        ("no_such_user", runtimes.CommandFailed),
+    ],
+)
+def test_podman_exec_cli_failure_of_podman_itself_is_not_a_result(
+    recorded: Any, case: str, error: type[Exception]
+) -> None:
+    done = _podman_exec(recorded, case)
+    assert podman_exec_result(done) is None
+    raised = Shell("podman", "podman").error(done, operation="exec", target="container")
+    assert isinstance(raised, error)
 
 
 def test_podman_remove_reports(recorded: Any) -> None:

@@ -224,3 +224,60 @@ def test_common_options_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     monkeypatch.setenv("RUNTIMES_PULL", "never")
     assert registry.resolve_options("docker", cls, {}, config)["pull"] == "never"
     assert registry.resolve_options("docker", cls, {"pull": "missing"}, config)["pull"] == "missing"
+
+
+# What each recorded failure (tests/fixtures/<runtime>/registry.json, keys
+# named after what happened) must become.
+_EXPECTED = [
+    ("down", runtimes.RegistryUnavailable),
+    ("wrong_password", runtimes.AuthenticationFailed),
+    ("no_credentials", runtimes.AuthenticationFailed),
+    ("unknown_tag", runtimes.ImageNotFound),
+    ("unknown_repo", runtimes.ImageNotFound),
+    ("unknown_digest", runtimes.ImageNotFound),
+    ("no_such_image", runtimes.ImageNotFound),
+    ("unknown_ca", runtimes.RegistryUnavailable),
+    ("tls_insecure_registry", runtimes.RegistryUnavailable),
+    ("plain_tls_verify", runtimes.RegistryUnavailable),
+]
+
+
+def _recorded_failures() -> list[tuple[str, str, str]]:
+    """``(runtime, key, message as the adapter extracts it)`` for every
+    recorded failure of a transport the adapters use."""
+    from runtimes._shell import clean_error_text
+    from runtimes.adapters._cli import _NOT_ERROR
+
+    fixtures = Path(__file__).parents[1] / "fixtures"
+    found = []
+    docker = json.loads((fixtures / "docker" / "registry.json").read_text())
+    for key, entry in docker.items():
+        if "_error_" not in key or key.endswith("no_header"):
+            continue
+        messages = []
+        for line in entry["body"].splitlines():
+            record = json.loads(line)
+            messages.append(record.get("message") or record.get("error") or "")
+        found.append(("docker", key, [m for m in messages if m][-1]))
+    cli = {
+        "podman": json.loads((fixtures / "podman" / "registry.json").read_text())["cli"],
+        "nerdctl": json.loads((fixtures / "nerdctl" / "registry.json").read_text()),
+    }
+    for runtime, entries in cli.items():
+        for key, entry in entries.items():
+            if "_error_" not in key or key.startswith("logout"):
+                continue
+            kept = [ln for ln in entry["stderr"].splitlines() if not _NOT_ERROR.search(ln)]
+            found.append((runtime, key, clean_error_text("\n".join(kept))))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("runtime", "key", "message"), _recorded_failures(), ids=lambda v: str(v)[:40]
+)
+def test_every_recorded_registry_failure_is_typed(runtime: str, key: str, message: str) -> None:
+    expected = next((cls for part, cls in _EXPECTED if part in key), None)
+    assert expected is not None, f"no expectation for {key}"
+    verb = key.split("_")[0]
+    error = translate(runtime, verb, message, target="image", ref="x", registry="127.0.0.1:1")
+    assert type(error) is expected, f"{runtime} {key}: {message!r} -> {error!r}"
