@@ -22,6 +22,8 @@ from runtimes.errors import (
     ImageNotFound,
     InvalidSpec,
     NameConflict,
+    NetworkInUse,
+    NetworkNotFound,
     NotFound,
     RegistryUnavailable,
     RuntimesError,
@@ -41,6 +43,8 @@ from runtimes.models import (
     LogLine,
     Mount,
     MountType,
+    Network,
+    NetworkAttachment,
     PortBinding,
     PortMapping,
     Progress,
@@ -79,6 +83,7 @@ def __getattr__(name: str) -> _Any:
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
+
 __all__ = [
     "AuthenticationFailed",
     "BuildFailed",
@@ -96,6 +101,10 @@ __all__ = [
     "Mount",
     "MountType",
     "NameConflict",
+    "Network",
+    "NetworkAttachment",
+    "NetworkInUse",
+    "NetworkNotFound",
     "NotFound",
     "PortBinding",
     "PortMapping",

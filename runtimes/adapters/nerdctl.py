@@ -18,7 +18,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 from runtimes import _credentials, _logs, _normalize
 from runtimes._shell import FOREVER, Completed, Shell, clean_error_text
@@ -31,6 +31,7 @@ from runtimes.errors import (
     ContainerNotFound,
     ImageNotFound,
     InvalidSpec,
+    NetworkNotFound,
     NotFound,
     RuntimesError,
     RuntimeUnavailable,
@@ -43,12 +44,22 @@ from runtimes.models import (
     ExecResult,
     Image,
     LogLine,
+    Network,
     Progress,
     ProgressStatus,
     RuntimeInfo,
     Volume,
 )
-from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
+from runtimes.specs import (
+    BuildSpec,
+    ExecSpec,
+    LogsSpec,
+    NetworkSpec,
+    PsSpec,
+    PullSpec,
+    PushSpec,
+    RunSpec,
+)
 
 __all__ = ["NerdctlRuntime"]
 
@@ -82,9 +93,20 @@ class NerdctlRuntime(Runtime):
         {
             Capability.CREATES_MISSING_WORKDIR,
             Capability.PRECISE_LOG_TIMESTAMPS,
+            Capability.ISOLATED_NETWORKS,
             Capability.PER_CALL_REGISTRY_TLS,
         }
     )
+    unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
+        Capability.NETWORK_ALIASES: (
+            "nerdctl has no --network-alias; containers on a network resolve each other "
+            "through /etc/hosts by name and hostname only, so give the container a hostname="
+        ),
+        Capability.NETWORK_CONNECT: (
+            "nerdctl has no `network connect` or `network disconnect`; pass network= to run instead"
+        ),
+        Capability.INTERNAL_NETWORKS: "nerdctl has no --internal networks",
+    }
     options = ("address", "namespace", "buildkit_host", "binary", "command_prefix", "timeout")
 
     def __init__(
@@ -308,6 +330,9 @@ class NerdctlRuntime(Runtime):
             # nerdctl's inspect has no Config.Cmd: Path and Args are what runs.
             command=_normalize.command([raw.get("Path") or ""], raw.get("Args")),
             labels=_user_labels((raw.get("Config") or {}).get("Labels")),
+            networks=_normalize.nerdctl_attachments(
+                (raw.get("Config") or {}).get("Labels") or {}, raw.get("NetworkSettings")
+            ),
         )
 
     def _inspect_many(self, ids: Sequence[str]) -> list[Container]:
@@ -511,6 +536,48 @@ class NerdctlRuntime(Runtime):
             ["volume", "rm", *(["-f"] if force else []), "--", name],
             operation="remove_volume",
             target="volume",
+            ref=name,
+        )
+
+    # -- networks -------------------------------------------------------------------------------
+
+    def _create_network(self, spec: NetworkSpec) -> Network:
+        check_cli_labels(spec.labels)
+        subnet = ["--subnet", spec.subnet] if spec.subnet else []
+        self._shell.run(
+            ["network", "create", *_cli.label_args(spec.labels), *subnet, "--", spec.name],
+            operation="create_network",
+            target="network",
+            ref=spec.name,
+        )
+        return self._network(spec.name)
+
+    def _network(self, name: str) -> Network:
+        found = self._json(
+            ["network", "inspect", "--", name], "network", target="network", ref=name
+        )
+        if not found:
+            raise NetworkNotFound(name, f"nerdctl: network not found: {name}")
+        return _normalize.network_from_engine(found[0])
+
+    def _networks(self, labels: Mapping[str, str]) -> list[Network]:
+        listed = self._json(
+            ["network", "ls", "--format", "{{json .}}", *_cli.filter_args(labels)], "networks"
+        )
+        # host and none are listed without a configuration to inspect.
+        names = [item["Name"] for item in listed if item.get("Name") not in ("host", "none")]
+        if not names:
+            return []
+        done = self._shell.run(
+            ["network", "inspect", "--", *names], operation="networks", check=False
+        )
+        return [_normalize.network_from_engine(raw) for raw in _cli.parse_json_stream(done.stdout)]
+
+    def _remove_network(self, name: str) -> None:
+        self._shell.run(
+            ["network", "rm", "--", name],
+            operation="remove_network",
+            target="network",
             ref=name,
         )
 
