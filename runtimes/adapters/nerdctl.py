@@ -313,7 +313,7 @@ class NerdctlRuntime(Runtime):
 
     def _run(self, spec: RunSpec) -> str:
         check_cli_labels(spec.labels)
-        # nerdctl 2.0 refuses `-d --rm`: a helper removes the container on exit.
+        # nerdctl (2.0, 2.2) refuses `-d --rm`: a helper removes the container on exit.
         container_id = _cli.run_detached(self._shell, spec, remove_flag=False)
         if spec.remove:
             # Returns as soon as the detached remover is started.
