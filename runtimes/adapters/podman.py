@@ -41,7 +41,7 @@ from runtimes._transport import Endpoint, http_errors, message_from_body
 from runtimes.adapters import _cli
 from runtimes.adapters._podman_service import PrivateService, answers, standard_sockets
 from runtimes.base import Runtime
-from runtimes.errors import RuntimesError, RuntimeUnavailable, Timeout
+from runtimes.errors import ImageNotFound, RuntimesError, RuntimeUnavailable, Timeout
 from runtimes.models import (
     Capability,
     Container,
@@ -260,12 +260,17 @@ class PodmanRuntime(Runtime):
 
     def _images(self, labels: Mapping[str, str]) -> list[Image]:
         filters = _specs.label_filters(labels)
-        listed = self._json(
-            "get",
-            "/images/json",
-            "images",
-            params={"filters": json.dumps(filters)} if filters else None,
-        )
+        params = {"filters": json.dumps(filters)} if filters else None
+        for attempt in range(3):
+            try:
+                listed = self._json("get", "/images/json", "images", params=params)
+                break
+            except ImageNotFound as exc:
+                # Podman 4.3 fails the whole listing when an image is removed
+                # while it reads ("locating image with ID ..."); the contract
+                # is that vanished objects are left out, so read again.
+                if attempt == 2 or "locating image" not in str(exc):
+                    raise
         return [self._image_model(item) for item in listed or ()]
 
     def _image(self, ref: str) -> Image:

@@ -338,7 +338,11 @@ def cli_for(runtime: str, registry: LocalRegistry, work: Path) -> Cli:
     if runtime == "nerdctl":
         # containerd falls back to plain HTTP for localhost by itself; a CA
         # comes from a hosts directory (containerd's hosts.toml layout).
+        # The same nerdctl and containerd as the adapter's (the CI leg).
         global_args: tuple[str, ...] = ()
+        address = os.environ.get("RUNTIMES_NERDCTL_ADDRESS")
+        if address:
+            global_args = ("--address", address)
         if registry.ca_path is not None:
             hosts = work / "hosts" / registry.host
             hosts.mkdir(parents=True)
@@ -346,9 +350,9 @@ def cli_for(runtime: str, registry: LocalRegistry, work: Path) -> Cli:
                 f'server = "{registry.url}"\n\n'
                 f'[host."{registry.url}"]\n  ca = "{registry.ca_path}"\n'
             )
-            global_args = ("--hosts-dir", str(work / "hosts"))
+            global_args = (*global_args, "--hosts-dir", str(work / "hosts"))
         return Cli(
-            "nerdctl",
+            os.environ.get("RUNTIMES_NERDCTL_BINARY", "nerdctl"),
             global_args=global_args,
             env={"DOCKER_CONFIG": str(docker_config)},
             auth_file=docker_config / "config.json",
