@@ -277,39 +277,31 @@ class NerdctlRuntime(Runtime):
         with _credentials.temporary_config(spec.registry, spec.auth, "config.json") as path:
             yield {"DOCKER_CONFIG": str(path.parent)}
 
-    def _pull(self, spec: PullSpec) -> str:
-        args = [*self._registry_args(spec), "pull"]
+    def _transfer(
+        self, spec: PullSpec, verb: Literal["pull", "push"], extra: Sequence[str] = ()
+    ) -> ProgressRows:
+        args = [*self._registry_args(spec), verb]
         if spec.insecure:
             args.append("--insecure-registry")
-        if spec.platform is not None:
-            args += ["--platform", spec.platform]
-        rows = ProgressRows("pull")
+        rows = ProgressRows(verb)
         with self._auth_env(spec) as env:
             _cli.transfer(
                 self._shell,
-                [*args, "--", spec.ref],
+                [*args, *extra, "--", spec.ref],
                 spec,
-                operation="pull",
+                operation=verb,
                 parse=rows.event,
                 env=env,
             )
+        return rows
+
+    def _pull(self, spec: PullSpec) -> str:
+        platform = ["--platform", spec.platform] if spec.platform is not None else []
+        self._transfer(spec, "pull", platform)
         return spec.ref
 
     def _push(self, spec: PushSpec) -> str:
-        args = [*self._registry_args(spec), "push"]
-        if spec.insecure:
-            args.append("--insecure-registry")
-        rows = ProgressRows("push")
-        with self._auth_env(spec) as env:
-            _cli.transfer(
-                self._shell,
-                [*args, "--", spec.ref],
-                spec,
-                operation="push",
-                parse=rows.event,
-                env=env,
-            )
-        return rows.pushed_digest() or self._image(spec.ref).id
+        return self._transfer(spec, "push").pushed_digest() or self._image(spec.ref).id
 
     def _tag(self, source: str, target: str) -> None:
         self._shell.run(["tag", "--", source, target], operation="tag", target="image", ref=source)
