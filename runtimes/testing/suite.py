@@ -1017,12 +1017,13 @@ class RegistryContract(_Base):
         tmp_path: Path,
     ) -> None:
         # The first event must arrive while the registry is still being
-        # talked to, not replayed after the transfer.  A 32 MB layer of its
-        # own makes the push long enough for nerdctl's 100 ms progress ticks.
+        # talked to, not replayed after the transfer.  A 128 MB layer of its
+        # own makes the push outlast nerdctl's 100 ms progress ticks (32 MB
+        # did not, on a quiet machine).
         context = write_busybox_context(
             tmp_path / "ctx", f"FROM scratch\nCOPY busybox {BB}\nCOPY blob /blob\n"
         )
-        (context / "blob").write_bytes(os.urandom(32 << 20))
+        (context / "blob").write_bytes(os.urandom(128 << 20))
         ref = local_registry.ref(f"rt-{runtimes_session_id}/live", "1")
         seen: list[int] = []
 
