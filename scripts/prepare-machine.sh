@@ -191,7 +191,20 @@ start_daemon() {
     echo $! >"$STATE/$name.pid"
 }
 
+# A daemon killed without its stop leaves its socket behind. dockerd 20.10
+# attaches to the system containerd whenever that socket exists, then waits
+# on a dead one until it gives up: remove a socket nothing answers on.
+drop_stale_socket() {
+    local sock=$1; shift
+    [[ -S $sock ]] || return 0
+    "$@" >/dev/null 2>&1 && return 0
+    log "removing stale socket $sock"
+    rm -f "$sock" "$sock.ttrpc"
+}
+
 start() {
+    drop_stale_socket /run/containerd/containerd.sock \
+        ctr --address /run/containerd/containerd.sock version
     if ! curl -sf --unix-socket /var/run/docker.sock http://d/_ping >/dev/null 2>&1; then
         start_daemon dockerd dockerd --host=unix:///var/run/docker.sock
         wait_for dockerd 120 curl -sf --unix-socket /var/run/docker.sock http://d/_ping
