@@ -48,10 +48,12 @@ __all__ = [
     "BuildContract",
     "ErrorsContract",
     "ExecContract",
+    "HealthContract",
     "ImagesContract",
     "LifecycleContract",
     "LogsContract",
     "NetworksContract",
+    "ReadinessContract",
     "RegistryContract",
     "RunContract",
     "RuntimeContract",
@@ -1166,7 +1168,151 @@ class RegistryContract(_Base):
                 rt.remove_image(ref)
 
 
+class ReadinessContract(_Base):
+    def test_wait_for_each_condition(self, rt: Runtime, launch: Launch) -> None:
+        # The server starts late, so every condition is first false, then true.
+        c = launch(
+            [
+                "sh",
+                "-c",
+                "sleep 1; touch /tmp/up; echo server is up; exec httpd -f -p 8080 -h /www",
+            ],
+            ports=["127.0.0.1::8080"],
+        )
+        ready = rt.wait_for(c, log=r"server is \w+", timeout=60)
+        assert ready.state is ContainerState.RUNNING
+        assert any("server is up" in line.text for line in rt.logs(c))
+        assert rt.wait_for(c, exec=["test", "-e", "/tmp/up"], timeout=60).id == c.id
+        rt.wait_for(c, port=8080, timeout=60)
+        rt.wait_for(c, port=8080, http="/index.html", timeout=60)
+        assert http_get(c.port(8080).host_port).strip() == "hello from runtimes"
+        # All at once, too.
+        rt.wait_for(c, log="up", port=8080, http="/index.html", exec="true", timeout=60)
+
+    def test_wait_for_times_out_with_the_last_log_lines(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sh", "-c", "echo still booting; exec sleep 1000"], ports=["127.0.0.1::8080"])
+        wait_for_output(rt, c, "still booting")
+        for condition in (
+            {"log": "never printed"},
+            {"port": 8080},
+            {"port": 8080, "http": "/"},
+            {"exec": ["false"]},
+        ):
+            with pytest.raises(runtimes.WaitTimeout) as info:
+                rt.wait_for(c, timeout=1.5, **condition)
+            assert isinstance(info.value, runtimes.Timeout)
+            assert isinstance(info.value, TimeoutError)
+            assert "still booting" in info.value.logs
+            assert "still booting" in str(info.value)
+        assert rt.inspect(c).state is ContainerState.RUNNING, "wait_for left it alone"
+
+    def test_wait_for_fails_fast_when_the_container_exits(
+        self, rt: Runtime, launch: Launch
+    ) -> None:
+        c = launch(["sh", "-c", "echo cannot connect to the database >&2; sleep 1; exit 3"])
+        with pytest.raises(runtimes.ContainerExited) as info:
+            rt.wait_for(c, log="listening", timeout=600)
+        assert info.value.exit_code == 3
+        assert "cannot connect to the database" in info.value.logs
+        assert "cannot connect to the database" in str(info.value)
+        assert not isinstance(info.value, runtimes.Timeout)
+
+    def test_wait_for_refuses_bad_conditions(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sleep", "1000"], ports=["127.0.0.1::8080"])
+        cases: list[dict[str, Any]] = [
+            {},
+            {"port": 9999},
+            {"http": "/"},
+            {"log": "("},
+            {"port": 0},
+            {"exec": []},
+            {"healthy": True},  # no healthcheck
+            {"log": "x", "timeout": -1},
+        ]
+        for bad in cases:
+            with pytest.raises(runtimes.InvalidSpec):
+                rt.wait_for(c, **bad)
+
+    def test_follow_timeout_ends_a_silent_follow(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sh", "-c", "echo first; exec sleep 1000"])
+        wait_for_output(rt, c, "first")
+        got: list[str] = []
+        failure: list[BaseException] = []
+
+        def follow() -> None:
+            try:
+                got.extend(line.text for line in rt.logs(c, follow=True, timeout=2))
+            except BaseException as exc:
+                failure.append(exc)
+
+        worker = threading.Thread(target=follow)
+        worker.start()
+        worker.join(timeout=120)
+        assert not worker.is_alive(), "logs(follow=True, timeout=2) never returned"
+        assert got == ["first"]
+        assert len(failure) == 1
+        assert isinstance(failure[0], runtimes.Timeout)
+        # A follow that ends first ends normally.
+        done = launch(["sh", "-c", "echo a; echo b"])
+        assert rt.wait(done, timeout=60) == 0
+        assert texts(list(rt.logs(done, follow=True, timeout=60))) == ["a", "b"]
+
+
+class HealthContract(_Base):
+    def test_health_states(self, rt: Runtime, launch: Launch) -> None:
+        check = runtimes.Healthcheck(test="test -e /tmp/ok", interval=0.5, timeout=5, retries=2)
+        c = launch(["sh", "-c", "sleep 2; touch /tmp/ok; exec sleep 1000"], healthcheck=check)
+        assert c.health == "starting"
+        ready = rt.wait_for(c, healthy=True, timeout=120)
+        assert ready.health == "healthy"
+        assert rt.inspect(c).health == "healthy"
+        assert rt.check_health(c) == "healthy"
+        # The check's definition is kept with the container.
+        stored = c.labels["runtimes.healthcheck"]
+        assert "test -e /tmp/ok" in stored
+
+    def test_unhealthy(self, rt: Runtime, launch: Launch) -> None:
+        check = runtimes.Healthcheck(test=["false"], interval=0.3, timeout=5, retries=2)
+        c = launch(["sleep", "1000"], healthcheck=check)
+        deadline = time.monotonic() + 120
+        while rt.check_health(c) != "unhealthy":
+            assert time.monotonic() < deadline, "never became unhealthy"
+            time.sleep(0.3)
+        assert rt.inspect(c).health == "unhealthy"
+        with pytest.raises(runtimes.WaitTimeout, match="unhealthy"):
+            rt.wait_for(c, healthy=True, timeout=1)
+
+    def test_no_healthcheck_no_health(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sleep", "1000"])
+        assert c.health is None
+        assert rt.check_health(c) is None
+
+    @pytest.mark.parametrize(
+        "check",
+        [
+            {"test": ""},
+            {"test": []},
+            {"test": "true", "interval": 0},
+            {"test": "true", "timeout": -1},
+            {"test": "true", "retries": 0},
+            {"test": "true", "retries": 1.5},
+            {"test": "true", "start_period": float("nan")},
+        ],
+    )
+    def test_bad_healthcheck(
+        self, rt: Runtime, test_image: str, session_labels: dict[str, str], check: dict[str, Any]
+    ) -> None:
+        mark = {**session_labels, "runtimes.test.case": uuid_hex()}
+        with pytest.raises(runtimes.InvalidSpec):
+            rt.run(
+                test_image, ["sleep", "1"], labels=mark, healthcheck=runtimes.Healthcheck(**check)
+            )
+        assert rt.ps(all=True, labels=mark) == []
+
+
 class RuntimeContract(
+    ReadinessContract,
+    HealthContract,
     BadInputContract,
     BuildContract,
     ImagesContract,
