@@ -52,6 +52,7 @@ from runtimes.models import (
     Volume,
 )
 from runtimes.registry import available, connect, known, register_adapter, select
+from runtimes.stacks import Service, Stack, StackFailed
 
 __all__ = [
     "AuthenticationFailed",
@@ -86,6 +87,9 @@ __all__ = [
     "RuntimeInfo",
     "RuntimeUnavailable",
     "RuntimesError",
+    "Service",
+    "Stack",
+    "StackFailed",
     "Timeout",
     "UnknownRuntime",
     "Unsupported",

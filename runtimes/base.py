@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
@@ -73,6 +73,9 @@ from runtimes.specs import (
     PushSpec,
     RunSpec,
 )
+
+if TYPE_CHECKING:
+    from runtimes.stacks import RunningStack, Stack
 
 __all__ = ["ContainerRef", "RunSpec", "Runtime", "Since"]
 
@@ -662,6 +665,41 @@ class Runtime(abc.ABC):
             except ContainerNotFound:
                 # Removed on exit (run(remove=True)): it exited before it was ready.
                 raise ContainerExited(current.name or ref, None) from None
+
+    def up(
+        self,
+        stack: Stack,
+        *,
+        labels: Mapping[str, str] | None = None,
+        timeout: float = 120,
+    ) -> contextlib.AbstractContextManager[RunningStack]:
+        """Start a :class:`~runtimes.Stack`; a context manager giving a
+        :class:`~runtimes.stacks.RunningStack` (``s["db"]``, ``s.logs()``,
+        ``s.exec(service, cmd)``).
+
+        The whole stack is validated first (:class:`~runtimes.InvalidSpec`
+        for a ``depends_on`` cycle or unknown service, nothing created).
+        Then one network ``<name>-net``, the stack's volumes
+        (``<name>-<volume>``) and built images are created, and the
+        services start in dependency order, each named ``<name>-<service>``
+        and reachable by its service name, each after its dependencies'
+        conditions hold, each awaited with its ``ready`` conditions
+        (:meth:`wait_for`; ``timeout`` seconds by default).  Everything
+        carries ``labels`` and ``runtimes.stack=<name>``.  On exit, and if
+        the start fails (:class:`~runtimes.StackFailed`, with the failing
+        service's last log lines) or is interrupted (``KeyboardInterrupt``),
+        everything is removed, containers first.
+        """
+        from runtimes import stacks
+
+        return stacks.up(self, stack, labels=labels, timeout=timeout)
+
+    def down(self, name: str) -> list[str]:
+        """Remove everything labelled ``runtimes.stack=<name>``: what a
+        crashed :meth:`up` left.  Returns what was removed."""
+        from runtimes import stacks
+
+        return stacks.down(self, name)
 
     def _last_lines(self, ref: str, count: int = 20) -> list[str]:
         with contextlib.suppress(RuntimesError):

@@ -20,6 +20,7 @@ __all__ = [
     "AuthenticationFailed",
     "BuildFailed",
     "CommandFailed",
+    "ContainerExited",
     "ContainerNotFound",
     "ImageNotFound",
     "InvalidSpec",
@@ -34,6 +35,7 @@ __all__ = [
     "UnknownRuntime",
     "Unsupported",
     "VolumeNotFound",
+    "WaitTimeout",
 ]
 
 

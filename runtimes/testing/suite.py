@@ -18,6 +18,7 @@ runtimes legitimately differ, a test checks the adapter's declared
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import ipaddress
 import os
@@ -36,6 +37,7 @@ from typing import Any, ClassVar
 import pytest
 
 import runtimes
+import runtimes.stacks
 from runtimes.base import Runtime
 from runtimes.models import Capability, Container, ContainerState, LogLine, Network
 from runtimes.testing._base import CONTAINER_VERBS, _Base
@@ -56,6 +58,7 @@ __all__ = [
     "ReadinessContract",
     "RegistryContract",
     "RunContract",
+    "StacksContract",
     "RuntimeContract",
     "VolumesContract",
 ]
@@ -1310,7 +1313,179 @@ class HealthContract(_Base):
         assert rt.ps(all=True, labels=mark) == []
 
 
+def stack_leftovers(rt: Runtime, name: str) -> list[str]:
+    """What still carries the stack's label."""
+    label = {runtimes.stacks.STACK_LABEL: name}
+    return (
+        [f"container {c.name}" for c in rt.ps(all=True, labels=label)]
+        + [f"network {n.name}" for n in rt.networks(labels=label)]
+        + [f"volume {v.name}" for v in rt.volumes(labels=label)]
+    )
+
+
+class StacksContract(_Base):
+    def _web_stack(self, name: str, test_image: str, **app: Any) -> runtimes.Stack:
+        return runtimes.Stack(
+            name,
+            services={
+                "db": runtimes.Service(
+                    image=test_image,
+                    command=[
+                        "sh",
+                        "-c",
+                        "sleep 1; echo db-data > /www/db.txt; exec httpd -f -p 80 -h /www",
+                    ],
+                    volumes=["data:/data"],
+                    healthcheck=runtimes.Healthcheck(
+                        test="wget -q -O- http://127.0.0.1/db.txt", interval=0.5, retries=3
+                    ),
+                ),
+                "app": runtimes.Service(
+                    image=test_image,
+                    command=[
+                        "sh",
+                        "-c",
+                        "wget -q -O /www/from-db.txt http://db/db.txt && echo app up "
+                        "&& exec httpd -f -p 8080 -h /www",
+                    ],
+                    ports=["127.0.0.1::8080"],
+                    depends_on={"db": "healthy"},
+                    ready={"log": "app up", "port": 8080, "http": "/from-db.txt"},
+                    **app,
+                ),
+            },
+        )
+
+    def test_up_starts_in_order_and_removes_everything(
+        self, rt: Runtime, test_image: str, unique_name: Any, session_labels: dict[str, str]
+    ) -> None:
+        name = unique_name("stk")
+        with rt.up(self._web_stack(name, test_image), labels=session_labels) as s:
+            assert set(s) == {"db", "app"}
+            assert http_get(s["app"].port(8080).host_port, "/from-db.txt").strip() == "db-data"
+            assert s.exec("app", ["cat", "/www/from-db.txt"]).stdout == b"db-data\n"
+            assert "app up" in texts(s.logs()["app"])
+            assert rt.inspect(s["db"]).health == "healthy" or (
+                Capability.SCHEDULES_HEALTHCHECKS not in rt.capabilities
+            )
+            assert s["db"].labels[runtimes.stacks.STACK_LABEL] == name
+            assert s["db"].network(s.network)
+            assert rt.volume(f"{name}-data").labels[runtimes.stacks.STACK_LABEL] == name
+            assert stack_leftovers(rt, name)
+        assert stack_leftovers(rt, name) == []
+
+    def test_failing_service_leaves_nothing(
+        self, rt: Runtime, test_image: str, unique_name: Any, session_labels: dict[str, str]
+    ) -> None:
+        name = unique_name("stk")
+        stack = runtimes.Stack(
+            name,
+            services={
+                "ok": runtimes.Service(image=test_image, command=["sleep", "1000"]),
+                "bad": runtimes.Service(
+                    image=test_image,
+                    command=["sh", "-c", "echo no config found >&2; exit 4"],
+                    depends_on={"ok": "started"},
+                    ready={"log": "listening"},
+                    volumes=["cache:/cache"],
+                ),
+            },
+        )
+        with pytest.raises(runtimes.StackFailed) as info, rt.up(stack, labels=session_labels):
+            pytest.fail("up did not raise")
+        assert info.value.service == "bad"
+        assert "no config found" in str(info.value)
+        assert isinstance(info.value.__cause__, runtimes.ContainerExited)
+        assert stack_leftovers(rt, name) == []
+
+    def test_keyboard_interrupt_during_up_leaves_nothing(
+        self, rt: Runtime, test_image: str, unique_name: Any, session_labels: dict[str, str]
+    ) -> None:
+        name = unique_name("stk")
+        stack = runtimes.Stack(
+            name,
+            services={
+                "slow": runtimes.Service(
+                    image=test_image, command=["sleep", "1000"], ready={"log": "never"}
+                ),
+            },
+        )
+        label = {runtimes.stacks.STACK_LABEL: name}
+
+        def interrupt_once_started() -> None:
+            deadline = time.monotonic() + 120
+            while not rt.ps(labels=label) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            _thread.interrupt_main()
+
+        trigger = threading.Thread(target=interrupt_once_started, daemon=True)
+        trigger.start()
+        with pytest.raises(KeyboardInterrupt), rt.up(stack, labels=session_labels, timeout=600):
+            pytest.fail("up did not wait")
+        trigger.join(timeout=5)
+        assert stack_leftovers(rt, name) == []
+
+    def test_down_sweeps_a_crashed_stack(
+        self, rt: Runtime, test_image: str, unique_name: Any, session_labels: dict[str, str]
+    ) -> None:
+        name = unique_name("stk")
+        stack = runtimes.Stack(
+            name,
+            services={
+                "a": runtimes.Service(image=test_image, command=["sleep", "1000"], volumes=["v:/v"])
+            },
+        )
+        manager = rt.up(stack, labels=session_labels)
+        manager.__enter__()  # a crash: __exit__ never runs
+        try:
+            assert len(stack_leftovers(rt, name)) == 3
+        finally:
+            removed = rt.down(name)
+        assert len(removed) == 3
+        assert stack_leftovers(rt, name) == []
+        assert rt.down(name) == []
+
+    @pytest.mark.parametrize(
+        ("services", "match"),
+        [
+            (
+                {"a": {"depends_on": {"b": "started"}}, "b": {"depends_on": {"a": "started"}}},
+                "cycle",
+            ),
+            ({"a": {"depends_on": {"a": "started"}}}, "cycle"),
+            ({"a": {"depends_on": {"ghost": "started"}}}, "ghost"),
+            ({"a": {}, "b": {"depends_on": {"a": "ready"}}}, "condition"),
+            ({"a": {}, "b": {"depends_on": {"a": "healthy"}}}, "healthcheck"),
+            ({"a": {"image": None}}, "image"),
+            ({"a": {"ready": {"bogus": 1}}}, "ready"),
+            ({"a": {"healthcheck": runtimes.Healthcheck(test="true", retries=0)}}, "retries"),
+            ({"bad name!": {}}, "service name"),
+        ],
+    )
+    def test_bad_stacks_create_nothing(
+        self,
+        rt: Runtime,
+        test_image: str,
+        unique_name: Any,
+        session_labels: dict[str, str],
+        services: dict[str, dict[str, Any]],
+        match: str,
+    ) -> None:
+        name = unique_name("stk")
+        stack = runtimes.Stack(
+            name,
+            services={
+                svc: runtimes.Service(**{"image": test_image, "command": ["sleep", "9"], **opts})
+                for svc, opts in services.items()
+            },
+        )
+        with pytest.raises(runtimes.InvalidSpec, match=match), rt.up(stack, labels=session_labels):
+            pytest.fail("up accepted a bad stack")
+        assert stack_leftovers(rt, name) == []
+
+
 class RuntimeContract(
+    StacksContract,
     ReadinessContract,
     HealthContract,
     BadInputContract,
