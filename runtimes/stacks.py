@@ -108,6 +108,24 @@ class Stack:
     #: Services by name; the name is also the host name others reach it by.
     services: Mapping[str, Service] = attrs.field(kw_only=True)
 
+    @classmethod
+    def from_compose(cls, path: str | os.PathLike[str], name: str | None = None) -> Stack:
+        """The services of a compose file (needs PyYAML: the ``compose`` extra).
+
+        Reads ``image``, ``build`` (its ``context``), ``command``,
+        ``entrypoint``, ``environment``, ``ports`` and ``volumes`` (short
+        syntax), ``depends_on`` (a list, or conditions
+        ``service_started``, ``service_healthy``,
+        ``service_completed_successfully``), ``healthcheck`` and
+        ``networks.default.aliases``; relative paths are relative to the
+        file.  Any other key raises :class:`~runtimes.InvalidSpec` naming
+        every such key.  ``name`` defaults to the file's ``name:``, else
+        its directory's name.
+        """
+        from runtimes import _compose
+
+        return _compose.load(path, name)
+
 
 def plan(stack: Stack, capabilities: frozenset[Capability]) -> list[str]:
     """Validate the whole stack and return the service names in start order.
@@ -193,6 +211,12 @@ class RunningStack:
         #: The stack's network.
         self.network = network
         self.containers: dict[str, Container] = {}
+        self._volumes: list[str] = []
+        self._images: list[str] = []
+
+    def remove(self) -> None:
+        """Remove every container, volume, network and image of the stack, last first."""
+        _teardown(self.runtime, self, self._volumes, self._images)
 
     @property
     def name(self) -> str:
@@ -225,6 +249,19 @@ def up(
     runtime: Runtime, stack: Stack, *, labels: Mapping[str, str] | None, timeout: float
 ) -> Iterator[RunningStack]:
     """See :meth:`runtimes.Runtime.up`."""
+    running = start(runtime, stack, labels=labels, timeout=timeout)
+    try:
+        yield running
+    finally:
+        running.remove()
+
+
+def start(
+    runtime: Runtime, stack: Stack, *, labels: Mapping[str, str] | None, timeout: float
+) -> RunningStack:
+    """Start the stack and leave it running (``runtimes up --detach``): the
+    caller removes it with :meth:`RunningStack.remove` or
+    :meth:`~runtimes.Runtime.down`.  A failed start leaves nothing."""
     order = plan(stack, runtime.capabilities)
     extra = _specs.check_labels(labels)
     seconds = _specs.check_seconds(timeout, "timeout")
@@ -307,10 +344,8 @@ def up(
     except BaseException:
         _teardown(runtime, running, volumes, images)
         raise
-    try:
-        yield running
-    finally:
-        _teardown(runtime, running, volumes, images)
+    running._volumes, running._images = volumes, images  # noqa: SLF001 - its own record
+    return running
 
 
 def _last_lines(runtime: Runtime, container: Container) -> list[str]:
