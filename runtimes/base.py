@@ -534,10 +534,12 @@ class Runtime(abc.ABC):
         return seen
 
     def _with_health(self, container: Container) -> Container:
-        if _specs.HEALTHCHECK_LABEL not in container.labels:
-            return attrs.evolve(container, health=None) if container.health else container
         if Capability.SCHEDULES_HEALTHCHECKS in self.capabilities:
-            return container
+            return container  # the engine's, also for an image's own HEALTHCHECK
+        if _specs.HEALTHCHECK_LABEL not in container.labels:
+            # An image's HEALTHCHECK that this engine never runs (Podman
+            # without systemd says "starting" for ever): no health known.
+            return attrs.evolve(container, health=None) if container.health else container
         with _HEALTH_LOCK:
             status = self._health_seen().get(container.id, ("starting", 0))[0]
         return attrs.evolve(container, health=status)
@@ -579,7 +581,8 @@ class Runtime(abc.ABC):
         deadline = time.monotonic() + seconds
         current = self.inspect(ref)
         check = _specs.healthcheck_from_labels(current.labels)
-        if want_health and check is None:
+        native = Capability.SCHEDULES_HEALTHCHECKS in self.capabilities
+        if want_health and check is None and not (native and current.health is not None):
             raise InvalidSpec(f"wait_for healthy=True: {current.name} has no healthcheck")
         host_port: tuple[str, int] | None = None
         if want_port is not None:
@@ -631,8 +634,8 @@ class Runtime(abc.ABC):
                     done.add("http")
                 if argv is not None and "exec" not in done and self.exec(ref, argv).exit_code == 0:
                     done.add("exec")
-                if want_health and check is not None and "healthy" not in done:
-                    if Capability.SCHEDULES_HEALTHCHECKS in self.capabilities:
+                if want_health and "healthy" not in done:
+                    if native or check is None:
                         healthy_now = current.health == "healthy"
                     elif time.monotonic() >= next_check:
                         next_check = time.monotonic() + check.interval

@@ -240,7 +240,9 @@ class Container:
     #: modes, not networks, and never appear.
     networks: tuple[NetworkAttachment, ...] = ()
     #: Health of a container run with a :class:`Healthcheck`: ``"starting"``,
-    #: ``"healthy"`` or ``"unhealthy"``; ``None`` without one.  Filled by
+    #: ``"healthy"`` or ``"unhealthy"``; ``None`` without one (with
+    #: ``Capability.SCHEDULES_HEALTHCHECKS``, an image's own ``HEALTHCHECK``
+    #: counts too).  Filled by
     #: ``inspect`` (not ``ps``).  Where the runtime lacks
     #: ``Capability.SCHEDULES_HEALTHCHECKS`` it is the result of the last
     #: check this ``Runtime`` object ran (``"starting"`` before any).
