@@ -105,8 +105,10 @@ class Runtime(abc.ABC):
 
     #: Registry name of the adapter (``"docker"``, ``"podman"``...).
     name: ClassVar[str]
-    #: Optional behaviours this adapter provides.
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    #: Optional behaviours this runtime provides.  Declared on the adapter
+    #: class, or set per instance by an adapter whose behaviours depend on
+    #: the version it reaches (nerdctl).
+    capabilities: frozenset[Capability] = frozenset()
     #: Options the adapter accepts from ``connect(**options)``, env or config.
     options: ClassVar[tuple[str, ...]] = ()
     #: Adapter trait: the backend's volume create returns an existing volume

@@ -119,8 +119,9 @@ class Capability(enum.StrEnum):
     LOSSLESS_LOGS = "lossless-logs"
     #: Log timestamps have sub-second precision.
     PRECISE_LOG_TIMESTAMPS = "precise-log-timestamps"
-    #: A last line written without a newline is in the logs.  (nerdctl 2.0
-    #: drops it: nerdctl#2313, fixed upstream in 2026.)
+    #: A last line written without a newline is in the logs.  (nerdctl
+    #: before 2.3.4 may drop it: 2.0 always, 2.2 when the logs are read just
+    #: after the exit, before its logger has finished; nerdctl#2313, #5009.)
     KEEPS_UNTERMINATED_LAST_LINE = "keeps-unterminated-last-line"
     #: ``run(workdir=...)`` creates a working directory the image lacks.
     #: (Podman refuses to start: :class:`~runtimes.CommandFailed`.)

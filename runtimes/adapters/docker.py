@@ -329,7 +329,6 @@ class DockerRuntime(Runtime):
     def _push(self, spec: PushSpec) -> str:
         self._check_insecure(spec)
         repository, tag = _specs.split_reference(spec.ref)
-        self._image(spec.ref)  # the daemon's "does not exist locally" is a stream error
         digest = self._transfer(spec, "push", f"/images/{repository}/push", {"tag": tag})
         if digest is None:
             raise CommandFailed(

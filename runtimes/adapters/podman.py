@@ -323,7 +323,6 @@ class PodmanRuntime(Runtime):
         return next((line for line in reversed(lines) if _IMAGE_ID.fullmatch(line)), spec.ref)
 
     def _push(self, spec: PushSpec) -> str:
-        self._image(spec.ref)  # a missing local image: ImageNotFound, not a registry error
         with (
             tempfile.TemporaryDirectory(prefix="runtimes-push-") as tmp,
             self._auth_args(spec) as auth,

@@ -433,13 +433,19 @@ class LogsContract(_Base):
             stream: b"".join(line.data for line in lines if line.stream == stream)
             for stream in ("stdout", "stderr")
         }
+        want = {"stdout": out, "stderr": err}
         if Capability.KEEPS_UNTERMINATED_LAST_LINE not in rt.capabilities:
-            # Declared loss: the runtime drops a last line that has no newline.
-            out = out.removesuffix(b"stdout-without-newline")
-            err = err.removesuffix(b"stderr-without-newline")
-        assert len(got["stdout"]) == len(out)
-        assert got["stdout"] == out
-        assert got["stderr"] == err
+            # Declared loss: the runtime may drop a last line that has no
+            # newline (nerdctl 2.0 always, 2.2 now and then), and nothing else.
+            for stream, last in (
+                ("stdout", b"stdout-without-newline"),
+                ("stderr", b"stderr-without-newline"),
+            ):
+                if not got[stream].endswith(last):
+                    want[stream] = want[stream].removesuffix(last)
+        assert len(got["stdout"]) == len(want["stdout"])
+        assert got["stdout"] == want["stdout"]
+        assert got["stderr"] == want["stderr"]
 
     def test_timestamp_precision_is_as_declared(self, rt: Runtime, launch: Launch) -> None:
         c = launch(["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do echo $i; done"])
