@@ -18,6 +18,7 @@ from runtimes.errors import (
     AuthenticationFailed,
     BuildFailed,
     CommandFailed,
+    ContainerExited,
     ContainerNotFound,
     ImageNotFound,
     InvalidSpec,
@@ -32,6 +33,7 @@ from runtimes.errors import (
     UnknownRuntime,
     Unsupported,
     VolumeNotFound,
+    WaitTimeout,
 )
 from runtimes.models import (
     Capability,
@@ -39,6 +41,7 @@ from runtimes.models import (
     ContainerState,
     ExecResult,
     FrozenDict,
+    Healthcheck,
     Image,
     LogLine,
     Mount,
@@ -56,6 +59,7 @@ from runtimes.models import (
 if _TYPE_CHECKING:
     from runtimes.base import Runtime
     from runtimes.registry import available, connect, known, register_adapter, select
+    from runtimes.stacks import Service, Stack, StackFailed
 
 # Loaded on first access (PEP 562): the interface module pulls in validation,
 # logging and the log-frame reader, the registry reads config files.
@@ -66,6 +70,9 @@ _LAZY = {
     "known": "runtimes.registry",
     "register_adapter": "runtimes.registry",
     "select": "runtimes.registry",
+    "Service": "runtimes.stacks",
+    "Stack": "runtimes.stacks",
+    "StackFailed": "runtimes.stacks",
 }
 
 
@@ -90,10 +97,12 @@ __all__ = [
     "Capability",
     "CommandFailed",
     "Container",
+    "ContainerExited",
     "ContainerNotFound",
     "ContainerState",
     "ExecResult",
     "FrozenDict",
+    "Healthcheck",
     "Image",
     "ImageNotFound",
     "InvalidSpec",
@@ -115,11 +124,15 @@ __all__ = [
     "RuntimeInfo",
     "RuntimeUnavailable",
     "RuntimesError",
+    "Service",
+    "Stack",
+    "StackFailed",
     "Timeout",
     "UnknownRuntime",
     "Unsupported",
     "Volume",
     "VolumeNotFound",
+    "WaitTimeout",
     "available",
     "connect",
     "known",

@@ -247,9 +247,18 @@ def container_from_inspect(
         ports=ports_from_inspect((raw.get("NetworkSettings") or {}).get("Ports")),
         labels=labels,
         networks=networks,
+        health=health_status(status),
         runtime=runtime,
         raw=raw,
     )
+
+
+def health_status(state: Mapping[str, Any]) -> str | None:
+    """``State.Health.Status`` (Podman 4 also ``State.Healthcheck``), when
+    the engine runs a healthcheck; ``None`` otherwise."""
+    record = state.get("Health") or state.get("Healthcheck") or {}
+    value = record.get("Status") if isinstance(record, Mapping) else None
+    return value if value in ("starting", "healthy", "unhealthy") else None
 
 
 def image_record(raw: Mapping[str, Any], tags: Iterable[str]) -> Image:

@@ -19,7 +19,7 @@ import shlex
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Literal
 
 import attrs
@@ -209,6 +209,7 @@ class Shell:
         operation: str,
         idle_timeout: float | None = None,
         env: Mapping[str, str] | None = None,
+        on_start: Callable[[subprocess.Popen[bytes]], object] | None = None,
     ) -> Iterator[tuple[Literal["stdout", "stderr", "exit"], bytes]]:
         """Run and yield ``(stream, line)`` as lines arrive on either pipe.
 
@@ -217,7 +218,9 @@ class Shell:
         print nothing (``Timeout``, the process killed), like an API's read
         timeout: a long build that keeps printing is never cut.  ``None``
         streams for as long as the caller reads (``logs --follow``).
-        ``env`` adds variables to the process's environment.
+        ``env`` adds variables to the process's environment.  ``on_start``
+        receives the process once started, so that another thread can end
+        a stream blocked on a silent process (:func:`terminate`).
         """
         argv = self.argv(args)
         self._log(argv)
@@ -231,6 +234,8 @@ class Shell:
             )
         except OSError as exc:
             raise self._missing(exc) from None
+        if on_start is not None:
+            on_start(proc)
         lines: queue.Queue[tuple[Literal["stdout", "stderr"], bytes | None]] = queue.Queue()
 
         def pump(name: Literal["stdout", "stderr"], pipe: object) -> None:

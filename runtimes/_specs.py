@@ -13,6 +13,7 @@ newline.
 from __future__ import annotations
 
 import ipaddress
+import json
 import math
 import os
 import re
@@ -22,9 +23,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import attrs
+
 from runtimes import _normalize
 from runtimes.errors import InvalidSpec
-from runtimes.models import Container, Mount, MountType, PortMapping, Progress, RegistryAuth
+from runtimes.models import (
+    Container,
+    Healthcheck,
+    Mount,
+    MountType,
+    PortMapping,
+    Progress,
+    RegistryAuth,
+)
 from runtimes.specs import (
     BuildSpec,
     ExecSpec,
@@ -828,3 +839,93 @@ def registry_certs_dir(root: str | None, registry: str) -> str | None:
         return None
     path = os.path.join(root, registry)
     return path if os.path.isdir(path) else None
+
+
+HEALTHCHECK_LABEL = "runtimes.healthcheck"
+
+
+def check_healthcheck(value: object) -> Healthcheck | None:
+    """A :class:`~runtimes.Healthcheck` with a non-empty test and sane numbers."""
+    if value is None:
+        return None
+    if not isinstance(value, Healthcheck):
+        raise InvalidSpec(f"healthcheck must be a Healthcheck, got {type(value).__name__}")
+    argv = check_command(value.test, "healthcheck test")
+    if not argv:
+        raise InvalidSpec("healthcheck test must not be empty")
+    interval = check_seconds(value.interval, "healthcheck interval")
+    timeout = check_seconds(value.timeout, "healthcheck timeout")
+    start_period = check_seconds(value.start_period, "healthcheck start_period")
+    assert interval is not None
+    assert timeout is not None
+    assert start_period is not None
+    # Docker refuses intervals under 1 ms; a zero timeout would fail every check.
+    if interval < 0.001 or timeout < 0.001:
+        raise InvalidSpec("healthcheck interval and timeout must be at least 1 ms")
+    retries = value.retries
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 1 <= retries <= 1000:
+        raise InvalidSpec("healthcheck retries must be an integer between 1 and 1000")
+    return Healthcheck(
+        test=tuple(argv),
+        interval=interval,
+        timeout=timeout,
+        retries=retries,
+        start_period=start_period,
+    )
+
+
+def healthcheck_label(check: Healthcheck) -> str:
+    """The label value that keeps a container's healthcheck findable later."""
+    return json.dumps(attrs.asdict(check), separators=(",", ":"))
+
+
+def healthcheck_from_labels(labels: Mapping[str, str]) -> Healthcheck | None:
+    """The healthcheck that :meth:`~runtimes.Runtime.run` stored, if any."""
+    raw = labels.get(HEALTHCHECK_LABEL)
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+        return check_healthcheck(Healthcheck(**{**data, "test": tuple(data["test"])}))
+    except (ValueError, TypeError, KeyError, InvalidSpec):
+        return None  # not ours, or damaged: treat as no healthcheck
+
+
+def wait_conditions(
+    *,
+    log: str | re.Pattern[str] | None,
+    port: int | None,
+    http: str | None,
+    exec: str | Sequence[str] | None,  # noqa: A002 - the verb's name
+    healthy: bool,
+    timeout: float,
+) -> tuple[re.Pattern[str] | None, int | None, str | None, list[str] | None, bool, float]:
+    """Validate :meth:`~runtimes.Runtime.wait_for`'s conditions."""
+    pattern: re.Pattern[str] | None = None
+    if isinstance(log, re.Pattern):
+        pattern = log
+    elif log is not None:
+        if not isinstance(log, str) or not log:
+            raise InvalidSpec("wait_for log= must be a non-empty regular expression")
+        try:
+            pattern = re.compile(log)
+        except re.error as exc:
+            raise InvalidSpec(f"wait_for log= is not a valid regular expression: {exc}") from exc
+    if port is not None and (
+        isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535
+    ):
+        raise InvalidSpec(f"wait_for port= must be a port number 1-65535, got {port!r}")
+    if http is not None:
+        if not isinstance(http, str) or not http.startswith("/") or any(c.isspace() for c in http):
+            raise InvalidSpec(f"wait_for http= must be a path starting with '/', got {http!r}")
+        if port is None:
+            raise InvalidSpec("wait_for http= needs port= (the container port to GET)")
+    argv = check_command(exec, "wait_for exec") if exec is not None else None
+    if exec is not None and not argv:
+        raise InvalidSpec("wait_for exec= must not be empty")
+    flag = check_flag(healthy, "healthy")
+    seconds = check_seconds(timeout, "timeout")
+    assert seconds is not None
+    if pattern is None and port is None and argv is None and not flag:
+        raise InvalidSpec("wait_for needs a condition: log=, port=, http=, exec= or healthy=True")
+    return pattern, port, http, argv, flag, seconds

@@ -16,10 +16,16 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import http.client
 import logging
 import os
+import re
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
@@ -27,6 +33,7 @@ from runtimes import _logs, _redact, _specs
 from runtimes._specs import ContainerRef, Since
 from runtimes.errors import (
     BuildFailed,
+    ContainerExited,
     ContainerNotFound,
     ImageNotFound,
     InvalidSpec,
@@ -37,12 +44,14 @@ from runtimes.errors import (
     Timeout,
     Unsupported,
     VolumeNotFound,
+    WaitTimeout,
 )
 from runtimes.models import (
     Capability,
     Container,
     ContainerState,
     ExecResult,
+    Healthcheck,
     Image,
     LogLine,
     Mount,
@@ -64,6 +73,9 @@ from runtimes.specs import (
     PushSpec,
     RunSpec,
 )
+
+if TYPE_CHECKING:
+    from runtimes.stacks import RunningStack, Stack
 
 __all__ = ["ContainerRef", "RunSpec", "Runtime", "Since"]
 
@@ -280,6 +292,7 @@ class Runtime(abc.ABC):
         hostname: str | None = None,
         remove: bool = False,
         pull: str | None = None,
+        healthcheck: Healthcheck | None = None,
     ) -> Container:
         """Create and start a container, detached; return it as inspected.
 
@@ -303,7 +316,15 @@ class Runtime(abc.ABC):
         (which need a user network: :class:`~runtimes.InvalidSpec`
         otherwise, and ``Capability.NETWORK_ALIASES``:
         :class:`~runtimes.Unsupported` otherwise).
+
+        ``healthcheck`` (:class:`~runtimes.Healthcheck`; a shell text as its
+        ``test`` runs under ``/bin/sh -c``) is kept in the label
+        ``runtimes.healthcheck``; the engine schedules it where the runtime
+        has ``Capability.SCHEDULES_HEALTHCHECKS``, else the library runs it
+        when asked (:meth:`check_health`, :meth:`wait_for`).  See
+        ``Container.health``.
         """
+        check = _specs.check_healthcheck(healthcheck)
         spec = _specs.run_spec(
             image,
             command,
@@ -321,6 +342,14 @@ class Runtime(abc.ABC):
             remove=remove,
             builtin_networks=self.builtin_networks,
         )
+        if check is not None:
+            spec = attrs.evolve(
+                spec,
+                labels={**spec.labels, _specs.HEALTHCHECK_LABEL: _specs.healthcheck_label(check)},
+                healthcheck=check
+                if Capability.SCHEDULES_HEALTHCHECKS in self.capabilities
+                else None,
+            )
         policy = _specs.check_pull_policy(self.pull_policy if pull is None else pull)
         for mount in spec.volumes:
             if mount.type is MountType.VOLUME:
@@ -350,7 +379,7 @@ class Runtime(abc.ABC):
                 f"runtime.pull({spec.image!r}) first, or run(..., pull='missing')",
             ) from exc
         try:
-            return self._own(self._inspect(container_id))
+            return self._own(self._with_health(self._inspect(container_id)))
         except ContainerNotFound:
             # remove=True and the process already exited: the runtime deleted it.
             return Container(
@@ -403,7 +432,7 @@ class Runtime(abc.ABC):
 
     def inspect(self, container: ContainerRef) -> Container:
         """Every field of one container; :class:`~runtimes.ContainerNotFound`."""
-        return self._own(self._inspect(_specs.check_ref(container)))
+        return self._own(self._with_health(self._inspect(_specs.check_ref(container))))
 
     def logs(
         self,
@@ -415,6 +444,7 @@ class Runtime(abc.ABC):
         timestamps: bool = False,
         stdout: bool = True,
         stderr: bool = True,
+        timeout: float | None = None,
     ) -> Iterator[LogLine]:
         """The container's output, line by line, each tagged with its stream.
 
@@ -428,7 +458,12 @@ class Runtime(abc.ABC):
         :class:`~runtimes.ContainerNotFound` here, not on the first ``next()``.
         The iterator has ``close()``: call it (or let it go) to stop
         following early; the connection or process is released at once.
+        With ``follow``, ``timeout`` (seconds from this call) bounds the
+        whole follow: ``next()`` raises :class:`~runtimes.Timeout` once it
+        passes, even while the container prints nothing, and the follow is
+        closed.  Without ``follow`` the read is one call, bounded anyway.
         """
+        seconds = _specs.check_seconds(timeout, "timeout", optional=True)
         lines = self._logs(
             _specs.logs_spec(
                 container,
@@ -441,7 +476,240 @@ class Runtime(abc.ABC):
             )
         )
         # One type on every adapter, so close() always exists.
-        return lines if isinstance(lines, _logs.Closing) else _logs.Closing(lines, _nothing)
+        closing = lines if isinstance(lines, _logs.Closing) else _logs.Closing(lines, _nothing)
+        if follow and seconds is not None:
+            return _logs.Deadline(
+                closing,
+                seconds,
+                f"{self.name}: logs of {container} still following after {seconds:g} s",
+            )
+        return closing
+
+    def check_health(self, container: ContainerRef) -> str | None:
+        """The container's health now: ``"starting"``, ``"healthy"``,
+        ``"unhealthy"``, or ``None`` when it has no healthcheck.
+
+        Where the runtime has ``Capability.SCHEDULES_HEALTHCHECKS`` this is
+        the engine's latest state.  Elsewhere it runs the check once, by
+        :meth:`exec`, and applies the same rules: a success makes it
+        healthy, ``retries`` failures in a row (not counting those within
+        ``start_period`` of the start) unhealthy; a check that outlasts its
+        ``timeout`` counts as failed.
+        """
+        current = self._inspect(_specs.check_ref(container))
+        check = _specs.healthcheck_from_labels(current.labels)
+        if check is None:
+            return None
+        if Capability.SCHEDULES_HEALTHCHECKS in self.capabilities:
+            return current.health
+        return self._run_check(current, check)
+
+    def _run_check(self, current: Container, check: Healthcheck) -> str:
+        result: list[int] = []
+
+        def attempt() -> None:
+            with contextlib.suppress(RuntimesError):
+                result.append(
+                    self._exec(ExecSpec(container=current.id, command=check.test)).exit_code
+                )
+
+        worker = threading.Thread(target=attempt, daemon=True, name="healthcheck")
+        worker.start()
+        worker.join(check.timeout)
+        passed = bool(result) and result[0] == 0
+        with _HEALTH_LOCK:
+            status, failures = self._health_seen().get(current.id, ("starting", 0))
+            if passed:
+                status, failures = "healthy", 0
+            elif not _in_start_period(current, check):
+                failures += 1
+                if failures >= check.retries:
+                    status = "unhealthy"
+            self._health_seen()[current.id] = (status, failures)
+        return status
+
+    def _health_seen(self) -> dict[str, tuple[str, int]]:
+        # Emulated health, per Runtime object: (status, failures in a row).
+        seen: dict[str, tuple[str, int]] | None = self.__dict__.get("_emulated_health")
+        if seen is None:
+            seen = self.__dict__.setdefault("_emulated_health", {})
+        return seen
+
+    def _with_health(self, container: Container) -> Container:
+        if Capability.SCHEDULES_HEALTHCHECKS in self.capabilities:
+            return container  # the engine's, also for an image's own HEALTHCHECK
+        if _specs.HEALTHCHECK_LABEL not in container.labels:
+            # An image's HEALTHCHECK that this engine never runs (Podman
+            # without systemd says "starting" for ever): no health known.
+            return attrs.evolve(container, health=None) if container.health else container
+        with _HEALTH_LOCK:
+            status = self._health_seen().get(container.id, ("starting", 0))[0]
+        return attrs.evolve(container, health=status)
+
+    def wait_for(
+        self,
+        container: ContainerRef,
+        *,
+        log: str | re.Pattern[str] | None = None,
+        port: int | None = None,
+        http: str | None = None,
+        exec: str | Sequence[str] | None = None,  # noqa: A002 - the verb's name
+        healthy: bool = False,
+        timeout: float = 60,
+    ) -> Container:
+        """Block until the container is ready, and return it as inspected.
+
+        Every condition given must hold: ``log``, a regular expression that
+        one output line matches (``re.search``); ``port``, a container port
+        whose published host port accepts a TCP connection that the
+        runtime's port proxy does not drop at once
+        (:class:`~runtimes.InvalidSpec` if it is not published); ``http``,
+        a path that answers 2xx or 3xx to a GET on the published ``port``;
+        ``exec``, a command that exits 0 in the container; ``healthy``, its
+        :class:`~runtimes.Healthcheck` passing (``Container.health ==
+        "healthy"``; the library runs the check where the runtime does not,
+        as :meth:`check_health` says).  Conditions are polled every 0.1 to
+        0.5 s, each poll bounded by what is left of ``timeout``.
+
+        Raises :class:`~runtimes.ContainerExited` as soon as the container
+        exits first, :class:`~runtimes.WaitTimeout` (a
+        :class:`~runtimes.Timeout`) after ``timeout`` seconds; both carry
+        the container's last log lines.
+        """
+        pattern, want_port, path, argv, want_health, seconds = _specs.wait_conditions(
+            log=log, port=port, http=http, exec=exec, healthy=healthy, timeout=timeout
+        )
+        ref = _specs.check_ref(container)
+        deadline = time.monotonic() + seconds
+        current = self.inspect(ref)
+        check = _specs.healthcheck_from_labels(current.labels)
+        native = Capability.SCHEDULES_HEALTHCHECKS in self.capabilities
+        if want_health and check is None and not (native and current.health is not None):
+            raise InvalidSpec(f"wait_for healthy=True: {current.name} has no healthcheck")
+        host_port: tuple[str, int] | None = None
+        if want_port is not None:
+            try:
+                binding = current.port(want_port)
+            except LookupError as exc:
+                raise InvalidSpec(
+                    f"wait_for port={want_port}: that port is not published by {current.name}"
+                ) from exc
+            host_ip = (
+                binding.host_ip if binding.host_ip not in ("", "0.0.0.0", "::") else "127.0.0.1"
+            )
+            host_port = (host_ip, binding.host_port)
+        done: set[str] = set()
+        wanted = {
+            name
+            for name, on in (
+                ("log", pattern is not None),
+                ("port", want_port is not None),
+                ("http", path is not None),
+                ("exec", argv is not None),
+                ("healthy", want_health),
+            )
+            if on
+        }
+        next_check = 0.0
+        delay = 0.1
+        while True:
+            if current.state in (ContainerState.EXITED, ContainerState.DEAD):
+                raise ContainerExited(
+                    current.name or ref, current.exit_code, logs=self._last_lines(ref)
+                )
+            if current.state is ContainerState.RUNNING:
+                left = max(deadline - time.monotonic(), 0.05)
+                if (
+                    pattern is not None
+                    and "log" not in done
+                    and any(pattern.search(line.text) for line in self.logs(ref))
+                ):
+                    done.add("log")
+                if host_port is not None and "port" not in done and _tcp_ready(*host_port, left):
+                    done.add("port")
+                if (
+                    path is not None
+                    and host_port is not None
+                    and "http" not in done
+                    and _http_ready(*host_port, path, left)
+                ):
+                    done.add("http")
+                if argv is not None and "exec" not in done and self.exec(ref, argv).exit_code == 0:
+                    done.add("exec")
+                if want_health and "healthy" not in done:
+                    if native or check is None:
+                        healthy_now = current.health == "healthy"
+                    elif time.monotonic() >= next_check:
+                        next_check = time.monotonic() + check.interval
+                        healthy_now = self._run_check(current, check) == "healthy"
+                    else:
+                        healthy_now = False
+                    if healthy_now:
+                        done.add("healthy")
+                if wanted <= done:
+                    return self.inspect(ref)
+            if time.monotonic() >= deadline:
+                state = f", health {current.health}" if current.health else ""
+                lines = self._last_lines(ref)
+                tail = "".join(f"\n  | {line}" for line in lines) or " (no output)"
+                pending = (
+                    ", ".join(sorted(wanted - done))
+                    if current.state is ContainerState.RUNNING
+                    else "running"
+                )
+                raise WaitTimeout(
+                    f"{self.name}: {current.name or ref} not ready after {seconds:g} s "
+                    f"(waiting for {pending}; state {current.state}{state}); "
+                    f"last log lines:{tail}",
+                    logs=lines,
+                )
+            time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+            delay = min(delay * 1.5, 0.5)
+            try:
+                current = self.inspect(ref)
+            except ContainerNotFound:
+                # Removed on exit (run(remove=True)): it exited before it was ready.
+                raise ContainerExited(current.name or ref, None) from None
+
+    def up(
+        self,
+        stack: Stack,
+        *,
+        labels: Mapping[str, str] | None = None,
+        timeout: float = 120,
+    ) -> contextlib.AbstractContextManager[RunningStack]:
+        """Start a :class:`~runtimes.Stack`; a context manager giving a
+        :class:`~runtimes.stacks.RunningStack` (``s["db"]``, ``s.logs()``,
+        ``s.exec(service, cmd)``).
+
+        The whole stack is validated first (:class:`~runtimes.InvalidSpec`
+        for a ``depends_on`` cycle or unknown service, nothing created).
+        Then one network ``<name>-net``, the stack's volumes
+        (``<name>-<volume>``) and built images are created, and the
+        services start in dependency order, each named ``<name>-<service>``
+        and reachable by its service name, each after its dependencies'
+        conditions hold, each awaited with its ``ready`` conditions
+        (:meth:`wait_for`; ``timeout`` seconds by default).  Everything
+        carries ``labels`` and ``runtimes.stack=<name>``.  On exit, and if
+        the start fails (:class:`~runtimes.StackFailed`, with the failing
+        service's last log lines) or is interrupted (``KeyboardInterrupt``),
+        everything is removed, containers first.
+        """
+        from runtimes import stacks
+
+        return stacks.up(self, stack, labels=labels, timeout=timeout)
+
+    def down(self, name: str) -> list[str]:
+        """Remove everything labelled ``runtimes.stack=<name>``: what a
+        crashed :meth:`up` left.  Returns what was removed."""
+        from runtimes import stacks
+
+        return stacks.down(self, name)
+
+    def _last_lines(self, ref: str, count: int = 20) -> list[str]:
+        with contextlib.suppress(RuntimesError):
+            return [line.text for line in self.logs(ref, tail=count)]
+        return []
 
     def stop(self, container: ContainerRef, timeout: float = 10) -> None:
         """Send the stop signal, then SIGKILL after ``timeout`` seconds."""
@@ -938,3 +1206,38 @@ def _auth_secrets(auth: RegistryAuth | None) -> dict[str, str]:
 
 def _nothing() -> None:
     pass
+
+
+_HEALTH_LOCK = threading.Lock()
+
+
+def _in_start_period(container: Container, check: Healthcheck) -> bool:
+    if container.started_at is None or not check.start_period:
+        return False
+    age = (datetime.now(UTC) - container.started_at).total_seconds()
+    return age < check.start_period
+
+
+def _tcp_ready(host: str, port: int, budget: float) -> bool:
+    """A connection that stays open: Docker's userland proxy accepts and then
+    drops connections to a port nothing listens on yet."""
+    try:
+        with socket.create_connection((host, port), timeout=min(budget, 2.0)) as sock:
+            sock.settimeout(min(budget, 0.3))
+            try:
+                return sock.recv(1) != b""  # a greeting: ready; EOF: dropped
+            except TimeoutError:
+                return True  # open and waiting for the client to speak
+    except OSError:
+        return False
+
+
+def _http_ready(host: str, port: int, path: str, budget: float) -> bool:
+    conn = http.client.HTTPConnection(host, port, timeout=min(budget, 2.0))
+    try:
+        conn.request("GET", path)
+        return 200 <= conn.getresponse().status < 400
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()

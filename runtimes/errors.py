@@ -20,6 +20,7 @@ __all__ = [
     "AuthenticationFailed",
     "BuildFailed",
     "CommandFailed",
+    "ContainerExited",
     "ContainerNotFound",
     "ImageNotFound",
     "InvalidSpec",
@@ -34,6 +35,7 @@ __all__ = [
     "UnknownRuntime",
     "Unsupported",
     "VolumeNotFound",
+    "WaitTimeout",
 ]
 
 
@@ -179,6 +181,38 @@ class InvalidSpec(RuntimesError, ValueError):
 
 class Timeout(RuntimesError, TimeoutError):
     """A call did not finish within its time limit."""
+
+
+class WaitTimeout(Timeout):
+    """:meth:`~runtimes.Runtime.wait_for` gave up: the condition did not hold in time.
+
+    The message ends with the container's last log lines.
+    """
+
+    def __init__(self, message: str, *, logs: Sequence[str] = ()) -> None:
+        #: The container's last log lines when it gave up.
+        self.logs = tuple(logs)
+        super().__init__(message)
+
+
+class ContainerExited(RuntimesError):
+    """The container exited while something waited for it to become ready.
+
+    The message ends with the container's last log lines.
+    """
+
+    def __init__(self, container: str, exit_code: int | None, *, logs: Sequence[str] = ()) -> None:
+        #: The container's name (or id).
+        self.container = container
+        #: Its exit code, when the runtime reported one.
+        self.exit_code = exit_code
+        #: Its last log lines.
+        self.logs = tuple(logs)
+        tail = "".join(f"\n  | {line}" for line in self.logs) or " (no output)"
+        super().__init__(
+            f"container {container} exited with code {exit_code} before it was ready; "
+            f"last log lines:{tail}"
+        )
 
 
 class Unsupported(RuntimesError, NotImplementedError):

@@ -11,7 +11,7 @@ from equality and repr) as an escape hatch.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, NoReturn, TypeVar
 
@@ -23,6 +23,7 @@ __all__ = [
     "ContainerState",
     "ExecResult",
     "FrozenDict",
+    "Healthcheck",
     "Image",
     "LogLine",
     "Mount",
@@ -146,6 +147,13 @@ class Capability(enum.StrEnum):
     #: call.  (dockerd reads its own ``daemon.json`` and
     #: ``/etc/docker/certs.d``; see :attr:`~runtimes.Runtime.engine_certs_dir`.)
     PER_CALL_REGISTRY_TLS = "per-call-registry-tls"
+    #: The engine runs a container's :class:`Healthcheck` on its own schedule
+    #: and reports the state in ``Container.health``.  (Podman 4.3 schedules
+    #: checks with systemd timers, absent without systemd; nerdctl 2.0 has
+    #: none.)  Without it the library runs the check itself, by ``exec``,
+    #: in :meth:`~runtimes.Runtime.wait_for` and
+    #: :meth:`~runtimes.Runtime.check_health`, with the same semantics.
+    SCHEDULES_HEALTHCHECKS = "schedules-healthchecks"
 
 
 class MountType(enum.StrEnum):
@@ -232,6 +240,14 @@ class Container:
     #: Networks it is attached to, sorted by name; ``host`` and ``none`` are
     #: modes, not networks, and never appear.
     networks: tuple[NetworkAttachment, ...] = ()
+    #: Health of a container run with a :class:`Healthcheck`: ``"starting"``,
+    #: ``"healthy"`` or ``"unhealthy"``; ``None`` without one (with
+    #: ``Capability.SCHEDULES_HEALTHCHECKS``, an image's own ``HEALTHCHECK``
+    #: counts too).  Filled by
+    #: ``inspect`` (not ``ps``).  Where the runtime lacks
+    #: ``Capability.SCHEDULES_HEALTHCHECKS`` it is the result of the last
+    #: check this ``Runtime`` object ran (``"starting"`` before any).
+    health: str | None = None
     #: Name of the runtime that reported it.
     runtime: str = ""
     #: The backend's own record, untouched.
@@ -436,3 +452,33 @@ class RegistryAuth:
     username: str
     #: Password or access token (hidden from repr).
     password: str = attrs.field(repr=lambda _: "***")
+
+
+def _check_test(value: str | Sequence[str]) -> tuple[str, ...]:
+    # Validated later (runtimes._specs.check_healthcheck): keep what was given.
+    if isinstance(value, str):
+        return ("/bin/sh", "-c", value) if value.strip() else ()
+    return tuple(value) if isinstance(value, Sequence) else value
+
+
+@attrs.frozen(kw_only=True)
+class Healthcheck:
+    """A command that tells whether a container's service works (exit 0).
+
+    The same semantics on every runtime: checks start once the container
+    runs, every ``interval`` seconds; each may last ``timeout`` seconds;
+    failures during ``start_period`` do not count; ``retries`` failures in
+    a row make it ``unhealthy``, one success makes it ``healthy``.
+    """
+
+    #: The check's argv, run in the container; a shell text becomes
+    #: ``("/bin/sh", "-c", text)``.
+    test: tuple[str, ...] = attrs.field(converter=_check_test)
+    #: Seconds between two checks.
+    interval: float = 30.0
+    #: Seconds one check may take before it counts as failed.
+    timeout: float = 30.0
+    #: Failures in a row that make the container unhealthy.
+    retries: int = 3
+    #: Seconds after the start during which failures do not count.
+    start_period: float = 0.0

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
-from runtimes.models import FrozenDict, Mount, PortMapping, Progress, RegistryAuth
+from runtimes.models import FrozenDict, Healthcheck, Mount, PortMapping, Progress, RegistryAuth
 
 __all__ = [
     "BuildSpec",
@@ -74,6 +74,10 @@ class RunSpec:
     hostname: str | None = attrs.field(default=None, kw_only=True)
     #: Delete the container once it exits.
     remove: bool = attrs.field(default=False, kw_only=True)
+    #: A healthcheck for the engine to schedule; only an adapter with
+    #: ``Capability.SCHEDULES_HEALTHCHECKS`` ever sees one (it is also in
+    #: ``labels``, which is where the library reads it back).
+    healthcheck: Healthcheck | None = attrs.field(default=None, kw_only=True)
 
 
 @attrs.frozen(kw_only=True)

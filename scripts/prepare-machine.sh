@@ -139,12 +139,44 @@ quiet_packaged_registry() {
     fi
 }
 
+quiet_packaged_databases() {
+    # Only the binaries are wanted: a host Postgres (5432) or Redis (6379)
+    # would take the ports the tests publish and outlive them. policy-rc.d
+    # usually keeps them stopped; a machine with an init system starts them.
+    if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+        systemctl disable --now postgresql redis-server >/dev/null 2>&1 || true
+    fi
+    # Pid files, not process names: the tests' own containers run processes
+    # called postgres and redis-server too, visible from the host.
+    local pidfile
+    for pidfile in /run/postgresql/*.pid; do
+        [[ -f $pidfile ]] && kill -0 "$(head -n 1 "$pidfile")" 2>/dev/null || continue
+        log "stopping the Postgres cluster the package started"
+        /etc/init.d/postgresql stop || true
+        break
+    done
+    pidfile=/run/redis/redis-server.pid
+    if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        log "stopping the Redis server the package started"
+        /etc/init.d/redis-server stop || true
+    fi
+    local service
+    for service in postgresql redis-server; do
+        if [[ -x /etc/init.d/$service ]] && command -v update-rc.d >/dev/null; then
+            update-rc.d "$service" disable >/dev/null 2>&1 || true
+        fi
+    done
+}
+
 install() {
     local packages=(docker.io podman containerd runc containernetworking-plugins busybox-static
         iptables netavark aardvark-dns conmon uidmap slirp4netns fuse-overlayfs catatonit curl)
     # Registry tests: Distribution 2.8 (`docker-registry`), htpasswd -B for its
     # bcrypt entries (reads the password on stdin), openssl for throwaway CAs.
     packages+=(docker-registry apache2-utils openssl)
+    # Service images (runtimes.testing.rootfs): Postgres and Redis built FROM
+    # scratch out of these packages' binaries; psql for the host-side checks.
+    packages+=(postgresql-15 postgresql-client-15 redis-server redis-tools)
     local missing=()
     for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -155,6 +187,7 @@ install() {
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
     fi
     quiet_packaged_registry
+    quiet_packaged_databases
     command -v go >/dev/null || { log "Go is required to build nerdctl and BuildKit"; exit 1; }
     nerdctl_ok $NERDCTL_VERSION "$BIN" ||
         go_build_pinned github.com/containerd/nerdctl/v2 $NERDCTL_VERSION nerdctl cmd/nerdctl \

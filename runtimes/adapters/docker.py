@@ -33,6 +33,7 @@ from runtimes.models import (
     Capability,
     Container,
     ExecResult,
+    Healthcheck,
     Image,
     LogLine,
     MountType,
@@ -78,6 +79,7 @@ class DockerRuntime(Runtime):
             Capability.NETWORK_CONNECT,
             Capability.INTERNAL_NETWORKS,
             Capability.ISOLATED_NETWORKS,
+            Capability.SCHEDULES_HEALTHCHECKS,
         }
     )
     options = ("host", "timeout")
@@ -405,6 +407,7 @@ class DockerRuntime(Runtime):
                 host_config=host_config,
                 networking_config=networking,
                 hostname=spec.hostname,
+                healthcheck=_healthcheck(spec.healthcheck),
                 detach=True,
             )
         container_id: str = created["Id"]
@@ -498,7 +501,11 @@ class DockerRuntime(Runtime):
             params["since"] = spec.since
         with self._api("logs", "container", ref):
             response = self._get_logs(ref, params, follow=spec.follow)
-        return _logs.Closing(self._log_lines(response, spec, params), response.close)
+        return _logs.Closing(
+            self._log_lines(response, spec, params),
+            response.close,
+            lambda: _logs.shutdown_response(response),
+        )
 
     def _get_logs(self, ref: str, params: dict[str, Any], *, follow: bool) -> Any:
         response = self._client._get(  # noqa: SLF001 - raw frames keep the stream tag
@@ -739,3 +746,17 @@ def registry_is_insecure(config: Mapping[str, Any], registry: str) -> bool:
             if address in ipaddress.ip_network(cidr, strict=False):
                 return True
     return False
+
+
+def _healthcheck(check: Healthcheck | None) -> dict[str, Any] | None:
+    """The Engine API's ``Healthcheck``: durations in nanoseconds."""
+    if check is None:
+        return None
+    nanos = 1_000_000_000
+    return {
+        "test": ["CMD", *check.test],
+        "interval": int(check.interval * nanos),
+        "timeout": int(check.timeout * nanos),
+        "retries": check.retries,
+        "start_period": int(check.start_period * nanos),
+    }

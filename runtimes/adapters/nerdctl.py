@@ -14,14 +14,15 @@ import contextlib
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Literal, NamedTuple
 
 from runtimes import _credentials, _logs, _normalize
-from runtimes._shell import FOREVER, Completed, Shell, clean_error_text
+from runtimes._shell import FOREVER, Completed, Shell, clean_error_text, terminate
 from runtimes._translate import Target
 from runtimes.adapters import _cli
 from runtimes.base import Runtime
@@ -114,6 +115,10 @@ class NerdctlRuntime(Runtime):
             "nerdctl has no `network connect` or `network disconnect`; pass network= to run instead"
         ),
         Capability.INTERNAL_NETWORKS: "nerdctl has no --internal networks",
+        Capability.SCHEDULES_HEALTHCHECKS: (
+            "the adapter gives nerdctl no healthcheck (2.0 has none); "
+            "the library runs the check itself (check_health, wait_for)"
+        ),
     }
     options = ("address", "namespace", "buildkit_host", "binary", "command_prefix", "timeout")
 
@@ -403,18 +408,30 @@ class NerdctlRuntime(Runtime):
             args += ["--since", str(spec.since)]
         if spec.follow:
             self._inspect(ref)  # fail now, not on the first next()
-            return self._follow(args, spec)
+            procs: list[subprocess.Popen[bytes]] = []
+
+            def release() -> None:
+                # Another thread (a follow's timeout) ends a follow blocked
+                # on a silent container by ending its process.
+                for proc in procs:
+                    terminate(proc, grace=1)
+
+            return _logs.Closing(self._follow(args, spec, procs.append), release, release)
         done = self._shell.run([*args, "--", ref], operation="logs", target="container", ref=ref)
         return iter(log_lines(done, spec))
 
-    def _follow(self, args: list[str], spec: LogsSpec) -> Iterator[LogLine]:
+    def _follow(
+        self, args: list[str], spec: LogsSpec, on_start: Callable[[Any], object]
+    ) -> Iterator[LogLine]:
         ref = spec.container
         joiner = _logs.LineJoiner(keep_timestamps=spec.timestamps)
         wanted = _wanted(spec)
         own: list[bytes] = []  # nerdctl's own messages: the lines without a timestamp
         code = 0
         mark = _logs.FollowMark()
-        for stream, data in self._shell.stream([*args, "--follow", "--", ref], operation="logs"):
+        for stream, data in self._shell.stream(
+            [*args, "--follow", "--", ref], operation="logs", on_start=on_start
+        ):
             if stream == "exit":
                 code = int(data)
                 break

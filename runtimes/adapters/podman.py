@@ -105,6 +105,10 @@ class PodmanRuntime(Runtime):
             "Podman routes between its networks; the isolate option the adapter sets "
             "takes effect from netavark 1.5"
         ),
+        Capability.SCHEDULES_HEALTHCHECKS: (
+            "Podman 4.3 schedules healthchecks with systemd timers, which exist only "
+            "under systemd; the library runs the check itself (check_health, wait_for)"
+        ),
     }
     options = ("host", "binary", "service_idle", "timeout")
 
@@ -436,7 +440,11 @@ class PodmanRuntime(Runtime):
             stream=True,
             timeout=(10, None) if spec.follow else self.default_timeout,
         )
-        return _logs.Closing(self._log_lines(response, spec.timestamps), response.close)
+        return _logs.Closing(
+            self._log_lines(response, spec.timestamps),
+            response.close,
+            lambda: _logs.shutdown_response(response),
+        )
 
     def _log_lines(self, response: Any, timestamps: bool) -> Iterator[LogLine]:
         try:

@@ -8,6 +8,8 @@ code.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -322,4 +324,48 @@ def cmd_network_rm(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_network_inspect(rt: Runtime, args: argparse.Namespace) -> int:
     emit(rt.network(args.network), "json", raw=args.raw)
+    return 0
+
+
+# -- stacks ------------------------------------------------------------------------
+
+
+def cmd_up(rt: Runtime, args: argparse.Namespace) -> int:
+    from runtimes import stacks
+
+    stack = stacks.Stack.from_compose(args.file, args.name)
+    running = stacks.start(rt, stack, labels=None, timeout=args.timeout)
+    try:
+        rows = [
+            {
+                "service": service,
+                "container": running[service].name,
+                "ports": [
+                    f"{b.host_ip}:{b.host_port}->{b.container_port}/{b.protocol}"
+                    for b in running[service].ports
+                ],
+            }
+            for service in running
+        ]
+        if args.format == "json":
+            print_json({"stack": stack.name, "network": running.network, "services": rows})
+        else:
+            for row in rows:
+                print(f"{row['service']}\t{row['container']}\t{' '.join(row['ports'])}")
+        sys.stdout.flush()
+        if args.detach:
+            return 0  # left running on purpose: `runtimes down NAME` removes it
+        print(f"stack {stack.name} is up; Ctrl-C removes it", file=sys.stderr)
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.pause()
+    except BaseException:
+        running.remove()
+        raise
+    running.remove()
+    return 0
+
+
+def cmd_down(rt: Runtime, args: argparse.Namespace) -> int:
+    for item in rt.down(args.name):
+        print(item)
     return 0

@@ -270,6 +270,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("container", metavar="CONTAINER")
 
     _network_verbs(sub)
+
+    p = _verb(
+        sub,
+        "up",
+        c.cmd_up,
+        "Start the services of a compose file in dependency order; Ctrl-C removes them.",
+        "runtimes up -f stack.yaml\nruntimes up -f stack.yaml --name shop --detach\n"
+        "runtimes down shop",
+    )
+    p.add_argument("-f", "--file", required=True, help="compose file (services section)")
+    p.add_argument("--name", help="stack name (default: the file's name:, else its directory)")
+    p.add_argument(
+        "-d",
+        "--detach",
+        action="store_true",
+        help="leave the stack running and return; remove it with `runtimes down NAME`",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds each service may take to be ready"
+    )
+    p = _verb(
+        sub,
+        "down",
+        c.cmd_down,
+        "Remove everything a stack created (labelled runtimes.stack=NAME).",
+        "runtimes down shop",
+    )
+    p.add_argument("name", metavar="NAME")
     return parser
 
 

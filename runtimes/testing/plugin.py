@@ -10,6 +10,15 @@
   when the runtime's fixture ends, even when tests fail; the teardown then
   fails if anything labelled is still there.
 
+For application tests (testing your app with containers, not an adapter):
+
+* ``runtime``: the runtime the usual selection picks (``RUNTIMES_DEFAULT``,
+  ``[tool.runtimes]``, else the first available), one per session, through
+  a :class:`LabelledRuntime` that adds the session label to everything
+  created through it; all of it is removed at the session's end;
+* ``stack``: ``stack(Stack(...))`` brings a stack up on ``runtime`` for
+  one test and returns the running stack; it is torn down after the test.
+
 Local registries (opt-in: nothing starts unless a test asks), from
 :mod:`runtimes.testing.registry`, all on 127.0.0.1 and removed with
 their storage when their scope ends:
@@ -151,6 +160,81 @@ def container_runtime(
             rt.close()
         if leftovers:
             pytest.fail(f"{name}: objects labelled by this session survived cleanup: {leftovers}")
+
+
+class LabelledRuntime:
+    """A :class:`~runtimes.Runtime` whose creating verbs (``run``,
+    ``running``, ``build``, ``create_volume``, ``create_network``, ``up``)
+    add ``labels`` to what they create; every other attribute is the
+    runtime's own."""
+
+    def __init__(self, runtime: Runtime, labels: dict[str, str]) -> None:
+        #: The wrapped runtime.
+        self.runtime = runtime
+        #: Labels added to everything created through this object.
+        self.labels = dict(labels)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.runtime, name)
+
+    def _merged(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {**kwargs, "labels": {**self.labels, **(kwargs.get("labels") or {})}}
+
+    def run(self, image: str, command: Any = None, **kwargs: Any) -> Container:
+        return self.runtime.run(image, command, **self._merged(kwargs))
+
+    def running(self, image: str, command: Any = None, **kwargs: Any) -> Any:
+        return self.runtime.running(image, command, **self._merged(kwargs))
+
+    def build(self, context_dir: Any, **kwargs: Any) -> Any:
+        return self.runtime.build(context_dir, **self._merged(kwargs))
+
+    def create_volume(self, name: str, **kwargs: Any) -> Any:
+        return self.runtime.create_volume(name, **self._merged(kwargs))
+
+    def create_network(self, name: str, **kwargs: Any) -> Network:
+        return self.runtime.create_network(name, **self._merged(kwargs))
+
+    def up(self, stack: Any, **kwargs: Any) -> Any:
+        return self.runtime.up(stack, **self._merged(kwargs))
+
+    def __repr__(self) -> str:
+        return f"<LabelledRuntime {self.runtime!r} {self.labels}>"
+
+
+@pytest.fixture(scope="session")
+def runtime(session_labels: dict[str, str]) -> Iterator[LabelledRuntime]:
+    """The selected runtime for application tests; everything created
+    through it carries the session label and is removed at the end."""
+    try:
+        rt = runtimes.connect()
+    except (RuntimeUnavailable, UnknownRuntime) as exc:
+        if required_runtimes():
+            pytest.fail(f"no usable runtime although RUNTIMES_REQUIRE is set: {exc}")
+        pytest.skip(f"no container runtime: {exc}")
+    try:
+        yield LabelledRuntime(rt, session_labels)
+    finally:
+        try:
+            leftovers = cleanup(rt, session_labels)
+        finally:
+            rt.close()
+        if leftovers:
+            pytest.fail(
+                f"{rt.name}: objects labelled by this session survived cleanup: {leftovers}"
+            )
+
+
+@pytest.fixture
+def stack(runtime: LabelledRuntime) -> Iterator[Callable[..., Any]]:
+    """``stack(Stack(...), **up_kwargs)``: the stack up on ``runtime`` for
+    this test (a :class:`~runtimes.stacks.RunningStack`), down afterwards."""
+    with contextlib.ExitStack() as stacks:
+
+        def start(definition: Any, **kwargs: Any) -> Any:
+            return stacks.enter_context(runtime.up(definition, **kwargs))
+
+        yield start
 
 
 def cleanup(rt: Runtime, labels: dict[str, str]) -> list[str]:

@@ -18,6 +18,7 @@ runtimes legitimately differ, a test checks the adapter's declared
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import ipaddress
 import os
@@ -36,6 +37,7 @@ from typing import Any, ClassVar
 import pytest
 
 import runtimes
+import runtimes.stacks
 from runtimes.base import Runtime
 from runtimes.models import Capability, Container, ContainerState, LogLine, Network
 from runtimes.testing._base import CONTAINER_VERBS, _Base
@@ -48,12 +50,15 @@ __all__ = [
     "BuildContract",
     "ErrorsContract",
     "ExecContract",
+    "HealthContract",
     "ImagesContract",
     "LifecycleContract",
     "LogsContract",
     "NetworksContract",
+    "ReadinessContract",
     "RegistryContract",
     "RunContract",
+    "StacksContract",
     "RuntimeContract",
     "VolumesContract",
 ]
@@ -1173,7 +1178,323 @@ class RegistryContract(_Base):
                 rt.remove_image(ref)
 
 
+class ReadinessContract(_Base):
+    def test_wait_for_each_condition(self, rt: Runtime, launch: Launch) -> None:
+        # The server starts late, so every condition is first false, then true.
+        c = launch(
+            [
+                "sh",
+                "-c",
+                "sleep 1; touch /tmp/up; echo server is up; exec httpd -f -p 8080 -h /www",
+            ],
+            ports=["127.0.0.1::8080"],
+        )
+        ready = rt.wait_for(c, log=r"server is \w+", timeout=60)
+        assert ready.state is ContainerState.RUNNING
+        assert any("server is up" in line.text for line in rt.logs(c))
+        assert rt.wait_for(c, exec=["test", "-e", "/tmp/up"], timeout=60).id == c.id
+        rt.wait_for(c, port=8080, timeout=60)
+        rt.wait_for(c, port=8080, http="/index.html", timeout=60)
+        assert http_get(c.port(8080).host_port).strip() == "hello from runtimes"
+        # All at once, too.
+        rt.wait_for(c, log="up", port=8080, http="/index.html", exec="true", timeout=60)
+
+    def test_wait_for_times_out_with_the_last_log_lines(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sh", "-c", "echo still booting; exec sleep 1000"], ports=["127.0.0.1::8080"])
+        wait_for_output(rt, c, "still booting")
+        for condition in (
+            {"log": "never printed"},
+            {"port": 8080},
+            {"port": 8080, "http": "/"},
+            {"exec": ["false"]},
+        ):
+            with pytest.raises(runtimes.WaitTimeout) as info:
+                rt.wait_for(c, timeout=1.5, **condition)
+            assert isinstance(info.value, runtimes.Timeout)
+            assert isinstance(info.value, TimeoutError)
+            assert "still booting" in info.value.logs
+            assert "still booting" in str(info.value)
+        assert rt.inspect(c).state is ContainerState.RUNNING, "wait_for left it alone"
+
+    def test_wait_for_fails_fast_when_the_container_exits(
+        self, rt: Runtime, launch: Launch
+    ) -> None:
+        c = launch(["sh", "-c", "echo cannot connect to the database >&2; sleep 1; exit 3"])
+        with pytest.raises(runtimes.ContainerExited) as info:
+            rt.wait_for(c, log="listening", timeout=600)
+        assert info.value.exit_code == 3
+        assert "cannot connect to the database" in info.value.logs
+        assert "cannot connect to the database" in str(info.value)
+        assert not isinstance(info.value, runtimes.Timeout)
+
+    def test_wait_for_refuses_bad_conditions(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sleep", "1000"], ports=["127.0.0.1::8080"])
+        cases: list[dict[str, Any]] = [
+            {},
+            {"port": 9999},
+            {"http": "/"},
+            {"log": "("},
+            {"port": 0},
+            {"exec": []},
+            {"healthy": True},  # no healthcheck
+            {"log": "x", "timeout": -1},
+        ]
+        for bad in cases:
+            with pytest.raises(runtimes.InvalidSpec):
+                rt.wait_for(c, **bad)
+
+    def test_follow_timeout_ends_a_silent_follow(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sh", "-c", "echo first; exec sleep 1000"])
+        wait_for_output(rt, c, "first")
+        got: list[str] = []
+        failure: list[BaseException] = []
+
+        def follow() -> None:
+            try:
+                got.extend(line.text for line in rt.logs(c, follow=True, timeout=2))
+            except BaseException as exc:
+                failure.append(exc)
+
+        worker = threading.Thread(target=follow)
+        worker.start()
+        worker.join(timeout=120)
+        assert not worker.is_alive(), "logs(follow=True, timeout=2) never returned"
+        assert got == ["first"]
+        assert len(failure) == 1
+        assert isinstance(failure[0], runtimes.Timeout)
+        # A follow that ends first ends normally.
+        done = launch(["sh", "-c", "echo a; echo b"])
+        assert rt.wait(done, timeout=60) == 0
+        assert texts(list(rt.logs(done, follow=True, timeout=60))) == ["a", "b"]
+
+
+class HealthContract(_Base):
+    def test_health_states(self, rt: Runtime, launch: Launch) -> None:
+        check = runtimes.Healthcheck(test="test -e /tmp/ok", interval=0.5, timeout=5, retries=2)
+        c = launch(["sh", "-c", "sleep 2; touch /tmp/ok; exec sleep 1000"], healthcheck=check)
+        assert c.health == "starting"
+        ready = rt.wait_for(c, healthy=True, timeout=120)
+        assert ready.health == "healthy"
+        assert rt.inspect(c).health == "healthy"
+        assert rt.check_health(c) == "healthy"
+        # The check's definition is kept with the container.
+        stored = c.labels["runtimes.healthcheck"]
+        assert "test -e /tmp/ok" in stored
+
+    def test_unhealthy(self, rt: Runtime, launch: Launch) -> None:
+        check = runtimes.Healthcheck(test=["false"], interval=0.3, timeout=5, retries=2)
+        c = launch(["sleep", "1000"], healthcheck=check)
+        deadline = time.monotonic() + 120
+        while rt.check_health(c) != "unhealthy":
+            assert time.monotonic() < deadline, "never became unhealthy"
+            time.sleep(0.3)
+        assert rt.inspect(c).health == "unhealthy"
+        with pytest.raises(runtimes.WaitTimeout, match="unhealthy"):
+            rt.wait_for(c, healthy=True, timeout=1)
+
+    def test_no_healthcheck_no_health(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sleep", "1000"])
+        assert c.health is None
+        assert rt.check_health(c) is None
+
+    @pytest.mark.parametrize(
+        "check",
+        [
+            {"test": ""},
+            {"test": []},
+            {"test": "true", "interval": 0},
+            {"test": "true", "timeout": -1},
+            {"test": "true", "retries": 0},
+            {"test": "true", "retries": 1.5},
+            {"test": "true", "start_period": float("nan")},
+        ],
+    )
+    def test_bad_healthcheck(
+        self, rt: Runtime, test_image: str, session_labels: dict[str, str], check: dict[str, Any]
+    ) -> None:
+        mark = {**session_labels, "runtimes.test.case": uuid_hex()}
+        with pytest.raises(runtimes.InvalidSpec):
+            rt.run(
+                test_image, ["sleep", "1"], labels=mark, healthcheck=runtimes.Healthcheck(**check)
+            )
+        assert rt.ps(all=True, labels=mark) == []
+
+
+def stack_leftovers(rt: Runtime, name: str) -> list[str]:
+    """What still carries the stack's label."""
+    label = {runtimes.stacks.STACK_LABEL: name}
+    return (
+        [f"container {c.name}" for c in rt.ps(all=True, labels=label)]
+        + [f"network {n.name}" for n in rt.networks(labels=label)]
+        + [f"volume {v.name}" for v in rt.volumes(labels=label)]
+    )
+
+
+class StacksContract(_Base):
+    def _web_stack(self, name: str, test_image: str, **app: Any) -> runtimes.Stack:
+        return runtimes.Stack(
+            name,
+            services={
+                "db": runtimes.Service(
+                    image=test_image,
+                    command=[
+                        "sh",
+                        "-c",
+                        "sleep 1; echo db-data > /www/db.txt; exec httpd -f -p 80 -h /www",
+                    ],
+                    volumes=["data:/data"],
+                    healthcheck=runtimes.Healthcheck(
+                        test="wget -q -O- http://127.0.0.1/db.txt", interval=0.5, retries=3
+                    ),
+                ),
+                "app": runtimes.Service(
+                    image=test_image,
+                    command=[
+                        "sh",
+                        "-c",
+                        "wget -q -O /www/from-db.txt http://db/db.txt && echo app up "
+                        "&& exec httpd -f -p 8080 -h /www",
+                    ],
+                    ports=["127.0.0.1::8080"],
+                    depends_on={"db": "healthy"},
+                    ready={"log": "app up", "port": 8080, "http": "/from-db.txt"},
+                    **app,
+                ),
+            },
+        )
+
+    def test_up_starts_in_order_and_removes_everything(
+        self, rt: Runtime, test_image: str, unique_name: Any, session_labels: dict[str, str]
+    ) -> None:
+        name = unique_name("stk")
+        with rt.up(self._web_stack(name, test_image), labels=session_labels) as s:
+            assert set(s) == {"db", "app"}
+            assert http_get(s["app"].port(8080).host_port, "/from-db.txt").strip() == "db-data"
+            assert s.exec("app", ["cat", "/www/from-db.txt"]).stdout == b"db-data\n"
+            assert "app up" in texts(s.logs()["app"])
+            assert rt.inspect(s["db"]).health == "healthy" or (
+                Capability.SCHEDULES_HEALTHCHECKS not in rt.capabilities
+            )
+            assert s["db"].labels[runtimes.stacks.STACK_LABEL] == name
+            assert s["db"].network(s.network)
+            assert rt.volume(f"{name}-data").labels[runtimes.stacks.STACK_LABEL] == name
+            assert stack_leftovers(rt, name)
+        assert stack_leftovers(rt, name) == []
+
+    def test_failing_service_leaves_nothing(
+        self, rt: Runtime, test_image: str, unique_name: Any, session_labels: dict[str, str]
+    ) -> None:
+        name = unique_name("stk")
+        stack = runtimes.Stack(
+            name,
+            services={
+                "ok": runtimes.Service(image=test_image, command=["sleep", "1000"]),
+                "bad": runtimes.Service(
+                    image=test_image,
+                    command=["sh", "-c", "echo no config found >&2; exit 4"],
+                    depends_on={"ok": "started"},
+                    ready={"log": "listening"},
+                    volumes=["cache:/cache"],
+                ),
+            },
+        )
+        with pytest.raises(runtimes.StackFailed) as info, rt.up(stack, labels=session_labels):
+            pytest.fail("up did not raise")
+        assert info.value.service == "bad"
+        assert "no config found" in str(info.value)
+        assert isinstance(info.value.__cause__, runtimes.ContainerExited)
+        assert stack_leftovers(rt, name) == []
+
+    def test_keyboard_interrupt_during_up_leaves_nothing(
+        self, rt: Runtime, test_image: str, unique_name: Any, session_labels: dict[str, str]
+    ) -> None:
+        name = unique_name("stk")
+        stack = runtimes.Stack(
+            name,
+            services={
+                "slow": runtimes.Service(
+                    image=test_image, command=["sleep", "1000"], ready={"log": "never"}
+                ),
+            },
+        )
+        label = {runtimes.stacks.STACK_LABEL: name}
+
+        def interrupt_once_started() -> None:
+            deadline = time.monotonic() + 120
+            while not rt.ps(labels=label) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            _thread.interrupt_main()
+
+        trigger = threading.Thread(target=interrupt_once_started, daemon=True)
+        trigger.start()
+        with pytest.raises(KeyboardInterrupt), rt.up(stack, labels=session_labels, timeout=600):
+            pytest.fail("up did not wait")
+        trigger.join(timeout=5)
+        assert stack_leftovers(rt, name) == []
+
+    def test_down_sweeps_a_crashed_stack(
+        self, rt: Runtime, test_image: str, unique_name: Any, session_labels: dict[str, str]
+    ) -> None:
+        name = unique_name("stk")
+        stack = runtimes.Stack(
+            name,
+            services={
+                "a": runtimes.Service(image=test_image, command=["sleep", "1000"], volumes=["v:/v"])
+            },
+        )
+        manager = rt.up(stack, labels=session_labels)
+        manager.__enter__()  # a crash: __exit__ never runs
+        try:
+            assert len(stack_leftovers(rt, name)) == 3
+        finally:
+            removed = rt.down(name)
+        assert len(removed) == 3
+        assert stack_leftovers(rt, name) == []
+        assert rt.down(name) == []
+
+    @pytest.mark.parametrize(
+        ("services", "match"),
+        [
+            (
+                {"a": {"depends_on": {"b": "started"}}, "b": {"depends_on": {"a": "started"}}},
+                "cycle",
+            ),
+            ({"a": {"depends_on": {"a": "started"}}}, "cycle"),
+            ({"a": {"depends_on": {"ghost": "started"}}}, "ghost"),
+            ({"a": {}, "b": {"depends_on": {"a": "ready"}}}, "condition"),
+            ({"a": {}, "b": {"depends_on": {"a": "healthy"}}}, "healthcheck"),
+            ({"a": {"image": None}}, "image"),
+            ({"a": {"ready": {"bogus": 1}}}, "ready"),
+            ({"a": {"healthcheck": runtimes.Healthcheck(test="true", retries=0)}}, "retries"),
+            ({"bad name!": {}}, "service name"),
+        ],
+    )
+    def test_bad_stacks_create_nothing(
+        self,
+        rt: Runtime,
+        test_image: str,
+        unique_name: Any,
+        session_labels: dict[str, str],
+        services: dict[str, dict[str, Any]],
+        match: str,
+    ) -> None:
+        name = unique_name("stk")
+        stack = runtimes.Stack(
+            name,
+            services={
+                svc: runtimes.Service(**{"image": test_image, "command": ["sleep", "9"], **opts})
+                for svc, opts in services.items()
+            },
+        )
+        with pytest.raises(runtimes.InvalidSpec, match=match), rt.up(stack, labels=session_labels):
+            pytest.fail("up accepted a bad stack")
+        assert stack_leftovers(rt, name) == []
+
+
 class RuntimeContract(
+    StacksContract,
+    ReadinessContract,
+    HealthContract,
     BadInputContract,
     BuildContract,
     ImagesContract,
