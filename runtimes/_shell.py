@@ -142,13 +142,15 @@ class Shell:
         stdin: bytes | None = None,
         env: Mapping[str, str] | None = None,
         registry: str | None = None,
+        path: str | None = None,
     ) -> Completed:
         """Run to completion and capture output; raise the translated error
         when ``check`` and the exit code is not 0.
 
         ``env`` adds variables to the process's environment (for values that
         must not appear on its command line).  ``registry`` names the
-        registry a verb talks to, for classifying its errors.
+        registry a verb talks to, and ``path`` the path inside the container
+        it copies, for classifying its errors.
         """
         argv = self.argv(args)
         self._log(argv)
@@ -176,7 +178,9 @@ class Shell:
         log.debug("exit %d after %.0f ms", proc.returncode, (time.monotonic() - started) * 1000)
         done = Completed(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
         if check and done.returncode != 0:
-            raise self.error(done, operation=operation, target=target, ref=ref, registry=registry)
+            raise self.error(
+                done, operation=operation, target=target, ref=ref, registry=registry, path=path
+            )
         return done
 
     def error(
@@ -187,6 +191,7 @@ class Shell:
         target: Target = "none",
         ref: str | None = None,
         registry: str | None = None,
+        path: str | None = None,
     ) -> RuntimesError:
         """The library error for a failed command."""
         stderr = done.stderr.decode("utf-8", "replace")
@@ -200,6 +205,7 @@ class Shell:
             exit_code=done.returncode,
             command=done.argv,
             registry=registry,
+            path=path,
         )
 
     def stream(

@@ -449,6 +449,65 @@ def check_path(path: str | None, what: str) -> str | None:
     return path
 
 
+def check_container_path(path: object, what: str) -> str:
+    """An absolute path inside a container, below ``/``, without ``..``.
+
+    ``..`` is refused rather than resolved: every runtime resolves paths
+    inside the container's root, but a caller writing ``/app/../../etc``
+    meant something else than ``/etc``.  ``//`` and ``/./`` are collapsed
+    and a trailing ``/`` dropped.
+    """
+    if not isinstance(path, str) or not path.startswith("/") or not path.isprintable():
+        raise InvalidSpec(
+            f"{what} {path!r} must be an absolute path inside the container, "
+            "without control characters"
+        )
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise InvalidSpec(f"{what} {path!r} may not contain '..': give the path from /")
+    if not parts:
+        raise InvalidSpec(f"{what} {path!r} must name a file or directory below /")
+    return "/" + "/".join(parts)
+
+
+def check_copy_source(source: object) -> str | bytes:
+    """What ``copy_to`` copies: bytes, or an existing local file or directory
+    (made absolute)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    try:
+        path = os.fspath(source)  # type: ignore[call-overload]
+    except TypeError:
+        raise InvalidSpec(
+            f"copy source must be bytes or a local path, got {type(source).__name__}"
+        ) from None
+    if not isinstance(path, str) or not path or "\x00" in path:
+        raise InvalidSpec(f"copy source must be bytes or a text path, got {source!r}")
+    absolute = os.path.abspath(os.path.expanduser(path))
+    if not os.path.exists(absolute):
+        raise InvalidSpec(f"copy source {absolute!r} does not exist")
+    if not (os.path.isfile(absolute) or os.path.isdir(absolute)):
+        raise InvalidSpec(f"copy source {absolute!r} is neither a file nor a directory")
+    return absolute
+
+
+def check_copy_destination(dest: object) -> str | None:
+    """Where ``copy_from`` writes: ``None`` (return the bytes) or a local
+    path whose directory exists (made absolute)."""
+    if dest is None:
+        return None
+    try:
+        path = os.fspath(dest)  # type: ignore[call-overload]
+    except TypeError:
+        raise InvalidSpec(f"copy destination must be a local path, got {dest!r}") from None
+    if not isinstance(path, str) or not path or "\x00" in path:
+        raise InvalidSpec(f"copy destination must be a text path, got {dest!r}")
+    absolute = os.path.abspath(os.path.expanduser(path))
+    if not os.path.isdir(os.path.dirname(absolute)):
+        raise InvalidSpec(f"the directory of copy destination {absolute!r} does not exist")
+    return absolute
+
+
 def check_user(user: str | None) -> str | None:
     """``user[:group]`` (names or ids), or ``None``; ``""`` means ``None``."""
     if user is None or user == "":

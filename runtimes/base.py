@@ -18,6 +18,9 @@ import abc
 import contextlib
 import logging
 import os
+import posixpath
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -450,6 +453,96 @@ class Runtime(abc.ABC):
         with _redact.secrets(spec.env):
             return self._exec(spec)
 
+    # -- files in and out -------------------------------------------------
+
+    def copy_to(
+        self,
+        container: ContainerRef,
+        source: str | os.PathLike[str] | bytes,
+        dest_path: str,
+    ) -> None:
+        """Copy a local file or directory, or ``bytes``, into a container,
+        running or stopped.
+
+        ``dest_path`` is the absolute path the copy gets.  A file (or
+        ``bytes``, written with mode ``0644``) becomes the file
+        ``dest_path``, replacing one that is there; if ``dest_path`` is an
+        existing directory, the file goes inside it under its own name (for
+        ``bytes``: the last component of ``dest_path``), as ``cp`` does.  A
+        directory becomes the directory ``dest_path``: created if missing,
+        else merged into it (existing files of the same name are replaced,
+        and the directory takes the source's mode).  Modes are kept; the
+        copies belong to the container's root.  Symbolic links inside a tree
+        stay links; a ``source`` that is a link is followed (and the copy
+        named after its target).
+
+        ``dest_path`` must be absolute, without ``..``
+        (:class:`~runtimes.InvalidSpec`), and the directory it goes in must
+        exist (:class:`~runtimes.PathNotFound`, also a
+        ``FileNotFoundError``).  A missing local ``source`` is
+        :class:`~runtimes.InvalidSpec`, a missing container
+        :class:`~runtimes.ContainerNotFound`.
+        """
+        ref = _specs.check_ref(container)
+        dest = _specs.check_container_path(dest_path, "dest_path")
+        checked = _specs.check_copy_source(source)
+        if isinstance(checked, str):
+            self._copy_to(ref, os.path.realpath(checked), dest)
+            return
+        with tempfile.TemporaryDirectory(prefix="runtimes-copy-") as tmp:
+            path = os.path.join(tmp, posixpath.basename(dest))
+            with open(path, "wb") as fh:
+                fh.write(checked)
+            os.chmod(path, 0o644)
+            self._copy_to(ref, path, dest)
+
+    def copy_from(
+        self,
+        container: ContainerRef,
+        src_path: str,
+        dest: str | os.PathLike[str] | None = None,
+    ) -> bytes | None:
+        """Copy a file or directory out of a container, running or stopped.
+
+        Without ``dest``, return the bytes of the file ``src_path``; a
+        directory then raises :class:`~runtimes.InvalidSpec` (give
+        ``dest``).  With ``dest``, a local path, write the copy there and
+        return ``None``, with the same rules as :meth:`copy_to`: a file
+        becomes the file ``dest`` (or goes inside ``dest`` if that is a
+        directory), a directory becomes the directory ``dest`` (created, or
+        merged into).  Modes are kept (without set-id and sticky bits); the
+        copies belong to the calling user; nothing in the archive may land
+        outside ``dest``.  A ``src_path`` that is a symbolic link is
+        followed.
+
+        ``src_path`` must be absolute, without ``..``; the directory of
+        ``dest`` must exist (:class:`~runtimes.InvalidSpec`).  A missing
+        ``src_path`` raises :class:`~runtimes.PathNotFound` (also a
+        ``FileNotFoundError``).
+        """
+        ref = _specs.check_ref(container)
+        path = _specs.check_container_path(src_path, "src_path")
+        target = _specs.check_copy_destination(dest)
+        if target is None:
+            with tempfile.TemporaryDirectory(prefix="runtimes-copy-") as tmp:
+                copy = os.path.join(tmp, "copy")
+                self._copy_from(ref, path, copy)
+                if os.path.isdir(copy):
+                    raise InvalidSpec(
+                        f"{path} is a directory in {ref}: copy_from(..., dest=LOCAL_DIR) "
+                        "writes a directory; without dest only a file's bytes are returned"
+                    )
+                with open(copy, "rb") as fh:
+                    return fh.read()
+        # Next to dest, so that the copy is renamed into place, not copied twice.
+        with tempfile.TemporaryDirectory(
+            prefix=".runtimes-copy-", dir=os.path.dirname(target)
+        ) as tmp:
+            copy = os.path.join(tmp, "copy")
+            self._copy_from(ref, path, copy)
+            _place(copy, target, posixpath.basename(path))
+        return None
+
     # -- registries -------------------------------------------------------
 
     def pull(
@@ -707,6 +800,19 @@ class Runtime(abc.ABC):
         """Run a command in the container and collect its output and exit code."""
 
     @abc.abstractmethod
+    def _copy_to(self, ref: str, source: str, dest: str) -> None:
+        """Copy the local file or directory ``source`` (absolute, existing)
+        so that it becomes ``dest`` in the container, with the rules of
+        :meth:`copy_to`; :class:`~runtimes.PathNotFound` when the directory
+        of ``dest`` is missing."""
+
+    @abc.abstractmethod
+    def _copy_from(self, ref: str, path: str, target: str) -> None:
+        """Write the container's ``path`` (a link followed) to the local
+        ``target``, which does not exist yet but whose directory does;
+        :class:`~runtimes.PathNotFound` when ``path`` is missing."""
+
+    @abc.abstractmethod
     def _pull(self, spec: PullSpec) -> str:
         """Pull ``spec.ref`` (qualified), emitting progress; return a reference
         or id that :meth:`_image` finds."""
@@ -742,6 +848,37 @@ class Runtime(abc.ABC):
     @abc.abstractmethod
     def _remove_volume(self, name: str, *, force: bool) -> None:
         """Remove one volume; :class:`~runtimes.VolumeNotFound`."""
+
+
+def _place(copy: str, target: str, name: str) -> None:
+    """Move a fresh local copy to ``target`` by the rules of ``copy_from``.
+
+    A file replaces ``target``, or goes into it under ``name`` when it is a
+    directory; a directory becomes ``target`` or is merged into it.
+    """
+    if not os.path.isdir(copy) or os.path.islink(copy):
+        final = os.path.join(target, name) if os.path.isdir(target) else target
+        if os.path.isdir(final) and not os.path.islink(final):
+            raise InvalidSpec(f"cannot replace the directory {final} with a file")
+        os.replace(copy, final)
+    elif not os.path.lexists(target):
+        os.rename(copy, target)
+    elif os.path.isdir(target):
+        _merge(copy, target)
+    else:
+        raise InvalidSpec(f"cannot copy a directory onto the file {target}")
+
+
+def _merge(source: str, target: str) -> None:
+    for entry in os.scandir(source):
+        into = os.path.join(target, entry.name)
+        if entry.is_dir(follow_symlinks=False) and os.path.isdir(into):
+            _merge(entry.path, into)
+            continue
+        if os.path.isdir(into) and not os.path.islink(into):
+            raise InvalidSpec(f"cannot replace the directory {into} with a file")
+        os.replace(entry.path, into)
+    shutil.copymode(source, target)
 
 
 def _auth_secrets(auth: RegistryAuth | None) -> dict[str, str]:

@@ -22,7 +22,7 @@ import docker.constants
 import docker.errors
 import requests.exceptions
 
-from runtimes import _credentials, _logs, _normalize, _specs
+from runtimes import _archive, _credentials, _logs, _normalize, _specs
 from runtimes._redact import redact_exception
 from runtimes._translate import Target, translate
 from runtimes._transport import Endpoint, http_errors, unix_socket_accepts
@@ -127,8 +127,9 @@ class DockerRuntime(Runtime):
         target: Target = "none",
         ref: str | None = None,
         registry: str | None = None,
+        path: str | None = None,
     ) -> contextlib.AbstractContextManager[None]:
-        return http_errors(self._endpoint, operation, target, ref, registry)
+        return http_errors(self._endpoint, operation, target, ref, registry, path)
 
     # -- info ---------------------------------------------------------------------
 
@@ -537,6 +538,62 @@ class DockerRuntime(Runtime):
             out, err = self._client.exec_start(created["Id"], demux=True)
             exit_code = self._client.exec_inspect(created["Id"]).get("ExitCode")
         return ExecResult(exit_code=int(exit_code or 0), stdout=out or b"", stderr=err or b"")
+
+    # -- files in and out: the archive API ---------------------------------------
+
+    def _archive_url(self, ref: str) -> str:
+        return str(self._client._url("/containers/{0}/archive", ref))  # noqa: SLF001
+
+    def _stat(self, ref: str, path: str) -> _archive.PathStat | None:
+        """The engine's stat of ``path``; ``None`` if it, or the container,
+        does not exist (a HEAD answer has no body to tell which: the put
+        that follows says)."""
+        with self._api("copy_to", "container", ref):
+            response = self._client.head(
+                self._archive_url(ref), params={"path": path}, timeout=self.default_timeout
+            )
+            try:
+                if response.status_code == 404:
+                    return None
+                self._client._raise_for_status(response)  # noqa: SLF001
+                return _archive.path_stat(response.headers.get(_archive.STAT_HEADER))
+            finally:
+                response.close()
+
+    def _copy_to(self, ref: str, source: str, dest: str) -> None:
+        directory, name = _archive.put_destination(
+            dest, source, self._stat(ref, dest), lambda path: self._stat(ref, path)
+        )
+        with (
+            _archive.pack(source, name) as tar,
+            self._api("copy_to", "container", ref, path=directory),
+        ):
+            self._client.put_archive(ref, directory, _archive.chunks(tar))
+
+    def _copy_from(self, ref: str, path: str, target: str) -> None:
+        with self._api("copy_from", "container", ref, path=path):
+            response = self._get_archive(ref, path)
+            try:
+                found = _archive.path_stat(response.headers.get(_archive.STAT_HEADER))
+                if found is not None and found.is_symlink and found.link_target:
+                    response.close()
+                    response = self._get_archive(ref, found.link_target)
+                _archive.unpack(response.raw, target, runtime=self.name)
+            finally:
+                response.close()
+
+    def _get_archive(self, ref: str, path: str) -> Any:
+        response = self._client._get(  # noqa: SLF001 - a raw stream for tarfile
+            self._archive_url(ref),
+            params={"path": path},
+            stream=True,
+            # dockerd gzips the tar when asked, which costs more than the
+            # bytes it saves on a local socket.
+            headers={"Accept-Encoding": "identity"},
+        )
+        self._client._raise_for_status(response)  # noqa: SLF001
+        response.raw.decode_content = True
+        return response
 
     # -- volumes ------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import posixpath
 import re
 import shutil
 import sys
@@ -61,6 +62,8 @@ BUILDKIT_HINT = (
 INSTALL_HINT = "install nerdctl and start containerd (see scripts/prepare-machine.sh)"
 # Labels nerdctl adds for its own bookkeeping; callers never set them.
 _INTERNAL_LABELS = ("nerdctl/", "io.containerd.image.config.")
+# Links followed at the top of a copy before giving up (Linux's own limit).
+_MAX_LINKS = 40
 _EXEC_EXIT = re.compile(r'level=fatal msg="exec failed with exit code (\d+)"')
 
 
@@ -473,6 +476,39 @@ class NerdctlRuntime(Runtime):
         if isinstance(result, ExecResult):
             return result
         raise self._shell.error(done, operation="exec", target="container", ref=ref)
+
+    # -- files in and out: `nerdctl cp`, which takes no tar on stdin or stdout ----
+
+    def _copy_to(self, ref: str, source: str, dest: str) -> None:
+        # "DIR/." copies the directory's contents: DIR becomes dest, never
+        # dest/DIR when dest exists.
+        local = os.path.join(source, ".") if os.path.isdir(source) else source
+        self._shell.run(
+            ["cp", "--", local, f"{ref}:{dest}"],
+            operation="copy_to",
+            target="container",
+            ref=ref,
+            path=posixpath.dirname(dest),
+        )
+
+    def _copy_from(self, ref: str, path: str, target: str) -> None:
+        # `cp -L` would follow every link of a tree: only the top one is
+        # followed, resolved inside the container as the engines' APIs do.
+        for _ in range(_MAX_LINKS):
+            self._shell.run(
+                ["cp", "--", f"{ref}:{path}", target],
+                operation="copy_from",
+                target="container",
+                ref=ref,
+                path=path,
+            )
+            if not os.path.islink(target):
+                return
+            path = posixpath.normpath(posixpath.join(posixpath.dirname(path), os.readlink(target)))
+            os.unlink(target)
+        raise CommandFailed(
+            f"too many levels of symbolic links at {path}", runtime=self.name, operation="copy_from"
+        )
 
     # -- volumes -------------------------------------------------------------------------------
 

@@ -33,14 +33,14 @@ from typing import Any, Literal
 import podman
 import podman.errors
 
-from runtimes import _credentials, _logs, _normalize, _specs
+from runtimes import _archive, _credentials, _logs, _normalize, _specs
 from runtimes._shell import Completed, Shell
 from runtimes._translate import Target, translate
 from runtimes._transport import Endpoint, http_errors, message_from_body
 from runtimes.adapters import _cli
 from runtimes.adapters._podman_service import PrivateService, answers, standard_sockets
 from runtimes.base import Runtime
-from runtimes.errors import RuntimesError, RuntimeUnavailable, Timeout
+from runtimes.errors import PathNotFound, RuntimesError, RuntimeUnavailable, Timeout
 from runtimes.models import (
     Capability,
     Container,
@@ -165,9 +165,13 @@ class PodmanRuntime(Runtime):
         )
 
     def _translating(
-        self, operation: str, target: Target = "none", ref: str | None = None
+        self,
+        operation: str,
+        target: Target = "none",
+        ref: str | None = None,
+        path: str | None = None,
     ) -> contextlib.AbstractContextManager[None]:
-        return http_errors(self._endpoint, operation, target, ref)
+        return http_errors(self._endpoint, operation, target, ref, path=path)
 
     def _call(
         self,
@@ -176,12 +180,16 @@ class PodmanRuntime(Runtime):
         operation: str,
         target: Target = "none",
         ref: str | None = None,
+        container_path: str | None = None,
         **kwargs: Any,
     ) -> Any:
-        """One API call; returns the response, raising the library error on >= 400."""
+        """One API call; returns the response, raising the library error on >= 400.
+
+        ``container_path`` names the path inside the container a copy is about.
+        """
         if self._service is not None:
             self._service.ensure()
-        with self._translating(operation, target, ref):
+        with self._translating(operation, target, ref, container_path):
             response = getattr(self._client.api, method)(path, **kwargs)
             if response.status_code >= 400:
                 try:
@@ -195,6 +203,7 @@ class PodmanRuntime(Runtime):
                     target=target,
                     ref=ref,
                     status=response.status_code,
+                    path=container_path,
                 )
         return response
 
@@ -545,6 +554,75 @@ class PodmanRuntime(Runtime):
         return ExecResult(
             exit_code=int(result.get("ExitCode") or 0), stdout=b"".join(out), stderr=b"".join(err)
         )
+
+    # -- files in and out: the archive API (faster than `podman cp`, see docs) --
+
+    def _stat(self, ref: str, path: str) -> _archive.PathStat | None:
+        """The service's stat of ``path``; ``None`` if it, or the container,
+        does not exist (the put that follows says which)."""
+        if self._service is not None:
+            self._service.ensure()
+        with self._translating("copy_to", "container", ref):
+            response = self._client.api.head(f"/containers/{ref}/archive", params={"path": path})
+        try:
+            if response.status_code == 404:
+                return None
+            if response.status_code >= 400:
+                raise translate(
+                    "podman", "copy_to", f"HTTP {response.status_code}", target="container", ref=ref
+                )
+            return _archive.path_stat(response.headers.get(_archive.STAT_HEADER))
+        finally:
+            response.close()
+
+    def _copy_to(self, ref: str, source: str, dest: str) -> None:
+        found = self._stat(ref, dest)
+        directory, name = _archive.put_destination(
+            dest, source, found, lambda path: self._stat(ref, path)
+        )
+        if found is None and self._stat(ref, directory) is None:
+            # The service creates a missing directory; `podman cp` and the
+            # other engines refuse.
+            self._inspect(ref)  # ContainerNotFound first
+            raise PathNotFound(directory, f"podman: path not found in container {ref}: {directory}")
+        with _archive.pack(source, name) as tar:
+            self._call(
+                "put",
+                f"/containers/{ref}/archive",
+                "copy_to",
+                target="container",
+                ref=ref,
+                container_path=directory,
+                params={"path": directory},
+                data=_archive.chunks(tar),
+            ).close()
+
+    def _copy_from(self, ref: str, path: str, target: str) -> None:
+        response = self._get_archive(ref, path)
+        try:
+            found = _archive.path_stat(response.headers.get(_archive.STAT_HEADER))
+            if found is not None and found.is_symlink and found.link_target:
+                response.close()
+                response = self._get_archive(ref, found.link_target)
+            with self._translating("copy_from", "container", ref, path):
+                _archive.unpack(response.raw, target, runtime=self.name)
+        finally:
+            response.close()
+
+    def _get_archive(self, ref: str, path: str) -> Any:
+        response = self._call(
+            "get",
+            f"/containers/{ref}/archive",
+            "copy_from",
+            target="container",
+            ref=ref,
+            container_path=path,
+            params={"path": path},
+            stream=True,
+            headers={"Accept-Encoding": "identity"},
+        )
+        response.raw.decode_content = True
+        return response
 
     # -- volumes ----------------------------------------------------------------------------
 

@@ -28,4 +28,6 @@ CONTAINER_VERBS: dict[str, Callable[[Any, Any], object]] = {
     "wait": lambda rt, ref: rt.wait(ref, timeout=5),
     "remove": lambda rt, ref: rt.remove(ref, force=True),
     "exec": lambda rt, ref: rt.exec(ref, ["true"]),
+    "copy_to": lambda rt, ref: rt.copy_to(ref, b"x", "/tmp/runtimes-copied"),
+    "copy_from": lambda rt, ref: rt.copy_from(ref, "/etc/passwd"),
 }

@@ -73,6 +73,7 @@ from runtimes.errors import (
     ImageNotFound,
     InvalidSpec,
     NotFound,
+    PathNotFound,
     RuntimesError,
     Timeout,
     UnknownRuntime,
@@ -422,6 +423,69 @@ def _exec_cases() -> list[Case]:
         )
     )
     return cases
+
+
+def _copy_cases() -> list[Case]:
+    running = ("running",)
+    to_rows: list[tuple[str, Callable[[Ctx], tuple[object, object]], type[RuntimesError]]] = [
+        # the source (local)
+        ("source-missing", lambda ctx: (ctx.tmp_path / "no-such-file", "/tmp/x"), InvalidSpec),
+        ("source-none", lambda ctx: (None, "/tmp/x"), InvalidSpec),
+        ("source-int", lambda ctx: (123, "/tmp/x"), InvalidSpec),
+        ("source-str-list", lambda ctx: (["a"], "/tmp/x"), InvalidSpec),
+        ("source-empty-path", lambda ctx: ("", "/tmp/x"), InvalidSpec),
+        ("source-dev-null", lambda ctx: ("/dev/null", "/tmp/x"), InvalidSpec),
+        # the destination (in the container)
+        ("dest-dotdot-etc", lambda ctx: (b"x", "../../etc"), InvalidSpec),
+        ("dest-dotdot-etc-passwd", lambda ctx: (b"x", "../../etc/passwd"), InvalidSpec),
+        ("dest-absolute-dotdot", lambda ctx: (b"x", "/tmp/../../etc/passwd"), InvalidSpec),
+        ("dest-relative", lambda ctx: (b"x", "tmp/x"), InvalidSpec),
+        ("dest-root", lambda ctx: (b"x", "/"), InvalidSpec),
+        ("dest-empty", lambda ctx: (b"x", ""), InvalidSpec),
+        ("dest-none", lambda ctx: (b"x", None), InvalidSpec),
+        ("dest-int", lambda ctx: (b"x", 123), InvalidSpec),
+        ("dest-bytes", lambda ctx: (b"x", b"/tmp/x"), InvalidSpec),
+        ("dest-newline", lambda ctx: (b"x", "/tmp/x\n"), InvalidSpec),
+        ("dest-nul", lambda ctx: (b"x", "/tmp/x\x00y"), InvalidSpec),
+        ("dest-parent-missing", lambda ctx: (b"x", f"/{ctx.marker}/x"), PathNotFound),
+    ]
+    from_rows: list[tuple[str, Callable[[Ctx], tuple[object, object]], type[RuntimesError]]] = [
+        ("src-missing", lambda ctx: (f"/{ctx.marker}", None), PathNotFound),
+        ("src-missing-to-dest", lambda ctx: (f"/{ctx.marker}", ctx.tmp_path / "out"), PathNotFound),
+        ("src-dotdot", lambda ctx: ("../../etc/passwd", None), InvalidSpec),
+        ("src-absolute-dotdot", lambda ctx: ("/tmp/../../etc/passwd", None), InvalidSpec),
+        ("src-relative", lambda ctx: ("etc/passwd", None), InvalidSpec),
+        ("src-root", lambda ctx: ("/", ctx.tmp_path / "out"), InvalidSpec),
+        ("src-int", lambda ctx: (123, None), InvalidSpec),
+        ("src-none", lambda ctx: (None, None), InvalidSpec),
+        ("src-directory-without-dest", lambda ctx: ("/www", None), InvalidSpec),
+        (
+            "dest-parent-missing",
+            lambda ctx: ("/etc/passwd", ctx.tmp_path / "no" / "x"),
+            InvalidSpec,
+        ),
+        ("dest-int", lambda ctx: ("/etc/passwd", 123), InvalidSpec),
+        ("dest-empty", lambda ctx: ("/etc/passwd", ""), InvalidSpec),
+    ]
+
+    def copy_to(args: Callable[[Ctx], tuple[object, object]], rt: Any, ctx: Ctx) -> object:
+        source, dest = args(ctx)
+        return rt.copy_to(ctx.running, source, dest)
+
+    def copy_from(args: Callable[[Ctx], tuple[object, object]], rt: Any, ctx: Ctx) -> object:
+        src, dest = args(ctx)
+        return rt.copy_from(ctx.running, src, dest)
+
+    return [
+        *(
+            Case(f"copy_to-{cid}", functools.partial(copy_to, args), exp, running)
+            for cid, args, exp in to_rows
+        ),
+        *(
+            Case(f"copy_from-{cid}", functools.partial(copy_from, args), exp, running)
+            for cid, args, exp in from_rows
+        ),
+    ]
 
 
 def _image_cases() -> list[Case]:
@@ -815,6 +879,7 @@ CASES: list[Case] = [
     *_logs_cases(),
     *_lifecycle_cases(),
     *_exec_cases(),
+    *_copy_cases(),
     *_image_cases(),
     *_volume_cases(),
     *_connect_cases(),

@@ -44,6 +44,7 @@ from runtimes.testing.plugin import SESSION_LABEL
 __all__ = [
     "BadInputContract",
     "BuildContract",
+    "CopyContract",
     "ErrorsContract",
     "ExecContract",
     "ImagesContract",
@@ -567,6 +568,126 @@ class ExecContract(_Base):
         assert rt.exec(c.name, "true").exit_code == 0
 
 
+# -- files in and out -----------------------------------------------------------------
+
+
+def tree_listing(root: Path) -> dict[str, tuple[str, int, bytes | str | None]]:
+    """``{relative path: (kind, mode, content or link target)}`` of a local tree."""
+    found: dict[str, tuple[str, int, bytes | str | None]] = {}
+    for path in sorted(root.rglob("*")):
+        info = path.lstat()
+        relative = str(path.relative_to(root))
+        if path.is_symlink():
+            found[relative] = ("link", 0, os.readlink(path))
+        elif path.is_dir():
+            found[relative] = ("dir", info.st_mode & 0o7777, None)
+        else:
+            found[relative] = ("file", info.st_mode & 0o7777, path.read_bytes())
+    return found
+
+
+def make_tree(root: Path) -> Path:
+    """A small tree with modes, an empty directory, a link and a binary file."""
+    (root / "sub" / "deeper").mkdir(parents=True)
+    (root / "empty").mkdir()
+    (root / "top.txt").write_text("top\n")
+    (root / "sub" / "run.sh").write_text("#!/bin/sh\necho ran\n")
+    (root / "sub" / "deeper" / "data.bin").write_bytes(bytes(range(256)) * 40)
+    (root / "sub" / "deeper" / "secret").write_text("s\n")
+    (root / "link").symlink_to("sub/run.sh")
+    (root / "top.txt").chmod(0o644)
+    (root / "sub" / "run.sh").chmod(0o755)
+    (root / "sub" / "deeper" / "secret").chmod(0o600)
+    (root / "sub" / "deeper").chmod(0o750)
+    (root / "empty").chmod(0o700)
+    root.chmod(0o755)
+    return root
+
+
+class CopyContract(_Base):
+    @pytest.fixture(params=["running", "stopped"])
+    def target(self, request: pytest.FixtureRequest, rt: Runtime, launch: Launch) -> Container:
+        """A container to copy to and from: running, or exited."""
+        if request.param == "running":
+            return launch(["sleep", "1000"])
+        c = launch(["true"])
+        assert rt.wait(c, timeout=60) == 0
+        return c
+
+    def test_file_round_trip_10mb(self, rt: Runtime, target: Container, tmp_path: Path) -> None:
+        data = os.urandom(10 * 1024 * 1024)
+        source = tmp_path / "big.bin"
+        source.write_bytes(data)
+        source.chmod(0o640)
+        rt.copy_to(target, source, "/tmp/big.bin")
+        assert rt.copy_from(target, "/tmp/big.bin") == data
+        back = tmp_path / "back.bin"
+        assert rt.copy_from(target, "/tmp/big.bin", back) is None
+        assert back.read_bytes() == data
+        assert back.stat().st_mode & 0o7777 == 0o640
+        # Bytes name the file themselves; an existing file is replaced.
+        rt.copy_to(target.name, b"first\n", "/tmp/note.txt")
+        rt.copy_to(target.id, b"second\n", "/tmp/note.txt")
+        assert rt.copy_from(target, "/tmp/note.txt") == b"second\n"
+        rt.copy_from(target, "/tmp/note.txt", tmp_path / "note.txt")
+        assert (tmp_path / "note.txt").stat().st_mode & 0o7777 == 0o644
+
+    def test_tree_round_trip(self, rt: Runtime, target: Container, tmp_path: Path) -> None:
+        tree = make_tree(tmp_path / "tree")
+        rt.copy_to(target, tree, "/tmp/tree")
+        rt.copy_from(target, "/tmp/tree", tmp_path / "back")
+        assert tree_listing(tmp_path / "back") == tree_listing(tree)
+        assert (tmp_path / "back").stat().st_mode & 0o777 == 0o755
+        # The destination names the copy: a second copy merges into it,
+        # never nests as /tmp/tree/tree; so does a copy out to a local dir.
+        (tree / "added.txt").write_text("added\n")
+        rt.copy_to(target, tree, "/tmp/tree")
+        rt.copy_from(target, "/tmp/tree", tmp_path / "back")
+        assert tree_listing(tmp_path / "back") == tree_listing(tree)
+        # A file copied onto a directory goes inside it, under its own name.
+        rt.copy_to(target, tree / "top.txt", "/tmp/tree/sub")
+        assert rt.copy_from(target, "/tmp/tree/sub/top.txt") == b"top\n"
+        rt.copy_from(target, "/tmp/tree/sub/run.sh", tmp_path / "back")
+        assert (tmp_path / "back" / "run.sh").read_bytes() == (tree / "sub" / "run.sh").read_bytes()
+        assert (tmp_path / "back" / "run.sh").stat().st_mode & 0o777 == 0o755
+
+    def test_a_link_at_the_top_is_followed(
+        self, rt: Runtime, launch: Launch, tmp_path: Path
+    ) -> None:
+        c = launch(["sleep", "1000"])
+        assert rt.exec(c, ["ln", "-s", "/www/index.html", "/tmp/abs-link"]).exit_code == 0
+        assert rt.exec(c, ["ln", "-s", "../www/index.html", "/tmp/rel-link"]).exit_code == 0
+        assert rt.copy_from(c, "/tmp/abs-link") == b"hello from runtimes\n"
+        assert rt.copy_from(c, "/tmp/rel-link") == b"hello from runtimes\n"
+        local = tmp_path / "local-link"
+        local.symlink_to(make_tree(tmp_path / "tree") / "top.txt")
+        rt.copy_to(c, local, "/tmp/from-link.txt")
+        assert rt.copy_from(c, "/tmp/from-link.txt") == b"top\n"
+
+    def test_missing_paths_and_containers(
+        self, rt: Runtime, target: Container, tmp_path: Path, runtimes_session_id: str
+    ) -> None:
+        calls: list[Callable[[], object]] = [
+            lambda: rt.copy_from(target, "/no/such/file"),
+            lambda: rt.copy_from(target, "/no/such/dir", tmp_path / "out"),
+            lambda: rt.copy_to(target, b"x", "/no/such/dir/file"),
+            lambda: rt.copy_to(target, make_tree(tmp_path / "t"), "/no/such/dir/tree"),
+        ]
+        for call in calls:
+            with pytest.raises(runtimes.PathNotFound) as info:
+                call()
+            assert isinstance(info.value, FileNotFoundError)
+            assert isinstance(info.value, runtimes.NotFound)
+        assert not (tmp_path / "out").exists()
+        missing = f"rt-{runtimes_session_id}-no-container"
+        with pytest.raises(runtimes.ContainerNotFound):
+            rt.copy_to(missing, b"x", "/tmp/x")
+        with pytest.raises(runtimes.ContainerNotFound):
+            rt.copy_from(missing, "/etc/passwd")
+        with pytest.raises(runtimes.InvalidSpec, match="directory"):
+            rt.copy_from(target, "/www")
+
+
 # -- errors -----------------------------------------------------------------------------------
 
 
@@ -938,6 +1059,7 @@ class RuntimeContract(
     LogsContract,
     LifecycleContract,
     ExecContract,
+    CopyContract,
     ErrorsContract,
     VolumesContract,
     RegistryContract,
