@@ -53,10 +53,12 @@ from runtimes.models import (
 if _TYPE_CHECKING:
     from runtimes.base import Runtime
     from runtimes.registry import available, connect, known, register_adapter, select
+    from runtimes.streams import ExecStream
 
 # Loaded on first access (PEP 562): the interface module pulls in validation,
 # logging and the log-frame reader, the registry reads config files.
 _LAZY = {
+    "ExecStream": "runtimes.streams",
     "Runtime": "runtimes.base",
     "available": "runtimes.registry",
     "connect": "runtimes.registry",
@@ -80,6 +82,7 @@ def __getattr__(name: str) -> _Any:
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
+
 __all__ = [
     "AuthenticationFailed",
     "BuildFailed",
@@ -89,6 +92,7 @@ __all__ = [
     "ContainerNotFound",
     "ContainerState",
     "ExecResult",
+    "ExecStream",
     "FrozenDict",
     "Image",
     "ImageNotFound",

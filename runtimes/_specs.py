@@ -12,6 +12,7 @@ newline.
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import math
 import os
@@ -20,7 +21,7 @@ import shlex
 import signal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from runtimes import _normalize
 from runtimes.errors import InvalidSpec
@@ -689,19 +690,48 @@ def exec_spec(
     env: Mapping[str, str] | None,
     workdir: str | None,
     user: str | None,
+    stdin: object = None,
+    stream: bool = False,
+    detach: bool = False,
+    tty: bool = False,
 ) -> ExecSpec:
     ref = check_ref(container)
     argv = check_command(command) or []
     if not argv:
         raise InvalidSpec("exec needs a command")
     checked_env = check_env(env)
+    checked_stdin = check_stdin(stdin)
+    check_flag(stream, "stream")
+    check_flag(detach, "detach")
+    check_flag(tty, "tty")
+    if detach and (stream or checked_stdin is not None or tty):
+        raise InvalidSpec("exec(detach=True) returns at once: it takes no stream, stdin or tty")
+    if tty and checked_stdin is not None:
+        # A terminal never passes on the end of the input: the command
+        # would wait for more forever.
+        raise InvalidSpec("exec takes stdin or tty, not both")
     return ExecSpec(
         container=ref,
         command=tuple(argv),
         env=checked_env,
         workdir=check_path(workdir, "workdir"),
         user=check_user(user),
+        stdin=checked_stdin,
+        tty=tty,
     )
+
+
+def check_stdin(stdin: object) -> bytes | IO[bytes] | None:
+    """``exec``'s input: ``None``, bytes, or a file opened in binary mode."""
+    if stdin is None:
+        return None
+    if isinstance(stdin, (bytes, bytearray, memoryview)):
+        return bytes(stdin)
+    if isinstance(stdin, (io.TextIOBase, str)):
+        raise InvalidSpec("stdin must be bytes or a file opened in binary mode, not text")
+    if not callable(getattr(stdin, "read", None)):
+        raise InvalidSpec(f"stdin must be bytes or a binary file, got {type(stdin).__name__}")
+    return stdin  # type: ignore[return-value]
 
 
 _FROM_RE = re.compile(r"^\s*FROM\s+(?P<rest>.+)$", re.I)

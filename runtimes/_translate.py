@@ -62,6 +62,9 @@ _START_FAILED = re.compile(
     r"workdir .* does not exist|failed to create shim task|starting container process caused",
     re.I,
 )
+# The container exists but has no process to act on (nerdctl says "task
+# ... not found", which the generic "not found" below would misread).
+_NOT_RUNNING = re.compile(r"no running task found|is not running|container state improper", re.I)
 # A prefix that matches several objects: the caller must say which.
 _AMBIGUOUS = re.compile(
     r"multiple IDs found|more than one (result|container|image)|ambiguous|"
@@ -174,6 +177,8 @@ def translate(
     if _RLIMIT.search(text):
         return failed(f"{text}; {RLIMIT_HINT}")
     if _START_FAILED.search(text):
+        return failed(text)
+    if _NOT_RUNNING.search(text) and not _CONTAINER_MISSING.search(text):
         return failed(text)
     if _AMBIGUOUS.search(text):
         return failed(f"ambiguous reference {ref or ''}: {text}".replace("  ", " "))

@@ -22,7 +22,7 @@ import posixpath
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar, Literal, overload
 
 import attrs
 
@@ -30,6 +30,7 @@ from runtimes import _logs, _redact, _specs
 from runtimes._specs import ContainerRef, Since
 from runtimes.errors import (
     BuildFailed,
+    CommandFailed,
     ContainerNotFound,
     ImageNotFound,
     InvalidSpec,
@@ -55,6 +56,7 @@ from runtimes.models import (
     Volume,
 )
 from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
+from runtimes.streams import ExecStream
 
 __all__ = ["ContainerRef", "RunSpec", "Runtime", "Since"]
 
@@ -435,6 +437,7 @@ class Runtime(abc.ABC):
         ref = _specs.check_ref(container)
         self._remove(ref, force=_specs.check_flag(force, "force"))
 
+    @overload
     def exec(
         self,
         container: ContainerRef,
@@ -443,15 +446,105 @@ class Runtime(abc.ABC):
         env: Mapping[str, str] | None = None,
         workdir: str | None = None,
         user: str | None = None,
-    ) -> ExecResult:
-        """Run a command in a running container and collect its output.
+        stdin: bytes | IO[bytes] | None = None,
+        stream: Literal[False] = False,
+        detach: Literal[False] = False,
+        tty: bool = False,
+    ) -> ExecResult: ...
 
-        The command's own exit code is returned, whatever it is (``127`` when
-        the executable is missing); only the runtime failing raises.
+    @overload
+    def exec(
+        self,
+        container: ContainerRef,
+        command: str | Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        stdin: bytes | IO[bytes] | None = None,
+        stream: Literal[True],
+        detach: Literal[False] = False,
+        tty: bool = False,
+    ) -> ExecStream: ...
+
+    @overload
+    def exec(
+        self,
+        container: ContainerRef,
+        command: str | Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        stdin: None = None,
+        stream: Literal[False] = False,
+        detach: Literal[True],
+        tty: Literal[False] = False,
+    ) -> None: ...
+
+    def exec(
+        self,
+        container: ContainerRef,
+        command: str | Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        stdin: bytes | IO[bytes] | None = None,
+        stream: bool = False,
+        detach: bool = False,
+        tty: bool = False,
+    ) -> ExecResult | ExecStream | None:
+        """Run a command in a running container.
+
+        By default, wait for it and return its output and exit code as an
+        :class:`~runtimes.ExecResult`.  The command's own exit code is
+        returned, whatever it is (``127`` when the executable is missing);
+        only the runtime failing raises.
+
+        ``stdin`` (bytes, or a file opened in binary mode, read to its end)
+        is the command's input, followed by end of file; without it the
+        command reads nothing.  ``stream=True`` returns an
+        :class:`~runtimes.ExecStream` at once: an iterator of
+        :class:`~runtimes.LogLine` tagged ``stdout``/``stderr`` as the
+        command writes them, whose ``exit_code`` is set once it is
+        exhausted (close it, or use it as a context manager, to stop early).
+        A container that is missing or not running raises before it is
+        returned.  ``detach=True`` starts the command and returns ``None``
+        at once, without waiting for it or its output.  ``tty=True`` runs it
+        on a terminal: all output comes as ``stdout``, with ``\r\n`` line
+        ends; not with ``stdin`` (a terminal never ends its input).
         """
-        spec = _specs.exec_spec(container, command, env=env, workdir=workdir, user=user)
+        spec = _specs.exec_spec(
+            container,
+            command,
+            env=env,
+            workdir=workdir,
+            user=user,
+            stdin=stdin,
+            stream=stream,
+            detach=detach,
+            tty=tty,
+        )
         with _redact.secrets(spec.env):
+            if detach:
+                self._exec_detached(spec)
+                return None
+            if stream:
+                return self._exec_stream(spec)
             return self._exec(spec)
+
+    def _require_running(self, ref: str, operation: str) -> None:
+        """For adapters whose failure would otherwise show only later (a CLI
+        stream): :class:`~runtimes.ContainerNotFound`, or
+        :class:`~runtimes.CommandFailed` when the container is not running."""
+        state = self._inspect(ref).state
+        if state is not ContainerState.RUNNING:
+            raise CommandFailed(
+                f"container {ref} is {state}, not running",
+                runtime=self.name,
+                operation=operation,
+            )
 
     # -- files in and out -------------------------------------------------
 
@@ -797,7 +890,17 @@ class Runtime(abc.ABC):
 
     @abc.abstractmethod
     def _exec(self, spec: ExecSpec) -> ExecResult:
-        """Run a command in the container and collect its output and exit code."""
+        """Run a command in the container and collect its output and exit code
+        (``spec.stdin`` fed to it, ``spec.tty`` a terminal)."""
+
+    @abc.abstractmethod
+    def _exec_stream(self, spec: ExecSpec) -> ExecStream:
+        """Start the command and return its output as it comes; a missing or
+        stopped container raises here, not on the first ``next()``."""
+
+    @abc.abstractmethod
+    def _exec_detached(self, spec: ExecSpec) -> None:
+        """Start the command and return without waiting for it."""
 
     @abc.abstractmethod
     def _copy_to(self, ref: str, source: str, dest: str) -> None:

@@ -13,8 +13,11 @@ import contextlib
 import functools
 import os
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+import socket
+import threading
+import time
+from collections.abc import Generator, Iterator, Mapping
+from typing import IO, Any, Literal
 
 import docker
 import docker.auth
@@ -42,6 +45,7 @@ from runtimes.models import (
     Volume,
 )
 from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
+from runtimes.streams import ExecStream
 
 __all__ = ["DockerRuntime"]
 
@@ -523,21 +527,91 @@ class DockerRuntime(Runtime):
         with self._api("remove", "container", ref):
             self._client.remove_container(ref, force=force)
 
+    def _exec_create(self, spec: ExecSpec) -> str:
+        created = self._client.exec_create(
+            spec.container,
+            list(spec.command),
+            environment=dict(spec.env) or None,
+            workdir=spec.workdir,
+            user=spec.user or "",
+            stdout=True,
+            stderr=True,
+            stdin=spec.stdin is not None,
+            tty=spec.tty,
+        )
+        return str(created["Id"])
+
     def _exec(self, spec: ExecSpec) -> ExecResult:
+        if spec.stdin is not None or spec.tty:
+            return self._exec_stream(spec, idle_timeout=self.default_timeout).result()
         ref = spec.container
         with self._api("exec", "container", ref):
-            created = self._client.exec_create(
-                ref,
-                list(spec.command),
-                environment=dict(spec.env) or None,
-                workdir=spec.workdir,
-                user=spec.user or "",
-                stdout=True,
-                stderr=True,
+            exec_id = self._exec_create(spec)
+            out, err = self._client.exec_start(exec_id, demux=True)
+        return ExecResult(
+            exit_code=self._exec_exit_code(exec_id), stdout=out or b"", stderr=err or b""
+        )
+
+    def _exec_stream(self, spec: ExecSpec, idle_timeout: float | None = None) -> ExecStream:
+        ref = spec.container
+        with self._api("exec", "container", ref):
+            exec_id = self._exec_create(spec)
+            response = self._client._post_json(  # noqa: SLF001 - the hijacked connection
+                self._client._url("/exec/{0}/start", exec_id),  # noqa: SLF001
+                headers={"Connection": "Upgrade", "Upgrade": "tcp"},
+                data={"Tty": spec.tty, "Detach": False},
+                stream=True,
             )
-            out, err = self._client.exec_start(created["Id"], demux=True)
-            exit_code = self._client.exec_inspect(created["Id"]).get("ExitCode")
-        return ExecResult(exit_code=int(exit_code or 0), stdout=out or b"", stderr=err or b"")
+            try:
+                self._client._raise_for_status(response)  # noqa: SLF001
+            except BaseException:
+                response.close()
+                raise
+        # The buffered reader over the socket: bytes that arrived with the
+        # answer's headers are already in its buffer.
+        reader = response.raw._fp.fp  # noqa: SLF001
+        sock = reader.raw._sock  # noqa: SLF001
+        sock.settimeout(idle_timeout)
+        feeder = None
+        if spec.stdin is not None:
+            feeder = threading.Thread(target=_feed_socket, args=(sock, spec.stdin), daemon=True)
+            feeder.start()
+
+        def lines() -> Generator[LogLine, None, int]:
+            try:
+                with self._api("exec", "container", ref), _socket_errors(idle_timeout):
+                    if spec.tty:
+                        joiner = _logs.LineJoiner(keep_timestamps=False)
+                        while chunk := reader.read1(1 << 16):
+                            yield from joiner.feed("stdout", chunk)
+                        yield from joiner.flush()
+                    else:
+                        yield from _logs.join_frames(
+                            _logs.read_frames(reader.read1),
+                            timestamps=False,
+                            framed_timestamps=False,
+                        )
+            finally:
+                response.close()
+            if feeder is not None:
+                feeder.join(timeout=self.default_timeout)
+            return self._exec_exit_code(exec_id)
+
+        return ExecStream(lines(), response.close, secrets=spec.env)
+
+    def _exec_exit_code(self, exec_id: str) -> int:
+        # The output can end a moment before dockerd records the exit.
+        deadline = time.monotonic() + self.default_timeout
+        while True:
+            with self._api("exec"):
+                found = self._client.exec_inspect(exec_id)
+            if not found.get("Running") or time.monotonic() > deadline:
+                return int(found.get("ExitCode") or 0)
+            time.sleep(0.01)
+
+    def _exec_detached(self, spec: ExecSpec) -> None:
+        with self._api("exec", "container", spec.container):
+            self._client.exec_start(self._exec_create(spec), detach=True)
 
     # -- files in and out: the archive API ---------------------------------------
 
@@ -708,3 +782,28 @@ def registry_is_insecure(config: Mapping[str, Any], registry: str) -> bool:
             if address in ipaddress.ip_network(cidr, strict=False):
                 return True
     return False
+
+
+@contextlib.contextmanager
+def _socket_errors(idle_timeout: float | None) -> Iterator[None]:
+    """The hijacked exec connection is a plain socket: its failures are ours to map."""
+    try:
+        yield
+    except TimeoutError:
+        raise Timeout(f"docker exec printed nothing for {idle_timeout:g} s") from None
+    except OSError as exc:
+        raise RuntimeUnavailable("docker", f"lost the exec connection: {exc}") from None
+
+
+def _feed_socket(sock: socket.socket, data: bytes | IO[bytes]) -> None:
+    """Send an exec's input, then end it with a half-close: dockerd closes
+    the command's stdin when its side of the connection reads end of file."""
+    try:
+        if isinstance(data, bytes):
+            sock.sendall(data)
+        else:
+            while chunk := data.read(1 << 16):
+                sock.sendall(chunk)
+        sock.shutdown(socket.SHUT_WR)
+    except (OSError, ValueError):  # the command ended without reading it all
+        pass

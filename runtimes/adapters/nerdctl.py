@@ -16,8 +16,7 @@ import posixpath
 import re
 import shutil
 import sys
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
@@ -50,6 +49,7 @@ from runtimes.models import (
     Volume,
 )
 from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
+from runtimes.streams import ExecStream, collect
 
 __all__ = ["NerdctlRuntime"]
 
@@ -458,24 +458,27 @@ class NerdctlRuntime(Runtime):
             raise missing
 
     def _exec(self, spec: ExecSpec) -> ExecResult:
-        ref = spec.container
-        with tempfile.TemporaryDirectory(prefix="runtimes-exec-") as tmp:
-            env_args, through_env = _cli.env_transport(tmp, spec.env)
-            args = ["exec", *env_args]
-            if spec.workdir:
-                args += ["-w", spec.workdir]
-            if spec.user:
-                args += ["-u", spec.user]
-            done = self._shell.run(
-                [*args, "--", ref, *spec.command],
-                operation="exec",
-                check=False,
-                env=through_env,
-            )
-        result = exec_result(done)
-        if isinstance(result, ExecResult):
-            return result
-        raise self._shell.error(done, operation="exec", target="container", ref=ref)
+        return collect(self._exec_lines(spec, idle_timeout=self.default_timeout))
+
+    def _exec_stream(self, spec: ExecSpec) -> ExecStream:
+        self._require_running(spec.container, "exec")
+        return ExecStream(self._exec_lines(spec, idle_timeout=None), secrets=spec.env)
+
+    def _exec_lines(
+        self, spec: ExecSpec, idle_timeout: float | None
+    ) -> Generator[LogLine, None, int]:
+        # nerdctl's own failure, and the command's exit code, come last as a
+        # logrus fatal line on stderr (exec_result).
+        return _cli.exec_lines(
+            self._shell,
+            spec,
+            outcome=exec_result,
+            held=lambda line, seen: b"level=fatal" in line,
+            idle_timeout=idle_timeout,
+        )
+
+    def _exec_detached(self, spec: ExecSpec) -> None:
+        _cli.exec_detached(self._shell, spec)
 
     # -- files in and out: `nerdctl cp`, which takes no tar on stdin or stdout ----
 

@@ -27,7 +27,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any, Literal
 
 import podman
@@ -54,6 +54,7 @@ from runtimes.models import (
     Volume,
 )
 from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
+from runtimes.streams import ExecStream, collect
 
 __all__ = ["PodmanRuntime"]
 
@@ -478,39 +479,34 @@ class PodmanRuntime(Runtime):
         # sessions no client removes, which no API call cuts short.  The
         # local CLI creates, runs and removes the session itself, so its
         # conmon exits with the command.  The remote CLI would go through
-        # the same API, so a remote service gets the API directly.
-        if self._remote:
+        # the same API, so a remote service gets the API directly, except
+        # for input and terminals, which the API gives only on a hijacked
+        # connection: the remote CLI does that.
+        if self._remote and spec.stdin is None and not spec.tty:
             return self._exec_api(spec)
-        return self._exec_cli(spec)
+        return collect(self._exec_cli(spec, idle_timeout=self.default_timeout))
 
-    def _exec_cli(self, spec: ExecSpec) -> ExecResult:
-        ref = spec.container
-        out: list[bytes] = []
-        err: list[bytes] = []
-        code = 0
-        with tempfile.TemporaryDirectory(prefix="runtimes-exec-") as tmp:
-            env_args, through_env = _cli.env_transport(tmp, spec.env)
-            # Podman's own warnings would land in the command's stderr.
-            args = ["--log-level=fatal", "exec", *env_args]
-            if spec.workdir:
-                args += ["-w", spec.workdir]
-            if spec.user:
-                args += ["-u", spec.user]
-            args += ["--", ref, *spec.command]
-            # An idle limit, like the API's read timeout: a long exec that
-            # keeps printing is never cut.
-            for stream, data in self._shell.stream(
-                args, operation="exec", idle_timeout=self.default_timeout, env=through_env
-            ):
-                if stream == "exit":
-                    code = int(data)
-                else:
-                    (out if stream == "stdout" else err).append(data)
-        done = Completed(tuple(self._shell.argv(args)), code, b"".join(out), b"".join(err))
-        result = exec_result(done)
-        if result is None:
-            raise self._shell.error(done, operation="exec", target="container", ref=ref)
-        return result
+    def _exec_stream(self, spec: ExecSpec) -> ExecStream:
+        self._require_running(spec.container, "exec")
+        return ExecStream(self._exec_cli(spec, idle_timeout=None), secrets=spec.env)
+
+    def _exec_cli(
+        self, spec: ExecSpec, idle_timeout: float | None
+    ) -> Generator[LogLine, None, int]:
+        # Podman's own warnings would land in the command's stderr; its own
+        # failure is one "Error: ..." line before any output (exec_result).
+        return _cli.exec_lines(
+            self._shell,
+            spec,
+            outcome=exec_result,
+            held=lambda line, seen: not seen and line.startswith(b"Error: "),
+            idle_timeout=idle_timeout,
+            global_args=["--log-level=fatal"],
+            release_on_output=True,
+        )
+
+    def _exec_detached(self, spec: ExecSpec) -> None:
+        _cli.exec_detached(self._shell, spec, ["--log-level=fatal"])
 
     def _exec_api(self, spec: ExecSpec) -> ExecResult:
         ref = spec.container

@@ -52,6 +52,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import io
 import math
 import re
 import time
@@ -402,6 +403,18 @@ def _exec_cases() -> list[Case]:
         ("workdir-int", lambda ctx: (["true"], {"workdir": 123})),
         ("workdir-relative", lambda ctx: (["true"], {"workdir": "tmp"})),
         ("user-int", lambda ctx: (["true"], {"user": 123})),
+        ("stdin-str", lambda ctx: (["cat"], {"stdin": "text"})),
+        ("stdin-int", lambda ctx: (["cat"], {"stdin": 123})),
+        ("stdin-list", lambda ctx: (["cat"], {"stdin": [b"x"]})),
+        ("stdin-text-file", lambda ctx: (["cat"], {"stdin": io.StringIO("text")})),
+        ("stream-str", lambda ctx: (["true"], {"stream": "yes"})),
+        ("stream-int", lambda ctx: (["true"], {"stream": 1})),
+        ("detach-int", lambda ctx: (["true"], {"detach": 1})),
+        ("tty-none", lambda ctx: (["true"], {"tty": None})),
+        ("detach-and-stream", lambda ctx: (["true"], {"detach": True, "stream": True})),
+        ("detach-and-stdin", lambda ctx: (["cat"], {"detach": True, "stdin": b"x"})),
+        ("detach-and-tty", lambda ctx: (["true"], {"detach": True, "tty": True})),
+        ("tty-and-stdin", lambda ctx: (["cat"], {"tty": True, "stdin": b"x"})),
     ]
 
     def call(args: Callable[[Ctx], tuple[object, dict[str, Any]]], rt: Any, ctx: Ctx) -> object:

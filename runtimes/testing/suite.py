@@ -567,6 +567,99 @@ class ExecContract(_Base):
         assert result.stderr == b"oops\n"
         assert rt.exec(c.name, "true").exit_code == 0
 
+    def test_stdin(self, rt: Runtime, launch: Launch, tmp_path: Path) -> None:
+        c = launch(["sleep", "1000"])
+        assert rt.exec(c, ["cat"], stdin=b"hello\nworld").stdout == b"hello\nworld"
+        data = os.urandom(1 << 20)
+        (tmp_path / "input").write_bytes(data)
+        with (tmp_path / "input").open("rb") as fh:
+            result = rt.exec(c, ["cat"], stdin=fh)
+        assert result.exit_code == 0
+        assert result.stdout == data
+        assert rt.exec(c, ["wc", "-c"], stdin=b"").stdout.split() == [b"0"]
+        # Without stdin the command reads end of file at once.
+        assert rt.exec(c, ["cat"]).stdout == b""
+        with rt.exec(c, ["sh", "-c", "cat; exit 2"], stdin=b"a\nb\n", stream=True) as lines:
+            assert texts(list(lines)) == ["a", "b"]
+        assert lines.exit_code == 2
+
+    def test_stream_is_live(self, rt: Runtime, launch: Launch) -> None:
+        """The first line arrives while the command still runs: it waits for
+        a file that the test creates only once it has that line."""
+        c = launch(["sleep", "1000"])
+        go = "/tmp/runtimes-go"
+        stream = rt.exec(
+            c,
+            ["sh", "-c", f"echo first; until [ -e {go} ]; do sleep 0.05; done; "
+             "echo second; echo oops >&2; exit 3"],
+            stream=True,
+        )  # fmt: skip
+        assert stream.exit_code is None
+        got: list[LogLine] = []
+        reader = threading.Thread(target=lambda: got.extend(stream), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 60
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+        before_go = list(got)
+        rt.exec(c, ["touch", go])  # lets the command end whatever happened
+        reader.join(timeout=60)
+        assert texts(before_go) == ["first"], "no line arrived before the command could end"
+        assert not reader.is_alive()
+        assert (got[0].stream, got[0].data) == ("stdout", b"first\n")
+        assert sorted((x.stream, x.text) for x in got[1:]) == [
+            ("stderr", "oops"),
+            ("stdout", "second"),
+        ]
+        assert stream.exit_code == 3
+
+    def test_stream_closed_early_and_errors(
+        self, rt: Runtime, launch: Launch, runtimes_session_id: str
+    ) -> None:
+        c = launch(["sleep", "1000"])
+        ticking = rt.exec(
+            c, ["sh", "-c", "while true; do echo tick; sleep 0.05; done"], stream=True
+        )
+        assert next(ticking).text == "tick"
+        ticking.close()
+        assert ticking.exit_code is None
+        assert list(ticking) == []
+        assert rt.exec(c, ["true"]).exit_code == 0  # the runtime is still usable
+        with pytest.raises(runtimes.ContainerNotFound):
+            rt.exec(f"rt-{runtimes_session_id}-no-container", ["true"], stream=True)
+        stopped = launch(["true"])
+        assert rt.wait(stopped, timeout=60) == 0
+        for stream in (False, True):
+            with pytest.raises(runtimes.CommandFailed):
+                rt.exec(stopped, ["true"], stream=stream)
+
+    def test_detach_returns_at_once(self, rt: Runtime, launch: Launch) -> None:
+        """exec(detach=True) returns while the command still waits for a file
+        that is created only after it returned."""
+        c = launch(["sleep", "1000"])
+        command = "until [ -e /tmp/go ]; do sleep 0.05; done; echo done > /tmp/done"
+        assert rt.exec(c, ["sh", "-c", command], detach=True) is None
+        assert rt.exec(c, ["cat", "/tmp/done"]).exit_code != 0
+        rt.exec(c, ["touch", "/tmp/go"])
+        deadline = time.monotonic() + 60
+        while rt.exec(c, ["cat", "/tmp/done"]).stdout != b"done\n":
+            assert time.monotonic() < deadline, "the detached command never finished"
+            time.sleep(0.1)
+
+    def test_tty(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sleep", "1000"])
+        result = rt.exec(c, ["sh", "-c", "tty; echo out; echo err >&2; exit 3"], tty=True)
+        assert result.exit_code == 3
+        assert result.stderr == b""
+        lines = result.stdout.split(b"\r\n")
+        assert lines[0].startswith(b"/dev/pts/")
+        assert lines[1:] == [b"out", b"err", b""]
+        streamed = list(rt.exec(c, ["sh", "-c", "echo a; echo b >&2"], tty=True, stream=True))
+        assert [(x.stream, x.data) for x in streamed] == [
+            ("stdout", b"a\r\n"),
+            ("stdout", b"b\r\n"),
+        ]
+
 
 # -- files in and out -----------------------------------------------------------------
 
