@@ -35,6 +35,7 @@ from runtimes.errors import (
     ImageNotFound,
     InvalidSpec,
     NameConflict,
+    NotFound,
     RuntimesError,
     Timeout,
     Unsupported,
@@ -50,9 +51,12 @@ from runtimes.models import (
     Mount,
     MountType,
     PortMapping,
+    Process,
     Progress,
+    PruneReport,
     RegistryAuth,
     RuntimeInfo,
+    Stats,
     Volume,
 )
 from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
@@ -291,6 +295,11 @@ class Runtime(abc.ABC):
             network=network,
             remove=remove,
         )
+        return self._make(spec, pull, self._run)
+
+    def _make(self, spec: RunSpec, pull: str | None, make: Callable[[RunSpec], str]) -> Container:
+        """What ``run`` and ``create`` share: the pull policy, named volumes
+        that must exist, and a container the caller cannot be handed removed."""
         policy = _specs.check_pull_policy(self.pull_policy if pull is None else pull)
         for mount in spec.volumes:
             if mount.type is MountType.VOLUME:
@@ -304,7 +313,7 @@ class Runtime(abc.ABC):
                 self.pull(spec.image)
         try:
             with _redact.secrets(spec.env):
-                container_id = self._run(spec)
+                container_id = make(spec)
         except ImageNotFound as exc:
             if policy != "never":
                 raise
@@ -636,6 +645,143 @@ class Runtime(abc.ABC):
             _place(copy, target, posixpath.basename(path))
         return None
 
+    # -- the rest of the lifecycle -------------------------------------------
+
+    def create(
+        self,
+        image: str,
+        command: str | Sequence[str] | None = None,
+        *,
+        name: str | None = None,
+        env: Mapping[str, str] | None = None,
+        ports: Sequence[str | int | PortMapping] | str | None = None,
+        volumes: Sequence[str | Mount] | str | None = None,
+        labels: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        entrypoint: str | Sequence[str] | None = None,
+        network: str | None = None,
+        remove: bool = False,
+        pull: str | None = None,
+    ) -> Container:
+        """Create a container as :meth:`run` would, without starting it;
+        return it as inspected (state ``CREATED``).
+
+        Same arguments and errors as :meth:`run`; :meth:`start` starts it
+        (and a process that cannot start raises there).  With
+        ``remove=True`` the runtime deletes it once it exits after starting.
+        """
+        spec = _specs.run_spec(
+            image,
+            command,
+            name=name,
+            env=env,
+            ports=ports,
+            volumes=volumes,
+            labels=labels,
+            workdir=workdir,
+            user=user,
+            entrypoint=entrypoint,
+            network=network,
+            remove=remove,
+        )
+        return self._make(spec, pull, self._create)
+
+    def start(self, container: ContainerRef) -> None:
+        """Start a created or stopped container; starting a running one does
+        nothing.  :class:`~runtimes.CommandFailed` if its process cannot
+        start (the container stays, stopped)."""
+        self._start(_specs.check_ref(container))
+
+    def restart(self, container: ContainerRef, timeout: float = 10) -> None:
+        """Stop the container (the stop signal, then SIGKILL after
+        ``timeout`` seconds) and start it again; a stopped one is started.
+        It keeps its id, its file system and its volumes."""
+        ref = _specs.check_ref(container)
+        self._restart(ref, timeout=_specs.check_seconds(timeout, "timeout") or 0.0)
+
+    def pause(self, container: ContainerRef) -> None:
+        """Freeze every process of a running container (state ``PAUSED``);
+        :class:`~runtimes.CommandFailed` if it is not running or already paused."""
+        self._pause(_specs.check_ref(container))
+
+    def unpause(self, container: ContainerRef) -> None:
+        """Thaw a paused container (state ``RUNNING`` again);
+        :class:`~runtimes.CommandFailed` if it is not paused."""
+        self._unpause(_specs.check_ref(container))
+
+    def rename(self, container: ContainerRef, name: str) -> None:
+        """Give a container another name; it keeps its id.
+        :class:`~runtimes.NameConflict` if another container has the name."""
+        ref = _specs.check_ref(container)
+        new = _specs.check_name(name)
+        try:
+            self._rename(ref, new)
+        except NameConflict as exc:
+            # Runtimes name the container or nothing; the taken name is `new`.
+            raise NameConflict(new, str(exc)) from exc
+
+    def stats(self, container: ContainerRef) -> Stats:
+        """One sample of the container's CPU, memory, network and block I/O
+        (see :class:`~runtimes.Stats` for what each runtime reports).  The
+        CPU figure takes about a second to measure; a container that is not
+        running reports ``0`` everywhere."""
+        return self._stats(_specs.check_ref(container))
+
+    def top(self, container: ContainerRef) -> list[Process]:
+        """The processes running in the container, as the engine's host sees
+        them (:class:`~runtimes.Process`); :class:`~runtimes.CommandFailed`
+        if it is not running."""
+        return self._top(_specs.check_ref(container))
+
+    def prune(
+        self,
+        *,
+        labels: Mapping[str, str] | None = None,
+        containers: bool = True,
+        images: bool = True,
+        volumes: bool = True,
+    ) -> PruneReport:
+        """Remove what is not in use, and report it.
+
+        In this order: containers that are not running (created, exited,
+        dead), then volumes no container uses, then images no container
+        uses (tagged or not).  With ``labels``, only objects carrying every
+        one of them are candidates; **on a shared machine, always give
+        labels**.  Something in use, or that starts being used meanwhile,
+        is left alone: its removal is refused, never forced.
+        """
+        checked = _specs.check_labels(labels)
+        report: dict[str, list[str]] = {"containers": [], "images": [], "volumes": []}
+        if _specs.check_flag(containers, "containers"):
+            for c in self._ps(PsSpec(all=True, labels=checked)):
+                if c.state in _PRUNABLE:
+                    with contextlib.suppress(NotFound, CommandFailed, NameConflict):
+                        self._remove(c.id, force=False)
+                        report["containers"].append(c.id)
+        if _specs.check_flag(volumes, "volumes"):
+            for volume in self._volumes(checked):
+                with contextlib.suppress(NotFound, CommandFailed, NameConflict):
+                    self._remove_volume(volume.name, force=False)
+                    report["volumes"].append(volume.name)
+        if _specs.check_flag(images, "images"):
+            candidates = self._images(checked)
+            used = _images_in_use(self._ps(PsSpec(all=True))) if candidates else set()
+            for image in candidates:
+                if _is_used(image, used):
+                    continue
+                # By name, never by id: on nerdctl an id is a content digest
+                # that identical images of other users share.
+                with contextlib.suppress(NotFound, CommandFailed, NameConflict):
+                    for ref in image.tags or (image.id,):
+                        self._remove_image(ref, force=False)
+                    report["images"].append(image.id)
+        return PruneReport(
+            containers=tuple(report["containers"]),
+            images=tuple(report["images"]),
+            volumes=tuple(report["volumes"]),
+        )
+
     # -- registries -------------------------------------------------------
 
     def pull(
@@ -916,6 +1062,38 @@ class Runtime(abc.ABC):
         :class:`~runtimes.PathNotFound` when ``path`` is missing."""
 
     @abc.abstractmethod
+    def _create(self, spec: RunSpec) -> str:
+        """Create without starting, return the full id."""
+
+    @abc.abstractmethod
+    def _start(self, ref: str) -> None:
+        """Start; a running container is left as it is."""
+
+    @abc.abstractmethod
+    def _restart(self, ref: str, *, timeout: float) -> None:
+        """Stop (SIGKILL after ``timeout`` seconds) and start again."""
+
+    @abc.abstractmethod
+    def _pause(self, ref: str) -> None:
+        """Freeze the container's processes."""
+
+    @abc.abstractmethod
+    def _unpause(self, ref: str) -> None:
+        """Thaw them."""
+
+    @abc.abstractmethod
+    def _rename(self, ref: str, name: str) -> None:
+        """Rename; :class:`~runtimes.NameConflict` if ``name`` is taken."""
+
+    @abc.abstractmethod
+    def _stats(self, ref: str) -> Stats:
+        """One sample, CPU over about a second; zeros when not running."""
+
+    @abc.abstractmethod
+    def _top(self, ref: str) -> list[Process]:
+        """The processes, with host pids."""
+
+    @abc.abstractmethod
     def _pull(self, spec: PullSpec) -> str:
         """Pull ``spec.ref`` (qualified), emitting progress; return a reference
         or id that :meth:`_image` finds."""
@@ -951,6 +1129,28 @@ class Runtime(abc.ABC):
     @abc.abstractmethod
     def _remove_volume(self, name: str, *, force: bool) -> None:
         """Remove one volume; :class:`~runtimes.VolumeNotFound`."""
+
+
+#: States ``prune`` removes: the container has no process.
+_PRUNABLE = (ContainerState.CREATED, ContainerState.EXITED, ContainerState.DEAD)
+
+
+def _images_in_use(containers: Sequence[Container]) -> set[str]:
+    """How the containers name their images: references and ids, ``sha256:`` removed."""
+    used: set[str] = set()
+    for c in containers:
+        for ref in (c.image, c.raw.get("ImageID"), c.raw.get("Image")):
+            if isinstance(ref, str) and ref:
+                used.add(ref.removeprefix("sha256:"))
+    return used
+
+
+def _is_used(image: Image, used: set[str]) -> bool:
+    """Whether a container names ``image`` by a tag, its id or a prefix of it."""
+    if any(tag in used for tag in image.tags):
+        return True
+    digest = image.id.removeprefix("sha256:")
+    return any(len(ref) >= 12 and digest.startswith(ref) for ref in used)
 
 
 def _place(copy: str, target: str, name: str) -> None:

@@ -71,13 +71,15 @@ def run_args(
     remove_flag: bool = True,
     cidfile: str | None = None,
     env_args: Sequence[str] = (),
+    create: bool = False,
 ) -> list[str]:
-    """``run -d --pull never ...`` arguments for a validated spec.
+    """``run -d --pull never ...`` (or ``create --pull never ...``) arguments
+    for a validated spec.
 
     ``env_args`` carry the environment (see :func:`env_transport`): values
     never go on the command line, where any local user can read them.
     """
-    args = ["run", "-d", "--pull", "never"]
+    args = ["create", "--pull", "never"] if create else ["run", "-d", "--pull", "never"]
     if cidfile:
         args += ["--cidfile", cidfile]
     if spec.name:
@@ -168,22 +170,28 @@ def env_transport(directory: str, env: Mapping[str, str]) -> tuple[list[str], di
     return args, through_env
 
 
-def run_detached(shell: Shell, spec: RunSpec, *, remove_flag: bool = True) -> str:
-    """``run -d`` and return the new id; a container the CLI created but could
-    not start (found through ``--cidfile``) is removed before the error."""
+def run_detached(
+    shell: Shell, spec: RunSpec, *, remove_flag: bool = True, create: bool = False
+) -> str:
+    """``run -d`` (or ``create``) and return the new id; a container the CLI
+    created but could not start (found through ``--cidfile``) is removed
+    before the error."""
+    operation = "create" if create else "run"
     with tempfile.TemporaryDirectory(prefix="runtimes-run-") as tmp:
         cidfile = os.path.join(tmp, "cid")
         env_args, through_env = env_transport(tmp, spec.env)
-        args = run_args(spec, remove_flag=remove_flag, cidfile=cidfile, env_args=env_args)
+        args = run_args(
+            spec, remove_flag=remove_flag, cidfile=cidfile, env_args=env_args, create=create
+        )
         try:
-            done = shell.run(args, operation="run", check=False, env=through_env)
+            done = shell.run(args, operation=operation, check=False, env=through_env)
         except Timeout:
             # The CLI was killed: whatever it created must go too.
             _remove_created(shell, cidfile)
             raise
         if done.returncode != 0:
             _remove_created(shell, cidfile)
-            raise shell.error(done, operation="run", target="image", ref=spec.image)
+            raise shell.error(done, operation=operation, target="image", ref=spec.image)
     return done.stdout.decode().strip().splitlines()[-1]
 
 

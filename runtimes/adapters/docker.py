@@ -39,9 +39,11 @@ from runtimes.models import (
     Image,
     LogLine,
     MountType,
+    Process,
     Progress,
     ProgressStatus,
     RuntimeInfo,
+    Stats,
     Volume,
 )
 from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
@@ -68,6 +70,7 @@ class DockerRuntime(Runtime):
             Capability.PRECISE_LOG_TIMESTAMPS,
             Capability.CREATES_MISSING_WORKDIR,
             Capability.KEEPS_UNTERMINATED_LAST_LINE,
+            Capability.STATS_CPU,
         }
     )
     options = ("host", "timeout")
@@ -358,6 +361,18 @@ class DockerRuntime(Runtime):
     # -- containers ---------------------------------------------------------------
 
     def _run(self, spec: RunSpec) -> str:
+        container_id = self._create(spec)
+        try:
+            with self._api("run", "container", spec.name or container_id):
+                self._client.start(container_id)
+        except BaseException:
+            # A container that never started is useless to the caller: don't leak it.
+            with contextlib.suppress(Exception):
+                self._client.remove_container(container_id, force=True)
+            raise
+        return container_id
+
+    def _create(self, spec: RunSpec) -> str:
         host_config: dict[str, Any] = self._client.create_host_config(
             auto_remove=spec.remove, network_mode=spec.network
         )
@@ -393,14 +408,6 @@ class DockerRuntime(Runtime):
                 detach=True,
             )
         container_id: str = created["Id"]
-        try:
-            with self._api("run", "container", spec.name or container_id):
-                self._client.start(container_id)
-        except BaseException:
-            # A container that never started is useless to the caller: don't leak it.
-            with contextlib.suppress(Exception):
-                self._client.remove_container(container_id, force=True)
-            raise
         return container_id
 
     def _from_list(self, item: Mapping[str, Any]) -> Container:
@@ -669,6 +676,38 @@ class DockerRuntime(Runtime):
         response.raw.decode_content = True
         return response
 
+    # -- the rest of the lifecycle ----------------------------------------------
+
+    def _start(self, ref: str) -> None:
+        with self._api("start", "container", ref):
+            self._client.start(ref)
+
+    def _restart(self, ref: str, *, timeout: float) -> None:
+        with self._api("restart", "container", ref):
+            self._client.restart(ref, timeout=max(0, round(timeout)))
+
+    def _pause(self, ref: str) -> None:
+        with self._api("pause", "container", ref):
+            self._client.pause(ref)
+
+    def _unpause(self, ref: str) -> None:
+        with self._api("unpause", "container", ref):
+            self._client.unpause(ref)
+
+    def _rename(self, ref: str, name: str) -> None:
+        with self._api("rename", "container", ref):
+            self._client.rename(ref, name)
+
+    def _stats(self, ref: str) -> Stats:
+        # stream=False: dockerd samples twice, a second apart, for the CPU figure.
+        with self._api("stats", "container", ref):
+            return stats_record(self._client.stats(ref, stream=False))
+
+    def _top(self, ref: str) -> list[Process]:
+        with self._api("top", "container", ref):
+            found = self._client.top(ref, ps_args=_normalize.TOP_PS_ARGS)
+        return _normalize.processes(found.get("Titles"), found.get("Processes"), runtime=self.name)
+
     # -- volumes ------------------------------------------------------------------
 
     # Docker's create returns an existing volume; the contract is NameConflict.
@@ -807,3 +846,49 @@ def _feed_socket(sock: socket.socket, data: bytes | IO[bytes]) -> None:
         sock.shutdown(socket.SHUT_WR)
     except (OSError, ValueError):  # the command ended without reading it all
         pass
+
+
+def stats_record(raw: Mapping[str, Any]) -> Stats:
+    """An Engine API stats sample (``stream=false``) as :class:`~runtimes.Stats`.
+
+    CPU as ``docker stats`` computes it: the container's share of the host's
+    CPU time between ``precpu_stats`` and ``cpu_stats``, times the CPUs.
+    Memory without the inactive page cache (cgroup v1
+    ``total_inactive_file``, v2 ``inactive_file``), as ``docker stats``.
+    A container that is not running has empty sections: zeros.
+    """
+    cpu = raw.get("cpu_stats") or {}
+    pre = raw.get("precpu_stats") or {}
+    cpu_delta = (cpu.get("cpu_usage") or {}).get("total_usage", 0) - (
+        pre.get("cpu_usage") or {}
+    ).get("total_usage", 0)
+    system_delta = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
+    cpus = (
+        cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or ()) or 1
+    )
+    cpu_percent = (
+        cpu_delta / system_delta * cpus * 100.0 if system_delta > 0 and cpu_delta > 0 else 0.0
+    )
+    memory = raw.get("memory_stats") or {}
+    usage = int(memory.get("usage") or 0)
+    details = memory.get("stats") or {}
+    cache = details.get("total_inactive_file", details.get("inactive_file", 0)) or 0
+    if 0 < cache < usage:
+        usage -= int(cache)
+    networks = (raw.get("networks") or {}).values()
+    blkio = (raw.get("blkio_stats") or {}).get("io_service_bytes_recursive") or ()
+    return Stats(
+        cpu_percent=cpu_percent,
+        memory_usage=usage,
+        memory_limit=int(memory.get("limit") or 0),
+        network_rx=sum(int(n.get("rx_bytes") or 0) for n in networks),
+        network_tx=sum(int(n.get("tx_bytes") or 0) for n in networks),
+        block_read=sum(
+            int(e.get("value") or 0) for e in blkio if str(e.get("op")).lower() == "read"
+        ),
+        block_write=sum(
+            int(e.get("value") or 0) for e in blkio if str(e.get("op")).lower() == "write"
+        ),
+        pids=int((raw.get("pids_stats") or {}).get("current") or 0),
+        raw=raw,
+    )

@@ -11,6 +11,7 @@ ambiguous ``k=v,...`` string, so state, exit code and labels come from
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import posixpath
 import re
@@ -43,9 +44,11 @@ from runtimes.models import (
     ExecResult,
     Image,
     LogLine,
+    Process,
     Progress,
     ProgressStatus,
     RuntimeInfo,
+    Stats,
     Volume,
 )
 from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
@@ -298,10 +301,7 @@ class NerdctlRuntime(Runtime):
         # nerdctl 2.0 refuses `-d --rm`: a helper removes the container on exit.
         container_id = _cli.run_detached(self._shell, spec, remove_flag=False)
         if spec.remove:
-            # Returns as soon as the detached remover is started.
-            remover = Shell("nerdctl", sys.executable, timeout=self.default_timeout)
-            helper = ["-m", "runtimes._autoremove", "--detach", *self._shell.argv([])]
-            remover.run([*helper, "--", container_id], operation="run")
+            self._remove_on_exit(container_id)
         return container_id
 
     def _container(self, raw: Mapping[str, Any]) -> Container:
@@ -512,6 +512,83 @@ class NerdctlRuntime(Runtime):
         raise CommandFailed(
             f"too many levels of symbolic links at {path}", runtime=self.name, operation="copy_from"
         )
+
+    # -- the rest of the lifecycle ------------------------------------------------------------
+
+    def _create(self, spec: RunSpec) -> str:
+        check_cli_labels(spec.labels)
+        # `create --rm` only records the wish (label nerdctl/auto-remove):
+        # _start honours it.
+        return _cli.run_detached(self._shell, spec, create=True)
+
+    def _verb(self, operation: str, *args: str, ref: str, **kwargs: Any) -> Completed:
+        return self._shell.run(
+            [operation, *args, "--", ref],
+            operation=operation,
+            target="container",
+            ref=ref,
+            **kwargs,
+        )
+
+    def _start(self, ref: str) -> None:
+        self._verb("start", ref=ref)
+        found = self._json(
+            ["container", "inspect", "--", ref], "start", target="container", ref=ref
+        )
+        labels = (found[0].get("Config") or {}).get("Labels") or {} if found else {}
+        if labels.get("nerdctl/auto-remove") == "true":
+            self._remove_on_exit(found[0]["Id"])
+
+    def _remove_on_exit(self, container_id: str) -> None:
+        # Returns as soon as the detached remover is started.
+        remover = Shell("nerdctl", sys.executable, timeout=self.default_timeout)
+        helper = ["-m", "runtimes._autoremove", "--detach", *self._shell.argv([])]
+        remover.run([*helper, "--", container_id], operation="run")
+
+    def _restart(self, ref: str, *, timeout: float) -> None:
+        seconds = max(0, round(timeout))
+        self._verb("restart", "-t", str(seconds), ref=ref, timeout=seconds + self.default_timeout)
+
+    def _pause(self, ref: str) -> None:
+        self._verb("pause", ref=ref)
+
+    def _unpause(self, ref: str) -> None:
+        self._verb("unpause", ref=ref)
+
+    def _rename(self, ref: str, name: str) -> None:
+        self._shell.run(
+            ["rename", "--", ref, name], operation="rename", target="container", ref=ref
+        )
+
+    def _stats(self, ref: str) -> Stats:
+        done = self._verb("stats", "--no-stream", "--format", "{{json .}}", ref=ref)
+        rows = list(_cli.parse_json_stream(done.stdout))
+        if not rows:
+            raise CommandFailed(
+                "nerdctl printed no statistics", runtime=self.name, operation="stats"
+            )
+        return stats_record(rows[0], self._host_memory)
+
+    @functools.cached_property
+    def _host_memory(self) -> int | None:
+        """The host's memory, which stands for "no limit" as on Docker and Podman."""
+        info = self._json(["info", "--format", "{{json .}}"], "stats")
+        total = info[0].get("MemTotal") if info else None
+        return int(total) if isinstance(total, int) else None
+
+    def _top(self, ref: str) -> list[Process]:
+        done = self._shell.run(
+            ["top", "--", ref, *_normalize.TOP_PS_ARGS.split()],
+            operation="top",
+            target="container",
+            ref=ref,
+        )
+        titles, rows = top_table(done.stdout)
+        if not titles:
+            # nerdctl prints nothing, and exits 0, for a container that has exited.
+            self._require_running(ref, "top")
+            return []
+        return _normalize.processes(titles, rows, runtime=self.name)
 
     # -- volumes -------------------------------------------------------------------------------
 
@@ -739,3 +816,67 @@ class ProgressRows:
                 if name.startswith(f"{kind}-sha256:"):
                     return name[len(kind) + 1 :]
         return None
+
+
+# go-units: HumanSize (decimal, for I/O) and BytesSize (binary, for memory).
+_SIZE = re.compile(r"(?P<number>[0-9.]+)\s*(?P<unit>[kKMGTPEZY]?i?B)")
+_SIZE_UNITS = {
+    **{p + "B": 1000**i for i, p in enumerate(("", "k", "M", "G", "T", "P", "E", "Z", "Y"))},
+    "KB": 1000,
+    **{p + "iB": 1024 ** (i + 1) for i, p in enumerate(("K", "M", "G", "T", "P", "E", "Z", "Y"))},
+}
+# cgroup v1's "no limit" (PAGE_COUNTER_MAX pages), which nerdctl prints as 8EiB.
+_UNLIMITED = 1 << 62
+
+
+def size_bytes(text: str) -> int | None:
+    """``"484KiB"``, ``"1.45kB"``, ``"0B"`` -> bytes (rounded: the CLI
+    prints three or four significant digits)."""
+    match = _SIZE.fullmatch(text.strip())
+    if match is None:
+        return None
+    return round(float(match["number"]) * int(_SIZE_UNITS.get(match["unit"], 1)))
+
+
+def _pair(text: object) -> tuple[int | None, int | None]:
+    first, _, second = str(text or "").partition("/")
+    return size_bytes(first), size_bytes(second)
+
+
+def stats_record(row: Mapping[str, Any], host_memory: int | None) -> Stats:
+    """One row of ``nerdctl stats --no-stream --format '{{json .}}'`` as
+    :class:`~runtimes.Stats`.
+
+    Every figure is humanised text.  ``CPUPerc`` is left out: nerdctl 2.0
+    prints ``0.00%`` or thousands of percent for a busy container on
+    cgroup v1.  A memory limit of 8 EiB means none: the host's memory
+    stands for it, as on Docker and Podman.
+    """
+    usage, limit = _pair(row.get("MemUsage"))
+    if limit is not None and limit >= _UNLIMITED and host_memory:
+        limit = host_memory
+    rx, tx = _pair(row.get("NetIO"))
+    read, write = _pair(row.get("BlockIO"))
+    pids = str(row.get("PIDs") or "").strip()
+    return Stats(
+        cpu_percent=None,
+        memory_usage=usage,
+        memory_limit=limit,
+        network_rx=rx,
+        network_tx=tx,
+        block_read=read,
+        block_write=write,
+        pids=int(pids) if pids.isdigit() else None,
+        raw=row,
+    )
+
+
+def top_table(output: bytes) -> tuple[list[str], list[list[str]]]:
+    """``nerdctl top``'s table: titles, and rows split into as many cells
+    (the last one, the command, keeps its spaces)."""
+    lines = [line for line in output.decode("utf-8", "replace").splitlines() if line.strip()]
+    if not lines:
+        return [], []
+    titles = lines[0].split()
+    rows = [line.split(None, len(titles) - 1) for line in lines[1:]]
+    return titles, rows

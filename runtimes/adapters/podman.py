@@ -48,9 +48,11 @@ from runtimes.models import (
     ExecResult,
     Image,
     LogLine,
+    Process,
     Progress,
     ProgressStatus,
     RuntimeInfo,
+    Stats,
     Volume,
 )
 from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
@@ -81,6 +83,7 @@ class PodmanRuntime(Runtime):
             Capability.LOSSLESS_LOGS,
             Capability.KEEPS_UNTERMINATED_LAST_LINE,
             Capability.PER_CALL_REGISTRY_TLS,
+            Capability.STATS_CPU,
         }
     )
     options = ("host", "binary", "service_idle", "timeout")
@@ -245,14 +248,9 @@ class PodmanRuntime(Runtime):
         return _normalize.image_record(raw, dict.fromkeys(_normalize.image_tag(t) for t in tags))
 
     def _images(self, labels: Mapping[str, str]) -> list[Image]:
-        filters = _specs.label_filters(labels)
-        listed = self._json(
-            "get",
-            "/images/json",
-            "images",
-            params={"filters": json.dumps(filters)} if filters else None,
-        )
-        return [self._image_model(item) for item in listed or ()]
+        listed = self._json("get", "/images/json", "images", params=_one_label_filter(labels))
+        found = [self._image_model(item) for item in listed or ()]
+        return [i for i in found if _normalize.carries(i.labels, labels)]
 
     def _image(self, ref: str) -> Image:
         return self._image_model(
@@ -620,6 +618,75 @@ class PodmanRuntime(Runtime):
         response.raw.decode_content = True
         return response
 
+    # -- the rest of the lifecycle: the API, `create` through the CLI like `run` --
+
+    def _create(self, spec: RunSpec) -> str:
+        return _cli.run_detached(self._shell, spec, create=True)
+
+    def _post(self, ref: str, action: str, operation: str, **kwargs: Any) -> Any:
+        return self._json(
+            "post", f"/containers/{ref}/{action}", operation, target="container", ref=ref, **kwargs
+        )
+
+    def _start(self, ref: str) -> None:
+        self._post(ref, "start", "start")  # 304 when it already runs
+
+    def _restart(self, ref: str, *, timeout: float) -> None:
+        seconds = max(0, round(timeout))
+        self._post(
+            ref, "restart", "restart", params={"t": seconds}, timeout=seconds + self.default_timeout
+        )
+
+    def _pause(self, ref: str) -> None:
+        self._post(ref, "pause", "pause")
+
+    def _unpause(self, ref: str) -> None:
+        self._post(ref, "unpause", "unpause")
+
+    def _rename(self, ref: str, name: str) -> None:
+        self._post(ref, "rename", "rename", params={"name": name})
+
+    def _stats(self, ref: str) -> Stats:
+        # Podman's one-off sample averages the CPU since the container
+        # started; the second sample of a stream is over the last second.
+        response = self._call(
+            "get",
+            "/containers/stats",
+            "stats",
+            target="container",
+            ref=ref,
+            params={"containers": ref, "stream": "true", "interval": 1},
+            stream=True,
+        )
+        try:
+            with self._translating("stats", "container", ref):
+                samples = (line for line in response.iter_lines() if line)
+                first = stats_sample(next(samples, b""))
+                if first is None:
+                    self._inspect(ref)  # ContainerNotFound: the service says nothing
+                    raise translate("podman", "stats", "no statistics", target="none")
+                if not first.get("UpTime"):
+                    return stats_record(first)  # not running: all zeros
+                second = stats_sample(next(samples, b""))
+                return stats_record(second if second is not None else first)
+        finally:
+            response.close()
+
+    def _top(self, ref: str) -> list[Process]:
+        found = self._json(
+            "get",
+            f"/containers/{ref}/top",
+            "top",
+            target="container",
+            ref=ref,
+            params={"ps_args": _normalize.PODMAN_TOP_DESCRIPTORS},
+        )
+        if not found:
+            # The service answers an empty 200 for a container that is not running.
+            self._require_running(ref, "top")
+            return []
+        return _normalize.processes(found.get("Titles"), found.get("Processes"), runtime=self.name)
+
     # -- volumes ----------------------------------------------------------------------------
 
     def _create_volume(self, name: str, *, labels: Mapping[str, str]) -> Volume:
@@ -639,14 +706,9 @@ class PodmanRuntime(Runtime):
         return _normalize.volume(raw)
 
     def _volumes(self, labels: Mapping[str, str]) -> list[Volume]:
-        filters = _specs.label_filters(labels)
-        listed = self._json(
-            "get",
-            "/volumes/json",
-            "volumes",
-            params={"filters": json.dumps(filters)} if filters else None,
-        )
-        return [_normalize.volume(v) for v in listed or ()]
+        listed = self._json("get", "/volumes/json", "volumes", params=_one_label_filter(labels))
+        found = [_normalize.volume(v) for v in listed or ()]
+        return [v for v in found if _normalize.carries(v.labels, labels)]
 
     def _remove_volume(self, name: str, *, force: bool) -> None:
         self._json(
@@ -657,6 +719,14 @@ class PodmanRuntime(Runtime):
             ref=name,
             params={"force": str(force).lower()},
         )
+
+
+def _one_label_filter(labels: Mapping[str, str]) -> dict[str, str] | None:
+    """The API filter for the first label only: Podman 4.3 reads several
+    image labels as matching nothing and several volume labels as any of
+    them; the rest are checked on the answer (containers are right)."""
+    first = dict(list(labels.items())[:1])
+    return {"filters": json.dumps(_specs.label_filters(first))} if first else None
 
 
 def remove_report_error(reports: Any) -> str | None:
@@ -717,3 +787,34 @@ def exec_result(done: Completed) -> ExecResult | None:
     ):
         return None
     return ExecResult(exit_code=done.returncode, stdout=done.stdout, stderr=done.stderr)
+
+
+def stats_sample(line: bytes) -> dict[str, Any] | None:
+    """The one container's sample in a line of libpod's stats stream, or
+    ``None`` when it has none (``{"Error": {}, "Stats": null}`` for a
+    container that does not exist: the error itself is lost)."""
+    if not line:
+        return None
+    data = json.loads(line)
+    found = data.get("Stats") if isinstance(data, dict) else None
+    return found[0] if isinstance(found, list) and found else None
+
+
+def stats_record(sample: Mapping[str, Any]) -> Stats:
+    """A libpod stats sample as :class:`~runtimes.Stats`.
+
+    ``CPU`` is the percent of one CPU since the previous sample of the
+    stream (the first one: since the container started); ``MemUsage``
+    counts the page cache.  A container that is not running is all zeros.
+    """
+    return Stats(
+        cpu_percent=float(sample.get("CPU") or 0.0),
+        memory_usage=int(sample.get("MemUsage") or 0),
+        memory_limit=int(sample.get("MemLimit") or 0),
+        network_rx=int(sample.get("NetInput") or 0),
+        network_tx=int(sample.get("NetOutput") or 0),
+        block_read=int(sample.get("BlockInput") or 0),
+        block_write=int(sample.get("BlockOutput") or 0),
+        pids=int(sample.get("PIDs") or 0),
+        raw=sample,
+    )

@@ -389,6 +389,79 @@ def _lifecycle_cases() -> list[Case]:
     return cases
 
 
+def _control_cases() -> list[Case]:
+    running = ("running",)
+    cases = [
+        Case(
+            f"restart-timeout-{sid}",
+            functools.partial(lambda v, rt, ctx: rt.restart(ctx.running, timeout=v), value),
+            InvalidSpec,
+            running,
+        )
+        for sid, value in [("nan", NAN), ("inf", INF), ("negative", -1), ("str", "abc")]
+    ]
+    names: list[tuple[str, Callable[[Ctx], object], type[RuntimesError]]] = [
+        ("dash-help", lambda ctx: "--help", InvalidSpec),
+        ("slash", lambda ctx: f"{ctx.marker}/x", InvalidSpec),
+        ("empty", lambda ctx: "", InvalidSpec),
+        ("none", lambda ctx: None, InvalidSpec),
+        ("int", lambda ctx: 123, InvalidSpec),
+        ("trailing-newline", lambda ctx: f"{ctx.marker}\n", InvalidSpec),
+        ("250-chars", lambda ctx: (ctx.marker + "-" + "a" * 250)[:250], InvalidSpec),
+    ]
+    cases += [
+        Case(
+            f"rename-name-{nid}",
+            functools.partial(lambda n, rt, ctx: rt.rename(ctx.running, n(ctx)), name),
+            expected,
+            running,
+        )
+        for nid, name, expected in names
+    ]
+    prune: list[tuple[str, dict[str, Any]]] = [
+        ("labels-str", {"labels": "a=b"}),
+        ("labels-list", {"labels": ["a=b"]}),
+        ("labels-int-value", {"labels": {"a": 1}}),
+        ("labels-bad-key", {"labels": {"bad key": "v"}}),
+        ("containers-int", {"labels": {"runtimes.never": "x"}, "containers": 1}),
+        ("images-str", {"labels": {"runtimes.never": "x"}, "images": "no"}),
+        ("volumes-none", {"labels": {"runtimes.never": "x"}, "volumes": None}),
+    ]
+    cases += [
+        Case(
+            f"prune-{pid}",
+            functools.partial(lambda kw, rt, ctx: rt.prune(**kw), kwargs),
+            InvalidSpec,
+        )
+        for pid, kwargs in prune
+    ]
+    create: list[tuple[str, Callable[[Ctx], dict[str, Any]], type[RuntimesError]]] = [
+        ("image-missing", lambda ctx: {"image": ctx.missing_image}, ImageNotFound),
+        ("image-dash-help", lambda ctx: {"image": "--help"}, InvalidSpec),
+        ("name-dash-help", lambda ctx: {"name": "--help"}, InvalidSpec),
+        ("ports-bytes", lambda ctx: {"ports": b"80"}, InvalidSpec),
+        ("env-list", lambda ctx: {"env": ["A=B"]}, InvalidSpec),
+        (
+            "volume-undeclared",
+            lambda ctx: {"volumes": [f"{ctx.marker}-undeclared:/data"]},
+            VolumeNotFound,
+        ),
+        ("remove-str", lambda ctx: {"remove": "yes"}, InvalidSpec),
+        ("pull-bad", lambda ctx: {"pull": "sometimes"}, InvalidSpec),
+    ]
+
+    def create_call(kwargs: Callable[[Ctx], dict[str, Any]], rt: Any, ctx: Ctx) -> object:
+        options = {"name": f"{ctx.marker}-c", "labels": ctx.labels(), **kwargs(ctx)}
+        image = options.pop("image", ctx.test_image)
+        return rt.create(image, ["true"], **options)
+
+    cases += [
+        Case(f"create-{cid}", functools.partial(create_call, kw), expected)
+        for cid, kw, expected in create
+    ]
+    return cases
+
+
 def _exec_cases() -> list[Case]:
     running = ("running",)
     rows: list[tuple[str, Callable[[Ctx], tuple[object, dict[str, Any]]]]] = [
@@ -892,6 +965,7 @@ CASES: list[Case] = [
     *_logs_cases(),
     *_lifecycle_cases(),
     *_exec_cases(),
+    *_control_cases(),
     *_copy_cases(),
     *_image_cases(),
     *_volume_cases(),

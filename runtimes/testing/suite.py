@@ -44,6 +44,7 @@ from runtimes.testing.plugin import SESSION_LABEL
 __all__ = [
     "BadInputContract",
     "BuildContract",
+    "ControlContract",
     "CopyContract",
     "ErrorsContract",
     "ExecContract",
@@ -781,6 +782,206 @@ class CopyContract(_Base):
             rt.copy_from(target, "/www")
 
 
+# -- the rest of the lifecycle ----------------------------------------------------------
+
+
+class ControlContract(_Base):
+    @pytest.fixture
+    def create(
+        self, rt: Runtime, test_image: str, session_labels: dict[str, str]
+    ) -> Iterator[Launch]:
+        """``create(command, **kwargs)`` of the test image, removed after the test."""
+        made: list[Container] = []
+
+        def make(command: Any = None, **kwargs: Any) -> Container:
+            labels = {**session_labels, **kwargs.pop("labels", {})}
+            c = rt.create(test_image, command, labels=labels, **kwargs)
+            made.append(c)
+            return c
+
+        yield make
+        for c in made:
+            with contextlib.suppress(runtimes.RuntimesError):
+                rt.remove(c, force=True)
+
+    def test_create_then_start(
+        self, rt: Runtime, create: Launch, unique_name: Callable[[str], str]
+    ) -> None:
+        name = unique_name("created")
+        c = create(
+            ["httpd", "-f", "-p", "8080", "-h", "/www"],
+            name=name,
+            ports=["127.0.0.1::8080"],
+            env={"MODE": "created"},
+        )
+        assert c.state is ContainerState.CREATED
+        assert c.name == name
+        assert [x.state for x in rt.ps(all=True, name=name)] == [ContainerState.CREATED]
+        assert rt.ps(name=name) == []  # not running
+        rt.start(name)
+        started = rt.inspect(c)
+        assert started.state is ContainerState.RUNNING
+        assert started.id == c.id
+        assert http_get(started.port(8080).host_port).strip() == "hello from runtimes"
+        assert rt.exec(c, ["sh", "-c", "echo $MODE"]).stdout == b"created\n"
+        rt.start(c)  # already running: nothing happens
+        assert rt.inspect(c).started_at == started.started_at
+
+    def test_start_failure_keeps_the_container(self, rt: Runtime, create: Launch) -> None:
+        c = create(["/runtimes-no-such-binary"])
+        with pytest.raises(runtimes.CommandFailed):
+            rt.start(c)
+        assert rt.inspect(c).state is not ContainerState.RUNNING
+
+    def test_created_with_remove_goes_after_its_run(self, rt: Runtime, create: Launch) -> None:
+        c = create(["sh", "-c", "sleep 0.5"], remove=True)
+        assert rt.inspect(c).state is ContainerState.CREATED
+        rt.start(c)
+        deadline = time.monotonic() + 30
+        while rt.ps(all=True, name=c.name):
+            assert time.monotonic() < deadline, "create(remove=True) left the container behind"
+            time.sleep(0.2)
+
+    def test_restart_keeps_id_files_and_volumes(
+        self,
+        rt: Runtime,
+        launch: Launch,
+        unique_name: Callable[[str], str],
+        session_labels: dict[str, str],
+    ) -> None:
+        volume = rt.create_volume(unique_name("restart"), labels=session_labels).name
+        try:
+            c = launch(["sleep", "1000"], volumes=[f"{volume}:/v"])
+            assert rt.exec(c, ["sh", "-c", "echo kept > /v/data; echo fs > /tmp/fs"]).exit_code == 0
+            before = rt.inspect(c)
+            rt.restart(c, timeout=1)
+            after = rt.inspect(c)
+            assert after.id == before.id
+            assert after.state is ContainerState.RUNNING
+            assert after.started_at is not None
+            assert before.started_at is not None
+            assert after.started_at > before.started_at
+            assert rt.exec(c, ["cat", "/v/data", "/tmp/fs"]).stdout == b"kept\nfs\n"
+            rt.stop(c, timeout=0)
+            rt.restart(c, timeout=1)  # a stopped container is started
+            assert rt.inspect(c).state is ContainerState.RUNNING
+            rt.remove(c, force=True)
+        finally:
+            rt.remove_volume(volume, force=True)
+
+    def test_pause_and_unpause(self, rt: Runtime, launch: Launch, create: Launch) -> None:
+        c = launch(["sleep", "1000"])
+        rt.pause(c)
+        assert rt.inspect(c).state is ContainerState.PAUSED
+        assert [x.state for x in rt.ps(all=True, name=c.name)] == [ContainerState.PAUSED]
+        with pytest.raises(runtimes.CommandFailed):
+            rt.pause(c)
+        rt.unpause(c)
+        assert rt.inspect(c).state is ContainerState.RUNNING
+        with pytest.raises(runtimes.CommandFailed):
+            rt.unpause(c)
+        with pytest.raises(runtimes.CommandFailed):
+            rt.pause(create(["true"]))
+
+    def test_rename(self, rt: Runtime, launch: Launch, unique_name: Callable[[str], str]) -> None:
+        c = launch(["sleep", "1000"])
+        other = launch(["sleep", "1000"])
+        new = unique_name("renamed")
+        rt.rename(c, new)
+        assert rt.inspect(new).id == c.id
+        assert [x.id for x in rt.ps(name=new)] == [c.id]
+        with pytest.raises(runtimes.ContainerNotFound):
+            rt.inspect(c.name)
+        with pytest.raises(runtimes.NameConflict) as info:
+            rt.rename(new, other.name)
+        assert info.value.name == other.name
+        assert rt.inspect(other.name).id == other.id
+
+    def test_stats(self, rt: Runtime, launch: Launch) -> None:
+        busy = launch(["sh", "-c", "while :; do :; done"])
+        sample = rt.stats(busy)
+        if Capability.STATS_CPU in rt.capabilities:
+            assert sample.cpu_percent is not None
+            assert sample.cpu_percent > 0
+        else:
+            assert sample.cpu_percent is None
+        assert sample.memory_usage is not None
+        assert sample.memory_usage > 0
+        assert sample.memory_limit is not None
+        assert sample.memory_limit >= sample.memory_usage
+        assert sample.pids is not None
+        assert sample.pids >= 1
+        for figure in (sample.network_rx, sample.network_tx, sample.block_read, sample.block_write):
+            assert figure is not None
+            assert figure >= 0
+        rt.kill(busy)
+        rt.wait(busy, timeout=60)
+        idle = rt.stats(busy)
+        assert (idle.memory_usage, idle.pids, idle.network_rx, idle.block_write) == (0, 0, 0, 0)
+        assert idle.cpu_percent in (0, None)
+
+    def test_top(self, rt: Runtime, launch: Launch) -> None:
+        c = launch(["sleep", "1000"])
+        rt.exec(c, ["sleep", "999"], user="1000", detach=True)
+        deadline = time.monotonic() + 30
+        while len(found := rt.top(c)) < 2:
+            assert time.monotonic() < deadline, f"the exec'd process never showed: {found}"
+            time.sleep(0.1)
+        by_command = {p.command: p for p in found}
+        assert set(by_command) == {"sleep 1000", "sleep 999"}
+        assert by_command["sleep 1000"].user == "root"
+        assert by_command["sleep 999"].user not in ("", "root")
+        assert len({p.pid for p in found}) == 2
+        assert all(p.pid > 1 for p in found)  # host pids, not the container's
+        rt.stop(c, timeout=0)
+        with pytest.raises(runtimes.CommandFailed):
+            rt.top(c)
+
+    def test_prune(
+        self,
+        rt: Runtime,
+        launch: Launch,
+        create: Launch,
+        tmp_path: Path,
+        unique_name: Callable[[str], str],
+        session_labels: dict[str, str],
+    ) -> None:
+        mark = {**session_labels, "runtimes.test.prune": unique_name("prune")}
+        # In use, so kept: a running container, the volume it mounts, the image it runs.
+        kept_volume = rt.create_volume(unique_name("kept"), labels=mark).name
+        gone_volume = rt.create_volume(unique_name("gone"), labels=mark).name
+        context = write_busybox_context(tmp_path / "ctx", f"FROM scratch\nCOPY busybox {BB}\n")
+        tag = f"runtimes-test/{mark['runtimes.test.prune']}"
+        used_image = rt.build(context, tag=f"{tag}:used", labels={**mark, "which": "used"})
+        unused_image = rt.build(context, tag=f"{tag}:unused", labels={**mark, "which": "unused"})
+        running = launch(["sleep", "1000"], labels=mark, volumes=[f"{kept_volume}:/v"])
+        running_image = launch([BB, "sleep", "1000"], labels=mark, image=f"{tag}:used")
+        exited = launch(["true"], labels=mark)
+        rt.wait(exited, timeout=60)
+        created = create(["true"], labels=mark)
+        unmarked = launch(["true"])  # not carrying the mark: never a candidate
+        rt.wait(unmarked, timeout=60)
+        try:
+            report = rt.prune(labels={"runtimes.test.prune": mark["runtimes.test.prune"]})
+            assert set(report.containers) == {exited.id, created.id}
+            assert report.volumes == (gone_volume,)
+            assert report.images == (unused_image.id,)
+            assert {c.id for c in rt.ps(all=True, labels=mark)} == {running.id, running_image.id}
+            assert rt.inspect(unmarked).id == unmarked.id
+            assert {v.name for v in rt.volumes(labels=mark)} == {kept_volume}
+            assert {i.id for i in rt.images(labels=mark)} == {used_image.id}
+            assert rt.prune(labels=mark) == runtimes.PruneReport()
+        finally:
+            for c in (running, running_image):
+                rt.remove(c, force=True)
+            for volume in (kept_volume, gone_volume):
+                with contextlib.suppress(runtimes.VolumeNotFound):
+                    rt.remove_volume(volume, force=True)
+            for image in (used_image, unused_image):
+                with contextlib.suppress(runtimes.ImageNotFound):
+                    rt.remove_image(image.id, force=True)
+
+
 # -- errors -----------------------------------------------------------------------------------
 
 
@@ -1153,6 +1354,7 @@ class RuntimeContract(
     LifecycleContract,
     ExecContract,
     CopyContract,
+    ControlContract,
     ErrorsContract,
     VolumesContract,
     RegistryContract,
