@@ -18,10 +18,13 @@ from runtimes.errors import (
     AuthenticationFailed,
     BuildFailed,
     CommandFailed,
+    ContainerExited,
     ContainerNotFound,
     ImageNotFound,
     InvalidSpec,
     NameConflict,
+    NetworkInUse,
+    NetworkNotFound,
     NotFound,
     PathNotFound,
     RegistryUnavailable,
@@ -31,6 +34,7 @@ from runtimes.errors import (
     UnknownRuntime,
     Unsupported,
     VolumeNotFound,
+    WaitTimeout,
 )
 from runtimes.models import (
     Capability,
@@ -38,10 +42,13 @@ from runtimes.models import (
     ContainerState,
     ExecResult,
     FrozenDict,
+    Healthcheck,
     Image,
     LogLine,
     Mount,
     MountType,
+    Network,
+    NetworkAttachment,
     PortBinding,
     PortMapping,
     Process,
@@ -56,6 +63,7 @@ from runtimes.models import (
 if _TYPE_CHECKING:
     from runtimes.base import Runtime
     from runtimes.registry import available, connect, known, register_adapter, select
+    from runtimes.stacks import Service, Stack, StackFailed
     from runtimes.streams import ExecStream
 
 # Loaded on first access (PEP 562): the interface module pulls in validation,
@@ -68,6 +76,9 @@ _LAZY = {
     "known": "runtimes.registry",
     "register_adapter": "runtimes.registry",
     "select": "runtimes.registry",
+    "Service": "runtimes.stacks",
+    "Stack": "runtimes.stacks",
+    "StackFailed": "runtimes.stacks",
 }
 
 
@@ -92,11 +103,13 @@ __all__ = [
     "Capability",
     "CommandFailed",
     "Container",
+    "ContainerExited",
     "ContainerNotFound",
     "ContainerState",
     "ExecResult",
     "ExecStream",
     "FrozenDict",
+    "Healthcheck",
     "Image",
     "ImageNotFound",
     "InvalidSpec",
@@ -104,6 +117,10 @@ __all__ = [
     "Mount",
     "MountType",
     "NameConflict",
+    "Network",
+    "NetworkAttachment",
+    "NetworkInUse",
+    "NetworkNotFound",
     "NotFound",
     "PathNotFound",
     "PortBinding",
@@ -117,12 +134,16 @@ __all__ = [
     "RuntimeInfo",
     "RuntimeUnavailable",
     "RuntimesError",
+    "Service",
+    "Stack",
+    "StackFailed",
     "Stats",
     "Timeout",
     "UnknownRuntime",
     "Unsupported",
     "Volume",
     "VolumeNotFound",
+    "WaitTimeout",
     "available",
     "connect",
     "known",

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import queue
+import socket
 import struct
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Literal
 
 from runtimes import _normalize
+from runtimes.errors import Timeout
 from runtimes.models import LogLine
 
 Stream = Literal["stdout", "stderr"]
@@ -182,9 +187,21 @@ class Closing(Iterator[LogLine]):
     the response itself in :meth:`close`, whenever that comes.
     """
 
-    def __init__(self, lines: Iterator[LogLine], release: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        lines: Iterator[LogLine],
+        release: Callable[[], object],
+        interrupt: Callable[[], object] | None = None,
+    ) -> None:
         self._lines = lines
         self._release = release
+        self._interrupt = interrupt
+
+    def interrupt(self) -> None:
+        """From another thread: make a read blocked in ``next()`` return
+        (closing then would wait for that read's lock)."""
+        if self._interrupt is not None:
+            self._interrupt()
 
     def __next__(self) -> LogLine:
         return next(self._lines)
@@ -201,3 +218,94 @@ class Closing(Iterator[LogLine]):
     def __del__(self) -> None:
         with contextlib.suppress(Exception):  # interpreter shutdown, a dead connection
             self.close()
+
+
+class Deadline(Iterator[LogLine]):
+    """A follow that raises :class:`~runtimes.Timeout` once its time is up.
+
+    The source is read on a helper thread, so the caller never blocks past
+    the deadline even when the container prints nothing; at the deadline
+    the source's ``close()`` releases its connection or process, which ends
+    the helper's blocked read.
+    """
+
+    def __init__(self, source: Closing, timeout: float, message: str) -> None:
+        self._source = source
+        self._deadline = time.monotonic() + timeout
+        self._message = message
+        self._items: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1024)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._done = False
+
+    def _pump(self) -> None:
+        item: tuple[str, object]
+        try:
+            for line in self._source:
+                if not self._put(("line", line)):
+                    break
+            item = ("end", None)
+        except BaseException as exc:  # handed to the reader, raised there
+            item = ("error", exc)
+        finally:
+            with contextlib.suppress(Exception):
+                self._source.close()
+        self._put(item)
+
+    def _put(self, item: tuple[str, object]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __next__(self) -> LogLine:
+        if self._done:
+            raise StopIteration
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._pump, daemon=True, name="logs-follow")
+            self._thread.start()
+        remaining = self._deadline - time.monotonic()
+        try:
+            if remaining <= 0:
+                raise queue.Empty
+            kind, value = self._items.get(timeout=remaining)
+        except queue.Empty:
+            self.close()
+            raise Timeout(self._message) from None
+        if kind == "line":
+            assert isinstance(value, LogLine)
+            return value
+        self._done = True
+        if kind == "error":
+            assert isinstance(value, BaseException)
+            raise value
+        raise StopIteration
+
+    def close(self) -> None:
+        """Stop following and release the connection or process (idempotent)."""
+        self._done = True
+        self._stop.set()
+        if self._thread is not None and self._thread.is_alive():
+            # The helper may be blocked in a read: end the read, and the
+            # helper closes the source itself.
+            with contextlib.suppress(Exception):
+                self._source.interrupt()
+            return
+        with contextlib.suppress(Exception):
+            self._source.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+def shutdown_response(response: object) -> None:
+    """End a streamed HTTP response's reads from another thread: shut its
+    socket down (closing it would wait for the blocked reader's lock)."""
+    fp = getattr(getattr(getattr(response, "raw", None), "_fp", None), "fp", None)
+    sock = getattr(getattr(fp, "raw", None), "_sock", None)
+    if sock is not None:
+        sock.shutdown(socket.SHUT_RDWR)

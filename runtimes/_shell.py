@@ -20,7 +20,7 @@ import shlex
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Literal
 
 import attrs
@@ -218,6 +218,7 @@ class Shell:
         env: Mapping[str, str] | None = None,
         stdin: bytes | IO[bytes] | None = None,
         tty: bool = False,
+        on_start: Callable[[subprocess.Popen[bytes]], object] | None = None,
     ) -> Iterator[tuple[Literal["stdout", "stderr", "exit"], bytes]]:
         """Run and yield ``(stream, line)`` as lines arrive on either pipe.
 
@@ -230,6 +231,8 @@ class Shell:
         (bytes, or a binary file read to its end) is written to the
         process's input from a thread, then closed; ``tty`` gives the
         process a terminal as its input instead (``exec -t`` needs one).
+        ``on_start`` receives the process once started, so that another
+        thread can end a stream blocked on a silent process (:func:`terminate`).
         """
         argv = self.argv(args)
         self._log(argv)
@@ -255,6 +258,8 @@ class Shell:
             raise self._missing(exc) from None
         if terminal is not None:
             os.close(terminal[1])  # the child holds it; ours would keep it open
+        if on_start is not None:
+            on_start(proc)
         lines: queue.Queue[tuple[Literal["stdout", "stderr"], bytes | None]] = queue.Queue()
         feeder = None
         if stdin is not None and proc.stdin is not None:

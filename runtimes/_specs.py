@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import json
 import math
 import os
 import re
@@ -23,10 +24,29 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
+import attrs
+
 from runtimes import _normalize
 from runtimes.errors import InvalidSpec
-from runtimes.models import Container, Mount, MountType, PortMapping, Progress, RegistryAuth
-from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
+from runtimes.models import (
+    Container,
+    Healthcheck,
+    Mount,
+    MountType,
+    PortMapping,
+    Progress,
+    RegistryAuth,
+)
+from runtimes.specs import (
+    BuildSpec,
+    ExecSpec,
+    LogsSpec,
+    NetworkSpec,
+    PsSpec,
+    PullSpec,
+    PushSpec,
+    RunSpec,
+)
 
 _PROTOCOLS = ("tcp", "udp", "sctp")
 # Container and volume names as docker, podman and nerdctl all accept them.
@@ -378,6 +398,111 @@ def parse_volumes(specs: Iterable[str | Mount] | str | None) -> list[Mount]:
     return [parse_volume(s) for s in specs]
 
 
+# -- networks ----------------------------------------------------------------------
+
+# Host names and aliases: DNS labels (RFC 1123, plus "_" as Docker allows),
+# dot-separated; sethostname(2) takes at most 64 bytes.
+_DNS_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?"
+_HOSTNAME_RE = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*")
+_MAX_HOSTNAME = 63
+#: Modes every runtime accepts for ``network=`` that are not networks.
+NETWORK_MODES = frozenset({"host", "none"})
+
+
+def check_hostname(hostname: str | None, what: str = "hostname") -> str | None:
+    """A host name or alias (``db``, ``db.internal``), or ``None``."""
+    if hostname is None:
+        return None
+    if (
+        not isinstance(hostname, str)
+        or len(hostname) > _MAX_HOSTNAME
+        or not _HOSTNAME_RE.fullmatch(hostname)
+    ):
+        raise InvalidSpec(
+            f"invalid {what} {hostname!r}: use at most {_MAX_HOSTNAME} letters, digits, '-' "
+            "and '_' in dot-separated labels, each starting and ending with a letter or digit"
+        )
+    return hostname
+
+
+def check_aliases(
+    aliases: Sequence[str] | str | None, network: str | None, builtin: frozenset[str]
+) -> tuple[str, ...]:
+    """Network aliases, which only a user network can resolve.
+
+    A plain string is one alias.  Refused without ``network`` or on one of
+    the adapter's ``builtin`` networks: Docker refuses them there, Podman
+    accepts and ignores them.
+    """
+    if aliases is None:
+        return ()
+    if isinstance(aliases, str):
+        aliases = [aliases]
+    if not isinstance(aliases, (list, tuple)):
+        raise InvalidSpec(f"aliases must be a list of names, got {type(aliases).__name__}")
+    checked: dict[str, None] = {}
+    for alias in aliases:
+        if alias is None:
+            raise InvalidSpec("invalid alias None")
+        checked[check_hostname(alias, "alias") or ""] = None
+    if checked and network is None:
+        raise InvalidSpec("aliases need a user network: pass network= (see create_network)")
+    if checked and network in builtin:
+        raise InvalidSpec(
+            f"aliases need a user network, and {network} is the runtime's own: "
+            "create one with create_network"
+        )
+    return tuple(checked)
+
+
+def check_subnet(subnet: str | None) -> str | None:
+    """An IPv4 subnet in CIDR form (``10.89.3.0/24``), or ``None``."""
+    if subnet is None:
+        return None
+    if not isinstance(subnet, str) or not subnet.isascii():
+        raise InvalidSpec(f"invalid subnet {subnet!r}: expected IPv4 CIDR text like 10.89.3.0/24")
+    try:
+        network = ipaddress.ip_network(subnet, strict=False)
+    except ValueError:
+        raise InvalidSpec(
+            f"invalid subnet {subnet!r}: expected IPv4 CIDR text like 10.89.3.0/24"
+        ) from None
+    if "/" not in subnet or not isinstance(network, ipaddress.IPv4Network):
+        raise InvalidSpec(f"invalid subnet {subnet!r}: only IPv4 subnets like 10.89.3.0/24")
+    if str(network) != subnet:
+        raise InvalidSpec(f"invalid subnet {subnet!r}: host bits are set; did you mean {network}?")
+    # A bridge needs its own address, a gateway and one container at least.
+    if not 8 <= network.prefixlen <= 30:
+        raise InvalidSpec(f"invalid subnet {subnet!r}: the prefix length must be 8 to 30")
+    return subnet
+
+
+def check_network_name(name: str, builtin: frozenset[str]) -> str:
+    """A network name that is not one of the runtime's own (``bridge``, ``host``...)."""
+    checked = check_name(name)
+    if checked in builtin:
+        raise InvalidSpec(
+            f"{checked} is the runtime's own network or network mode, not one to create or remove"
+        )
+    return checked
+
+
+def network_spec(
+    name: str,
+    *,
+    labels: Mapping[str, str] | None,
+    internal: bool,
+    subnet: str | None,
+    builtin: frozenset[str],
+) -> NetworkSpec:
+    return NetworkSpec(
+        name=check_network_name(name, builtin),
+        labels=check_labels(labels),
+        internal=check_flag(internal, "internal"),
+        subnet=check_subnet(subnet),
+    )
+
+
 def check_tail(tail: int | None) -> int | None:
     """``tail`` for logs: ``None`` (everything) or a count."""
     if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int) or tail < 0):
@@ -592,10 +717,14 @@ def run_spec(
     entrypoint: str | Sequence[str] | None,
     network: str | None,
     remove: bool,
+    aliases: Sequence[str] | str | None = None,
+    hostname: str | None = None,
+    builtin_networks: frozenset[str] = frozenset(),
 ) -> RunSpec:
     checked_env = check_env(env)
     cmd = check_command(command)
     entry = check_command(entrypoint, "entrypoint")
+    checked_network = check_name(network) if network is not None else None
     return RunSpec(
         check_image_ref(image),
         command=tuple(cmd) if cmd is not None else None,
@@ -607,7 +736,9 @@ def run_spec(
         workdir=check_path(workdir, "workdir"),
         user=check_user(user),
         entrypoint=tuple(entry) if entry is not None else None,
-        network=check_name(network) if network is not None else None,
+        network=checked_network,
+        aliases=check_aliases(aliases, checked_network, builtin_networks),
+        hostname=check_hostname(hostname),
         remove=check_flag(remove, "remove"),
     )
 
@@ -797,3 +928,93 @@ def registry_certs_dir(root: str | None, registry: str) -> str | None:
         return None
     path = os.path.join(root, registry)
     return path if os.path.isdir(path) else None
+
+
+HEALTHCHECK_LABEL = "runtimes.healthcheck"
+
+
+def check_healthcheck(value: object) -> Healthcheck | None:
+    """A :class:`~runtimes.Healthcheck` with a non-empty test and sane numbers."""
+    if value is None:
+        return None
+    if not isinstance(value, Healthcheck):
+        raise InvalidSpec(f"healthcheck must be a Healthcheck, got {type(value).__name__}")
+    argv = check_command(value.test, "healthcheck test")
+    if not argv:
+        raise InvalidSpec("healthcheck test must not be empty")
+    interval = check_seconds(value.interval, "healthcheck interval")
+    timeout = check_seconds(value.timeout, "healthcheck timeout")
+    start_period = check_seconds(value.start_period, "healthcheck start_period")
+    assert interval is not None
+    assert timeout is not None
+    assert start_period is not None
+    # Docker refuses intervals under 1 ms; a zero timeout would fail every check.
+    if interval < 0.001 or timeout < 0.001:
+        raise InvalidSpec("healthcheck interval and timeout must be at least 1 ms")
+    retries = value.retries
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 1 <= retries <= 1000:
+        raise InvalidSpec("healthcheck retries must be an integer between 1 and 1000")
+    return Healthcheck(
+        test=tuple(argv),
+        interval=interval,
+        timeout=timeout,
+        retries=retries,
+        start_period=start_period,
+    )
+
+
+def healthcheck_label(check: Healthcheck) -> str:
+    """The label value that keeps a container's healthcheck findable later."""
+    return json.dumps(attrs.asdict(check), separators=(",", ":"))
+
+
+def healthcheck_from_labels(labels: Mapping[str, str]) -> Healthcheck | None:
+    """The healthcheck that :meth:`~runtimes.Runtime.run` stored, if any."""
+    raw = labels.get(HEALTHCHECK_LABEL)
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+        return check_healthcheck(Healthcheck(**{**data, "test": tuple(data["test"])}))
+    except (ValueError, TypeError, KeyError, InvalidSpec):
+        return None  # not ours, or damaged: treat as no healthcheck
+
+
+def wait_conditions(
+    *,
+    log: str | re.Pattern[str] | None,
+    port: int | None,
+    http: str | None,
+    exec: str | Sequence[str] | None,  # noqa: A002 - the verb's name
+    healthy: bool,
+    timeout: float,
+) -> tuple[re.Pattern[str] | None, int | None, str | None, list[str] | None, bool, float]:
+    """Validate :meth:`~runtimes.Runtime.wait_for`'s conditions."""
+    pattern: re.Pattern[str] | None = None
+    if isinstance(log, re.Pattern):
+        pattern = log
+    elif log is not None:
+        if not isinstance(log, str) or not log:
+            raise InvalidSpec("wait_for log= must be a non-empty regular expression")
+        try:
+            pattern = re.compile(log)
+        except re.error as exc:
+            raise InvalidSpec(f"wait_for log= is not a valid regular expression: {exc}") from exc
+    if port is not None and (
+        isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535
+    ):
+        raise InvalidSpec(f"wait_for port= must be a port number 1-65535, got {port!r}")
+    if http is not None:
+        if not isinstance(http, str) or not http.startswith("/") or any(c.isspace() for c in http):
+            raise InvalidSpec(f"wait_for http= must be a path starting with '/', got {http!r}")
+        if port is None:
+            raise InvalidSpec("wait_for http= needs port= (the container port to GET)")
+    argv = check_command(exec, "wait_for exec") if exec is not None else None
+    if exec is not None and not argv:
+        raise InvalidSpec("wait_for exec= must not be empty")
+    flag = check_flag(healthy, "healthy")
+    seconds = check_seconds(timeout, "timeout")
+    assert seconds is not None
+    if pattern is None and port is None and argv is None and not flag:
+        raise InvalidSpec("wait_for needs a condition: log=, port=, http=, exec= or healthy=True")
+    return pattern, port, http, argv, flag, seconds

@@ -16,13 +16,19 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import http.client
 import logging
 import os
 import posixpath
+import re
 import shutil
+import socket
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import IO, Any, ClassVar, Literal, overload
+from datetime import UTC, datetime
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal, overload
 
 import attrs
 
@@ -31,25 +37,31 @@ from runtimes._specs import ContainerRef, Since
 from runtimes.errors import (
     BuildFailed,
     CommandFailed,
+    ContainerExited,
     ContainerNotFound,
     ImageNotFound,
     InvalidSpec,
     NameConflict,
+    NetworkInUse,
+    NetworkNotFound,
     NotFound,
     RuntimesError,
     Timeout,
     Unsupported,
     VolumeNotFound,
+    WaitTimeout,
 )
 from runtimes.models import (
     Capability,
     Container,
     ContainerState,
     ExecResult,
+    Healthcheck,
     Image,
     LogLine,
     Mount,
     MountType,
+    Network,
     PortMapping,
     Process,
     Progress,
@@ -59,8 +71,20 @@ from runtimes.models import (
     Stats,
     Volume,
 )
-from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
+from runtimes.specs import (
+    BuildSpec,
+    ExecSpec,
+    LogsSpec,
+    NetworkSpec,
+    PsSpec,
+    PullSpec,
+    PushSpec,
+    RunSpec,
+)
 from runtimes.streams import ExecStream
+
+if TYPE_CHECKING:
+    from runtimes.stacks import RunningStack, Stack
 
 __all__ = ["ContainerRef", "RunSpec", "Runtime", "Since"]
 
@@ -90,13 +114,22 @@ class Runtime(abc.ABC):
 
     #: Registry name of the adapter (``"docker"``, ``"podman"``...).
     name: ClassVar[str]
-    #: Optional behaviours this adapter provides.
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    #: Optional behaviours this runtime provides.  Declared on the adapter
+    #: class, or set per instance by an adapter whose behaviours depend on
+    #: the version it reaches (nerdctl).
+    capabilities: frozenset[Capability] = frozenset()
     #: Options the adapter accepts from ``connect(**options)``, env or config.
     options: ClassVar[tuple[str, ...]] = ()
     #: Adapter trait: the backend's volume create returns an existing volume
     #: instead of refusing it, so :meth:`create_volume` checks first.
     volume_create_is_idempotent: ClassVar[bool] = False
+    #: Names that ``network=`` takes for the runtime's own default network
+    #: or a network mode rather than a user network: aliases are refused
+    #: there, and :meth:`create_network` and :meth:`remove_network` refuse them.
+    builtin_networks: ClassVar[frozenset[str]] = frozenset({"bridge", "host", "none"})
+    #: Why each optional behaviour the adapter lacks is missing: the message
+    #: of the :class:`~runtimes.Unsupported` raised instead.
+    unsupported_reasons: ClassVar[Mapping[Capability, str]] = {}
     #: Seconds a single call may take before :class:`~runtimes.Timeout`.
     default_timeout: float = 120.0
     #: Where the engine itself reads a registry's CA (``DIR/HOST:PORT/ca.crt``)
@@ -264,8 +297,11 @@ class Runtime(abc.ABC):
         user: str | None = None,
         entrypoint: str | Sequence[str] | None = None,
         network: str | None = None,
+        aliases: Sequence[str] | str = (),
+        hostname: str | None = None,
         remove: bool = False,
         pull: str | None = None,
+        healthcheck: Healthcheck | None = None,
     ) -> Container:
         """Create and start a container, detached; return it as inspected.
 
@@ -280,7 +316,24 @@ class Runtime(abc.ABC):
         created but cannot start (a missing executable, say), it is removed
         before :class:`~runtimes.CommandFailed` is raised.  With
         ``remove=True`` the runtime deletes it once it exits.
+
+        ``network`` is a user network (:meth:`create_network`; a missing
+        one raises :class:`~runtimes.NetworkNotFound` before anything is
+        created) or one of :attr:`builtin_networks` (``"host"``,
+        ``"none"``...).  On a user network the other containers reach this
+        one by its name, by its ``hostname`` and by each of ``aliases``
+        (which need a user network: :class:`~runtimes.InvalidSpec`
+        otherwise, and ``Capability.NETWORK_ALIASES``:
+        :class:`~runtimes.Unsupported` otherwise).
+
+        ``healthcheck`` (:class:`~runtimes.Healthcheck`; a shell text as its
+        ``test`` runs under ``/bin/sh -c``) is kept in the label
+        ``runtimes.healthcheck``; the engine schedules it where the runtime
+        has ``Capability.SCHEDULES_HEALTHCHECKS``, else the library runs it
+        when asked (:meth:`check_health`, :meth:`wait_for`).  See
+        ``Container.health``.
         """
+        check = _specs.check_healthcheck(healthcheck)
         spec = _specs.run_spec(
             image,
             command,
@@ -293,17 +346,36 @@ class Runtime(abc.ABC):
             user=user,
             entrypoint=entrypoint,
             network=network,
+            aliases=aliases,
+            hostname=hostname,
             remove=remove,
+            builtin_networks=self.builtin_networks,
         )
-        return self._make(spec, pull, self._run)
+        return self._make(self._with_healthcheck(spec, check), pull, self._run)
+
+    def _with_healthcheck(self, spec: RunSpec, check: Healthcheck | None) -> RunSpec:
+        if check is None:
+            return spec
+        return attrs.evolve(
+            spec,
+            labels={**spec.labels, _specs.HEALTHCHECK_LABEL: _specs.healthcheck_label(check)},
+            healthcheck=check if Capability.SCHEDULES_HEALTHCHECKS in self.capabilities else None,
+        )
 
     def _make(self, spec: RunSpec, pull: str | None, make: Callable[[RunSpec], str]) -> Container:
         """What ``run`` and ``create`` share: the pull policy, named volumes
-        that must exist, and a container the caller cannot be handed removed."""
+        and networks that must exist, and a container the caller cannot be
+        handed removed."""
         policy = _specs.check_pull_policy(self.pull_policy if pull is None else pull)
         for mount in spec.volumes:
             if mount.type is MountType.VOLUME:
                 self._volume(mount.source)
+        if spec.network is not None and spec.network not in self.builtin_networks:
+            # Engines differ: Docker and nerdctl create the container before
+            # they find the network missing.  Check first, like volumes.
+            self._network(spec.network)
+        if spec.aliases:
+            self._require(Capability.NETWORK_ALIASES, "network aliases")
         if policy == "always":
             self.pull(spec.image)
         elif policy == "missing":
@@ -323,7 +395,7 @@ class Runtime(abc.ABC):
                 f"runtime.pull({spec.image!r}) first, or run(..., pull='missing')",
             ) from exc
         try:
-            return self._own(self._inspect(container_id))
+            return self._own(self._with_health(self._inspect(container_id)))
         except ContainerNotFound:
             # remove=True and the process already exited: the runtime deleted it.
             return Container(
@@ -376,7 +448,7 @@ class Runtime(abc.ABC):
 
     def inspect(self, container: ContainerRef) -> Container:
         """Every field of one container; :class:`~runtimes.ContainerNotFound`."""
-        return self._own(self._inspect(_specs.check_ref(container)))
+        return self._own(self._with_health(self._inspect(_specs.check_ref(container))))
 
     def logs(
         self,
@@ -388,6 +460,7 @@ class Runtime(abc.ABC):
         timestamps: bool = False,
         stdout: bool = True,
         stderr: bool = True,
+        timeout: float | None = None,
     ) -> Iterator[LogLine]:
         """The container's output, line by line, each tagged with its stream.
 
@@ -401,7 +474,12 @@ class Runtime(abc.ABC):
         :class:`~runtimes.ContainerNotFound` here, not on the first ``next()``.
         The iterator has ``close()``: call it (or let it go) to stop
         following early; the connection or process is released at once.
+        With ``follow``, ``timeout`` (seconds from this call) bounds the
+        whole follow: ``next()`` raises :class:`~runtimes.Timeout` once it
+        passes, even while the container prints nothing, and the follow is
+        closed.  Without ``follow`` the read is one call, bounded anyway.
         """
+        seconds = _specs.check_seconds(timeout, "timeout", optional=True)
         lines = self._logs(
             _specs.logs_spec(
                 container,
@@ -414,7 +492,240 @@ class Runtime(abc.ABC):
             )
         )
         # One type on every adapter, so close() always exists.
-        return lines if isinstance(lines, _logs.Closing) else _logs.Closing(lines, _nothing)
+        closing = lines if isinstance(lines, _logs.Closing) else _logs.Closing(lines, _nothing)
+        if follow and seconds is not None:
+            return _logs.Deadline(
+                closing,
+                seconds,
+                f"{self.name}: logs of {container} still following after {seconds:g} s",
+            )
+        return closing
+
+    def check_health(self, container: ContainerRef) -> str | None:
+        """The container's health now: ``"starting"``, ``"healthy"``,
+        ``"unhealthy"``, or ``None`` when it has no healthcheck.
+
+        Where the runtime has ``Capability.SCHEDULES_HEALTHCHECKS`` this is
+        the engine's latest state.  Elsewhere it runs the check once, by
+        :meth:`exec`, and applies the same rules: a success makes it
+        healthy, ``retries`` failures in a row (not counting those within
+        ``start_period`` of the start) unhealthy; a check that outlasts its
+        ``timeout`` counts as failed.
+        """
+        current = self._inspect(_specs.check_ref(container))
+        check = _specs.healthcheck_from_labels(current.labels)
+        if check is None:
+            return None
+        if Capability.SCHEDULES_HEALTHCHECKS in self.capabilities:
+            return current.health
+        return self._run_check(current, check)
+
+    def _run_check(self, current: Container, check: Healthcheck) -> str:
+        result: list[int] = []
+
+        def attempt() -> None:
+            with contextlib.suppress(RuntimesError):
+                result.append(
+                    self._exec(ExecSpec(container=current.id, command=check.test)).exit_code
+                )
+
+        worker = threading.Thread(target=attempt, daemon=True, name="healthcheck")
+        worker.start()
+        worker.join(check.timeout)
+        passed = bool(result) and result[0] == 0
+        with _HEALTH_LOCK:
+            status, failures = self._health_seen().get(current.id, ("starting", 0))
+            if passed:
+                status, failures = "healthy", 0
+            elif not _in_start_period(current, check):
+                failures += 1
+                if failures >= check.retries:
+                    status = "unhealthy"
+            self._health_seen()[current.id] = (status, failures)
+        return status
+
+    def _health_seen(self) -> dict[str, tuple[str, int]]:
+        # Emulated health, per Runtime object: (status, failures in a row).
+        seen: dict[str, tuple[str, int]] | None = self.__dict__.get("_emulated_health")
+        if seen is None:
+            seen = self.__dict__.setdefault("_emulated_health", {})
+        return seen
+
+    def _with_health(self, container: Container) -> Container:
+        if Capability.SCHEDULES_HEALTHCHECKS in self.capabilities:
+            return container  # the engine's, also for an image's own HEALTHCHECK
+        if _specs.HEALTHCHECK_LABEL not in container.labels:
+            # An image's HEALTHCHECK that this engine never runs (Podman
+            # without systemd says "starting" for ever): no health known.
+            return attrs.evolve(container, health=None) if container.health else container
+        with _HEALTH_LOCK:
+            status = self._health_seen().get(container.id, ("starting", 0))[0]
+        return attrs.evolve(container, health=status)
+
+    def wait_for(
+        self,
+        container: ContainerRef,
+        *,
+        log: str | re.Pattern[str] | None = None,
+        port: int | None = None,
+        http: str | None = None,
+        exec: str | Sequence[str] | None = None,  # noqa: A002 - the verb's name
+        healthy: bool = False,
+        timeout: float = 60,
+    ) -> Container:
+        """Block until the container is ready, and return it as inspected.
+
+        Every condition given must hold: ``log``, a regular expression that
+        one output line matches (``re.search``); ``port``, a container port
+        whose published host port accepts a TCP connection that the
+        runtime's port proxy does not drop at once
+        (:class:`~runtimes.InvalidSpec` if it is not published); ``http``,
+        a path that answers 2xx or 3xx to a GET on the published ``port``;
+        ``exec``, a command that exits 0 in the container; ``healthy``, its
+        :class:`~runtimes.Healthcheck` passing (``Container.health ==
+        "healthy"``; the library runs the check where the runtime does not,
+        as :meth:`check_health` says).  Conditions are polled every 0.1 to
+        0.5 s, each poll bounded by what is left of ``timeout``.
+
+        Raises :class:`~runtimes.ContainerExited` as soon as the container
+        exits first, :class:`~runtimes.WaitTimeout` (a
+        :class:`~runtimes.Timeout`) after ``timeout`` seconds; both carry
+        the container's last log lines.
+        """
+        pattern, want_port, path, argv, want_health, seconds = _specs.wait_conditions(
+            log=log, port=port, http=http, exec=exec, healthy=healthy, timeout=timeout
+        )
+        ref = _specs.check_ref(container)
+        deadline = time.monotonic() + seconds
+        current = self.inspect(ref)
+        check = _specs.healthcheck_from_labels(current.labels)
+        native = Capability.SCHEDULES_HEALTHCHECKS in self.capabilities
+        if want_health and check is None and not (native and current.health is not None):
+            raise InvalidSpec(f"wait_for healthy=True: {current.name} has no healthcheck")
+        host_port: tuple[str, int] | None = None
+        if want_port is not None:
+            try:
+                binding = current.port(want_port)
+            except LookupError as exc:
+                raise InvalidSpec(
+                    f"wait_for port={want_port}: that port is not published by {current.name}"
+                ) from exc
+            host_ip = (
+                binding.host_ip if binding.host_ip not in ("", "0.0.0.0", "::") else "127.0.0.1"
+            )
+            host_port = (host_ip, binding.host_port)
+        done: set[str] = set()
+        wanted = {
+            name
+            for name, on in (
+                ("log", pattern is not None),
+                ("port", want_port is not None),
+                ("http", path is not None),
+                ("exec", argv is not None),
+                ("healthy", want_health),
+            )
+            if on
+        }
+        next_check = 0.0
+        delay = 0.1
+        while True:
+            if current.state in (ContainerState.EXITED, ContainerState.DEAD):
+                raise ContainerExited(
+                    current.name or ref, current.exit_code, logs=self._last_lines(ref)
+                )
+            if current.state is ContainerState.RUNNING:
+                left = max(deadline - time.monotonic(), 0.05)
+                if (
+                    pattern is not None
+                    and "log" not in done
+                    and any(pattern.search(line.text) for line in self.logs(ref))
+                ):
+                    done.add("log")
+                if host_port is not None and "port" not in done and _tcp_ready(*host_port, left):
+                    done.add("port")
+                if (
+                    path is not None
+                    and host_port is not None
+                    and "http" not in done
+                    and _http_ready(*host_port, path, left)
+                ):
+                    done.add("http")
+                if argv is not None and "exec" not in done and self.exec(ref, argv).exit_code == 0:
+                    done.add("exec")
+                if want_health and "healthy" not in done:
+                    if native or check is None:
+                        healthy_now = current.health == "healthy"
+                    elif time.monotonic() >= next_check:
+                        next_check = time.monotonic() + check.interval
+                        healthy_now = self._run_check(current, check) == "healthy"
+                    else:
+                        healthy_now = False
+                    if healthy_now:
+                        done.add("healthy")
+                if wanted <= done:
+                    return self.inspect(ref)
+            if time.monotonic() >= deadline:
+                state = f", health {current.health}" if current.health else ""
+                lines = self._last_lines(ref)
+                tail = "".join(f"\n  | {line}" for line in lines) or " (no output)"
+                pending = (
+                    ", ".join(sorted(wanted - done))
+                    if current.state is ContainerState.RUNNING
+                    else "running"
+                )
+                raise WaitTimeout(
+                    f"{self.name}: {current.name or ref} not ready after {seconds:g} s "
+                    f"(waiting for {pending}; state {current.state}{state}); "
+                    f"last log lines:{tail}",
+                    logs=lines,
+                )
+            time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+            delay = min(delay * 1.5, 0.5)
+            try:
+                current = self.inspect(ref)
+            except ContainerNotFound:
+                # Removed on exit (run(remove=True)): it exited before it was ready.
+                raise ContainerExited(current.name or ref, None) from None
+
+    def up(
+        self,
+        stack: Stack,
+        *,
+        labels: Mapping[str, str] | None = None,
+        timeout: float = 120,
+    ) -> contextlib.AbstractContextManager[RunningStack]:
+        """Start a :class:`~runtimes.Stack`; a context manager giving a
+        :class:`~runtimes.stacks.RunningStack` (``s["db"]``, ``s.logs()``,
+        ``s.exec(service, cmd)``).
+
+        The whole stack is validated first (:class:`~runtimes.InvalidSpec`
+        for a ``depends_on`` cycle or unknown service, nothing created).
+        Then one network ``<name>-net``, the stack's volumes
+        (``<name>-<volume>``) and built images are created, and the
+        services start in dependency order, each named ``<name>-<service>``
+        and reachable by its service name, each after its dependencies'
+        conditions hold, each awaited with its ``ready`` conditions
+        (:meth:`wait_for`; ``timeout`` seconds by default).  Everything
+        carries ``labels`` and ``runtimes.stack=<name>``.  On exit, and if
+        the start fails (:class:`~runtimes.StackFailed`, with the failing
+        service's last log lines) or is interrupted (``KeyboardInterrupt``),
+        everything is removed, containers first.
+        """
+        from runtimes import stacks
+
+        return stacks.up(self, stack, labels=labels, timeout=timeout)
+
+    def down(self, name: str) -> list[str]:
+        """Remove everything labelled ``runtimes.stack=<name>``: what a
+        crashed :meth:`up` left.  Returns what was removed."""
+        from runtimes import stacks
+
+        return stacks.down(self, name)
+
+    def _last_lines(self, ref: str, count: int = 20) -> list[str]:
+        with contextlib.suppress(RuntimesError):
+            return [line.text for line in self.logs(ref, tail=count)]
+        return []
 
     def stop(self, container: ContainerRef, timeout: float = 10) -> None:
         """Send the stop signal, then SIGKILL after ``timeout`` seconds."""
@@ -661,8 +972,11 @@ class Runtime(abc.ABC):
         user: str | None = None,
         entrypoint: str | Sequence[str] | None = None,
         network: str | None = None,
+        aliases: Sequence[str] | str = (),
+        hostname: str | None = None,
         remove: bool = False,
         pull: str | None = None,
+        healthcheck: Healthcheck | None = None,
     ) -> Container:
         """Create a container as :meth:`run` would, without starting it;
         return it as inspected (state ``CREATED``).
@@ -671,6 +985,7 @@ class Runtime(abc.ABC):
         (and a process that cannot start raises there).  With
         ``remove=True`` the runtime deletes it once it exits after starting.
         """
+        check = _specs.check_healthcheck(healthcheck)
         spec = _specs.run_spec(
             image,
             command,
@@ -683,9 +998,12 @@ class Runtime(abc.ABC):
             user=user,
             entrypoint=entrypoint,
             network=network,
+            aliases=aliases,
+            hostname=hostname,
             remove=remove,
+            builtin_networks=self.builtin_networks,
         )
-        return self._make(spec, pull, self._create)
+        return self._make(self._with_healthcheck(spec, check), pull, self._create)
 
     def start(self, container: ContainerRef) -> None:
         """Start a created or stopped container; starting a running one does
@@ -940,6 +1258,128 @@ class Runtime(abc.ABC):
         """Remove a named volume; :class:`~runtimes.VolumeNotFound`."""
         self._remove_volume(_specs.check_name(name), force=_specs.check_flag(force, "force"))
 
+    # -- networks ---------------------------------------------------------
+
+    def create_network(
+        self,
+        name: str,
+        *,
+        labels: Mapping[str, str] | None = None,
+        internal: bool = False,
+        subnet: str | None = None,
+    ) -> Network:
+        """Create a user network; :class:`~runtimes.NameConflict` if the name exists.
+
+        Containers on it reach each other by name, hostname and alias
+        (:meth:`run`), and not containers on other networks by name (nor by
+        address, with ``Capability.ISOLATED_NETWORKS``).  ``subnet`` is an
+        IPv4 network like ``"10.89.3.0/24"``; ``None`` lets the runtime
+        pick a free one.  A subnet that overlaps one of the runtime's
+        networks raises :class:`~runtimes.CommandFailed` (Podman and
+        nerdctl check the host's routes too, Docker only its own networks).
+        Nothing is forwarded beyond an ``internal`` network
+        (``Capability.INTERNAL_NETWORKS``, else
+        :class:`~runtimes.Unsupported`).  Nothing is created when it fails.
+        """
+        spec = _specs.network_spec(
+            name,
+            labels=labels,
+            internal=internal,
+            subnet=subnet,
+            builtin=self.builtin_networks,
+        )
+        if spec.internal:
+            self._require(Capability.INTERNAL_NETWORKS, "internal networks")
+        return self._create_network(spec)
+
+    def network(self, name: str) -> Network:
+        """One network by name or id; :class:`~runtimes.NetworkNotFound`.
+
+        ``host`` and ``none`` are network modes, not networks: not found.
+        """
+        checked = _specs.check_name(name)
+        if checked in _specs.NETWORK_MODES:
+            raise NetworkNotFound(
+                checked, f"{self.name}: {checked} is a network mode, not a network"
+            )
+        return self._network(checked)
+
+    def networks(self, *, labels: Mapping[str, str] | None = None) -> list[Network]:
+        """Networks, optionally only those carrying all ``labels``.
+
+        The runtime's default network is listed (Docker's and nerdctl's
+        ``bridge``, Podman's ``podman``); the ``host`` and ``none`` modes are not.
+        """
+        wanted = _specs.check_labels(labels)
+        return [
+            n
+            for n in self._networks(wanted)
+            if n.name not in _specs.NETWORK_MODES
+            and all(n.labels.get(k) == v for k, v in wanted.items())
+        ]
+
+    def remove_network(self, name: str) -> None:
+        """Remove a user network.
+
+        :class:`~runtimes.NetworkInUse` while any container, running or
+        stopped, is attached to it (on every runtime: Docker and nerdctl
+        would drop it from under stopped containers);
+        :class:`~runtimes.NetworkNotFound`; :class:`~runtimes.InvalidSpec`
+        for one of :attr:`builtin_networks`.
+        """
+        checked = _specs.check_network_name(name, self.builtin_networks)
+        found = self._network(checked)
+        users = [
+            c.name or c.short_id
+            for c in self._ps(PsSpec(all=True))
+            if any(a.network == found.name for a in c.networks)
+        ]
+        if users:
+            raise NetworkInUse(found.name, sorted(users))
+        self._remove_network(found.name)
+
+    def connect_network(
+        self, container: ContainerRef, network: str, *, aliases: Sequence[str] | str = ()
+    ) -> None:
+        """Attach an existing container, running or not, to one more network.
+
+        The other containers there reach it by name, hostname and
+        ``aliases`` from then on.  Needs ``Capability.NETWORK_CONNECT``
+        (and ``NETWORK_ALIASES`` for aliases): :class:`~runtimes.Unsupported`,
+        after the same checks as elsewhere.  A container already on that
+        network raises :class:`~runtimes.CommandFailed`.
+        """
+        ref = _specs.check_ref(container)
+        net = _specs.check_name(network)
+        checked = _specs.check_aliases(aliases, net, self.builtin_networks)
+        if Capability.NETWORK_CONNECT not in self.capabilities or (
+            checked and Capability.NETWORK_ALIASES not in self.capabilities
+        ):
+            # The same errors as the runtimes that can, before the refusal.
+            self._inspect(ref)
+            self.network(net)
+            self._require(Capability.NETWORK_CONNECT, "connecting a container to a network")
+            self._require(Capability.NETWORK_ALIASES, "network aliases")
+        self._connect_network(ref, net, aliases=checked)
+
+    def disconnect_network(self, container: ContainerRef, network: str) -> None:
+        """Detach a container from a network; :class:`~runtimes.CommandFailed`
+        if it is not attached.  Needs ``Capability.NETWORK_CONNECT``."""
+        ref = _specs.check_ref(container)
+        net = _specs.check_name(network)
+        if Capability.NETWORK_CONNECT not in self.capabilities:
+            self._inspect(ref)
+            self.network(net)
+            self._require(Capability.NETWORK_CONNECT, "disconnecting a container from a network")
+        self._disconnect_network(ref, net)
+
+    def _require(self, capability: Capability, what: str) -> None:
+        if capability not in self.capabilities:
+            reason = self.unsupported_reasons.get(capability, "the adapter does not provide it")
+            raise Unsupported(
+                f"{self.name} does not support {what}: {reason}", capability=capability
+            )
+
     def _check_bases(self, spec: BuildSpec, policy: str) -> None:
         # Builders differ: Docker's classic builder pulls a missing base even
         # with pull=False.  The policy is applied here, before the builder.
@@ -1130,6 +1570,30 @@ class Runtime(abc.ABC):
     def _remove_volume(self, name: str, *, force: bool) -> None:
         """Remove one volume; :class:`~runtimes.VolumeNotFound`."""
 
+    @abc.abstractmethod
+    def _create_network(self, spec: NetworkSpec) -> Network:
+        """Create a network; :class:`~runtimes.NameConflict` if the name exists."""
+
+    @abc.abstractmethod
+    def _network(self, name: str) -> Network:
+        """One network by name or id; :class:`~runtimes.NetworkNotFound`."""
+
+    @abc.abstractmethod
+    def _networks(self, labels: Mapping[str, str]) -> list[Network]:
+        """Networks carrying every one of ``labels`` (filtered again after)."""
+
+    @abc.abstractmethod
+    def _remove_network(self, name: str) -> None:
+        """Remove one network that no container uses; :class:`~runtimes.NetworkNotFound`."""
+
+    def _connect_network(self, ref: str, network: str, *, aliases: tuple[str, ...]) -> None:
+        """Attach a container to a network (``Capability.NETWORK_CONNECT``)."""
+        self._require(Capability.NETWORK_CONNECT, "connecting a container to a network")
+
+    def _disconnect_network(self, ref: str, network: str) -> None:
+        """Detach a container from a network (``Capability.NETWORK_CONNECT``)."""
+        self._require(Capability.NETWORK_CONNECT, "disconnecting a container from a network")
+
 
 #: States ``prune`` removes: the container has no process.
 _PRUNABLE = (ContainerState.CREATED, ContainerState.EXITED, ContainerState.DEAD)
@@ -1191,3 +1655,38 @@ def _auth_secrets(auth: RegistryAuth | None) -> dict[str, str]:
 
 def _nothing() -> None:
     pass
+
+
+_HEALTH_LOCK = threading.Lock()
+
+
+def _in_start_period(container: Container, check: Healthcheck) -> bool:
+    if container.started_at is None or not check.start_period:
+        return False
+    age = (datetime.now(UTC) - container.started_at).total_seconds()
+    return age < check.start_period
+
+
+def _tcp_ready(host: str, port: int, budget: float) -> bool:
+    """A connection that stays open: Docker's userland proxy accepts and then
+    drops connections to a port nothing listens on yet."""
+    try:
+        with socket.create_connection((host, port), timeout=min(budget, 2.0)) as sock:
+            sock.settimeout(min(budget, 0.3))
+            try:
+                return sock.recv(1) != b""  # a greeting: ready; EOF: dropped
+            except TimeoutError:
+                return True  # open and waiting for the client to speak
+    except OSError:
+        return False
+
+
+def _http_ready(host: str, port: int, path: str, budget: float) -> bool:
+    conn = http.client.HTTPConnection(host, port, timeout=min(budget, 2.0))
+    try:
+        conn.request("GET", path)
+        return 200 <= conn.getresponse().status < 400
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()

@@ -15,15 +15,19 @@ import errno
 from collections.abc import Sequence
 
 from runtimes._redact import redact_argv, redact_text
+from runtimes.models import Capability
 
 __all__ = [
     "AuthenticationFailed",
     "BuildFailed",
     "CommandFailed",
+    "ContainerExited",
     "ContainerNotFound",
     "ImageNotFound",
     "InvalidSpec",
     "NameConflict",
+    "NetworkInUse",
+    "NetworkNotFound",
     "NotFound",
     "PathNotFound",
     "RegistryUnavailable",
@@ -33,6 +37,7 @@ __all__ = [
     "UnknownRuntime",
     "Unsupported",
     "VolumeNotFound",
+    "WaitTimeout",
 ]
 
 
@@ -129,8 +134,35 @@ class PathNotFound(NotFound, FileNotFoundError):
         return self.message
 
 
+class NetworkNotFound(NotFound):
+    """No network has this name (``host`` and ``none`` are modes, not networks)."""
+
+    _kind = "network"
+
+
+class NetworkInUse(RuntimesError):
+    """A network still has containers attached, running or stopped, so it was
+    not removed.
+
+    Raised the same way on every runtime: Docker and nerdctl would remove a
+    network that only stopped containers use, Podman would not.
+    """
+
+    def __init__(
+        self, name: str, containers: Sequence[str] = (), message: str | None = None
+    ) -> None:
+        #: The network that was not removed.
+        self.name = name
+        #: Names (or ids) of the containers attached to it, when known.
+        self.containers = tuple(containers)
+        users = f" by {', '.join(self.containers)}" if self.containers else ""
+        super().__init__(
+            message or f"network {name} is in use{users}: remove those containers first"
+        )
+
+
 class NameConflict(RuntimesError):
-    """The name is already used by another container (or volume).
+    """The name is already used by another container (or volume, or network).
 
     No builtin means "already exists" outside file systems, so this one
     subclasses only :class:`RuntimesError`.
@@ -174,8 +206,48 @@ class Timeout(RuntimesError, TimeoutError):
     """A call did not finish within its time limit."""
 
 
+class WaitTimeout(Timeout):
+    """:meth:`~runtimes.Runtime.wait_for` gave up: the condition did not hold in time.
+
+    The message ends with the container's last log lines.
+    """
+
+    def __init__(self, message: str, *, logs: Sequence[str] = ()) -> None:
+        #: The container's last log lines when it gave up.
+        self.logs = tuple(logs)
+        super().__init__(message)
+
+
+class ContainerExited(RuntimesError):
+    """The container exited while something waited for it to become ready.
+
+    The message ends with the container's last log lines.
+    """
+
+    def __init__(self, container: str, exit_code: int | None, *, logs: Sequence[str] = ()) -> None:
+        #: The container's name (or id).
+        self.container = container
+        #: Its exit code, when the runtime reported one.
+        self.exit_code = exit_code
+        #: Its last log lines.
+        self.logs = tuple(logs)
+        tail = "".join(f"\n  | {line}" for line in self.logs) or " (no output)"
+        super().__init__(
+            f"container {container} exited with code {exit_code} before it was ready; "
+            f"last log lines:{tail}"
+        )
+
+
 class Unsupported(RuntimesError, NotImplementedError):
-    """The adapter does not provide this optional feature (see ``Capability``)."""
+    """The adapter does not provide this optional feature (see ``Capability``).
+
+    Raised before anything reaches the runtime; the message says why.
+    """
+
+    def __init__(self, message: str, *, capability: Capability | None = None) -> None:
+        #: The missing :class:`~runtimes.Capability`, when one is the reason.
+        self.capability = capability
+        super().__init__(message)
 
 
 class BuildFailed(RuntimesError):

@@ -11,7 +11,7 @@ from equality and repr) as an escape hatch.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, NoReturn, TypeVar
 
@@ -23,10 +23,13 @@ __all__ = [
     "ContainerState",
     "ExecResult",
     "FrozenDict",
+    "Healthcheck",
     "Image",
     "LogLine",
     "Mount",
     "MountType",
+    "Network",
+    "NetworkAttachment",
     "PortBinding",
     "PortMapping",
     "Process",
@@ -119,12 +122,30 @@ class Capability(enum.StrEnum):
     LOSSLESS_LOGS = "lossless-logs"
     #: Log timestamps have sub-second precision.
     PRECISE_LOG_TIMESTAMPS = "precise-log-timestamps"
-    #: A last line written without a newline is in the logs.  (nerdctl 2.0
-    #: drops it: nerdctl#2313, fixed upstream in 2026.)
+    #: A last line written without a newline is in the logs.  (nerdctl
+    #: before 2.3.4 may drop it: 2.0 always, 2.2 when the logs are read just
+    #: after the exit, before its logger has finished; nerdctl#2313, #5009.)
     KEEPS_UNTERMINATED_LAST_LINE = "keeps-unterminated-last-line"
     #: ``run(workdir=...)`` creates a working directory the image lacks.
     #: (Podman refuses to start: :class:`~runtimes.CommandFailed`.)
     CREATES_MISSING_WORKDIR = "creates-missing-workdir"
+    #: ``aliases=`` on ``run`` and ``connect_network``: extra names that the
+    #: other containers on a user network resolve.  (nerdctl has no network
+    #: aliases; its containers resolve each other's name and hostname only.)
+    NETWORK_ALIASES = "network-aliases"
+    #: ``connect_network`` and ``disconnect_network`` on an existing
+    #: container.  (nerdctl has no ``network connect``: pass ``network=`` to
+    #: ``run``.)
+    NETWORK_CONNECT = "network-connect"
+    #: ``create_network(internal=True)``: a network whose containers reach
+    #: each other and nothing beyond it (on Docker, the host's own addresses
+    #: still answer).  (nerdctl has none; Podman 4.3's drop their own traffic
+    #: where Docker has set the FORWARD policy to DROP.)
+    INTERNAL_NETWORKS = "internal-networks"
+    #: Containers on different user networks cannot reach each other, not
+    #: even by address.  (Podman routes between its networks; the ``isolate``
+    #: option the adapter sets only takes effect from netavark 1.5.)
+    ISOLATED_NETWORKS = "isolated-networks"
     #: The ``insecure_registries`` and ``registry_certs`` options apply per
     #: call.  (dockerd reads its own ``daemon.json`` and
     #: ``/etc/docker/certs.d``; see :attr:`~runtimes.Runtime.engine_certs_dir`.)
@@ -132,6 +153,13 @@ class Capability(enum.StrEnum):
     #: ``stats()`` reports ``cpu_percent``.  (nerdctl 2.0 prints ``0.00%``
     #: or thousands of percent for a busy container on cgroup v1: ``None``.)
     STATS_CPU = "stats-cpu"
+    #: The engine runs a container's :class:`Healthcheck` on its own schedule
+    #: and reports the state in ``Container.health``.  (Podman 4.3 schedules
+    #: checks with systemd timers, absent without systemd; nerdctl 2.0 has
+    #: none.)  Without it the library runs the check itself, by ``exec``,
+    #: in :meth:`~runtimes.Runtime.wait_for` and
+    #: :meth:`~runtimes.Runtime.check_health`, with the same semantics.
+    SCHEDULES_HEALTHCHECKS = "schedules-healthchecks"
 
 
 class MountType(enum.StrEnum):
@@ -215,6 +243,17 @@ class Container:
     ports: tuple[PortBinding, ...] = ()
     #: Labels.
     labels: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping, hash=False)
+    #: Networks it is attached to, sorted by name; ``host`` and ``none`` are
+    #: modes, not networks, and never appear.
+    networks: tuple[NetworkAttachment, ...] = ()
+    #: Health of a container run with a :class:`Healthcheck`: ``"starting"``,
+    #: ``"healthy"`` or ``"unhealthy"``; ``None`` without one (with
+    #: ``Capability.SCHEDULES_HEALTHCHECKS``, an image's own ``HEALTHCHECK``
+    #: counts too).  Filled by
+    #: ``inspect`` (not ``ps``).  Where the runtime lacks
+    #: ``Capability.SCHEDULES_HEALTHCHECKS`` it is the result of the last
+    #: check this ``Runtime`` object ran (``"starting"`` before any).
+    health: str | None = None
     #: Name of the runtime that reported it.
     runtime: str = ""
     #: The backend's own record, untouched.
@@ -233,6 +272,13 @@ class Container:
             if binding.container_port == container_port and binding.protocol == protocol:
                 return binding
         raise LookupError(f"port {container_port}/{protocol} is not published by {self.name}")
+
+    def network(self, name: str) -> NetworkAttachment:
+        """The attachment to one network; ``LookupError`` if not attached."""
+        for attachment in self.networks:
+            if attachment.network == name:
+                return attachment
+        raise LookupError(f"{self.name} is not attached to network {name}")
 
 
 @attrs.frozen(kw_only=True)
@@ -262,6 +308,43 @@ class Volume:
     #: Volume name.
     name: str
     #: Volume labels.
+    labels: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping, hash=False)
+    #: The backend's own record, untouched.
+    raw: Mapping[str, Any] = attrs.field(
+        factory=dict, converter=_frozen_raw, eq=False, repr=False, hash=False
+    )
+
+
+@attrs.frozen(kw_only=True)
+class NetworkAttachment:
+    """One network a container is attached to, as the container sees it."""
+
+    #: Network name.
+    network: str
+    #: The container's IPv4 address on it; ``None`` while the container does
+    #: not run (and in Podman's ``ps`` listing, which has no addresses).
+    ip_address: str | None = None
+    #: The aliases given to ``run`` or ``connect_network``, sorted.  The
+    #: container's name, hostname and short id, which the runtimes resolve
+    #: too, are left out.  Empty in Docker's ``ps`` listing.
+    aliases: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Network:
+    """A container network (a bridge on the engine's host)."""
+
+    #: Network name.
+    name: str
+    #: The runtime's id for it (64 hex); ``""`` for a network the runtime
+    #: has no id for (nerdctl's networks from foreign CNI files).
+    id: str = ""
+    #: IPv4 subnets in CIDR form, e.g. ``("10.89.3.0/24",)``.
+    subnets: tuple[str, ...] = ()
+    #: Nothing is forwarded beyond it: containers on it reach each other
+    #: (and, on Docker, the host's own addresses), nothing else.
+    internal: bool = False
+    #: Network labels.
     labels: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping, hash=False)
     #: The backend's own record, untouched.
     raw: Mapping[str, Any] = attrs.field(
@@ -433,3 +516,33 @@ class RegistryAuth:
     username: str
     #: Password or access token (hidden from repr).
     password: str = attrs.field(repr=lambda _: "***")
+
+
+def _check_test(value: str | Sequence[str]) -> tuple[str, ...]:
+    # Validated later (runtimes._specs.check_healthcheck): keep what was given.
+    if isinstance(value, str):
+        return ("/bin/sh", "-c", value) if value.strip() else ()
+    return tuple(value) if isinstance(value, Sequence) else value
+
+
+@attrs.frozen(kw_only=True)
+class Healthcheck:
+    """A command that tells whether a container's service works (exit 0).
+
+    The same semantics on every runtime: checks start once the container
+    runs, every ``interval`` seconds; each may last ``timeout`` seconds;
+    failures during ``start_period`` do not count; ``retries`` failures in
+    a row make it ``unhealthy``, one success makes it ``healthy``.
+    """
+
+    #: The check's argv, run in the container; a shell text becomes
+    #: ``("/bin/sh", "-c", text)``.
+    test: tuple[str, ...] = attrs.field(converter=_check_test)
+    #: Seconds between two checks.
+    interval: float = 30.0
+    #: Seconds one check may take before it counts as failed.
+    timeout: float = 30.0
+    #: Failures in a row that make the container unhealthy.
+    retries: int = 3
+    #: Seconds after the start during which failures do not count.
+    start_period: float = 0.0

@@ -36,9 +36,11 @@ from runtimes.models import (
     Capability,
     Container,
     ExecResult,
+    Healthcheck,
     Image,
     LogLine,
     MountType,
+    Network,
     Process,
     Progress,
     ProgressStatus,
@@ -46,7 +48,16 @@ from runtimes.models import (
     Stats,
     Volume,
 )
-from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
+from runtimes.specs import (
+    BuildSpec,
+    ExecSpec,
+    LogsSpec,
+    NetworkSpec,
+    PsSpec,
+    PullSpec,
+    PushSpec,
+    RunSpec,
+)
 from runtimes.streams import ExecStream
 
 __all__ = ["DockerRuntime"]
@@ -71,6 +82,11 @@ class DockerRuntime(Runtime):
             Capability.CREATES_MISSING_WORKDIR,
             Capability.KEEPS_UNTERMINATED_LAST_LINE,
             Capability.STATS_CPU,
+            Capability.NETWORK_ALIASES,
+            Capability.NETWORK_CONNECT,
+            Capability.INTERNAL_NETWORKS,
+            Capability.ISOLATED_NETWORKS,
+            Capability.SCHEDULES_HEALTHCHECKS,
         }
     )
     options = ("host", "timeout")
@@ -321,7 +337,6 @@ class DockerRuntime(Runtime):
     def _push(self, spec: PushSpec) -> str:
         self._check_insecure(spec)
         repository, tag = _specs.split_reference(spec.ref)
-        self._image(spec.ref)  # the daemon's "does not exist locally" is a stream error
         digest = self._transfer(spec, "push", f"/images/{repository}/push", {"tag": tag})
         if digest is None:
             raise CommandFailed(
@@ -393,6 +408,11 @@ class DockerRuntime(Runtime):
                 }
                 for m in spec.volumes
             ]
+        networking: dict[str, Any] | None = None
+        if spec.network is not None and spec.aliases:
+            networking = self._client.create_networking_config(
+                {spec.network: self._client.create_endpoint_config(aliases=list(spec.aliases))}
+            )
         with self._api("run", "image", spec.image):
             created = self._client.create_container(
                 spec.image,
@@ -405,10 +425,35 @@ class DockerRuntime(Runtime):
                 entrypoint=list(spec.entrypoint) if spec.entrypoint is not None else None,
                 ports=[(p.container_port, p.protocol) for p in spec.ports] or None,
                 host_config=host_config,
+                networking_config=networking,
+                hostname=spec.hostname,
+                healthcheck=_healthcheck(spec.healthcheck),
                 detach=True,
             )
         container_id: str = created["Id"]
+        if spec.name is None and spec.network and spec.network not in self.builtin_networks:
+            try:
+                with self._api("run", "container", container_id):
+                    self._resolve_generated_name(container_id, spec.network, spec.aliases)
+            except BaseException:
+                # Unusable as asked for: don't leak it.
+                with contextlib.suppress(Exception):
+                    self._client.remove_container(container_id, force=True)
+                raise
         return container_id
+
+    def _resolve_generated_name(
+        self, container_id: str, network: str, aliases: tuple[str, ...]
+    ) -> None:
+        """Make a name dockerd generated resolvable on ``network``, as given ones are.
+
+        dockerd registers a container's name in its DNS only when the caller
+        chose it (Podman and nerdctl register generated names too).  Joining
+        the network again, before the start, with the name as an alias does it.
+        """
+        name = self._client.inspect_container(container_id)["Name"].lstrip("/")
+        self._client.disconnect_container_from_network(container_id, network)
+        self._client.connect_container_to_network(container_id, network, aliases=[*aliases, name])
 
     def _from_list(self, item: Mapping[str, Any]) -> Container:
         status = item.get("Status", "")
@@ -423,6 +468,11 @@ class DockerRuntime(Runtime):
             created_at=_normalize.timestamp(item.get("Created")),
             ports=_normalize.ports_from_list(item.get("Ports")),
             labels=_normalize.labels(item.get("Labels")),
+            networks=_normalize.attachments(
+                (item.get("NetworkSettings") or {}).get("Networks"),
+                container_id=item["Id"],
+                name=_normalize.container_name(item.get("Names")),
+            ),
             runtime=self.name,
             raw=item,
         )
@@ -435,6 +485,12 @@ class DockerRuntime(Runtime):
             image=config.get("Image") or raw.get("Image", ""),
             command=_normalize.command(config.get("Entrypoint"), config.get("Cmd")),
             labels=_normalize.labels(config.get("Labels")),
+            networks=_normalize.attachments(
+                (raw.get("NetworkSettings") or {}).get("Networks"),
+                container_id=raw["Id"],
+                name=raw.get("Name"),
+                hostname=config.get("Hostname"),
+            ),
         )
 
     def _ps(self, spec: PsSpec) -> list[Container]:
@@ -464,7 +520,11 @@ class DockerRuntime(Runtime):
             params["since"] = spec.since
         with self._api("logs", "container", ref):
             response = self._get_logs(ref, params, follow=spec.follow)
-        return _logs.Closing(self._log_lines(response, spec, params), response.close)
+        return _logs.Closing(
+            self._log_lines(response, spec, params),
+            response.close,
+            lambda: _logs.shutdown_response(response),
+        )
 
     def _get_logs(self, ref: str, params: dict[str, Any], *, follow: bool) -> Any:
         response = self._client._get(  # noqa: SLF001 - raw frames keep the stream tag
@@ -730,6 +790,48 @@ class DockerRuntime(Runtime):
         with self._api("remove_volume", "volume", name):
             self._client.remove_volume(name, force=force)
 
+    # -- networks -----------------------------------------------------------------
+
+    # "default" is Docker's other name for "bridge".
+    builtin_networks = frozenset({"bridge", "default", "host", "none"})
+
+    def _create_network(self, spec: NetworkSpec) -> Network:
+        ipam = {"Driver": "default", "Config": [{"Subnet": spec.subnet}]} if spec.subnet else None
+        with self._api("create_network", "network", spec.name):
+            created = self._client.create_network(
+                spec.name,
+                driver="bridge",
+                internal=spec.internal,
+                labels=dict(spec.labels) or None,
+                ipam=ipam,
+                # Without it the Engine API creates a second network of that name.
+                check_duplicate=True,
+            )
+        return self._network(created["Id"])
+
+    def _network(self, name: str) -> Network:
+        with self._api("network", "network", name):
+            return _normalize.network_from_engine(self._client.inspect_network(name))
+
+    def _networks(self, labels: Mapping[str, str]) -> list[Network]:
+        with self._api("networks"):
+            listed = self._client.networks(filters=_specs.label_filters(labels))
+        return [_normalize.network_from_engine(n) for n in listed or ()]
+
+    def _remove_network(self, name: str) -> None:
+        with self._api("remove_network", "network", name):
+            self._client.remove_network(name)
+
+    def _connect_network(self, ref: str, network: str, *, aliases: tuple[str, ...]) -> None:
+        with self._api("connect_network", "container", ref):
+            # The name as an alias too: dockerd would not resolve a generated one.
+            name = self._client.inspect_container(ref)["Name"].lstrip("/")
+            self._client.connect_container_to_network(ref, network, aliases=[*aliases, name])
+
+    def _disconnect_network(self, ref: str, network: str) -> None:
+        with self._api("disconnect_network", "container", ref):
+            self._client.disconnect_container_from_network(ref, network)
+
 
 def _open_client(host: str, timeout: float) -> docker.APIClient:
     """An API client speaking the daemon's own API version.
@@ -821,6 +923,20 @@ def registry_is_insecure(config: Mapping[str, Any], registry: str) -> bool:
             if address in ipaddress.ip_network(cidr, strict=False):
                 return True
     return False
+
+
+def _healthcheck(check: Healthcheck | None) -> dict[str, Any] | None:
+    """The Engine API's ``Healthcheck``: durations in nanoseconds."""
+    if check is None:
+        return None
+    nanos = 1_000_000_000
+    return {
+        "test": ["CMD", *check.test],
+        "interval": int(check.interval * nanos),
+        "timeout": int(check.timeout * nanos),
+        "retries": check.retries,
+        "start_period": int(check.start_period * nanos),
+    }
 
 
 @contextlib.contextmanager

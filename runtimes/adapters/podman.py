@@ -28,8 +28,9 @@ import re
 import shutil
 import tempfile
 from collections.abc import Generator, Iterator, Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
+import attrs
 import podman
 import podman.errors
 
@@ -48,6 +49,7 @@ from runtimes.models import (
     ExecResult,
     Image,
     LogLine,
+    Network,
     Process,
     Progress,
     ProgressStatus,
@@ -55,7 +57,16 @@ from runtimes.models import (
     Stats,
     Volume,
 )
-from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
+from runtimes.specs import (
+    BuildSpec,
+    ExecSpec,
+    LogsSpec,
+    NetworkSpec,
+    PsSpec,
+    PullSpec,
+    PushSpec,
+    RunSpec,
+)
 from runtimes.streams import ExecStream, collect
 
 __all__ = ["PodmanRuntime"]
@@ -82,10 +93,27 @@ class PodmanRuntime(Runtime):
         {
             Capability.LOSSLESS_LOGS,
             Capability.KEEPS_UNTERMINATED_LAST_LINE,
+            Capability.NETWORK_ALIASES,
+            Capability.NETWORK_CONNECT,
             Capability.PER_CALL_REGISTRY_TLS,
             Capability.STATS_CPU,
         }
     )
+    unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
+        Capability.INTERNAL_NETWORKS: (
+            "Podman 4.3 (netavark 1.4) adds no firewall rule for the traffic inside an "
+            "internal network, so wherever the FORWARD policy is DROP with br_netfilter on "
+            "(as Docker sets it) its containers cannot even reach each other"
+        ),
+        Capability.ISOLATED_NETWORKS: (
+            "Podman routes between its networks; the isolate option the adapter sets "
+            "takes effect from netavark 1.5"
+        ),
+        Capability.SCHEDULES_HEALTHCHECKS: (
+            "Podman 4.3 schedules healthchecks with systemd timers, which exist only "
+            "under systemd; the library runs the check itself (check_health, wait_for)"
+        ),
+    }
     options = ("host", "binary", "service_idle", "timeout")
 
     def __init__(
@@ -303,7 +331,6 @@ class PodmanRuntime(Runtime):
         return next((line for line in reversed(lines) if _IMAGE_ID.fullmatch(line)), spec.ref)
 
     def _push(self, spec: PushSpec) -> str:
-        self._image(spec.ref)  # a missing local image: ImageNotFound, not a registry error
         with (
             tempfile.TemporaryDirectory(prefix="runtimes-push-") as tmp,
             self._auth_args(spec) as auth,
@@ -340,6 +367,8 @@ class PodmanRuntime(Runtime):
             raise self._shell.error(done, operation="logout", registry=registry)
 
     def _run(self, spec: RunSpec) -> str:
+        if spec.hostname and spec.network and spec.network not in self.builtin_networks:
+            spec = attrs.evolve(spec, aliases=(*spec.aliases, spec.hostname))
         return _cli.run_detached(self._shell, spec)
 
     def _from_list(self, item: Mapping[str, Any]) -> Container:
@@ -357,6 +386,7 @@ class PodmanRuntime(Runtime):
             finished_at=_normalize.timestamp(item.get("ExitedAt")) if exited else None,
             ports=_normalize.ports_from_list(item.get("Ports")),
             labels=_normalize.labels(item.get("Labels")),
+            networks=_normalize.attachments_from_names(item.get("Networks")),
             runtime=self.name,
             raw=item,
         )
@@ -369,6 +399,12 @@ class PodmanRuntime(Runtime):
             image=_normalize.image_tag(raw.get("ImageName") or config.get("Image") or ""),
             command=_normalize.command(config.get("Entrypoint"), config.get("Cmd")),
             labels=_normalize.labels(config.get("Labels")),
+            networks=_normalize.attachments(
+                (raw.get("NetworkSettings") or {}).get("Networks"),
+                container_id=raw["Id"],
+                name=raw.get("Name"),
+                hostname=config.get("Hostname"),
+            ),
         )
 
     def _ps(self, spec: PsSpec) -> list[Container]:
@@ -407,7 +443,11 @@ class PodmanRuntime(Runtime):
             stream=True,
             timeout=(10, None) if spec.follow else self.default_timeout,
         )
-        return _logs.Closing(self._log_lines(response, spec.timestamps), response.close)
+        return _logs.Closing(
+            self._log_lines(response, spec.timestamps),
+            response.close,
+            lambda: _logs.shutdown_response(response),
+        )
 
     def _log_lines(self, response: Any, timestamps: bool) -> Iterator[LogLine]:
         try:
@@ -719,6 +759,92 @@ class PodmanRuntime(Runtime):
             ref=name,
             params={"force": str(force).lower()},
         )
+
+    # -- networks ---------------------------------------------------------------------------
+
+    # "bridge" means the default network ("podman"); the rest are modes.
+    builtin_networks = frozenset(
+        {"bridge", "host", "none", "podman", "private", "slirp4netns", "pasta"}
+    )
+
+    def _create_network(self, spec: NetworkSpec) -> Network:
+        body: dict[str, Any] = {
+            "name": spec.name,
+            "driver": "bridge",
+            "labels": dict(spec.labels),
+            "internal": spec.internal,
+            # The CLI enables aardvark-dns by default, the API does not.
+            "dns_enabled": True,
+            # Docker and nerdctl isolate networks from each other; netavark
+            # does only with this option (and only from netavark 1.5 on).
+            "options": {"isolate": "true"},
+        }
+        if spec.subnet:
+            body["subnets"] = [{"subnet": spec.subnet}]
+        raw = self._json(
+            "post",
+            "/networks/create",
+            "create_network",
+            target="network",
+            ref=spec.name,
+            data=json.dumps(body),
+            headers={"Content-Type": "application/json"},
+        )
+        return _normalize.network_from_netavark(raw)
+
+    def _network(self, name: str) -> Network:
+        raw = self._json("get", f"/networks/{name}/json", "network", target="network", ref=name)
+        return _normalize.network_from_netavark(raw)
+
+    def _networks(self, labels: Mapping[str, str]) -> list[Network]:
+        filters = _specs.label_filters(labels)
+        listed = self._json(
+            "get",
+            "/networks/json",
+            "networks",
+            params={"filters": json.dumps(filters)} if filters else None,
+        )
+        return [_normalize.network_from_netavark(n) for n in listed or ()]
+
+    def _remove_network(self, name: str) -> None:
+        # Never force: libpod's force removes the containers that use it.
+        reports = self._json(
+            "delete", f"/networks/{name}", "remove_network", target="network", ref=name
+        )
+        error = remove_report_error(reports)
+        if error is not None:
+            raise translate("podman", "remove_network", error, target="network", ref=name)
+
+    def _connect_network(self, ref: str, network: str, *, aliases: tuple[str, ...]) -> None:
+        raw = self._json(
+            "get", f"/containers/{ref}/json", "connect_network", target="container", ref=ref
+        )
+        hostname = (raw.get("Config") or {}).get("Hostname")
+        if hostname and hostname != raw["Id"][:12] and network not in self.builtin_networks:
+            # Docker resolves a container's own hostname on its networks; so does aardvark-dns
+            # once it is an alias.
+            aliases = (*aliases, hostname)
+        # libpod answers "OK", not JSON.
+        self._call(
+            "post",
+            f"/networks/{network}/connect",
+            "connect_network",
+            target="container",
+            ref=ref,
+            data=json.dumps({"container": ref, "aliases": list(aliases)}),
+            headers={"Content-Type": "application/json"},
+        ).close()
+
+    def _disconnect_network(self, ref: str, network: str) -> None:
+        self._call(
+            "post",
+            f"/networks/{network}/disconnect",
+            "disconnect_network",
+            target="container",
+            ref=ref,
+            data=json.dumps({"Container": ref}),
+            headers={"Content-Type": "application/json"},
+        ).close()
 
 
 def _one_label_filter(labels: Mapping[str, str]) -> dict[str, str] | None:

@@ -8,6 +8,8 @@ code.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +23,7 @@ from runtimes.cli._format import (
     containers_table,
     emit,
     images_table,
+    networks_table,
     print_json,
     processes_table,
     short,
@@ -193,6 +196,8 @@ def cmd_run(rt: Runtime, args: argparse.Namespace) -> int:
         user=args.user,
         entrypoint=[args.entrypoint] if args.entrypoint else None,
         network=args.network,
+        aliases=args.network_alias or (),
+        hostname=args.hostname,
         remove=args.rm and args.detach,
         pull=args.pull,
     )
@@ -290,6 +295,93 @@ def cmd_exec(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_inspect(rt: Runtime, args: argparse.Namespace) -> int:
     emit(rt.inspect(args.container), "json", raw=args.raw)
+    return 0
+
+
+# -- networks ----------------------------------------------------------------------
+
+
+def cmd_network_ls(rt: Runtime, args: argparse.Namespace) -> int:
+    labels: dict[str, str] = {}
+    for item in args.filter or ():
+        key, value = _specs.parse_assignment(item, "filter")
+        if key != "label":
+            raise InvalidSpec(f"unknown filter {key!r}: use label=K=V")
+        k, _, v = value.partition("=")
+        labels[k] = v
+    emit(rt.networks(labels=labels or None), args.format, networks_table)
+    return 0
+
+
+def cmd_network_create(rt: Runtime, args: argparse.Namespace) -> int:
+    network = rt.create_network(
+        args.name,
+        labels=_pairs(args.label, "--label"),
+        internal=args.internal,
+        subnet=args.subnet,
+    )
+    emit(network, args.format, lambda _out, n: print(n.name))
+    return 0
+
+
+def cmd_network_rm(rt: Runtime, args: argparse.Namespace) -> int:
+    failed = 0
+    for name in args.networks:
+        try:
+            rt.remove_network(name)
+            print(name)
+        except RuntimesError as exc:
+            report(exc)
+            failed = ERROR_EXIT
+    return failed
+
+
+def cmd_network_inspect(rt: Runtime, args: argparse.Namespace) -> int:
+    emit(rt.network(args.network), "json", raw=args.raw)
+    return 0
+
+
+# -- stacks ------------------------------------------------------------------------
+
+
+def cmd_up(rt: Runtime, args: argparse.Namespace) -> int:
+    from runtimes import stacks
+
+    stack = stacks.Stack.from_compose(args.file, args.name)
+    running = stacks.start(rt, stack, labels=None, timeout=args.timeout)
+    try:
+        rows = [
+            {
+                "service": service,
+                "container": running[service].name,
+                "ports": [
+                    f"{b.host_ip}:{b.host_port}->{b.container_port}/{b.protocol}"
+                    for b in running[service].ports
+                ],
+            }
+            for service in running
+        ]
+        if args.format == "json":
+            print_json({"stack": stack.name, "network": running.network, "services": rows})
+        else:
+            for row in rows:
+                print(f"{row['service']}\t{row['container']}\t{' '.join(row['ports'])}")
+        sys.stdout.flush()
+        if args.detach:
+            return 0  # left running on purpose: `runtimes down NAME` removes it
+        print(f"stack {stack.name} is up; Ctrl-C removes it", file=sys.stderr)
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.pause()
+    except BaseException:
+        running.remove()
+        raise
+    running.remove()
+    return 0
+
+
+def cmd_down(rt: Runtime, args: argparse.Namespace) -> int:
+    for item in rt.down(args.name):
+        print(item)
     return 0
 
 

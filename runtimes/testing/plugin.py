@@ -5,10 +5,19 @@
   ``RUNTIMES_REQUIRE``.
 * A runtime that is not reachable is skipped with the reason, unless it is
   named in ``RUNTIMES_REQUIRE=docker,podman,...``: then its tests FAIL.
-* Everything the tests create carries the session label
-  ``runtimes.test-session=<id>`` and is removed when the runtime's fixture
-  ends, even when tests fail; the teardown then fails if anything labelled
-  is still there.
+* Everything the tests create (containers, images, volumes, networks)
+  carries the session label ``runtimes.test-session=<id>`` and is removed
+  when the runtime's fixture ends, even when tests fail; the teardown then
+  fails if anything labelled is still there.
+
+For application tests (testing your app with containers, not an adapter):
+
+* ``runtime``: the runtime the usual selection picks (``RUNTIMES_DEFAULT``,
+  ``[tool.runtimes]``, else the first available), one per session, through
+  a :class:`LabelledRuntime` that adds the session label to everything
+  created through it; all of it is removed at the session's end;
+* ``stack``: ``stack(Stack(...))`` brings a stack up on ``runtime`` for
+  one test and returns the running stack; it is torn down after the test.
 
 Local registries (opt-in: nothing starts unless a test asks), from
 :mod:`runtimes.testing.registry`, all on 127.0.0.1 and removed with
@@ -39,8 +48,14 @@ import pytest
 
 import runtimes
 from runtimes.base import Runtime
-from runtimes.errors import NotFound, RuntimesError, RuntimeUnavailable, UnknownRuntime
-from runtimes.models import Container
+from runtimes.errors import (
+    NetworkInUse,
+    NotFound,
+    RuntimesError,
+    RuntimeUnavailable,
+    UnknownRuntime,
+)
+from runtimes.models import Container, Network
 
 if TYPE_CHECKING:
     from runtimes.testing.registry import LocalRegistry, UnreachableRegistry
@@ -147,8 +162,84 @@ def container_runtime(
             pytest.fail(f"{name}: objects labelled by this session survived cleanup: {leftovers}")
 
 
+class LabelledRuntime:
+    """A :class:`~runtimes.Runtime` whose creating verbs (``run``,
+    ``running``, ``build``, ``create_volume``, ``create_network``, ``up``)
+    add ``labels`` to what they create; every other attribute is the
+    runtime's own."""
+
+    def __init__(self, runtime: Runtime, labels: dict[str, str]) -> None:
+        #: The wrapped runtime.
+        self.runtime = runtime
+        #: Labels added to everything created through this object.
+        self.labels = dict(labels)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.runtime, name)
+
+    def _merged(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {**kwargs, "labels": {**self.labels, **(kwargs.get("labels") or {})}}
+
+    def run(self, image: str, command: Any = None, **kwargs: Any) -> Container:
+        return self.runtime.run(image, command, **self._merged(kwargs))
+
+    def running(self, image: str, command: Any = None, **kwargs: Any) -> Any:
+        return self.runtime.running(image, command, **self._merged(kwargs))
+
+    def build(self, context_dir: Any, **kwargs: Any) -> Any:
+        return self.runtime.build(context_dir, **self._merged(kwargs))
+
+    def create_volume(self, name: str, **kwargs: Any) -> Any:
+        return self.runtime.create_volume(name, **self._merged(kwargs))
+
+    def create_network(self, name: str, **kwargs: Any) -> Network:
+        return self.runtime.create_network(name, **self._merged(kwargs))
+
+    def up(self, stack: Any, **kwargs: Any) -> Any:
+        return self.runtime.up(stack, **self._merged(kwargs))
+
+    def __repr__(self) -> str:
+        return f"<LabelledRuntime {self.runtime!r} {self.labels}>"
+
+
+@pytest.fixture(scope="session")
+def runtime(session_labels: dict[str, str]) -> Iterator[LabelledRuntime]:
+    """The selected runtime for application tests; everything created
+    through it carries the session label and is removed at the end."""
+    try:
+        rt = runtimes.connect()
+    except (RuntimeUnavailable, UnknownRuntime) as exc:
+        if required_runtimes():
+            pytest.fail(f"no usable runtime although RUNTIMES_REQUIRE is set: {exc}")
+        pytest.skip(f"no container runtime: {exc}")
+    try:
+        yield LabelledRuntime(rt, session_labels)
+    finally:
+        try:
+            leftovers = cleanup(rt, session_labels)
+        finally:
+            rt.close()
+        if leftovers:
+            pytest.fail(
+                f"{rt.name}: objects labelled by this session survived cleanup: {leftovers}"
+            )
+
+
+@pytest.fixture
+def stack(runtime: LabelledRuntime) -> Iterator[Callable[..., Any]]:
+    """``stack(Stack(...), **up_kwargs)``: the stack up on ``runtime`` for
+    this test (a :class:`~runtimes.stacks.RunningStack`), down afterwards."""
+    with contextlib.ExitStack() as stacks:
+
+        def start(definition: Any, **kwargs: Any) -> Any:
+            return stacks.enter_context(runtime.up(definition, **kwargs))
+
+        yield start
+
+
 def cleanup(rt: Runtime, labels: dict[str, str]) -> list[str]:
-    """Remove everything carrying ``labels``; return what could not be removed.
+    """Remove every container, image, volume and network carrying ``labels``;
+    return what could not be removed.
 
     Containers are removed one at a time: a batch removal on Podman removes
     nothing when one name is missing and still exits 0.
@@ -162,9 +253,15 @@ def cleanup(rt: Runtime, labels: dict[str, str]) -> list[str]:
     for volume in rt.volumes(labels=labels):
         with contextlib.suppress(NotFound):
             rt.remove_volume(volume.name, force=True)
+    # Networks last: a labelled container still attached would keep one in
+    # use; an unlabelled one (not ours to remove) is reported below instead.
+    for network in rt.networks(labels=labels):
+        with contextlib.suppress(NotFound, NetworkInUse):
+            rt.remove_network(network.name)
     left = [f"container {c.name}" for c in rt.ps(all=True, labels=labels)]
     left += [f"image {i.id}" for i in rt.images(labels=labels)]
     left += [f"volume {v.name}" for v in rt.volumes(labels=labels)]
+    left += [f"network {n.name}" for n in rt.networks(labels=labels)]
     return left
 
 
@@ -215,6 +312,33 @@ def launch(
     for container in started:
         with contextlib.suppress(RuntimesError):
             container_runtime.remove(container, force=True)
+
+
+@pytest.fixture
+def make_network(
+    container_runtime: Runtime,
+    session_labels: dict[str, str],
+    unique_name: Callable[[str], str],
+) -> Iterator[Callable[..., Network]]:
+    """``make_network(prefix, **create_network_kwargs)``: a user network with
+    a unique name and the session labels; removed when the test ends, after
+    the session's containers still attached to it."""
+    made: list[Network] = []
+
+    def create(prefix: str = "net", **kwargs: Any) -> Network:
+        labels = {**session_labels, **kwargs.pop("labels", {})}
+        network = container_runtime.create_network(unique_name(prefix), labels=labels, **kwargs)
+        made.append(network)
+        return network
+
+    yield create
+    for network in made:
+        for container in container_runtime.ps(all=True, labels=session_labels):
+            if any(a.network == network.name for a in container.networks):
+                with contextlib.suppress(RuntimesError):
+                    container_runtime.remove(container.id, force=True)
+        with contextlib.suppress(NotFound):
+            container_runtime.remove_network(network.name)
 
 
 def _start_registry(**options: Any) -> LocalRegistry:

@@ -52,3 +52,22 @@ def test_registries_page(
     assert lines[0].startswith("pushed sha256:")
     assert lines[-1].startswith(f"pulled {container_runtime.image(test_image).id}")
     assert len(lines) > 2, "no progress line was printed"
+
+
+def test_testing_apps_page(container_runtime: Runtime, test_image: str, tmp_path: Path) -> None:
+    script = tmp_path / "readiness.py"
+    script.write_text(example("testing-apps.md", "readiness.py"))
+    env = {**os.environ, "RUNTIMES_DEFAULT": container_runtime.name, "IMAGE": test_image}
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("web ready on port ")
+    assert lines[1] == "exited with 3 saying no database configured"
+    assert lines[2] == "healthy"

@@ -18,10 +18,19 @@ from runtimes import _specs, registry
 from runtimes._shell import Completed, Shell
 from runtimes._transport import Endpoint, map_http_error, message_from_body
 from runtimes.adapters import _cli
-from runtimes.adapters.nerdctl import check_cli_labels, exec_result, forced_remove_missing
+from runtimes.adapters.nerdctl import (
+    NerdctlRuntime,
+    capabilities_for,
+    check_cli_labels,
+    exec_result,
+    forced_remove_missing,
+    log_lines,
+    nerdctl_version,
+)
 from runtimes.adapters.podman import exec_result as podman_exec_result
 from runtimes.adapters.podman import remove_report_error
-from runtimes.specs import RunSpec
+from runtimes.models import Capability
+from runtimes.specs import LogsSpec, RunSpec
 
 # -- nerdctl ---------------------------------------------------------------------
 
@@ -58,6 +67,58 @@ def test_nerdctl_label_values_it_could_not_read_back() -> None:
     check_cli_labels({"a": "b,c", "d": "e=f"})
     with pytest.raises(runtimes.InvalidSpec, match="nerdctl"):
         check_cli_labels({"a": "b=c,d=e"})
+
+
+def _logs_done(recording: dict[str, Any]) -> Completed:
+    out, err = recording["stdout"].encode(), recording["stderr"].encode()
+    return Completed(("nerdctl", "logs"), recording["rc"], out, err)
+
+
+@pytest.mark.parametrize(
+    ("release", "version"),
+    [("2.0.3", (2, 0, 3)), ("2.2.2", (2, 2, 2)), ("2.0.3 go build", None)],
+)
+def test_nerdctl_version_from_its_flag(recorded: Any, release: str, version: Any) -> None:
+    flag = recorded("nerdctl", "versions.json")[release]["version_flag"]
+    assert nerdctl_version(flag["stdout"].encode()) == version
+
+
+def test_nerdctl_declares_the_last_line_loss_by_version(recorded: Any) -> None:
+    versions = recorded("nerdctl", "versions.json")
+    keeps = Capability.KEEPS_UNTERMINATED_LAST_LINE
+    for release in ("2.0.3", "2.2.2", "2.0.3 go build"):
+        version = nerdctl_version(versions[release]["version_flag"]["stdout"].encode())
+        assert keeps not in capabilities_for(version)
+        assert capabilities_for(version) == NerdctlRuntime.capabilities
+    # nerdctl#5009 (2.3.4) writes the logs synchronously.
+    assert keeps in capabilities_for((2, 3, 4))
+    assert keeps in capabilities_for((3, 0, 0))
+    assert keeps not in capabilities_for((2, 3, 3))
+
+
+@pytest.mark.parametrize(
+    ("release", "case", "kept"),
+    [
+        ("2.0.3", "logs_unterminated", False),  # dropped every time
+        ("2.2.2", "logs_unterminated", True),
+        ("2.2.2", "logs_unterminated_read_at_exit", False),  # the logger was not done
+        ("2.2.2", "logs_unterminated_read_at_exit_later", True),
+    ],
+)
+def test_nerdctl_last_line_without_newline(
+    recorded: Any, release: str, case: str, kept: bool
+) -> None:
+    done = _logs_done(recorded("nerdctl", "versions.json")[release][case])
+    lines = log_lines(done, LogsSpec(container="c"))
+    tail = [("stdout", b"out-no-newline"), ("stderr", b"err-no-newline")] if kept else []
+    assert sorted((x.stream, x.data) for x in lines) == sorted(
+        [("stdout", b"out-1\n"), ("stderr", b"err-1\n"), *tail]
+    )
+    # In time order; the unterminated line is a line of its own, with its time.
+    assert [x.data for x in lines][:2] in ([b"err-1\n", b"out-1\n"], [b"out-1\n", b"err-1\n"])
+    stamps = [x.timestamp for x in log_lines(done, LogsSpec(container="c", timestamps=True))]
+    assert None not in stamps
+    assert stamps == sorted(stamps)
 
 
 # -- podman ----------------------------------------------------------------------------

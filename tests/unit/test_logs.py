@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
+from collections.abc import Iterator
+
+import pytest
 
 from runtimes._logs import LineJoiner, join_frames, read_frames
 
@@ -83,3 +87,43 @@ def test_follow_mark_yields_only_what_the_follow_missed() -> None:
         ("stderr", b"2026-11-28T20:08:57Z", True),
     ]
     assert [mark.is_new(s, r) for s, r, _ in reread] == [new for *_, new in reread]
+
+
+def test_deadline_ends_a_silent_follow_and_releases_it() -> None:
+
+    from runtimes import _logs
+    from runtimes.errors import Timeout
+    from runtimes.models import LogLine
+
+    released = threading.Event()
+
+    def silent() -> Iterator[LogLine]:
+        yield LogLine(stream="stdout", data=b"first\n")
+        released.wait(60)  # a read blocked until the connection is shut down
+
+    source = _logs.Closing(silent(), released.set, released.set)
+    lines = _logs.Deadline(source, 0.5, "still following")
+    assert next(lines).text == "first"
+    with pytest.raises(Timeout, match="still following"):
+        next(lines)
+    assert released.is_set()
+    with pytest.raises(StopIteration):
+        next(lines)
+
+
+def test_deadline_passes_the_end_and_errors_through() -> None:
+    from runtimes import _logs
+    from runtimes.errors import ContainerNotFound
+    from runtimes.models import LogLine
+
+    def ends() -> Iterator[LogLine]:
+        yield LogLine(stream="stderr", data=b"a\n")
+
+    assert [x.text for x in _logs.Deadline(_logs.Closing(ends(), lambda: None), 30, "x")] == ["a"]
+
+    def fails() -> Iterator[LogLine]:
+        raise ContainerNotFound("c")
+        yield  # pragma: no cover
+
+    with pytest.raises(ContainerNotFound):
+        next(_logs.Deadline(_logs.Closing(fails(), lambda: None), 30, "x"))
