@@ -151,7 +151,7 @@ class Capability(enum.StrEnum):
     #: ``/etc/docker/certs.d``; see :attr:`~runtimes.Runtime.engine_certs_dir`.)
     PER_CALL_REGISTRY_TLS = "per-call-registry-tls"
     #: ``stats()`` reports ``cpu_percent``.  (nerdctl 2.0 prints ``0.00%``
-    #: or thousands of percent for a busy container on cgroup v1: ``None``.)
+    #: or thousands of percent for a busy container: ``None``; 2.2 is right.)
     STATS_CPU = "stats-cpu"
     #: The engine runs a container's :class:`Healthcheck` on its own schedule
     #: and reports the state in ``Container.health``.  (Podman 4.3 schedules

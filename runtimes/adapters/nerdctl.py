@@ -80,6 +80,10 @@ INSTALL_HINT = "install nerdctl and start containerd (see scripts/prepare-machin
 #: time (nerdctl#2313); 2.2 keeps it unless the logs are read before its
 #: logger has finished, right after the exit (1 read in 30-40 here).
 KEEPS_LAST_LINE_SINCE = (2, 3, 4)
+#: The first nerdctl whose ``stats`` CPU figure is right here: 2.0.3 (on
+#: containerd 1.6, cgroup v1) prints 0.00% or thousands of percent for a
+#: busy container, 2.2.2 (on containerd 2.4) what Docker prints.
+STATS_CPU_SINCE = (2, 2, 0)
 _VERSION = re.compile(rb"^nerdctl version v?(\d+)\.(\d+)\.(\d+)\b")
 # Labels nerdctl adds for its own bookkeeping; callers never set them.
 _INTERNAL_LABELS = ("nerdctl/", "io.containerd.image.config.")
@@ -622,7 +626,9 @@ class NerdctlRuntime(Runtime):
             raise CommandFailed(
                 "nerdctl printed no statistics", runtime=self.name, operation="stats"
             )
-        return stats_record(rows[0], self._host_memory)
+        return stats_record(
+            rows[0], self._host_memory, cpu=Capability.STATS_CPU in self.capabilities
+        )
 
     @functools.cached_property
     def _host_memory(self) -> int | None:
@@ -747,9 +753,12 @@ def capabilities_for(version: tuple[int, int, int] | None) -> frozenset[Capabili
     """What the adapter provides on nerdctl ``version``: the one place where
     nerdctl's version changes a promise.  An unknown version gets only what
     every supported nerdctl provides."""
+    found = set(NerdctlRuntime.capabilities)
     if version is not None and version >= KEEPS_LAST_LINE_SINCE:
-        return NerdctlRuntime.capabilities | {Capability.KEEPS_UNTERMINATED_LAST_LINE}
-    return NerdctlRuntime.capabilities
+        found.add(Capability.KEEPS_UNTERMINATED_LAST_LINE)
+    if version is not None and version >= STATS_CPU_SINCE:
+        found.add(Capability.STATS_CPU)
+    return frozenset(found)
 
 
 def check_cli_labels(labels: Mapping[str, str]) -> None:
@@ -980,14 +989,14 @@ def _pair(text: object) -> tuple[int | None, int | None]:
     return size_bytes(first), size_bytes(second)
 
 
-def stats_record(row: Mapping[str, Any], host_memory: int | None) -> Stats:
+def stats_record(row: Mapping[str, Any], host_memory: int | None, *, cpu: bool) -> Stats:
     """One row of ``nerdctl stats --no-stream --format '{{json .}}'`` as
     :class:`~runtimes.Stats`.
 
-    Every figure is humanised text.  ``CPUPerc`` is left out: nerdctl 2.0
-    prints ``0.00%`` or thousands of percent for a busy container on
-    cgroup v1.  A memory limit of 8 EiB means none: the host's memory
-    stands for it, as on Docker and Podman.
+    Every figure is humanised text.  ``CPUPerc`` is read only with ``cpu``
+    (:data:`STATS_CPU_SINCE`): nerdctl 2.0 prints ``0.00%`` or thousands of
+    percent for a busy container.  A memory limit of 8 EiB means none: the
+    host's memory stands for it, as on Docker and Podman.
     """
     usage, limit = _pair(row.get("MemUsage"))
     if limit is not None and limit >= _UNLIMITED and host_memory:
@@ -995,8 +1004,13 @@ def stats_record(row: Mapping[str, Any], host_memory: int | None) -> Stats:
     rx, tx = _pair(row.get("NetIO"))
     read, write = _pair(row.get("BlockIO"))
     pids = str(row.get("PIDs") or "").strip()
+    percent = str(row.get("CPUPerc") or "").strip().removesuffix("%")
+    try:
+        cpu_percent = float(percent) if cpu else None
+    except ValueError:
+        cpu_percent = None
     return Stats(
-        cpu_percent=None,
+        cpu_percent=cpu_percent,
         memory_usage=usage,
         memory_limit=limit,
         network_rx=rx,

@@ -70,8 +70,11 @@ def test_nerdctl_stats(recorded: Any) -> None:
     busy_run = _record(recorded, "nerdctl", "stats_busy")
     row = json.loads(busy_run["stdout"])
     assert row["MemUsage"].endswith("/ 8EiB")  # no limit, as nerdctl prints it
-    busy = nerdctl.stats_record(row, host_memory)
+    busy = nerdctl.stats_record(row, host_memory, cpu=False)
     assert busy.cpu_percent is None
+    assert nerdctl.stats_record(row, host_memory, cpu=True).cpu_percent == float(
+        row["CPUPerc"].removesuffix("%")
+    )
     assert busy.memory_usage == nerdctl.size_bytes(row["MemUsage"].split("/")[0])
     assert busy.memory_limit == host_memory
     assert (busy.network_rx, busy.network_tx) == tuple(
@@ -79,7 +82,7 @@ def test_nerdctl_stats(recorded: Any) -> None:
     )
     assert busy.pids == int(row["PIDs"])
     stopped = json.loads(_record(recorded, "nerdctl", "stats_stopped")["stdout"])
-    assert nerdctl.stats_record(stopped, host_memory) == runtimes.Stats(
+    assert nerdctl.stats_record(stopped, host_memory, cpu=False) == runtimes.Stats(
         cpu_percent=None, memory_usage=0, memory_limit=0, network_rx=0, network_tx=0,
         block_read=0, block_write=0, pids=0,
     )  # fmt: skip
@@ -157,3 +160,9 @@ def test_images_in_use() -> None:
     # A short reference is too ambiguous to count as an id.
     short = _images_in_use([container("99")])
     assert not _is_used(runtimes.Image(id="sha256:" + "9" * 64), short)
+
+
+def test_nerdctl_cpu_figure_follows_the_release() -> None:
+    assert runtimes.Capability.STATS_CPU not in nerdctl.capabilities_for((2, 0, 3))
+    assert runtimes.Capability.STATS_CPU in nerdctl.capabilities_for((2, 2, 2))
+    assert runtimes.Capability.STATS_CPU not in nerdctl.capabilities_for(None)
