@@ -113,6 +113,7 @@ def map_http_error(
     target: Target = "none",
     ref: str | None = None,
     registry: str | None = None,
+    path: str | None = None,
 ) -> RuntimesError:
     """The library error for one exception raised while talking to ``endpoint``."""
     runtime = endpoint.runtime
@@ -127,6 +128,7 @@ def map_http_error(
             ref=ref,
             status=status,
             registry=registry,
+            path=path,
         )
     chain = _chain_text(exc)
     if isinstance(exc, _TIMEOUTS) or (
@@ -135,7 +137,9 @@ def map_http_error(
         return Timeout(f"{runtime} {operation} did not answer in time")
     if isinstance(exc, (*_LOST, *endpoint.lost)):
         return RuntimeUnavailable(runtime, f"lost connection to {endpoint.url}", hint=endpoint.hint)
-    return translate(runtime, operation, str(exc), target=target, ref=ref, registry=registry)
+    return translate(
+        runtime, operation, str(exc), target=target, ref=ref, registry=registry, path=path
+    )
 
 
 @contextlib.contextmanager
@@ -145,6 +149,7 @@ def http_errors(
     target: Target = "none",
     ref: str | None = None,
     registry: str | None = None,
+    path: str | None = None,
 ) -> Iterator[None]:
     """Translate whatever the block raises; the library's own errors pass through."""
     try:
@@ -152,9 +157,9 @@ def http_errors(
     except RuntimesError:
         raise
     except endpoint.caught as exc:
-        raise map_http_error(exc, endpoint, operation, target, ref, registry) from redact_exception(
-            exc
-        )
+        raise map_http_error(
+            exc, endpoint, operation, target, ref, registry, path
+        ) from redact_exception(exc)
 
 
 def unix_socket_accepts(url: str, timeout: float) -> bool:

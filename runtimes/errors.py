@@ -11,6 +11,7 @@ so ``except LookupError`` or ``except TimeoutError`` keeps working.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 
 from runtimes._redact import redact_argv, redact_text
@@ -28,6 +29,7 @@ __all__ = [
     "NetworkInUse",
     "NetworkNotFound",
     "NotFound",
+    "PathNotFound",
     "RegistryUnavailable",
     "RuntimeUnavailable",
     "RuntimesError",
@@ -109,6 +111,27 @@ class VolumeNotFound(NotFound):
     """No volume has this name."""
 
     _kind = "volume"
+
+
+class PathNotFound(NotFound, FileNotFoundError):
+    """A path inside a container does not exist: the source of
+    ``copy_from``, or the directory a ``copy_to`` destination would go in.
+
+    Also a :class:`FileNotFoundError` (``errno`` is ``ENOENT``, ``filename``
+    the path), so ``except FileNotFoundError`` keeps working.
+    """
+
+    _kind = "path"
+
+    def __init__(self, ref: str, message: str | None = None) -> None:
+        super().__init__(ref, message)
+        self.errno = errno.ENOENT
+        self.strerror = self.message
+        self.filename = ref
+
+    def __str__(self) -> str:
+        # OSError would print "[Errno 2] ..." once errno is set.
+        return self.message
 
 
 class NetworkNotFound(NotFound):

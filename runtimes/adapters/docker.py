@@ -13,8 +13,11 @@ import contextlib
 import functools
 import os
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+import socket
+import threading
+import time
+from collections.abc import Generator, Iterator, Mapping
+from typing import IO, Any, Literal
 
 import docker
 import docker.auth
@@ -22,7 +25,7 @@ import docker.constants
 import docker.errors
 import requests.exceptions
 
-from runtimes import _credentials, _logs, _normalize, _specs
+from runtimes import _archive, _credentials, _logs, _normalize, _specs
 from runtimes._redact import redact_exception
 from runtimes._translate import Target, translate
 from runtimes._transport import Endpoint, http_errors, unix_socket_accepts
@@ -38,9 +41,11 @@ from runtimes.models import (
     LogLine,
     MountType,
     Network,
+    Process,
     Progress,
     ProgressStatus,
     RuntimeInfo,
+    Stats,
     Volume,
 )
 from runtimes.specs import (
@@ -53,6 +58,7 @@ from runtimes.specs import (
     PushSpec,
     RunSpec,
 )
+from runtimes.streams import ExecStream
 
 __all__ = ["DockerRuntime"]
 
@@ -75,6 +81,7 @@ class DockerRuntime(Runtime):
             Capability.PRECISE_LOG_TIMESTAMPS,
             Capability.CREATES_MISSING_WORKDIR,
             Capability.KEEPS_UNTERMINATED_LAST_LINE,
+            Capability.STATS_CPU,
             Capability.NETWORK_ALIASES,
             Capability.NETWORK_CONNECT,
             Capability.INTERNAL_NETWORKS,
@@ -143,8 +150,9 @@ class DockerRuntime(Runtime):
         target: Target = "none",
         ref: str | None = None,
         registry: str | None = None,
+        path: str | None = None,
     ) -> contextlib.AbstractContextManager[None]:
-        return http_errors(self._endpoint, operation, target, ref, registry)
+        return http_errors(self._endpoint, operation, target, ref, registry, path)
 
     # -- info ---------------------------------------------------------------------
 
@@ -368,6 +376,18 @@ class DockerRuntime(Runtime):
     # -- containers ---------------------------------------------------------------
 
     def _run(self, spec: RunSpec) -> str:
+        container_id = self._create(spec)
+        try:
+            with self._api("run", "container", spec.name or container_id):
+                self._client.start(container_id)
+        except BaseException:
+            # A container that never started is useless to the caller: don't leak it.
+            with contextlib.suppress(Exception):
+                self._client.remove_container(container_id, force=True)
+            raise
+        return container_id
+
+    def _create(self, spec: RunSpec) -> str:
         host_config: dict[str, Any] = self._client.create_host_config(
             auto_remove=spec.remove, network_mode=spec.network
         )
@@ -411,16 +431,15 @@ class DockerRuntime(Runtime):
                 detach=True,
             )
         container_id: str = created["Id"]
-        try:
-            with self._api("run", "container", spec.name or container_id):
-                if spec.name is None and spec.network and spec.network not in self.builtin_networks:
+        if spec.name is None and spec.network and spec.network not in self.builtin_networks:
+            try:
+                with self._api("run", "container", container_id):
                     self._resolve_generated_name(container_id, spec.network, spec.aliases)
-                self._client.start(container_id)
-        except BaseException:
-            # A container that never started is useless to the caller: don't leak it.
-            with contextlib.suppress(Exception):
-                self._client.remove_container(container_id, force=True)
-            raise
+            except BaseException:
+                # Unusable as asked for: don't leak it.
+                with contextlib.suppress(Exception):
+                    self._client.remove_container(container_id, force=True)
+                raise
         return container_id
 
     def _resolve_generated_name(
@@ -575,21 +594,179 @@ class DockerRuntime(Runtime):
         with self._api("remove", "container", ref):
             self._client.remove_container(ref, force=force)
 
+    def _exec_create(self, spec: ExecSpec) -> str:
+        created = self._client.exec_create(
+            spec.container,
+            list(spec.command),
+            environment=dict(spec.env) or None,
+            workdir=spec.workdir,
+            user=spec.user or "",
+            stdout=True,
+            stderr=True,
+            stdin=spec.stdin is not None,
+            tty=spec.tty,
+        )
+        return str(created["Id"])
+
     def _exec(self, spec: ExecSpec) -> ExecResult:
+        if spec.stdin is not None or spec.tty:
+            return self._exec_stream(spec, idle_timeout=self.default_timeout).result()
         ref = spec.container
         with self._api("exec", "container", ref):
-            created = self._client.exec_create(
-                ref,
-                list(spec.command),
-                environment=dict(spec.env) or None,
-                workdir=spec.workdir,
-                user=spec.user or "",
-                stdout=True,
-                stderr=True,
+            exec_id = self._exec_create(spec)
+            out, err = self._client.exec_start(exec_id, demux=True)
+        return ExecResult(
+            exit_code=self._exec_exit_code(exec_id), stdout=out or b"", stderr=err or b""
+        )
+
+    def _exec_stream(self, spec: ExecSpec, idle_timeout: float | None = None) -> ExecStream:
+        ref = spec.container
+        with self._api("exec", "container", ref):
+            exec_id = self._exec_create(spec)
+            response = self._client._post_json(  # noqa: SLF001 - the hijacked connection
+                self._client._url("/exec/{0}/start", exec_id),  # noqa: SLF001
+                headers={"Connection": "Upgrade", "Upgrade": "tcp"},
+                data={"Tty": spec.tty, "Detach": False},
+                stream=True,
             )
-            out, err = self._client.exec_start(created["Id"], demux=True)
-            exit_code = self._client.exec_inspect(created["Id"]).get("ExitCode")
-        return ExecResult(exit_code=int(exit_code or 0), stdout=out or b"", stderr=err or b"")
+            try:
+                self._client._raise_for_status(response)  # noqa: SLF001
+            except BaseException:
+                response.close()
+                raise
+        # The buffered reader over the socket: bytes that arrived with the
+        # answer's headers are already in its buffer.
+        reader = response.raw._fp.fp  # noqa: SLF001
+        sock = reader.raw._sock  # noqa: SLF001
+        sock.settimeout(idle_timeout)
+        feeder = None
+        if spec.stdin is not None:
+            feeder = threading.Thread(target=_feed_socket, args=(sock, spec.stdin), daemon=True)
+            feeder.start()
+
+        def lines() -> Generator[LogLine, None, int]:
+            try:
+                with self._api("exec", "container", ref), _socket_errors(idle_timeout):
+                    if spec.tty:
+                        joiner = _logs.LineJoiner(keep_timestamps=False)
+                        while chunk := reader.read1(1 << 16):
+                            yield from joiner.feed("stdout", chunk)
+                        yield from joiner.flush()
+                    else:
+                        yield from _logs.join_frames(
+                            _logs.read_frames(reader.read1),
+                            timestamps=False,
+                            framed_timestamps=False,
+                        )
+            finally:
+                response.close()
+            if feeder is not None:
+                feeder.join(timeout=self.default_timeout)
+            return self._exec_exit_code(exec_id)
+
+        return ExecStream(lines(), response.close, secrets=spec.env)
+
+    def _exec_exit_code(self, exec_id: str) -> int:
+        # The output can end a moment before dockerd records the exit.
+        deadline = time.monotonic() + self.default_timeout
+        while True:
+            with self._api("exec"):
+                found = self._client.exec_inspect(exec_id)
+            if not found.get("Running") or time.monotonic() > deadline:
+                return int(found.get("ExitCode") or 0)
+            time.sleep(0.01)
+
+    def _exec_detached(self, spec: ExecSpec) -> None:
+        with self._api("exec", "container", spec.container):
+            self._client.exec_start(self._exec_create(spec), detach=True)
+
+    # -- files in and out: the archive API ---------------------------------------
+
+    def _archive_url(self, ref: str) -> str:
+        return str(self._client._url("/containers/{0}/archive", ref))  # noqa: SLF001
+
+    def _stat(self, ref: str, path: str) -> _archive.PathStat | None:
+        """The engine's stat of ``path``; ``None`` if it, or the container,
+        does not exist (a HEAD answer has no body to tell which: the put
+        that follows says)."""
+        with self._api("copy_to", "container", ref):
+            response = self._client.head(
+                self._archive_url(ref), params={"path": path}, timeout=self.default_timeout
+            )
+            try:
+                if response.status_code == 404:
+                    return None
+                self._client._raise_for_status(response)  # noqa: SLF001
+                return _archive.path_stat(response.headers.get(_archive.STAT_HEADER))
+            finally:
+                response.close()
+
+    def _copy_to(self, ref: str, source: str, dest: str) -> None:
+        directory, name = _archive.put_destination(
+            dest, source, self._stat(ref, dest), lambda path: self._stat(ref, path)
+        )
+        with (
+            _archive.pack(source, name) as tar,
+            self._api("copy_to", "container", ref, path=directory),
+        ):
+            self._client.put_archive(ref, directory, _archive.chunks(tar))
+
+    def _copy_from(self, ref: str, path: str, target: str) -> None:
+        with self._api("copy_from", "container", ref, path=path):
+            response = self._get_archive(ref, path)
+            try:
+                found = _archive.path_stat(response.headers.get(_archive.STAT_HEADER))
+                if found is not None and found.is_symlink and found.link_target:
+                    response.close()
+                    response = self._get_archive(ref, found.link_target)
+                _archive.unpack(response.raw, target, runtime=self.name)
+            finally:
+                response.close()
+
+    def _get_archive(self, ref: str, path: str) -> Any:
+        response = self._client._get(  # noqa: SLF001 - a raw stream for tarfile
+            self._archive_url(ref),
+            params={"path": path},
+            stream=True,
+            # dockerd gzips the tar when asked, which costs more than the
+            # bytes it saves on a local socket.
+            headers={"Accept-Encoding": "identity"},
+        )
+        self._client._raise_for_status(response)  # noqa: SLF001
+        response.raw.decode_content = True
+        return response
+
+    # -- the rest of the lifecycle ----------------------------------------------
+
+    def _start(self, ref: str) -> None:
+        with self._api("start", "container", ref):
+            self._client.start(ref)
+
+    def _restart(self, ref: str, *, timeout: float) -> None:
+        with self._api("restart", "container", ref):
+            self._client.restart(ref, timeout=max(0, round(timeout)))
+
+    def _pause(self, ref: str) -> None:
+        with self._api("pause", "container", ref):
+            self._client.pause(ref)
+
+    def _unpause(self, ref: str) -> None:
+        with self._api("unpause", "container", ref):
+            self._client.unpause(ref)
+
+    def _rename(self, ref: str, name: str) -> None:
+        with self._api("rename", "container", ref):
+            self._client.rename(ref, name)
+
+    def _stats(self, ref: str) -> Stats:
+        # stream=False: dockerd samples twice, a second apart, for the CPU figure.
+        with self._api("stats", "container", ref):
+            return stats_record(self._client.stats(ref, stream=False))
+
+    def _top(self, ref: str) -> list[Process]:
+        with self._api("top", "container", ref):
+            found = self._client.top(ref, ps_args=_normalize.TOP_PS_ARGS)
+        return _normalize.processes(found.get("Titles"), found.get("Processes"), runtime=self.name)
 
     # -- volumes ------------------------------------------------------------------
 
@@ -760,3 +937,74 @@ def _healthcheck(check: Healthcheck | None) -> dict[str, Any] | None:
         "retries": check.retries,
         "start_period": int(check.start_period * nanos),
     }
+
+
+@contextlib.contextmanager
+def _socket_errors(idle_timeout: float | None) -> Iterator[None]:
+    """The hijacked exec connection is a plain socket: its failures are ours to map."""
+    try:
+        yield
+    except TimeoutError:
+        raise Timeout(f"docker exec printed nothing for {idle_timeout:g} s") from None
+    except OSError as exc:
+        raise RuntimeUnavailable("docker", f"lost the exec connection: {exc}") from None
+
+
+def _feed_socket(sock: socket.socket, data: bytes | IO[bytes]) -> None:
+    """Send an exec's input, then end it with a half-close: dockerd closes
+    the command's stdin when its side of the connection reads end of file."""
+    try:
+        if isinstance(data, bytes):
+            sock.sendall(data)
+        else:
+            while chunk := data.read(1 << 16):
+                sock.sendall(chunk)
+        sock.shutdown(socket.SHUT_WR)
+    except (OSError, ValueError):  # the command ended without reading it all
+        pass
+
+
+def stats_record(raw: Mapping[str, Any]) -> Stats:
+    """An Engine API stats sample (``stream=false``) as :class:`~runtimes.Stats`.
+
+    CPU as ``docker stats`` computes it: the container's share of the host's
+    CPU time between ``precpu_stats`` and ``cpu_stats``, times the CPUs.
+    Memory without the inactive page cache (cgroup v1
+    ``total_inactive_file``, v2 ``inactive_file``), as ``docker stats``.
+    A container that is not running has empty sections: zeros.
+    """
+    cpu = raw.get("cpu_stats") or {}
+    pre = raw.get("precpu_stats") or {}
+    cpu_delta = (cpu.get("cpu_usage") or {}).get("total_usage", 0) - (
+        pre.get("cpu_usage") or {}
+    ).get("total_usage", 0)
+    system_delta = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
+    cpus = (
+        cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or ()) or 1
+    )
+    cpu_percent = (
+        cpu_delta / system_delta * cpus * 100.0 if system_delta > 0 and cpu_delta > 0 else 0.0
+    )
+    memory = raw.get("memory_stats") or {}
+    usage = int(memory.get("usage") or 0)
+    details = memory.get("stats") or {}
+    cache = details.get("total_inactive_file", details.get("inactive_file", 0)) or 0
+    if 0 < cache < usage:
+        usage -= int(cache)
+    networks = (raw.get("networks") or {}).values()
+    blkio = (raw.get("blkio_stats") or {}).get("io_service_bytes_recursive") or ()
+    return Stats(
+        cpu_percent=cpu_percent,
+        memory_usage=usage,
+        memory_limit=int(memory.get("limit") or 0),
+        network_rx=sum(int(n.get("rx_bytes") or 0) for n in networks),
+        network_tx=sum(int(n.get("tx_bytes") or 0) for n in networks),
+        block_read=sum(
+            int(e.get("value") or 0) for e in blkio if str(e.get("op")).lower() == "read"
+        ),
+        block_write=sum(
+            int(e.get("value") or 0) for e in blkio if str(e.get("op")).lower() == "write"
+        ),
+        pids=int((raw.get("pids_stats") or {}).get("current") or 0),
+        raw=raw,
+    )
