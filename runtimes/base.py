@@ -50,6 +50,7 @@ from runtimes.models import (
     RegistryAuth,
     RuntimeInfo,
     Volume,
+    connect_host,
 )
 from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
 
@@ -81,8 +82,9 @@ class Runtime(abc.ABC):
 
     #: Registry name of the adapter (``"docker"``, ``"podman"``...).
     name: ClassVar[str]
-    #: Optional behaviours this adapter provides.
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    #: Optional behaviours this adapter provides (an instance may have fewer:
+    #: Podman reached remotely takes no per-call registry CA).
+    capabilities: frozenset[Capability] = frozenset()
     #: Options the adapter accepts from ``connect(**options)``, env or config.
     options: ClassVar[tuple[str, ...]] = ()
     #: Adapter trait: the backend's volume create returns an existing volume
@@ -92,7 +94,13 @@ class Runtime(abc.ABC):
     default_timeout: float = 120.0
     #: Where the engine itself reads a registry's CA (``DIR/HOST:PORT/ca.crt``)
     #: when the adapter lacks :attr:`~runtimes.Capability.PER_CALL_REGISTRY_TLS`.
-    engine_certs_dir: ClassVar[str | None] = None
+    engine_certs_dir: str | None = None
+    #: The host a client reaches the engine's published ports at: ``None``
+    #: for an engine on this machine; the endpoint's host for a remote one
+    #: (``tcp://``, ``ssh://``), or the ``engine_host`` option (see
+    #: :meth:`configure`).  :attr:`PortBinding.host
+    #: <runtimes.PortBinding.host>` is derived from it.
+    engine_host: str | None = None
 
     #: Default pull policy of :meth:`run` and :meth:`build`: ``"never"``,
     #: ``"missing"`` or ``"always"`` (option ``pull``, see :meth:`configure`).
@@ -141,6 +149,7 @@ class Runtime(abc.ABC):
         pull: str | None = None,
         insecure_registries: Sequence[str] | str | None = None,
         registry_certs: str | os.PathLike[str] | None = None,
+        engine_host: str | None = None,
     ) -> Runtime:
         """Set what every adapter shares; :func:`runtimes.connect` calls it with
         the options ``pull``, ``insecure_registries`` and ``registry_certs``
@@ -154,7 +163,10 @@ class Runtime(abc.ABC):
         (``DIR/HOST:PORT/ca.crt``).  An adapter whose engine reads these
         only from its own configuration (dockerd) refuses a registry that
         its engine does not already treat so, with
-        :class:`~runtimes.Unsupported` naming the fix.  Returns ``self``.
+        :class:`~runtimes.Unsupported` naming the fix.  ``engine_host``
+        names the host where the engine publishes ports, when the endpoint
+        does not tell (an ``~/.ssh/config`` alias, nerdctl behind a command
+        prefix); see :attr:`engine_host`.  Returns ``self``.
         """
         if pull is not None:
             self.pull_policy = _specs.check_pull_policy(pull)
@@ -174,6 +186,10 @@ class Runtime(abc.ABC):
             if not isinstance(path, str) or not os.path.isdir(path):
                 raise InvalidSpec(f"registry_certs {registry_certs!r} is not a directory")
             self.registry_certs = os.path.abspath(path)
+        if engine_host is not None:
+            if not isinstance(engine_host, str) or not engine_host.strip() or "/" in engine_host:
+                raise InvalidSpec(f"engine_host {engine_host!r} must be a host name or address")
+            self.engine_host = engine_host.strip()
         return self
 
     def info(self) -> RuntimeInfo:
@@ -637,10 +653,18 @@ class Runtime(abc.ABC):
                 raise BuildFailed(f"invalid base image {ref}: {exc}", runtime=self.name) from exc
 
     def _own(self, container: Container) -> Container:
-        # Container.runtime names the adapter the caller used, whatever produced it.
-        if container.runtime == self.name:
-            return container
-        return attrs.evolve(container, runtime=self.name)
+        # Container.runtime names the adapter the caller used, whatever
+        # produced it; a published port of a remote engine is reached at the
+        # engine's host (testcontainers #2811), decided here for every verb.
+        changes: dict[str, Any] = {}
+        if container.runtime != self.name:
+            changes["runtime"] = self.name
+        if self.engine_host is not None and container.ports:
+            changes["ports"] = tuple(
+                attrs.evolve(p, host=connect_host(p.host_ip, self.engine_host))
+                for p in container.ports
+            )
+        return attrs.evolve(container, **changes) if changes else container
 
     # -- what an adapter implements ---------------------------------------------
     #
