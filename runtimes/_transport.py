@@ -19,6 +19,7 @@ import json
 import logging
 import re
 import socket
+import urllib.parse
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -33,6 +34,7 @@ __all__ = [
     "ConnectFailure",
     "Endpoint",
     "connect_failure",
+    "engine_host",
     "http_errors",
     "map_http_error",
     "message_from_body",
@@ -160,6 +162,16 @@ def http_errors(
         raise map_http_error(exc, endpoint, operation, target, ref, registry) from redact_exception(
             exc
         )
+
+
+def engine_host(url: str) -> str | None:
+    """The host a client reaches an engine's published ports at: the host
+    of a ``tcp://``, ``ssh://`` or ``http(s)://`` endpoint, ``None`` for a
+    local socket."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("tcp", "ssh", "http", "https") or not parts.hostname:
+        return None
+    return parts.hostname
 
 
 def unix_socket_accepts(url: str, timeout: float) -> bool:
@@ -304,7 +316,8 @@ _SSH_CAUSES: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (
         re.compile(r"administratively prohibited|open failed|forwarding.*(disabled|failed)", re.I),
         "ssh-forwarding-refused",
-        "the SSH server refused to forward to the engine's socket",
+        "the SSH server did not forward to the engine's socket (nothing listens at that "
+        "path, or the key may not forward)",
     ),
     (
         re.compile(r"command not found|no such file or directory|not found", re.I),

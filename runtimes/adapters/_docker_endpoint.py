@@ -27,12 +27,10 @@ TLS comes from the context only, unless options are given.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import os
 import ssl
 import time
-import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -42,7 +40,7 @@ import attrs
 from runtimes._credentials import docker_config_path
 from runtimes.errors import InvalidSpec, RuntimeUnavailable
 
-__all__ = ["DEFAULT_HOST", "DockerEndpoint", "TlsFiles", "engine_host", "parse_flag", "resolve"]
+__all__ = ["DEFAULT_HOST", "DockerEndpoint", "TlsFiles", "parse_flag", "resolve"]
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 
@@ -94,24 +92,6 @@ def parse_flag(value: object, name: str) -> bool:
     if text in ("0", "false", "no", "off", ""):
         return False
     raise InvalidSpec(f"docker: {name} must be true or false, got {value!r}")
-
-
-def engine_host(url: str) -> str | None:
-    """The host a client reaches the engine's published ports at: the host
-    of a ``tcp://`` or ``ssh://`` URL, ``None`` for a local socket."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("tcp", "ssh", "http", "https") or not parts.hostname:
-        return None
-    return parts.hostname
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def resolve(

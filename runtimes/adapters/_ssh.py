@@ -312,6 +312,17 @@ class SocketTunnel:
                     )
                 time.sleep(0.02)
 
+    def failure(self) -> ConnectFailure | None:
+        """What ssh said about a forward it could not open (no socket at
+        the remote path, forwarding refused), if anything."""
+        with self._lock:
+            if self._err is None:
+                return None
+            said = _read_back(self._err)
+        if "open failed" not in said and "forwarding" not in said:
+            return None
+        return ssh_failure(said, None)
+
     def _release(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:

@@ -31,6 +31,7 @@ from runtimes._transport import (
     ConnectFailure,
     Endpoint,
     connect_failure,
+    engine_host,
     http_errors,
     unix_socket_accepts,
 )
@@ -125,7 +126,7 @@ class DockerRuntime(Runtime):
             tls_key=tls_key,
         )
         self.host = self.endpoint.url
-        self.engine_host = _docker_endpoint.engine_host(self.host)
+        self.engine_host = engine_host(self.host)
         self._ssh = _SshSettings(ssh_identity, ssh_known_hosts, ssh_client)
         self._client, self._bridge = _open_client(self.endpoint, self.default_timeout, self._ssh)
 

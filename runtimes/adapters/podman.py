@@ -32,8 +32,8 @@ import podman.errors
 from runtimes import _credentials, _logs, _normalize, _specs
 from runtimes._shell import Shell
 from runtimes._translate import Target, translate
-from runtimes._transport import Endpoint, http_errors, message_from_body
-from runtimes.adapters import _cli
+from runtimes._transport import Endpoint, engine_host, http_errors, message_from_body
+from runtimes.adapters import _cli, _podman_endpoint, _ssh
 from runtimes.adapters._podman_service import PrivateService, answers, standard_sockets
 from runtimes.base import Runtime
 from runtimes.errors import RuntimesError, RuntimeUnavailable, Timeout
@@ -54,6 +54,8 @@ from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, Push
 __all__ = ["PodmanRuntime"]
 
 INSTALL_HINT = "install Podman (Debian: apt-get install podman)"
+#: Seconds for an SSH login and the service's first answer.
+CONNECT_TIMEOUT = 5.0
 _FOREVER = 10 * 365 * 86400.0
 _IMAGE_ID = re.compile(r"[0-9a-f]{64}")
 _COPYING = re.compile(
@@ -62,12 +64,23 @@ _COPYING = re.compile(
 
 
 class PodmanRuntime(Runtime):
-    """Podman, rootful or rootless.
+    """Podman, rootful or rootless, here or remote.
 
-    Options: ``host`` (service URL; default ``CONTAINER_HOST``, then the
-    standard sockets, then a private service), ``binary`` (default
-    ``podman``), ``service_idle`` (seconds a private service may sit idle
-    before it exits, default 300) and ``timeout`` (seconds per call).
+    Options: ``host`` (service URL: ``unix://``, ``ssh://user@host[:port]/socket``
+    or ``tcp://``), ``connection`` (a ``podman system connection`` by name),
+    ``ssh_identity`` (private key; default ``CONTAINER_SSHKEY`` or the
+    connection's), ``ssh_known_hosts`` (a known-hosts file besides the
+    user's), ``binary`` (default ``podman``), ``service_idle`` (seconds a
+    private service may sit idle before it exits, default 300) and
+    ``timeout`` (seconds per call).  Without ``host`` or ``connection``:
+    ``CONTAINER_HOST``, ``CONTAINER_CONNECTION``, the default system
+    connection (:mod:`runtimes.adapters._podman_endpoint`), then the
+    standard sockets, then a private service.
+
+    A remote service is reached with its own ``podman --remote`` for the CLI
+    verbs too, so every verb goes to the same engine; over SSH both go
+    through one ``ssh`` tunnel to the service's socket
+    (:class:`runtimes.adapters._ssh.SocketTunnel`).
     """
 
     name = "podman"
@@ -78,11 +91,22 @@ class PodmanRuntime(Runtime):
             Capability.PER_CALL_REGISTRY_TLS,
         }
     )
-    options = ("host", "binary", "service_idle", "timeout")
+    options = (
+        "host",
+        "connection",
+        "ssh_identity",
+        "ssh_known_hosts",
+        "binary",
+        "service_idle",
+        "timeout",
+    )
 
     def __init__(
         self,
         host: str | None = None,
+        connection: str | None = None,
+        ssh_identity: str | None = None,
+        ssh_known_hosts: str | None = None,
         binary: str | None = None,
         service_idle: int | str | None = None,
         timeout: float | str | None = None,
@@ -91,15 +115,21 @@ class PodmanRuntime(Runtime):
         self.default_timeout = float(timeout) if timeout is not None else 120.0
         if shutil.which(self.binary) is None:
             raise RuntimeUnavailable("podman", f"{self.binary} is not on PATH", hint=INSTALL_HINT)
-        explicit = host or os.environ.get("CONTAINER_HOST")
+        self.endpoint = _podman_endpoint.resolve(
+            host=host, connection=connection, ssh_identity=ssh_identity
+        )
         self._service: PrivateService | None = None
+        self._tunnel: _ssh.SocketTunnel | None = None
+        explicit = self.endpoint.url
         if explicit:
             # An endpoint that was asked for and fails is an error, not a fallback.
-            if explicit.startswith("unix://") and not answers(explicit):
-                raise RuntimeUnavailable(
-                    "podman", f"no Podman service answers at {explicit}", hint=INSTALL_HINT
-                )
             self.host = explicit
+            self._url = self._reach(self.endpoint, ssh_known_hosts)
+            self.engine_host = engine_host(explicit)
+            # `podman --remote` pushes and pulls take no --cert-dir: the
+            # service reads registry CAs from its own host's certs.d.
+            self.capabilities = self.capabilities - {Capability.PER_CALL_REGISTRY_TLS}
+            self.engine_certs_dir = "/etc/containers/certs.d"
         else:
             found = next((f"unix://{s}" for s in standard_sockets() if os.path.exists(s)), None)
             if found and answers(found):
@@ -108,9 +138,10 @@ class PodmanRuntime(Runtime):
                 self._service = PrivateService(self.binary, int(service_idle or 300))
                 self._service.ensure()
                 self.host = self._service.url
-        self._client = podman.PodmanClient(base_url=self.host, timeout=self.default_timeout)
+            self._url = self.host
+        self._client = podman.PodmanClient(base_url=self._url, timeout=self.default_timeout)
         # The CLI works on local storage directly, unless the service is remote.
-        remote = ["--remote", "--url", self.host] if explicit else []
+        remote = ["--remote", "--url", self._url] if explicit else []
         self._shell = Shell(
             "podman",
             self.binary,
@@ -119,18 +150,100 @@ class PodmanRuntime(Runtime):
             install_hint=INSTALL_HINT,
         )
 
+    def _reach(self, endpoint: _podman_endpoint.PodmanEndpoint, known_hosts: str | None) -> str:
+        """The local URL that reaches ``endpoint``: an SSH tunnel's socket for
+        ``ssh://``, else the URL itself once a service answers there."""
+        url = endpoint.url or ""
+        if url.startswith("ssh://"):
+            try:
+                destination = _ssh.SshDestination.parse(url)
+            except RuntimesError as exc:
+                raise RuntimeUnavailable("podman", str(exc), reason="ssh-failed") from None
+            remote_path = destination.path or (
+                "/run/podman/podman.sock" if destination.user in (None, "root") else ""
+            )
+            if not remote_path:
+                raise RuntimeUnavailable(
+                    "podman",
+                    f"{endpoint.describe()} names no socket path: add it, e.g. "
+                    f"ssh://{destination.user}@{destination.host}/run/user/UID/podman/podman.sock",
+                    reason="ssh-failed",
+                )
+            options = _ssh.SshOptions(
+                destination,
+                identity=endpoint.identity,
+                known_hosts=known_hosts,
+                connect_timeout=CONNECT_TIMEOUT,
+            )
+            self._tunnel = _ssh.SocketTunnel(options, remote_path)
+            try:
+                self._ensure_tunnel()
+                if not answers(self._tunnel.url, timeout=CONNECT_TIMEOUT):
+                    failure = self._tunnel.failure()
+                    why = f": {failure.text}" if failure else ""
+                    raise RuntimeUnavailable(
+                        "podman",
+                        f"no Podman service answers at {remote_path} on {destination.host} "
+                        f"({endpoint.describe()}){why}",
+                        reason=failure.reason if failure else "no-service",
+                    )
+            except BaseException:
+                self._tunnel.close()
+                raise
+            return self._tunnel.url
+        if url.startswith("unix://") and not answers(url):
+            raise RuntimeUnavailable(
+                "podman",
+                f"no Podman service answers at {endpoint.describe()}",
+                hint=INSTALL_HINT,
+            )
+        return url
+
+    def _ensure_tunnel(self) -> None:
+        assert self._tunnel is not None
+        try:
+            self._tunnel.ensure()
+        except _ssh.SshUnavailable as exc:
+            raise RuntimeUnavailable(
+                "podman",
+                f"cannot reach the Podman service at {self.endpoint.describe()}: "
+                f"{exc.failure.text}",
+                reason=exc.failure.reason,
+            ) from None
+
     @classmethod
     def configured_endpoint(cls, **options: Any) -> str | None:
-        return options.get("host") or os.environ.get("CONTAINER_HOST") or None
+        try:
+            endpoint = _podman_endpoint.resolve(
+                host=options.get("host"),
+                connection=options.get("connection"),
+                ssh_identity=options.get("ssh_identity"),
+            )
+        except RuntimesError:
+            return None
+        return endpoint.describe() if endpoint.url else None
 
     @classmethod
     def detect(cls, **options: Any) -> str | None:
         binary = options.get("binary") or "podman"
         if shutil.which(binary) is None:
             return f"{binary} is not on PATH: {INSTALL_HINT}"
-        host = options.get("host") or os.environ.get("CONTAINER_HOST")
-        if host:
-            return None if answers(host) else f"no Podman service answers at {host}"
+        try:
+            endpoint = _podman_endpoint.resolve(
+                host=options.get("host"),
+                connection=options.get("connection"),
+                ssh_identity=options.get("ssh_identity"),
+            )
+        except RuntimesError as exc:
+            return str(exc)
+        if endpoint.url and endpoint.url.startswith("ssh://"):
+            try:
+                cls(**{k: v for k, v in options.items() if k in cls.options}).close()
+            except RuntimesError as exc:
+                return str(exc)
+            return None
+        if endpoint.url:
+            return None if answers(endpoint.url) else f"no Podman service answers at {endpoint.url}"
         try:
             Shell("podman", binary, timeout=15).run(
                 ["version", "--format", "{{.Client.Version}}"], operation="detect"
@@ -144,6 +257,8 @@ class PodmanRuntime(Runtime):
             self._client.close()  # type: ignore[no-untyped-call]
         if self._service is not None:
             self._service.stop()
+        if self._tunnel is not None:
+            self._tunnel.close()
 
     def __repr__(self) -> str:
         return f"<PodmanRuntime host={self.host!r}>"
@@ -176,6 +291,8 @@ class PodmanRuntime(Runtime):
         """One API call; returns the response, raising the library error on >= 400."""
         if self._service is not None:
             self._service.ensure()
+        if self._tunnel is not None:
+            self._ensure_tunnel()
         with self._translating(operation, target, ref):
             response = getattr(self._client.api, method)(path, **kwargs)
             if response.status_code >= 400:
@@ -215,6 +332,7 @@ class PodmanRuntime(Runtime):
             arch=host.get("arch", ""),
             rootless=bool(host.get("security", {}).get("rootless")),
             endpoint=self.host,
+            endpoint_source=self.endpoint.source,
             storage_driver=info.get("store", {}).get("graphDriverName"),
             capabilities=self.capabilities,
             raw=info,
