@@ -35,7 +35,14 @@ import pytest
 
 import runtimes
 from runtimes.base import Runtime
-from runtimes.models import Capability, Container, ContainerState, LogLine
+from runtimes.models import (
+    Capability,
+    Container,
+    ContainerState,
+    LogLine,
+    PortBinding,
+    PortMapping,
+)
 from runtimes.testing._base import CONTAINER_VERBS, _Base
 from runtimes.testing.bad_input import BadInputContract
 from runtimes.testing.images import write_busybox_context
@@ -73,10 +80,17 @@ def wait_for_output(
         time.sleep(0.1)
 
 
-def http_get(port: int, path: str = "/index.html", timeout: float = 20) -> str:
-    """GET from 127.0.0.1, retrying until the server answers or ``timeout``."""
+def http_get(binding: PortBinding | int, path: str = "/index.html", timeout: float = 20) -> str:
+    """GET from a published port where a client reaches it
+    (:attr:`PortBinding.host <runtimes.PortBinding.host>`; a bare port
+    number means 127.0.0.1), retrying until the server answers or ``timeout``."""
     deadline = time.monotonic() + timeout
-    url = f"http://127.0.0.1:{port}{path}"
+    if isinstance(binding, int):
+        host, port = "127.0.0.1", binding
+    else:
+        host = f"[{binding.host}]" if ":" in binding.host else binding.host
+        port = binding.host_port
+    url = f"http://{host}:{port}{path}"
     while True:
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
@@ -86,6 +100,16 @@ def http_get(port: int, path: str = "/index.html", timeout: float = 20) -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def published(rt: Runtime, container_port: int, host_port: int | None = None) -> PortMapping:
+    """A port to publish on 127.0.0.1, or on every address of a remote
+    engine (its loopback is not this machine's)."""
+    return PortMapping(
+        container_port=container_port,
+        host_ip=None if rt.engine_host is not None else "127.0.0.1",
+        host_port=host_port,
+    )
 
 
 def free_port() -> int:
@@ -284,20 +308,27 @@ class RunContract(_Base):
         fixed = free_port()
         c = launch(
             ["httpd", "-f", "-p", "8080", "-h", "/www"],
-            ports=["127.0.0.1::8080", f"127.0.0.1:{fixed}:8081"],
+            ports=[published(rt, 8080), published(rt, 8081, fixed)],
         )
         auto = c.port(8080)
-        assert auto.host_ip == "127.0.0.1"
+        if rt.engine_host is None:
+            assert auto.host_ip == "127.0.0.1"
+            assert auto.host == "127.0.0.1"
+        else:
+            # A remote engine's port is reached at the engine's host.
+            assert auto.host == rt.engine_host
         assert auto.host_port > 0
         assert c.port(8081).host_port == fixed
-        assert http_get(auto.host_port).strip() == "hello from runtimes"
+        assert http_get(auto).strip() == "hello from runtimes"
         listed = rt.ps(name=c.name)
         assert listed[0].port(8080).host_port == auto.host_port
+        assert listed[0].port(8080).host == auto.host
+        assert rt.inspect(c).port(8080).host == auto.host
         # The same binary on the fixed port really listens there too.
         c2 = launch(
-            ["httpd", "-f", "-p", "8081", "-h", "/www"], ports=[f"127.0.0.1:{free_port()}:8081"]
+            ["httpd", "-f", "-p", "8081", "-h", "/www"], ports=[published(rt, 8081, free_port())]
         )
-        assert http_get(c2.port(8081).host_port).strip() == "hello from runtimes"
+        assert http_get(c2.port(8081)).strip() == "hello from runtimes"
 
     def test_bind_mounts(self, rt: Runtime, launch: Launch, tmp_path: Path) -> None:
         src = tmp_path / "data"
@@ -715,7 +746,23 @@ def empty_auth_file(directory: Path) -> Path:
 
 class RegistryContract(_Base):
     """Pull, push, tag and credentials against real registries on loopback
-    (:mod:`runtimes.testing.registry`); nothing is pulled from elsewhere."""
+    (:mod:`runtimes.testing.registry`); nothing is pulled from elsewhere.
+
+    The registries are those the engine reaches (``engine_registry``): on
+    127.0.0.1, or on this machine's address towards a remote engine.
+    """
+
+    @pytest.fixture
+    def local_registry(self, engine_registry: Callable[[str], Any]) -> Any:
+        return engine_registry("plain")
+
+    @pytest.fixture
+    def local_registry_auth(self, engine_registry: Callable[[str], Any]) -> Any:
+        return engine_registry("auth")
+
+    @pytest.fixture
+    def local_registry_tls(self, engine_registry: Callable[[str], Any]) -> Any:
+        return engine_registry("tls")
 
     @pytest.fixture
     def private_credential_store(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
