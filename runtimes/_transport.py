@@ -255,6 +255,11 @@ _TLS_CAUSES: tuple[tuple[re.Pattern[str], str, str], ...] = (
         "the engine closed the connection during the TLS handshake",
     ),
     (
+        re.compile(r"http request to an https server", re.I),
+        "tls-required",
+        "the daemon speaks TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH, or the tls_* options",
+    ),
+    (
         re.compile(r"wrong version number|packet length too long|unknown protocol", re.I),
         "not-tls",
         "the endpoint does not speak TLS (a plain-HTTP daemon?): drop the TLS settings "
@@ -290,7 +295,7 @@ def connect_failure(exc: BaseException) -> ConnectFailure | None:
     exception chain (``requests``, ``urllib3``, ``ssl``, ``socket``), or
     ``None`` when it is not a TLS or connection failure."""
     chain = _chain_text(exc)
-    if "ssl" in chain or "certificate" in chain or "tls" in chain:
+    if any(word in chain for word in ("ssl", "certificate", "tls", "https")):
         for pattern, reason, text in _TLS_CAUSES:
             if pattern.search(chain):
                 return ConnectFailure(reason, text)

@@ -737,13 +737,6 @@ def _failure_of(exc: BaseException, tls: _docker_endpoint.TlsFiles | None) -> Co
     """Why the first call failed.  dockerd (Go's TLS server) answers every
     refused client certificate alike, with a "bad certificate" alert or by
     closing the connection; what this side offered tells the cases apart."""
-    status = getattr(exc, "status_code", None)
-    if status == 400 and "https" in str(exc).lower():
-        return ConnectFailure(
-            "tls-required",
-            "the daemon speaks TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH, "
-            "or the tls_* options",
-        )
     failure = connect_failure(exc)
     refused = ("client-certificate-refused", "tls-closed")
     if tls is None or failure is None or failure.reason not in refused:
