@@ -40,6 +40,7 @@ from runtimes.base import Runtime
 from runtimes.errors import (
     BuildFailed,
     CommandFailed,
+    InvalidSpec,
     RuntimesError,
     RuntimeUnavailable,
     Timeout,
@@ -665,8 +666,10 @@ def _open_client(
     bridge: _ssh.CommandBridge | None = None
     url = endpoint.url
     kwargs: dict[str, Any] = {}
+    if ssh.client not in (None, "openssh", "paramiko"):
+        raise InvalidSpec(f"docker: ssh_client must be 'openssh' or 'paramiko', not {ssh.client!r}")
     if endpoint.scheme == "ssh":
-        if (ssh.client or "openssh") == "paramiko":
+        if ssh.client == "paramiko":
             kwargs["use_ssh_client"] = False
         else:
             try:
@@ -708,10 +711,11 @@ def _open_client(
             adapter = _ssh.UnixAdapter(bridge.path, min(timeout, CONNECT_TIMEOUT))
             client.mount("http+docker://", adapter)
             client._custom_adapter = adapter  # noqa: SLF001 - the one docker-py falls back to
-        if endpoint.tls is not None:
-            # Machine-wide REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE would replace the
-            # daemon's CA on every request (docker-py #2433, #2598).
-            client.trust_env = False
+        # Nothing from the requests environment: a machine-wide
+        # REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE would replace the daemon's CA on
+        # every request (docker-py #2433, #2598), HTTP_PROXY would send a
+        # tcp:// daemon's calls through a proxy.
+        client.trust_env = False
         try:
             server = client.version(api_version=False)
         except BaseException as exc:

@@ -142,7 +142,7 @@ class PodmanRuntime(Runtime):
         self._client = podman.PodmanClient(base_url=self._url, timeout=self.default_timeout)
         # The CLI works on local storage directly, unless the service is remote.
         remote = ["--remote", "--url", self._url] if explicit else []
-        self._shell = Shell(
+        self._cli_shell = Shell(
             "podman",
             self.binary,
             global_args=remote,
@@ -198,6 +198,13 @@ class PodmanRuntime(Runtime):
                 hint=INSTALL_HINT,
             )
         return url
+
+    @property
+    def _shell(self) -> Shell:
+        # The CLI verbs go through the tunnel too: start it again if ssh died.
+        if self._tunnel is not None:
+            self._ensure_tunnel()
+        return self._cli_shell
 
     def _ensure_tunnel(self) -> None:
         assert self._tunnel is not None

@@ -10,7 +10,8 @@
   ``RUNTIMES_REMOTE_<RUNTIME>_<VARIANT>_<OPTION>`` (``RUNTIMES_REMOTE_DOCKER_TLS_HOST``,
   ``RUNTIMES_REMOTE_DOCKER_TLS_TLS_CA``...; ``scripts/second-engine.sh env``
   prints them for the engine it starts).  A variant runs only when named,
-  in ``--runtime`` or ``RUNTIMES_REQUIRE``.
+  in ``--runtime`` or ``RUNTIMES_REQUIRE``, and only for the contract
+  classes (:class:`~runtimes.testing.RuntimeContract` and its parts).
 * Everything the tests create carries the session label
   ``runtimes.test-session=<id>`` and is removed when the runtime's fixture
   ends, even when tests fail; the teardown then fails if anything labelled
@@ -147,9 +148,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     bound = getattr(metafunc.cls, "runtime_name", None)
     names = [bound] if bound else _selected(metafunc.config)
+    if not _is_contract(metafunc.cls):
+        # A runtime@variant is the same adapter elsewhere: tests outside the
+        # contract drive runtimes by name (CLI subprocesses, the demo).
+        names = [n for n in names if "@" not in n]
     if not names:
         names = ["<none>"]
     metafunc.parametrize("container_runtime", names, indirect=True, ids=names, scope="session")
+
+
+def _is_contract(cls: type | None) -> bool:
+    from runtimes.testing._base import _Base
+
+    return cls is not None and issubclass(cls, _Base)
 
 
 @pytest.fixture(scope="session")

@@ -255,6 +255,22 @@ def test_docker_ssh_without_an_ssh_client(
     assert "openssh-client" in str(error)
 
 
+def test_docker_ssh_through_paramiko_says_when_it_is_missing(remote: dict[str, str]) -> None:
+    pytest.importorskip("docker")
+    try:
+        import paramiko  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("paramiko is installed: nothing missing to report")
+    _, options = variant_options("docker@ssh")
+    error = unavailable("docker", ssh_client="paramiko", **options)
+    assert error.reason == "ssh-client-missing"
+    assert "paramiko" in str(error)
+    with pytest.raises(runtimes.InvalidSpec, match="ssh_client"):
+        runtimes.connect("docker", ssh_client="putty", **options)
+
+
 # -- Podman over SSH ---------------------------------------------------------
 
 
