@@ -6,10 +6,14 @@
     ...     print(c.port(8080).host_port)
 
 Adapters are imported only when a runtime is asked for, so importing this
-package imports no container SDK.
+package imports no container SDK; :class:`Runtime` and the selection
+functions load on first use (``import runtimes`` costs little more than
+``import attrs``).
 """
 
-from runtimes.base import Runtime
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from runtimes.errors import (
     AuthenticationFailed,
     BuildFailed,
@@ -18,6 +22,8 @@ from runtimes.errors import (
     ImageNotFound,
     InvalidSpec,
     NameConflict,
+    NetworkInUse,
+    NetworkNotFound,
     NotFound,
     RegistryUnavailable,
     RuntimesError,
@@ -37,6 +43,8 @@ from runtimes.models import (
     LogLine,
     Mount,
     MountType,
+    Network,
+    NetworkAttachment,
     PortBinding,
     PortMapping,
     Progress,
@@ -44,7 +52,37 @@ from runtimes.models import (
     RuntimeInfo,
     Volume,
 )
-from runtimes.registry import available, connect, known, register_adapter, select
+
+if _TYPE_CHECKING:
+    from runtimes.base import Runtime
+    from runtimes.registry import available, connect, known, register_adapter, select
+
+# Loaded on first access (PEP 562): the interface module pulls in validation,
+# logging and the log-frame reader, the registry reads config files.
+_LAZY = {
+    "Runtime": "runtimes.base",
+    "available": "runtimes.registry",
+    "connect": "runtimes.registry",
+    "known": "runtimes.registry",
+    "register_adapter": "runtimes.registry",
+    "select": "runtimes.registry",
+}
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runtimes' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "AuthenticationFailed",
@@ -63,6 +101,10 @@ __all__ = [
     "Mount",
     "MountType",
     "NameConflict",
+    "Network",
+    "NetworkAttachment",
+    "NetworkInUse",
+    "NetworkNotFound",
     "NotFound",
     "PortBinding",
     "PortMapping",

@@ -7,12 +7,22 @@ adapter picks the function that fits the shape it received.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from runtimes.models import Container, ContainerState, Image, PortBinding, Volume
+from runtimes.models import (
+    Container,
+    ContainerState,
+    Image,
+    Network,
+    NetworkAttachment,
+    PortBinding,
+    Volume,
+)
 
 _STATES: dict[str, ContainerState] = {
     "created": ContainerState.CREATED,
@@ -216,10 +226,11 @@ def container_from_inspect(
     image: str,
     command: tuple[str, ...],
     labels: Mapping[str, str],
+    networks: tuple[NetworkAttachment, ...] = (),
 ) -> Container:
     """A Container from the Docker-shaped ``inspect`` record all three
-    runtimes print; the caller picks image, command and labels, which is
-    where their records differ."""
+    runtimes print; the caller picks image, command, labels and networks,
+    which is where their records differ."""
     status = raw.get("State") or {}
     container_state = state(status.get("Status"))
     exited = container_state in (ContainerState.EXITED, ContainerState.DEAD)
@@ -235,6 +246,7 @@ def container_from_inspect(
         finished_at=timestamp(status.get("FinishedAt")) if exited else None,
         ports=ports_from_inspect((raw.get("NetworkSettings") or {}).get("Ports")),
         labels=labels,
+        networks=networks,
         runtime=runtime,
         raw=raw,
     )
@@ -260,3 +272,125 @@ def image_record(raw: Mapping[str, Any], tags: Iterable[str]) -> Image:
 def volume(raw: Mapping[str, Any]) -> Volume:
     """A Volume from the ``{"Name", "Labels"}`` record all three runtimes print."""
     return Volume(name=raw["Name"], labels=labels(raw.get("Labels")), raw=raw)
+
+
+# -- networks ----------------------------------------------------------------------
+
+_MODES = ("host", "none")
+
+
+def _ipv4_subnets(values: Iterable[Any]) -> tuple[str, ...]:
+    out = []
+    for value in values:
+        try:
+            network = ipaddress.ip_network(str(value), strict=False)
+        except ValueError:
+            continue
+        if isinstance(network, ipaddress.IPv4Network):
+            out.append(str(network))
+    return tuple(out)
+
+
+def network_from_engine(raw: Mapping[str, Any]) -> Network:
+    """A Network from the Engine API's record (Docker's, and nerdctl's
+    ``dockercompat`` one, which has no ``Internal``)."""
+    config = (raw.get("IPAM") or {}).get("Config") or ()
+    return Network(
+        name=raw["Name"],
+        id=raw.get("Id") or "",
+        subnets=_ipv4_subnets(c.get("Subnet") for c in config if c.get("Subnet")),
+        internal=bool(raw.get("Internal")),
+        labels=labels(raw.get("Labels")),
+        raw=raw,
+    )
+
+
+def network_from_netavark(raw: Mapping[str, Any]) -> Network:
+    """A Network from Podman's netavark record (snake_case, ``subnets`` list)."""
+    return Network(
+        name=raw["name"],
+        id=raw.get("id") or "",
+        subnets=_ipv4_subnets(s.get("subnet") for s in raw.get("subnets") or () if s.get("subnet")),
+        internal=bool(raw.get("internal")),
+        labels=labels(raw.get("labels")),
+        raw=raw,
+    )
+
+
+def _attachment(
+    network: str, ip: Any, aliases: Iterable[str], hidden: set[str]
+) -> NetworkAttachment:
+    return NetworkAttachment(
+        network=network,
+        ip_address=str(ip) if ip else None,
+        aliases=tuple(sorted({str(a) for a in aliases} - hidden)),
+    )
+
+
+def attachments(
+    value: Mapping[str, Any] | None,
+    *,
+    container_id: str,
+    name: str | None = None,
+    hostname: str | None = None,
+) -> tuple[NetworkAttachment, ...]:
+    """``NetworkSettings.Networks`` of Docker and Podman, inspect or listing:
+    ``{"net": {"IPAddress": "10.89.0.2", "Aliases": [...]}}``.
+
+    Both runtimes add the short id to the aliases, Docker the hostname too
+    (and the adapters add the hostname on Podman and a generated name on
+    Docker, for the same resolution everywhere): none is an alias the
+    caller gave.  A stopped container's address is ``""``.
+    """
+    hidden = {container_id[:12], container_name(name), hostname or ""}
+    return tuple(
+        sorted(
+            (
+                _attachment(
+                    name,
+                    (settings or {}).get("IPAddress"),
+                    (settings or {}).get("Aliases") or (),
+                    hidden,
+                )
+                for name, settings in (value or {}).items()
+                if name not in _MODES
+            ),
+            key=lambda a: a.network,
+        )
+    )
+
+
+def attachments_from_names(names: Iterable[str] | None) -> tuple[NetworkAttachment, ...]:
+    """Podman's listing: network names only."""
+    return tuple(NetworkAttachment(network=n) for n in sorted(set(names or ())) if n not in _MODES)
+
+
+def nerdctl_attachments(
+    container_labels: Mapping[str, str], settings: Mapping[str, Any] | None
+) -> tuple[NetworkAttachment, ...]:
+    """nerdctl's networks: the names are in the ``nerdctl/networks`` label
+    (JSON, in attachment order) and the addresses in
+    ``NetworkSettings.Networks`` under ``unknown-eth<N>`` for the Nth
+    network (nerdctl 2.0 does not know the name there; empty once stopped).
+    nerdctl has no aliases.
+    """
+    try:
+        names = json.loads(container_labels.get("nerdctl/networks") or "[]")
+    except ValueError:
+        names = []
+    if not isinstance(names, list):
+        names = []
+    by_interface = {
+        key.removeprefix("unknown-"): (value or {}).get("IPAddress")
+        for key, value in ((settings or {}).get("Networks") or {}).items()
+    }
+    return tuple(
+        sorted(
+            (
+                _attachment(str(name), by_interface.get(f"eth{index}"), (), set())
+                for index, name in enumerate(names)
+                if name not in _MODES
+            ),
+            key=lambda a: a.network,
+        )
+    )

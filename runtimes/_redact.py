@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import logging
-import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import logging
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4
@@ -59,15 +61,19 @@ def redact_text(text: str) -> str:
     return text
 
 
-class RedactingFilter(logging.Filter):
+class RedactingFilter:
     """Masks the current call's secrets in a library's log records.
 
     Installed on loggers that print request URLs (urllib3 logs the Engine
     API build URL, whose query carries build args), after URL-decoding.
+    Any object with ``filter(record)`` is a logging filter; not subclassing
+    ``logging.Filter`` keeps ``logging`` out of ``import runtimes``.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if _current.get():
+            import urllib.parse
+
             text = record.getMessage()
             clean = redact_text(urllib.parse.unquote_plus(text))
             if clean != urllib.parse.unquote_plus(text):

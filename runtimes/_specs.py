@@ -25,7 +25,16 @@ from typing import Any
 from runtimes import _normalize
 from runtimes.errors import InvalidSpec
 from runtimes.models import Container, Mount, MountType, PortMapping, Progress, RegistryAuth
-from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
+from runtimes.specs import (
+    BuildSpec,
+    ExecSpec,
+    LogsSpec,
+    NetworkSpec,
+    PsSpec,
+    PullSpec,
+    PushSpec,
+    RunSpec,
+)
 
 _PROTOCOLS = ("tcp", "udp", "sctp")
 # Container and volume names as docker, podman and nerdctl all accept them.
@@ -377,6 +386,111 @@ def parse_volumes(specs: Iterable[str | Mount] | str | None) -> list[Mount]:
     return [parse_volume(s) for s in specs]
 
 
+# -- networks ----------------------------------------------------------------------
+
+# Host names and aliases: DNS labels (RFC 1123, plus "_" as Docker allows),
+# dot-separated; sethostname(2) takes at most 64 bytes.
+_DNS_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?"
+_HOSTNAME_RE = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*")
+_MAX_HOSTNAME = 63
+#: Modes every runtime accepts for ``network=`` that are not networks.
+NETWORK_MODES = frozenset({"host", "none"})
+
+
+def check_hostname(hostname: str | None, what: str = "hostname") -> str | None:
+    """A host name or alias (``db``, ``db.internal``), or ``None``."""
+    if hostname is None:
+        return None
+    if (
+        not isinstance(hostname, str)
+        or len(hostname) > _MAX_HOSTNAME
+        or not _HOSTNAME_RE.fullmatch(hostname)
+    ):
+        raise InvalidSpec(
+            f"invalid {what} {hostname!r}: use at most {_MAX_HOSTNAME} letters, digits, '-' "
+            "and '_' in dot-separated labels, each starting and ending with a letter or digit"
+        )
+    return hostname
+
+
+def check_aliases(
+    aliases: Sequence[str] | str | None, network: str | None, builtin: frozenset[str]
+) -> tuple[str, ...]:
+    """Network aliases, which only a user network can resolve.
+
+    A plain string is one alias.  Refused without ``network`` or on one of
+    the adapter's ``builtin`` networks: Docker refuses them there, Podman
+    accepts and ignores them.
+    """
+    if aliases is None:
+        return ()
+    if isinstance(aliases, str):
+        aliases = [aliases]
+    if not isinstance(aliases, (list, tuple)):
+        raise InvalidSpec(f"aliases must be a list of names, got {type(aliases).__name__}")
+    checked: dict[str, None] = {}
+    for alias in aliases:
+        if alias is None:
+            raise InvalidSpec("invalid alias None")
+        checked[check_hostname(alias, "alias") or ""] = None
+    if checked and network is None:
+        raise InvalidSpec("aliases need a user network: pass network= (see create_network)")
+    if checked and network in builtin:
+        raise InvalidSpec(
+            f"aliases need a user network, and {network} is the runtime's own: "
+            "create one with create_network"
+        )
+    return tuple(checked)
+
+
+def check_subnet(subnet: str | None) -> str | None:
+    """An IPv4 subnet in CIDR form (``10.89.3.0/24``), or ``None``."""
+    if subnet is None:
+        return None
+    if not isinstance(subnet, str) or not subnet.isascii():
+        raise InvalidSpec(f"invalid subnet {subnet!r}: expected IPv4 CIDR text like 10.89.3.0/24")
+    try:
+        network = ipaddress.ip_network(subnet, strict=False)
+    except ValueError:
+        raise InvalidSpec(
+            f"invalid subnet {subnet!r}: expected IPv4 CIDR text like 10.89.3.0/24"
+        ) from None
+    if "/" not in subnet or not isinstance(network, ipaddress.IPv4Network):
+        raise InvalidSpec(f"invalid subnet {subnet!r}: only IPv4 subnets like 10.89.3.0/24")
+    if str(network) != subnet:
+        raise InvalidSpec(f"invalid subnet {subnet!r}: host bits are set; did you mean {network}?")
+    # A bridge needs its own address, a gateway and one container at least.
+    if not 8 <= network.prefixlen <= 30:
+        raise InvalidSpec(f"invalid subnet {subnet!r}: the prefix length must be 8 to 30")
+    return subnet
+
+
+def check_network_name(name: str, builtin: frozenset[str]) -> str:
+    """A network name that is not one of the runtime's own (``bridge``, ``host``...)."""
+    checked = check_name(name)
+    if checked in builtin:
+        raise InvalidSpec(
+            f"{checked} is the runtime's own network or network mode, not one to create or remove"
+        )
+    return checked
+
+
+def network_spec(
+    name: str,
+    *,
+    labels: Mapping[str, str] | None,
+    internal: bool,
+    subnet: str | None,
+    builtin: frozenset[str],
+) -> NetworkSpec:
+    return NetworkSpec(
+        name=check_network_name(name, builtin),
+        labels=check_labels(labels),
+        internal=check_flag(internal, "internal"),
+        subnet=check_subnet(subnet),
+    )
+
+
 def check_tail(tail: int | None) -> int | None:
     """``tail`` for logs: ``None`` (everything) or a count."""
     if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int) or tail < 0):
@@ -532,10 +646,14 @@ def run_spec(
     entrypoint: str | Sequence[str] | None,
     network: str | None,
     remove: bool,
+    aliases: Sequence[str] | str | None = None,
+    hostname: str | None = None,
+    builtin_networks: frozenset[str] = frozenset(),
 ) -> RunSpec:
     checked_env = check_env(env)
     cmd = check_command(command)
     entry = check_command(entrypoint, "entrypoint")
+    checked_network = check_name(network) if network is not None else None
     return RunSpec(
         check_image_ref(image),
         command=tuple(cmd) if cmd is not None else None,
@@ -547,7 +665,9 @@ def run_spec(
         workdir=check_path(workdir, "workdir"),
         user=check_user(user),
         entrypoint=tuple(entry) if entry is not None else None,
-        network=check_name(network) if network is not None else None,
+        network=checked_network,
+        aliases=check_aliases(aliases, checked_network, builtin_networks),
+        hostname=check_hostname(hostname),
         remove=check_flag(remove, "remove"),
     )
 

@@ -18,6 +18,8 @@ from runtimes.errors import (
     ContainerNotFound,
     ImageNotFound,
     NameConflict,
+    NetworkInUse,
+    NetworkNotFound,
     NotFound,
     RegistryUnavailable,
     RuntimesError,
@@ -26,7 +28,7 @@ from runtimes.errors import (
 )
 
 #: What a verb's "not found" is about.
-Target = Literal["container", "image", "volume", "none"]
+Target = Literal["container", "image", "volume", "network", "none"]
 
 _IMAGE_MISSING = re.compile(
     r"no such image|image not known|image .*not found|image not available|"
@@ -40,10 +42,29 @@ _CONTAINER_MISSING = re.compile(
     re.I,
 )
 _VOLUME_MISSING = re.compile(r"no such volume|volume .*not found|no volume with name", re.I)
-# A missing network is the caller's setup, not the verb's target: without this
-# the generic "not found" below would call it a missing container or image.
+# A missing network, whatever the verb's target: without this the generic
+# "not found" below would call it a missing container or image.
 _NETWORK_MISSING = re.compile(
-    r"network .*not found|no such network|unable to find network|network not found", re.I
+    r"network .*not found|no such network|unable to find (any )?network|network not found|"
+    r"no network found matching",
+    re.I,
+)
+# Where each runtime names the missing network: Docker, Podman, nerdctl's two.
+_NETWORK_NAME = re.compile(
+    r"network (?P<a>\S+) not found|find network with name or ID (?P<b>[^\s:]+)|"
+    r"no network found matching: (?P<c>\S+)|no such network: \W*(?P<d>[\w.-]+)",
+    re.I,
+)
+# Docker: active endpoints; Podman: being used; nerdctl: in use by container.
+_NETWORK_IN_USE = re.compile(
+    r"has active endpoints|network is being used|network .* is in use by container", re.I
+)
+# Not name conflicts, although the texts say "already": a subnet another
+# network has, a container already on the network.
+_NETWORK_NOT_A_CONFLICT = re.compile(
+    r"overlaps with other one|subnet .* is already used|is already connected to network|"
+    r"endpoint with name .* already exists in network",
+    re.I,
 )
 # The container's process could not start: not a missing image or container,
 # although the text says "not found" or "no such file".
@@ -98,6 +119,7 @@ _NOT_FOUND: dict[str, type[NotFound]] = {
     "container": ContainerNotFound,
     "image": ImageNotFound,
     "volume": VolumeNotFound,
+    "network": NetworkNotFound,
 }
 _QUOTED = re.compile(r"""["']([^"']+)["']""")
 
@@ -168,6 +190,13 @@ def translate(
     if _CONTAINER_MISSING.search(text) and target != "image":
         return missing("container")
     if _NETWORK_MISSING.search(text):
+        found = _NETWORK_NAME.search(text)
+        named = next((g for g in found.groups() if g), None) if found else None
+        name = ref if target == "network" and ref else (named or "?")
+        return NetworkNotFound(name, f"{runtime}: network not found: {name}")
+    if _NETWORK_IN_USE.search(text):
+        return NetworkInUse(ref or "?", message=f"{runtime}: {text}")
+    if _NETWORK_NOT_A_CONFLICT.search(text):
         return failed(text)
     if _VOLUME_MISSING.search(text):
         return missing("volume")

@@ -31,6 +31,8 @@ from runtimes.errors import (
     ImageNotFound,
     InvalidSpec,
     NameConflict,
+    NetworkInUse,
+    NetworkNotFound,
     RuntimesError,
     Timeout,
     Unsupported,
@@ -45,6 +47,7 @@ from runtimes.models import (
     LogLine,
     Mount,
     MountType,
+    Network,
     PortMapping,
     Progress,
     RegistryAuth,
@@ -52,7 +55,16 @@ from runtimes.models import (
     Volume,
     connect_host,
 )
-from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
+from runtimes.specs import (
+    BuildSpec,
+    ExecSpec,
+    LogsSpec,
+    NetworkSpec,
+    PsSpec,
+    PullSpec,
+    PushSpec,
+    RunSpec,
+)
 
 __all__ = ["ContainerRef", "RunSpec", "Runtime", "Since"]
 
@@ -82,14 +94,23 @@ class Runtime(abc.ABC):
 
     #: Registry name of the adapter (``"docker"``, ``"podman"``...).
     name: ClassVar[str]
-    #: Optional behaviours this adapter provides (an instance may have fewer:
-    #: Podman reached remotely takes no per-call registry CA).
+    #: Optional behaviours this runtime provides.  Declared on the adapter
+    #: class, or set per instance by an adapter whose behaviours depend on
+    #: the version it reaches (nerdctl) or on where the engine is (Podman
+    #: reached remotely takes no per-call registry CA).
     capabilities: frozenset[Capability] = frozenset()
     #: Options the adapter accepts from ``connect(**options)``, env or config.
     options: ClassVar[tuple[str, ...]] = ()
     #: Adapter trait: the backend's volume create returns an existing volume
     #: instead of refusing it, so :meth:`create_volume` checks first.
     volume_create_is_idempotent: ClassVar[bool] = False
+    #: Names that ``network=`` takes for the runtime's own default network
+    #: or a network mode rather than a user network: aliases are refused
+    #: there, and :meth:`create_network` and :meth:`remove_network` refuse them.
+    builtin_networks: ClassVar[frozenset[str]] = frozenset({"bridge", "host", "none"})
+    #: Why each optional behaviour the adapter lacks is missing: the message
+    #: of the :class:`~runtimes.Unsupported` raised instead.
+    unsupported_reasons: ClassVar[Mapping[Capability, str]] = {}
     #: Seconds a single call may take before :class:`~runtimes.Timeout`.
     default_timeout: float = 120.0
     #: Where the engine itself reads a registry's CA (``DIR/HOST:PORT/ca.crt``)
@@ -271,6 +292,8 @@ class Runtime(abc.ABC):
         user: str | None = None,
         entrypoint: str | Sequence[str] | None = None,
         network: str | None = None,
+        aliases: Sequence[str] | str = (),
+        hostname: str | None = None,
         remove: bool = False,
         pull: str | None = None,
     ) -> Container:
@@ -287,6 +310,15 @@ class Runtime(abc.ABC):
         created but cannot start (a missing executable, say), it is removed
         before :class:`~runtimes.CommandFailed` is raised.  With
         ``remove=True`` the runtime deletes it once it exits.
+
+        ``network`` is a user network (:meth:`create_network`; a missing
+        one raises :class:`~runtimes.NetworkNotFound` before anything is
+        created) or one of :attr:`builtin_networks` (``"host"``,
+        ``"none"``...).  On a user network the other containers reach this
+        one by its name, by its ``hostname`` and by each of ``aliases``
+        (which need a user network: :class:`~runtimes.InvalidSpec`
+        otherwise, and ``Capability.NETWORK_ALIASES``:
+        :class:`~runtimes.Unsupported` otherwise).
         """
         spec = _specs.run_spec(
             image,
@@ -300,12 +332,21 @@ class Runtime(abc.ABC):
             user=user,
             entrypoint=entrypoint,
             network=network,
+            aliases=aliases,
+            hostname=hostname,
             remove=remove,
+            builtin_networks=self.builtin_networks,
         )
         policy = _specs.check_pull_policy(self.pull_policy if pull is None else pull)
         for mount in spec.volumes:
             if mount.type is MountType.VOLUME:
                 self._volume(mount.source)
+        if spec.network is not None and spec.network not in self.builtin_networks:
+            # Engines differ: Docker and nerdctl create the container before
+            # they find the network missing.  Check first, like volumes.
+            self._network(spec.network)
+        if spec.aliases:
+            self._require(Capability.NETWORK_ALIASES, "network aliases")
         if policy == "always":
             self.pull(spec.image)
         elif policy == "missing":
@@ -624,6 +665,128 @@ class Runtime(abc.ABC):
         """Remove a named volume; :class:`~runtimes.VolumeNotFound`."""
         self._remove_volume(_specs.check_name(name), force=_specs.check_flag(force, "force"))
 
+    # -- networks ---------------------------------------------------------
+
+    def create_network(
+        self,
+        name: str,
+        *,
+        labels: Mapping[str, str] | None = None,
+        internal: bool = False,
+        subnet: str | None = None,
+    ) -> Network:
+        """Create a user network; :class:`~runtimes.NameConflict` if the name exists.
+
+        Containers on it reach each other by name, hostname and alias
+        (:meth:`run`), and not containers on other networks by name (nor by
+        address, with ``Capability.ISOLATED_NETWORKS``).  ``subnet`` is an
+        IPv4 network like ``"10.89.3.0/24"``; ``None`` lets the runtime
+        pick a free one.  A subnet that overlaps one of the runtime's
+        networks raises :class:`~runtimes.CommandFailed` (Podman and
+        nerdctl check the host's routes too, Docker only its own networks).
+        Nothing is forwarded beyond an ``internal`` network
+        (``Capability.INTERNAL_NETWORKS``, else
+        :class:`~runtimes.Unsupported`).  Nothing is created when it fails.
+        """
+        spec = _specs.network_spec(
+            name,
+            labels=labels,
+            internal=internal,
+            subnet=subnet,
+            builtin=self.builtin_networks,
+        )
+        if spec.internal:
+            self._require(Capability.INTERNAL_NETWORKS, "internal networks")
+        return self._create_network(spec)
+
+    def network(self, name: str) -> Network:
+        """One network by name or id; :class:`~runtimes.NetworkNotFound`.
+
+        ``host`` and ``none`` are network modes, not networks: not found.
+        """
+        checked = _specs.check_name(name)
+        if checked in _specs.NETWORK_MODES:
+            raise NetworkNotFound(
+                checked, f"{self.name}: {checked} is a network mode, not a network"
+            )
+        return self._network(checked)
+
+    def networks(self, *, labels: Mapping[str, str] | None = None) -> list[Network]:
+        """Networks, optionally only those carrying all ``labels``.
+
+        The runtime's default network is listed (Docker's and nerdctl's
+        ``bridge``, Podman's ``podman``); the ``host`` and ``none`` modes are not.
+        """
+        wanted = _specs.check_labels(labels)
+        return [
+            n
+            for n in self._networks(wanted)
+            if n.name not in _specs.NETWORK_MODES
+            and all(n.labels.get(k) == v for k, v in wanted.items())
+        ]
+
+    def remove_network(self, name: str) -> None:
+        """Remove a user network.
+
+        :class:`~runtimes.NetworkInUse` while any container, running or
+        stopped, is attached to it (on every runtime: Docker and nerdctl
+        would drop it from under stopped containers);
+        :class:`~runtimes.NetworkNotFound`; :class:`~runtimes.InvalidSpec`
+        for one of :attr:`builtin_networks`.
+        """
+        checked = _specs.check_network_name(name, self.builtin_networks)
+        found = self._network(checked)
+        users = [
+            c.name or c.short_id
+            for c in self._ps(PsSpec(all=True))
+            if any(a.network == found.name for a in c.networks)
+        ]
+        if users:
+            raise NetworkInUse(found.name, sorted(users))
+        self._remove_network(found.name)
+
+    def connect_network(
+        self, container: ContainerRef, network: str, *, aliases: Sequence[str] | str = ()
+    ) -> None:
+        """Attach an existing container, running or not, to one more network.
+
+        The other containers there reach it by name, hostname and
+        ``aliases`` from then on.  Needs ``Capability.NETWORK_CONNECT``
+        (and ``NETWORK_ALIASES`` for aliases): :class:`~runtimes.Unsupported`,
+        after the same checks as elsewhere.  A container already on that
+        network raises :class:`~runtimes.CommandFailed`.
+        """
+        ref = _specs.check_ref(container)
+        net = _specs.check_name(network)
+        checked = _specs.check_aliases(aliases, net, self.builtin_networks)
+        if Capability.NETWORK_CONNECT not in self.capabilities or (
+            checked and Capability.NETWORK_ALIASES not in self.capabilities
+        ):
+            # The same errors as the runtimes that can, before the refusal.
+            self._inspect(ref)
+            self.network(net)
+            self._require(Capability.NETWORK_CONNECT, "connecting a container to a network")
+            self._require(Capability.NETWORK_ALIASES, "network aliases")
+        self._connect_network(ref, net, aliases=checked)
+
+    def disconnect_network(self, container: ContainerRef, network: str) -> None:
+        """Detach a container from a network; :class:`~runtimes.CommandFailed`
+        if it is not attached.  Needs ``Capability.NETWORK_CONNECT``."""
+        ref = _specs.check_ref(container)
+        net = _specs.check_name(network)
+        if Capability.NETWORK_CONNECT not in self.capabilities:
+            self._inspect(ref)
+            self.network(net)
+            self._require(Capability.NETWORK_CONNECT, "disconnecting a container from a network")
+        self._disconnect_network(ref, net)
+
+    def _require(self, capability: Capability, what: str) -> None:
+        if capability not in self.capabilities:
+            reason = self.unsupported_reasons.get(capability, "the adapter does not provide it")
+            raise Unsupported(
+                f"{self.name} does not support {what}: {reason}", capability=capability
+            )
+
     def _check_bases(self, spec: BuildSpec, policy: str) -> None:
         # Builders differ: Docker's classic builder pulls a missing base even
         # with pull=False.  The policy is applied here, before the builder.
@@ -766,6 +929,30 @@ class Runtime(abc.ABC):
     @abc.abstractmethod
     def _remove_volume(self, name: str, *, force: bool) -> None:
         """Remove one volume; :class:`~runtimes.VolumeNotFound`."""
+
+    @abc.abstractmethod
+    def _create_network(self, spec: NetworkSpec) -> Network:
+        """Create a network; :class:`~runtimes.NameConflict` if the name exists."""
+
+    @abc.abstractmethod
+    def _network(self, name: str) -> Network:
+        """One network by name or id; :class:`~runtimes.NetworkNotFound`."""
+
+    @abc.abstractmethod
+    def _networks(self, labels: Mapping[str, str]) -> list[Network]:
+        """Networks carrying every one of ``labels`` (filtered again after)."""
+
+    @abc.abstractmethod
+    def _remove_network(self, name: str) -> None:
+        """Remove one network that no container uses; :class:`~runtimes.NetworkNotFound`."""
+
+    def _connect_network(self, ref: str, network: str, *, aliases: tuple[str, ...]) -> None:
+        """Attach a container to a network (``Capability.NETWORK_CONNECT``)."""
+        self._require(Capability.NETWORK_CONNECT, "connecting a container to a network")
+
+    def _disconnect_network(self, ref: str, network: str) -> None:
+        """Detach a container from a network (``Capability.NETWORK_CONNECT``)."""
+        self._require(Capability.NETWORK_CONNECT, "disconnecting a container from a network")
 
 
 def _auth_secrets(auth: RegistryAuth | None) -> dict[str, str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from runtimes._redact import redact_argv, redact_text
+from runtimes.models import Capability
 
 __all__ = [
     "AuthenticationFailed",
@@ -23,6 +24,8 @@ __all__ = [
     "ImageNotFound",
     "InvalidSpec",
     "NameConflict",
+    "NetworkInUse",
+    "NetworkNotFound",
     "NotFound",
     "RegistryUnavailable",
     "RuntimeUnavailable",
@@ -120,8 +123,35 @@ class VolumeNotFound(NotFound):
     _kind = "volume"
 
 
+class NetworkNotFound(NotFound):
+    """No network has this name (``host`` and ``none`` are modes, not networks)."""
+
+    _kind = "network"
+
+
+class NetworkInUse(RuntimesError):
+    """A network still has containers attached, running or stopped, so it was
+    not removed.
+
+    Raised the same way on every runtime: Docker and nerdctl would remove a
+    network that only stopped containers use, Podman would not.
+    """
+
+    def __init__(
+        self, name: str, containers: Sequence[str] = (), message: str | None = None
+    ) -> None:
+        #: The network that was not removed.
+        self.name = name
+        #: Names (or ids) of the containers attached to it, when known.
+        self.containers = tuple(containers)
+        users = f" by {', '.join(self.containers)}" if self.containers else ""
+        super().__init__(
+            message or f"network {name} is in use{users}: remove those containers first"
+        )
+
+
 class NameConflict(RuntimesError):
-    """The name is already used by another container (or volume).
+    """The name is already used by another container (or volume, or network).
 
     No builtin means "already exists" outside file systems, so this one
     subclasses only :class:`RuntimesError`.
@@ -166,7 +196,15 @@ class Timeout(RuntimesError, TimeoutError):
 
 
 class Unsupported(RuntimesError, NotImplementedError):
-    """The adapter does not provide this optional feature (see ``Capability``)."""
+    """The adapter does not provide this optional feature (see ``Capability``).
+
+    Raised before anything reaches the runtime; the message says why.
+    """
+
+    def __init__(self, message: str, *, capability: Capability | None = None) -> None:
+        #: The missing :class:`~runtimes.Capability`, when one is the reason.
+        self.capability = capability
+        super().__init__(message)
 
 
 class BuildFailed(RuntimesError):

@@ -27,6 +27,8 @@ __all__ = [
     "LogLine",
     "Mount",
     "MountType",
+    "Network",
+    "NetworkAttachment",
     "PortBinding",
     "PortMapping",
     "Progress",
@@ -116,12 +118,30 @@ class Capability(enum.StrEnum):
     LOSSLESS_LOGS = "lossless-logs"
     #: Log timestamps have sub-second precision.
     PRECISE_LOG_TIMESTAMPS = "precise-log-timestamps"
-    #: A last line written without a newline is in the logs.  (nerdctl 2.0
-    #: drops it: nerdctl#2313, fixed upstream in 2026.)
+    #: A last line written without a newline is in the logs.  (nerdctl
+    #: before 2.3.4 may drop it: 2.0 always, 2.2 when the logs are read just
+    #: after the exit, before its logger has finished; nerdctl#2313, #5009.)
     KEEPS_UNTERMINATED_LAST_LINE = "keeps-unterminated-last-line"
     #: ``run(workdir=...)`` creates a working directory the image lacks.
     #: (Podman refuses to start: :class:`~runtimes.CommandFailed`.)
     CREATES_MISSING_WORKDIR = "creates-missing-workdir"
+    #: ``aliases=`` on ``run`` and ``connect_network``: extra names that the
+    #: other containers on a user network resolve.  (nerdctl has no network
+    #: aliases; its containers resolve each other's name and hostname only.)
+    NETWORK_ALIASES = "network-aliases"
+    #: ``connect_network`` and ``disconnect_network`` on an existing
+    #: container.  (nerdctl has no ``network connect``: pass ``network=`` to
+    #: ``run``.)
+    NETWORK_CONNECT = "network-connect"
+    #: ``create_network(internal=True)``: a network whose containers reach
+    #: each other and nothing beyond it (on Docker, the host's own addresses
+    #: still answer).  (nerdctl has none; Podman 4.3's drop their own traffic
+    #: where Docker has set the FORWARD policy to DROP.)
+    INTERNAL_NETWORKS = "internal-networks"
+    #: Containers on different user networks cannot reach each other, not
+    #: even by address.  (Podman routes between its networks; the ``isolate``
+    #: option the adapter sets only takes effect from netavark 1.5.)
+    ISOLATED_NETWORKS = "isolated-networks"
     #: The ``insecure_registries`` and ``registry_certs`` options apply per
     #: call.  (dockerd reads its own ``daemon.json`` and
     #: ``/etc/docker/certs.d``; see :attr:`~runtimes.Runtime.engine_certs_dir`.)
@@ -245,6 +265,9 @@ class Container:
     ports: tuple[PortBinding, ...] = ()
     #: Labels.
     labels: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping, hash=False)
+    #: Networks it is attached to, sorted by name; ``host`` and ``none`` are
+    #: modes, not networks, and never appear.
+    networks: tuple[NetworkAttachment, ...] = ()
     #: Name of the runtime that reported it.
     runtime: str = ""
     #: The backend's own record, untouched.
@@ -263,6 +286,13 @@ class Container:
             if binding.container_port == container_port and binding.protocol == protocol:
                 return binding
         raise LookupError(f"port {container_port}/{protocol} is not published by {self.name}")
+
+    def network(self, name: str) -> NetworkAttachment:
+        """The attachment to one network; ``LookupError`` if not attached."""
+        for attachment in self.networks:
+            if attachment.network == name:
+                return attachment
+        raise LookupError(f"{self.name} is not attached to network {name}")
 
 
 @attrs.frozen(kw_only=True)
@@ -292,6 +322,43 @@ class Volume:
     #: Volume name.
     name: str
     #: Volume labels.
+    labels: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping, hash=False)
+    #: The backend's own record, untouched.
+    raw: Mapping[str, Any] = attrs.field(
+        factory=dict, converter=_frozen_raw, eq=False, repr=False, hash=False
+    )
+
+
+@attrs.frozen(kw_only=True)
+class NetworkAttachment:
+    """One network a container is attached to, as the container sees it."""
+
+    #: Network name.
+    network: str
+    #: The container's IPv4 address on it; ``None`` while the container does
+    #: not run (and in Podman's ``ps`` listing, which has no addresses).
+    ip_address: str | None = None
+    #: The aliases given to ``run`` or ``connect_network``, sorted.  The
+    #: container's name, hostname and short id, which the runtimes resolve
+    #: too, are left out.  Empty in Docker's ``ps`` listing.
+    aliases: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Network:
+    """A container network (a bridge on the engine's host)."""
+
+    #: Network name.
+    name: str
+    #: The runtime's id for it (64 hex); ``""`` for a network the runtime
+    #: has no id for (nerdctl's networks from foreign CNI files).
+    id: str = ""
+    #: IPv4 subnets in CIDR form, e.g. ``("10.89.3.0/24",)``.
+    subnets: tuple[str, ...] = ()
+    #: Nothing is forwarded beyond it: containers on it reach each other
+    #: (and, on Docker, the host's own addresses), nothing else.
+    internal: bool = False
+    #: Network labels.
     labels: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping, hash=False)
     #: The backend's own record, untouched.
     raw: Mapping[str, Any] = attrs.field(

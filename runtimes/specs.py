@@ -17,7 +17,16 @@ import attrs
 
 from runtimes.models import FrozenDict, Mount, PortMapping, Progress, RegistryAuth
 
-__all__ = ["BuildSpec", "ExecSpec", "LogsSpec", "PsSpec", "PullSpec", "PushSpec", "RunSpec"]
+__all__ = [
+    "BuildSpec",
+    "ExecSpec",
+    "LogsSpec",
+    "NetworkSpec",
+    "PsSpec",
+    "PullSpec",
+    "PushSpec",
+    "RunSpec",
+]
 
 
 def _frozen(value: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -57,6 +66,12 @@ class RunSpec:
     entrypoint: tuple[str, ...] | None = attrs.field(default=None, kw_only=True)
     #: Network to attach to, or ``None`` for the runtime's default.
     network: str | None = attrs.field(default=None, kw_only=True)
+    #: Extra names on ``network``, which is then a user network (never empty
+    #: otherwise); an adapter without ``Capability.NETWORK_ALIASES`` never
+    #: sees any.
+    aliases: tuple[str, ...] = attrs.field(default=(), kw_only=True)
+    #: Host name inside the container, or ``None`` for the runtime's default.
+    hostname: str | None = attrs.field(default=None, kw_only=True)
     #: Delete the container once it exits.
     remove: bool = attrs.field(default=False, kw_only=True)
 
@@ -134,6 +149,21 @@ class ExecSpec:
     workdir: str | None = None
     #: ``user[:group]``, or ``None`` for the container's.
     user: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class NetworkSpec:
+    """What :meth:`~runtimes.Runtime.create_network` was asked to create."""
+
+    #: Network name, not one of the adapter's ``builtin_networks``.
+    name: str
+    #: Labels to set on the network.
+    labels: Mapping[str, str] = attrs.field(factory=FrozenDict, converter=_frozen)
+    #: No route outside (only with ``Capability.INTERNAL_NETWORKS``).
+    internal: bool = False
+    #: IPv4 subnet in canonical CIDR form (``10.89.3.0/24``), or ``None`` to
+    #: let the runtime pick a free one.
+    subnet: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -94,6 +94,10 @@ def run_args(
         args += ["-v", volume_arg(m)]
     if spec.network:
         args += ["--network", spec.network]
+    for alias in spec.aliases:
+        args += ["--network-alias", alias]
+    if spec.hostname:
+        args += ["--hostname", spec.hostname]
     if spec.remove and remove_flag:
         args.append("--rm")
     command = list(spec.command or [])

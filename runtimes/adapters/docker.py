@@ -53,12 +53,22 @@ from runtimes.models import (
     Image,
     LogLine,
     MountType,
+    Network,
     Progress,
     ProgressStatus,
     RuntimeInfo,
     Volume,
 )
-from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
+from runtimes.specs import (
+    BuildSpec,
+    ExecSpec,
+    LogsSpec,
+    NetworkSpec,
+    PsSpec,
+    PullSpec,
+    PushSpec,
+    RunSpec,
+)
 
 __all__ = ["DockerRuntime"]
 
@@ -87,6 +97,10 @@ class DockerRuntime(Runtime):
             Capability.PRECISE_LOG_TIMESTAMPS,
             Capability.CREATES_MISSING_WORKDIR,
             Capability.KEEPS_UNTERMINATED_LAST_LINE,
+            Capability.NETWORK_ALIASES,
+            Capability.NETWORK_CONNECT,
+            Capability.INTERNAL_NETWORKS,
+            Capability.ISOLATED_NETWORKS,
         }
     )
     options = (
@@ -369,7 +383,6 @@ class DockerRuntime(Runtime):
     def _push(self, spec: PushSpec) -> str:
         self._check_insecure(spec)
         repository, tag = _specs.split_reference(spec.ref)
-        self._image(spec.ref)  # the daemon's "does not exist locally" is a stream error
         digest = self._transfer(spec, "push", f"/images/{repository}/push", {"tag": tag})
         if digest is None:
             raise CommandFailed(
@@ -429,6 +442,11 @@ class DockerRuntime(Runtime):
                 }
                 for m in spec.volumes
             ]
+        networking: dict[str, Any] | None = None
+        if spec.network is not None and spec.aliases:
+            networking = self._client.create_networking_config(
+                {spec.network: self._client.create_endpoint_config(aliases=list(spec.aliases))}
+            )
         with self._api("run", "image", spec.image):
             created = self._client.create_container(
                 spec.image,
@@ -441,11 +459,15 @@ class DockerRuntime(Runtime):
                 entrypoint=list(spec.entrypoint) if spec.entrypoint is not None else None,
                 ports=[(p.container_port, p.protocol) for p in spec.ports] or None,
                 host_config=host_config,
+                networking_config=networking,
+                hostname=spec.hostname,
                 detach=True,
             )
         container_id: str = created["Id"]
         try:
             with self._api("run", "container", spec.name or container_id):
+                if spec.name is None and spec.network and spec.network not in self.builtin_networks:
+                    self._resolve_generated_name(container_id, spec.network, spec.aliases)
                 self._client.start(container_id)
         except BaseException:
             # A container that never started is useless to the caller: don't leak it.
@@ -453,6 +475,19 @@ class DockerRuntime(Runtime):
                 self._client.remove_container(container_id, force=True)
             raise
         return container_id
+
+    def _resolve_generated_name(
+        self, container_id: str, network: str, aliases: tuple[str, ...]
+    ) -> None:
+        """Make a name dockerd generated resolvable on ``network``, as given ones are.
+
+        dockerd registers a container's name in its DNS only when the caller
+        chose it (Podman and nerdctl register generated names too).  Joining
+        the network again, before the start, with the name as an alias does it.
+        """
+        name = self._client.inspect_container(container_id)["Name"].lstrip("/")
+        self._client.disconnect_container_from_network(container_id, network)
+        self._client.connect_container_to_network(container_id, network, aliases=[*aliases, name])
 
     def _from_list(self, item: Mapping[str, Any]) -> Container:
         status = item.get("Status", "")
@@ -467,6 +502,11 @@ class DockerRuntime(Runtime):
             created_at=_normalize.timestamp(item.get("Created")),
             ports=_normalize.ports_from_list(item.get("Ports")),
             labels=_normalize.labels(item.get("Labels")),
+            networks=_normalize.attachments(
+                (item.get("NetworkSettings") or {}).get("Networks"),
+                container_id=item["Id"],
+                name=_normalize.container_name(item.get("Names")),
+            ),
             runtime=self.name,
             raw=item,
         )
@@ -479,6 +519,12 @@ class DockerRuntime(Runtime):
             image=config.get("Image") or raw.get("Image", ""),
             command=_normalize.command(config.get("Entrypoint"), config.get("Cmd")),
             labels=_normalize.labels(config.get("Labels")),
+            networks=_normalize.attachments(
+                (raw.get("NetworkSettings") or {}).get("Networks"),
+                container_id=raw["Id"],
+                name=raw.get("Name"),
+                hostname=config.get("Hostname"),
+            ),
         )
 
     def _ps(self, spec: PsSpec) -> list[Container]:
@@ -615,6 +661,48 @@ class DockerRuntime(Runtime):
     def _remove_volume(self, name: str, *, force: bool) -> None:
         with self._api("remove_volume", "volume", name):
             self._client.remove_volume(name, force=force)
+
+    # -- networks -----------------------------------------------------------------
+
+    # "default" is Docker's other name for "bridge".
+    builtin_networks = frozenset({"bridge", "default", "host", "none"})
+
+    def _create_network(self, spec: NetworkSpec) -> Network:
+        ipam = {"Driver": "default", "Config": [{"Subnet": spec.subnet}]} if spec.subnet else None
+        with self._api("create_network", "network", spec.name):
+            created = self._client.create_network(
+                spec.name,
+                driver="bridge",
+                internal=spec.internal,
+                labels=dict(spec.labels) or None,
+                ipam=ipam,
+                # Without it the Engine API creates a second network of that name.
+                check_duplicate=True,
+            )
+        return self._network(created["Id"])
+
+    def _network(self, name: str) -> Network:
+        with self._api("network", "network", name):
+            return _normalize.network_from_engine(self._client.inspect_network(name))
+
+    def _networks(self, labels: Mapping[str, str]) -> list[Network]:
+        with self._api("networks"):
+            listed = self._client.networks(filters=_specs.label_filters(labels))
+        return [_normalize.network_from_engine(n) for n in listed or ()]
+
+    def _remove_network(self, name: str) -> None:
+        with self._api("remove_network", "network", name):
+            self._client.remove_network(name)
+
+    def _connect_network(self, ref: str, network: str, *, aliases: tuple[str, ...]) -> None:
+        with self._api("connect_network", "container", ref):
+            # The name as an alias too: dockerd would not resolve a generated one.
+            name = self._client.inspect_container(ref)["Name"].lstrip("/")
+            self._client.connect_container_to_network(ref, network, aliases=[*aliases, name])
+
+    def _disconnect_network(self, ref: str, network: str) -> None:
+        with self._api("disconnect_network", "container", ref):
+            self._client.disconnect_container_from_network(ref, network)
 
 
 @attrs.frozen

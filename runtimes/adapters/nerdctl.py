@@ -19,7 +19,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 from runtimes import _credentials, _logs, _normalize
 from runtimes._shell import FOREVER, Completed, Shell, clean_error_text
@@ -32,6 +32,7 @@ from runtimes.errors import (
     ContainerNotFound,
     ImageNotFound,
     InvalidSpec,
+    NetworkNotFound,
     NotFound,
     RuntimesError,
     RuntimeUnavailable,
@@ -44,12 +45,22 @@ from runtimes.models import (
     ExecResult,
     Image,
     LogLine,
+    Network,
     Progress,
     ProgressStatus,
     RuntimeInfo,
     Volume,
 )
-from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
+from runtimes.specs import (
+    BuildSpec,
+    ExecSpec,
+    LogsSpec,
+    NetworkSpec,
+    PsSpec,
+    PullSpec,
+    PushSpec,
+    RunSpec,
+)
 
 __all__ = ["NerdctlRuntime"]
 
@@ -60,6 +71,12 @@ BUILDKIT_HINT = (
     "BUILDKIT_HOST / RUNTIMES_NERDCTL_BUILDKIT_HOST at a running one"
 )
 INSTALL_HINT = "install nerdctl and start containerd (see scripts/prepare-machine.sh)"
+#: The first nerdctl that keeps a last log line written without a newline: it
+#: writes logs synchronously (nerdctl#5009).  nerdctl 2.0 drops that line every
+#: time (nerdctl#2313); 2.2 keeps it unless the logs are read before its
+#: logger has finished, right after the exit (1 read in 30-40 here).
+KEEPS_LAST_LINE_SINCE = (2, 3, 4)
+_VERSION = re.compile(rb"^nerdctl version v?(\d+)\.(\d+)\.(\d+)\b")
 # Labels nerdctl adds for its own bookkeeping; callers never set them.
 _INTERNAL_LABELS = ("nerdctl/", "io.containerd.image.config.")
 _EXEC_EXIT = re.compile(r'level=fatal msg="exec failed with exit code (\d+)"')
@@ -79,13 +96,26 @@ class NerdctlRuntime(Runtime):
     """
 
     name = "nerdctl"
+    #: What every supported nerdctl provides; an instance adds what its
+    #: nerdctl's version provides (see :func:`capabilities_for`).
     capabilities = frozenset(
         {
             Capability.CREATES_MISSING_WORKDIR,
             Capability.PRECISE_LOG_TIMESTAMPS,
+            Capability.ISOLATED_NETWORKS,
             Capability.PER_CALL_REGISTRY_TLS,
         }
     )
+    unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
+        Capability.NETWORK_ALIASES: (
+            "nerdctl has no --network-alias; containers on a network resolve each other "
+            "through /etc/hosts by name and hostname only, so give the container a hostname="
+        ),
+        Capability.NETWORK_CONNECT: (
+            "nerdctl has no `network connect` or `network disconnect`; pass network= to run instead"
+        ),
+        Capability.INTERNAL_NETWORKS: "nerdctl has no --internal networks",
+    }
     options = ("address", "namespace", "buildkit_host", "binary", "command_prefix", "timeout")
 
     def __init__(
@@ -116,6 +146,19 @@ class NerdctlRuntime(Runtime):
             timeout=self.default_timeout,
             install_hint=INSTALL_HINT,
         )
+        #: The nerdctl release, e.g. ``(2, 2, 2)``; ``None`` when it does not say.
+        self.nerdctl_version = self._client_version()
+        self.capabilities = capabilities_for(self.nerdctl_version)
+
+    def _client_version(self) -> tuple[int, int, int] | None:
+        # Local to the binary (no containerd round trip): one short process.
+        try:
+            done = self._shell.run(
+                ["--version"], operation="version", timeout=min(15.0, self.default_timeout)
+            )
+        except RuntimesError:
+            return None  # the first real call reports what is wrong
+        return nerdctl_version(done.stdout)
 
     @classmethod
     def configured_endpoint(cls, **options: Any) -> str | None:
@@ -263,7 +306,6 @@ class NerdctlRuntime(Runtime):
         return spec.ref
 
     def _push(self, spec: PushSpec) -> str:
-        self._image(spec.ref)  # a missing local image: ImageNotFound, not a registry error
         args = [*self._registry_args(spec), "push"]
         if spec.insecure:
             args.append("--insecure-registry")
@@ -302,7 +344,7 @@ class NerdctlRuntime(Runtime):
 
     def _run(self, spec: RunSpec) -> str:
         check_cli_labels(spec.labels)
-        # nerdctl 2.0 refuses `-d --rm`: a helper removes the container on exit.
+        # nerdctl (2.0, 2.2) refuses `-d --rm`: a helper removes the container on exit.
         container_id = _cli.run_detached(self._shell, spec, remove_flag=False)
         if spec.remove:
             # Returns as soon as the detached remover is started.
@@ -319,6 +361,9 @@ class NerdctlRuntime(Runtime):
             # nerdctl's inspect has no Config.Cmd: Path and Args are what runs.
             command=_normalize.command([raw.get("Path") or ""], raw.get("Args")),
             labels=_user_labels((raw.get("Config") or {}).get("Labels")),
+            networks=_normalize.nerdctl_attachments(
+                (raw.get("Config") or {}).get("Labels") or {}, raw.get("NetworkSettings")
+            ),
         )
 
     def _inspect_many(self, ids: Sequence[str]) -> list[Container]:
@@ -378,15 +423,7 @@ class NerdctlRuntime(Runtime):
             self._inspect(ref)  # fail now, not on the first next()
             return self._follow(args, spec)
         done = self._shell.run([*args, "--", ref], operation="logs", target="container", ref=ref)
-        joiner = _logs.LineJoiner(keep_timestamps=spec.timestamps)
-        wanted = _wanted(spec)
-        lines = [
-            line
-            for record in _records(done)
-            if record.stream in wanted
-            for line in joiner.feed(record.stream, record.payload, record.ts)
-        ]
-        return iter([*lines, *joiner.flush()])
+        return iter(log_lines(done, spec))
 
     def _follow(self, args: list[str], spec: LogsSpec) -> Iterator[LogLine]:
         ref = spec.container
@@ -411,7 +448,8 @@ class NerdctlRuntime(Runtime):
             done = Completed(tuple(args), code, b"", b"".join(own))
             raise self._shell.error(done, operation="logs", target="container", ref=ref)
         # nerdctl 2.0 stops following as soon as the task exits, before it has
-        # read the whole log file (a 20 MB log came back 14-16 MB): read the rest.
+        # read the whole log file (a 20 MB log came back 14-16 MB): read the
+        # rest.  (2.2 waits for its logger first: the read finds nothing new.)
         since = mark.since()
         rest = ["logs", "--timestamps", "--since", since[1].decode()] if since else args
         try:
@@ -525,6 +563,71 @@ class NerdctlRuntime(Runtime):
             ref=name,
         )
 
+    # -- networks -------------------------------------------------------------------------------
+
+    def _create_network(self, spec: NetworkSpec) -> Network:
+        check_cli_labels(spec.labels)
+        subnet = ["--subnet", spec.subnet] if spec.subnet else []
+        self._shell.run(
+            ["network", "create", *_cli.label_args(spec.labels), *subnet, "--", spec.name],
+            operation="create_network",
+            target="network",
+            ref=spec.name,
+        )
+        return self._network(spec.name)
+
+    def _network(self, name: str) -> Network:
+        found = self._json(
+            ["network", "inspect", "--", name], "network", target="network", ref=name
+        )
+        if not found:
+            raise NetworkNotFound(name, f"nerdctl: network not found: {name}")
+        return _normalize.network_from_engine(found[0])
+
+    def _networks(self, labels: Mapping[str, str]) -> list[Network]:
+        listed = self._json(
+            ["network", "ls", "--format", "{{json .}}", *_cli.filter_args(labels)], "networks"
+        )
+        # host and none are listed without a configuration to inspect.
+        names = [item["Name"] for item in listed if item.get("Name") not in ("host", "none")]
+        if not names:
+            return []
+        done = self._shell.run(
+            ["network", "inspect", "--", *names], operation="networks", check=False
+        )
+        return [_normalize.network_from_engine(raw) for raw in _cli.parse_json_stream(done.stdout)]
+
+    def _remove_network(self, name: str) -> None:
+        self._shell.run(
+            ["network", "rm", "--", name],
+            operation="remove_network",
+            target="network",
+            ref=name,
+        )
+
+
+def nerdctl_version(output: bytes) -> tuple[int, int, int] | None:
+    """The release ``nerdctl --version`` names, or ``None`` when it names none.
+
+    Releases print ``nerdctl version 2.2.2``; a nerdctl built without the
+    release's ``-ldflags`` (``go build`` in the module) prints ``nerdctl
+    version <unknown>``.
+    """
+    match = _VERSION.match(output.strip())
+    if match is None:
+        return None
+    major, minor, patch = (int(part) for part in match.groups())
+    return (major, minor, patch)
+
+
+def capabilities_for(version: tuple[int, int, int] | None) -> frozenset[Capability]:
+    """What the adapter provides on nerdctl ``version``: the one place where
+    nerdctl's version changes a promise.  An unknown version gets only what
+    every supported nerdctl provides."""
+    if version is not None and version >= KEEPS_LAST_LINE_SINCE:
+        return NerdctlRuntime.capabilities | {Capability.KEEPS_UNTERMINATED_LAST_LINE}
+    return NerdctlRuntime.capabilities
+
 
 def check_cli_labels(labels: Mapping[str, str]) -> None:
     """Refuse label values that nerdctl could not give back unambiguously.
@@ -577,6 +680,23 @@ def forced_remove_missing(
     if isinstance(error, NotFound) or "ambiguous reference" in str(error):
         return error
     return None
+
+
+def log_lines(done: Completed, spec: LogsSpec) -> list[LogLine]:
+    """The lines ``spec`` asks for in what ``logs --timestamps`` printed.
+
+    A last line without a newline, when nerdctl kept it (2.2 mostly, never
+    2.0), is its stream's last record with no ``\\n``: a line of its own.
+    """
+    joiner = _logs.LineJoiner(keep_timestamps=spec.timestamps)
+    wanted = _wanted(spec)
+    lines = [
+        line
+        for record in _records(done)
+        if record.stream in wanted
+        for line in joiner.feed(record.stream, record.payload, record.ts)
+    ]
+    return [*lines, *joiner.flush()]
 
 
 class _Record(NamedTuple):

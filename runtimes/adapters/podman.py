@@ -9,9 +9,13 @@ runtime object.
 
 Verbs by transport, chosen by measurement (see ``benchmarks/``):
 
-* API: ps, inspect, logs, stop, kill, wait, remove, exec, images, volumes;
+* API: ps, inspect, logs, stop, kill, wait, remove, images, volumes, and
+  exec on a service named by ``host`` / ``CONTAINER_HOST``;
 * CLI: ``run`` (one process instead of create + start + inspect round
-  trips through the service) and ``build`` (no tar upload; ``--iidfile``).
+  trips through the service), ``build`` (no tar upload; ``--iidfile``) and
+  ``exec`` on local storage: each exec through the API leaves two
+  ``conmon`` processes for the service's ``exit_command_delay`` (300 s by
+  default), ``podman exec`` none (see :meth:`PodmanRuntime._exec`).
 """
 
 from __future__ import annotations
@@ -24,13 +28,14 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
+import attrs
 import podman
 import podman.errors
 
 from runtimes import _credentials, _logs, _normalize, _specs
-from runtimes._shell import Shell
+from runtimes._shell import Completed, Shell
 from runtimes._translate import Target, translate
 from runtimes._transport import Endpoint, engine_host, http_errors, message_from_body
 from runtimes.adapters import _cli, _podman_endpoint, _ssh
@@ -44,12 +49,22 @@ from runtimes.models import (
     ExecResult,
     Image,
     LogLine,
+    Network,
     Progress,
     ProgressStatus,
     RuntimeInfo,
     Volume,
 )
-from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PsSpec, PullSpec, PushSpec, RunSpec
+from runtimes.specs import (
+    BuildSpec,
+    ExecSpec,
+    LogsSpec,
+    NetworkSpec,
+    PsSpec,
+    PullSpec,
+    PushSpec,
+    RunSpec,
+)
 
 __all__ = ["PodmanRuntime"]
 
@@ -88,9 +103,22 @@ class PodmanRuntime(Runtime):
         {
             Capability.LOSSLESS_LOGS,
             Capability.KEEPS_UNTERMINATED_LAST_LINE,
+            Capability.NETWORK_ALIASES,
+            Capability.NETWORK_CONNECT,
             Capability.PER_CALL_REGISTRY_TLS,
         }
     )
+    unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
+        Capability.INTERNAL_NETWORKS: (
+            "Podman 4.3 (netavark 1.4) adds no firewall rule for the traffic inside an "
+            "internal network, so wherever the FORWARD policy is DROP with br_netfilter on "
+            "(as Docker sets it) its containers cannot even reach each other"
+        ),
+        Capability.ISOLATED_NETWORKS: (
+            "Podman routes between its networks; the isolate option the adapter sets "
+            "takes effect from netavark 1.5"
+        ),
+    }
     options = (
         "host",
         "connection",
@@ -141,7 +169,8 @@ class PodmanRuntime(Runtime):
             self._url = self.host
         self._client = podman.PodmanClient(base_url=self._url, timeout=self.default_timeout)
         # The CLI works on local storage directly, unless the service is remote.
-        remote = ["--remote", "--url", self._url] if explicit else []
+        self._remote = bool(explicit)
+        remote = ["--remote", "--url", self._url] if self._remote else []
         self._cli_shell = Shell(
             "podman",
             self.binary,
@@ -415,7 +444,6 @@ class PodmanRuntime(Runtime):
         return next((line for line in reversed(lines) if _IMAGE_ID.fullmatch(line)), spec.ref)
 
     def _push(self, spec: PushSpec) -> str:
-        self._image(spec.ref)  # a missing local image: ImageNotFound, not a registry error
         with (
             tempfile.TemporaryDirectory(prefix="runtimes-push-") as tmp,
             self._auth_args(spec) as auth,
@@ -452,6 +480,8 @@ class PodmanRuntime(Runtime):
             raise self._shell.error(done, operation="logout", registry=registry)
 
     def _run(self, spec: RunSpec) -> str:
+        if spec.hostname and spec.network and spec.network not in self.builtin_networks:
+            spec = attrs.evolve(spec, aliases=(*spec.aliases, spec.hostname))
         return _cli.run_detached(self._shell, spec)
 
     def _from_list(self, item: Mapping[str, Any]) -> Container:
@@ -469,6 +499,7 @@ class PodmanRuntime(Runtime):
             finished_at=_normalize.timestamp(item.get("ExitedAt")) if exited else None,
             ports=_normalize.ports_from_list(item.get("Ports")),
             labels=_normalize.labels(item.get("Labels")),
+            networks=_normalize.attachments_from_names(item.get("Networks")),
             runtime=self.name,
             raw=item,
         )
@@ -481,6 +512,12 @@ class PodmanRuntime(Runtime):
             image=_normalize.image_tag(raw.get("ImageName") or config.get("Image") or ""),
             command=_normalize.command(config.get("Entrypoint"), config.get("Cmd")),
             labels=_normalize.labels(config.get("Labels")),
+            networks=_normalize.attachments(
+                (raw.get("NetworkSettings") or {}).get("Networks"),
+                container_id=raw["Id"],
+                name=raw.get("Name"),
+                hostname=config.get("Hostname"),
+            ),
         )
 
     def _ps(self, spec: PsSpec) -> list[Container]:
@@ -583,6 +620,47 @@ class PodmanRuntime(Runtime):
             raise translate("podman", "remove", error, target="container", ref=ref)
 
     def _exec(self, spec: ExecSpec) -> ExecResult:
+        # An exec session made through the API ends with conmon and its
+        # child sleeping out the service's exit_command_delay (300 s by
+        # default) before they remove the session: libpod's reaper for
+        # sessions no client removes, which no API call cuts short.  The
+        # local CLI creates, runs and removes the session itself, so its
+        # conmon exits with the command.  The remote CLI would go through
+        # the same API, so a remote service gets the API directly.
+        if self._remote:
+            return self._exec_api(spec)
+        return self._exec_cli(spec)
+
+    def _exec_cli(self, spec: ExecSpec) -> ExecResult:
+        ref = spec.container
+        out: list[bytes] = []
+        err: list[bytes] = []
+        code = 0
+        with tempfile.TemporaryDirectory(prefix="runtimes-exec-") as tmp:
+            env_args, through_env = _cli.env_transport(tmp, spec.env)
+            # Podman's own warnings would land in the command's stderr.
+            args = ["--log-level=fatal", "exec", *env_args]
+            if spec.workdir:
+                args += ["-w", spec.workdir]
+            if spec.user:
+                args += ["-u", spec.user]
+            args += ["--", ref, *spec.command]
+            # An idle limit, like the API's read timeout: a long exec that
+            # keeps printing is never cut.
+            for stream, data in self._shell.stream(
+                args, operation="exec", idle_timeout=self.default_timeout, env=through_env
+            ):
+                if stream == "exit":
+                    code = int(data)
+                else:
+                    (out if stream == "stdout" else err).append(data)
+        done = Completed(tuple(self._shell.argv(args)), code, b"".join(out), b"".join(err))
+        result = exec_result(done)
+        if result is None:
+            raise self._shell.error(done, operation="exec", target="container", ref=ref)
+        return result
+
+    def _exec_api(self, spec: ExecSpec) -> ExecResult:
         ref = spec.container
         body: dict[str, Any] = {
             "Cmd": list(spec.command),
@@ -663,6 +741,92 @@ class PodmanRuntime(Runtime):
             params={"force": str(force).lower()},
         )
 
+    # -- networks ---------------------------------------------------------------------------
+
+    # "bridge" means the default network ("podman"); the rest are modes.
+    builtin_networks = frozenset(
+        {"bridge", "host", "none", "podman", "private", "slirp4netns", "pasta"}
+    )
+
+    def _create_network(self, spec: NetworkSpec) -> Network:
+        body: dict[str, Any] = {
+            "name": spec.name,
+            "driver": "bridge",
+            "labels": dict(spec.labels),
+            "internal": spec.internal,
+            # The CLI enables aardvark-dns by default, the API does not.
+            "dns_enabled": True,
+            # Docker and nerdctl isolate networks from each other; netavark
+            # does only with this option (and only from netavark 1.5 on).
+            "options": {"isolate": "true"},
+        }
+        if spec.subnet:
+            body["subnets"] = [{"subnet": spec.subnet}]
+        raw = self._json(
+            "post",
+            "/networks/create",
+            "create_network",
+            target="network",
+            ref=spec.name,
+            data=json.dumps(body),
+            headers={"Content-Type": "application/json"},
+        )
+        return _normalize.network_from_netavark(raw)
+
+    def _network(self, name: str) -> Network:
+        raw = self._json("get", f"/networks/{name}/json", "network", target="network", ref=name)
+        return _normalize.network_from_netavark(raw)
+
+    def _networks(self, labels: Mapping[str, str]) -> list[Network]:
+        filters = _specs.label_filters(labels)
+        listed = self._json(
+            "get",
+            "/networks/json",
+            "networks",
+            params={"filters": json.dumps(filters)} if filters else None,
+        )
+        return [_normalize.network_from_netavark(n) for n in listed or ()]
+
+    def _remove_network(self, name: str) -> None:
+        # Never force: libpod's force removes the containers that use it.
+        reports = self._json(
+            "delete", f"/networks/{name}", "remove_network", target="network", ref=name
+        )
+        error = remove_report_error(reports)
+        if error is not None:
+            raise translate("podman", "remove_network", error, target="network", ref=name)
+
+    def _connect_network(self, ref: str, network: str, *, aliases: tuple[str, ...]) -> None:
+        raw = self._json(
+            "get", f"/containers/{ref}/json", "connect_network", target="container", ref=ref
+        )
+        hostname = (raw.get("Config") or {}).get("Hostname")
+        if hostname and hostname != raw["Id"][:12] and network not in self.builtin_networks:
+            # Docker resolves a container's own hostname on its networks; so does aardvark-dns
+            # once it is an alias.
+            aliases = (*aliases, hostname)
+        # libpod answers "OK", not JSON.
+        self._call(
+            "post",
+            f"/networks/{network}/connect",
+            "connect_network",
+            target="container",
+            ref=ref,
+            data=json.dumps({"container": ref, "aliases": list(aliases)}),
+            headers={"Content-Type": "application/json"},
+        ).close()
+
+    def _disconnect_network(self, ref: str, network: str) -> None:
+        self._call(
+            "post",
+            f"/networks/{network}/disconnect",
+            "disconnect_network",
+            target="container",
+            ref=ref,
+            data=json.dumps({"Container": ref}),
+            headers={"Content-Type": "application/json"},
+        ).close()
+
 
 def remove_report_error(reports: Any) -> str | None:
     """The first error in libpod's removal reports, or ``None``.
@@ -700,3 +864,25 @@ def progress_event(action: Literal["pull", "push"], line: str) -> Progress | Non
     else:
         status = "downloading" if action == "pull" else "uploading"
     return Progress(action=action, layer=match["digest"][:12], status=status, message=line)
+
+
+def exec_result(done: Completed) -> ExecResult | None:
+    """The exec'd command's result, or ``None`` when ``podman exec`` itself failed.
+
+    ``podman exec`` exits with the command's own code.  When Podman fails
+    before the command runs it exits 125 (container lookup) or 255 (session
+    refused: container not running, unknown user...) and prints nothing but
+    one ``Error: ...`` line (its warnings are silenced by ``--log-level``).
+    A command that ends the same way, with no other output, cannot be told
+    apart and is taken for Podman's failure.  A command that cannot start
+    is 127 or 126 with runc's message on stderr: a result, as on the API.
+    """
+    lines = done.stderr.splitlines()
+    if (
+        done.returncode in (125, 255)
+        and not done.stdout
+        and len(lines) == 1
+        and lines[0].startswith(b"Error: ")
+    ):
+        return None
+    return ExecResult(exit_code=done.returncode, stdout=done.stdout, stderr=done.stderr)

@@ -20,6 +20,7 @@ from runtimes.cli._format import (
     containers_table,
     emit,
     images_table,
+    networks_table,
     print_json,
     short,
 )
@@ -200,6 +201,8 @@ def cmd_run(rt: Runtime, args: argparse.Namespace) -> int:
         user=args.user,
         entrypoint=[args.entrypoint] if args.entrypoint else None,
         network=args.network,
+        aliases=args.network_alias or (),
+        hostname=args.hostname,
         remove=args.rm and args.detach,
         pull=args.pull,
     )
@@ -287,4 +290,47 @@ def cmd_exec(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_inspect(rt: Runtime, args: argparse.Namespace) -> int:
     emit(rt.inspect(args.container), "json", raw=args.raw)
+    return 0
+
+
+# -- networks ----------------------------------------------------------------------
+
+
+def cmd_network_ls(rt: Runtime, args: argparse.Namespace) -> int:
+    labels: dict[str, str] = {}
+    for item in args.filter or ():
+        key, value = _specs.parse_assignment(item, "filter")
+        if key != "label":
+            raise InvalidSpec(f"unknown filter {key!r}: use label=K=V")
+        k, _, v = value.partition("=")
+        labels[k] = v
+    emit(rt.networks(labels=labels or None), args.format, networks_table)
+    return 0
+
+
+def cmd_network_create(rt: Runtime, args: argparse.Namespace) -> int:
+    network = rt.create_network(
+        args.name,
+        labels=_pairs(args.label, "--label"),
+        internal=args.internal,
+        subnet=args.subnet,
+    )
+    emit(network, args.format, lambda _out, n: print(n.name))
+    return 0
+
+
+def cmd_network_rm(rt: Runtime, args: argparse.Namespace) -> int:
+    failed = 0
+    for name in args.networks:
+        try:
+            rt.remove_network(name)
+            print(name)
+        except RuntimesError as exc:
+            report(exc)
+            failed = ERROR_EXIT
+    return failed
+
+
+def cmd_network_inspect(rt: Runtime, args: argparse.Namespace) -> int:
+    emit(rt.network(args.network), "json", raw=args.raw)
     return 0

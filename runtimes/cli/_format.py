@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 import attrs
 
-from runtimes.models import Container, ContainerState, Image, Progress
+from runtimes.models import Container, ContainerState, Image, Network, Progress
 
 __all__ = [
     "Output",
@@ -25,6 +25,7 @@ __all__ = [
     "human_duration",
     "human_size",
     "images_table",
+    "networks_table",
     "print_json",
     "short",
     "status_text",
@@ -175,6 +176,20 @@ def images_table(out: Output, images: Sequence[Image]) -> None:
                 ]
             )
     out.table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], rows)
+
+
+def networks_table(out: Output, networks: Sequence[Network]) -> None:
+    rows = [
+        [
+            n.id[:12],
+            n.name,
+            ", ".join(n.subnets),
+            "yes" if n.internal else "",
+            short(",".join(f"{k}={v}" for k, v in n.labels.items()), 50),
+        ]
+        for n in networks
+    ]
+    out.table(["NETWORK ID", "NAME", "SUBNET", "INTERNAL", "LABELS"], rows)
 
 
 def short(text: str, width: int) -> str:

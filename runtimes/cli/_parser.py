@@ -187,7 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-w", "--workdir")
     p.add_argument("-u", "--user")
     p.add_argument("--entrypoint")
-    p.add_argument("--network")
+    p.add_argument("--network", help="network to join (see `runtimes network`)")
+    p.add_argument(
+        "--network-alias", action="append", metavar="NAME", help="another name on --network"
+    )
+    p.add_argument("--hostname", help="host name inside the container, resolvable on --network")
     p.add_argument(
         "--pull",
         choices=("never", "missing", "always"),
@@ -264,4 +268,57 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--raw", action="store_true", help="include the runtime's own record")
     p.add_argument("container", metavar="CONTAINER")
+
+    _network_verbs(sub)
     return parser
+
+
+def _network_verbs(sub: Any) -> None:
+    p = _verb(
+        sub,
+        "network",
+        c.cmd_network_ls,
+        "Manage networks: ls, create, rm, inspect.",
+        "runtimes network create --label app=shop shop-net\n"
+        "runtimes run -d --name db --network shop-net --network-alias database demo:1 sleep 1d\n"
+        "runtimes network ls --filter label=app=shop\n"
+        "runtimes network rm shop-net",
+    )
+    verbs = p.add_subparsers(dest="network_verb", metavar="COMMAND", required=True)
+    n = _verb(
+        verbs,
+        "ls",
+        c.cmd_network_ls,
+        "List networks (not the host and none modes).",
+        "runtimes network ls\nruntimes --format json network ls --filter label=app=shop",
+    )
+    n.add_argument("--filter", action="append", metavar="label=K=V", help="label=K=V")
+    n = _verb(
+        verbs,
+        "create",
+        c.cmd_network_create,
+        "Create a network; print its name.",
+        "runtimes network create shop-net\n"
+        "runtimes network create --subnet 10.89.30.0/24 --label app=shop shop-net",
+    )
+    n.add_argument("--label", action="append", metavar="K=V")
+    n.add_argument("--subnet", metavar="CIDR", help="IPv4 subnet, e.g. 10.89.30.0/24")
+    n.add_argument("--internal", action="store_true", help="nothing forwarded beyond it")
+    n.add_argument("name", metavar="NAME")
+    n = _verb(
+        verbs,
+        "rm",
+        c.cmd_network_rm,
+        "Remove networks no container uses.",
+        "runtimes network rm shop-net\nruntimes network rm a b",
+    )
+    n.add_argument("networks", nargs="+", metavar="NETWORK")
+    n = _verb(
+        verbs,
+        "inspect",
+        c.cmd_network_inspect,
+        "Print a network as JSON.",
+        "runtimes network inspect shop-net\nruntimes network inspect --raw shop-net",
+    )
+    n.add_argument("--raw", action="store_true", help="include the runtime's own record")
+    n.add_argument("network", metavar="NETWORK")

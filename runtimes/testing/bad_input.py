@@ -14,10 +14,12 @@ runtime:
 
 * :class:`~runtimes.InvalidSpec` for malformed input (wrong type, a reference
   that starts with ``-`` or holds ``/``, ``?``, ``#``, ``..``, a newline...);
-* :class:`~runtimes.ContainerNotFound`, :class:`~runtimes.ImageNotFound` or
-  :class:`~runtimes.VolumeNotFound` for a well-formed reference to nothing
-  (a named volume that ``run`` mounts but nobody created included: ``run``
-  must not create it behind the caller's back);
+* :class:`~runtimes.ContainerNotFound`, :class:`~runtimes.ImageNotFound`,
+  :class:`~runtimes.VolumeNotFound` or :class:`~runtimes.NetworkNotFound`
+  for a well-formed reference to nothing (a named volume that ``run`` mounts
+  but nobody created included: ``run`` must not create it behind the
+  caller's back; a network ``run`` or ``connect_network`` names, too, even
+  on a runtime that would then refuse the verb as ``Unsupported``);
 * :class:`~runtimes.Timeout` for ``wait(timeout=0)`` on a running container;
 * :class:`~runtimes.CommandFailed` when the container's process cannot start
   (missing executable or entrypoint, non-executable file, a workdir that is a
@@ -30,7 +32,7 @@ runtime:
 The exception must be of exactly that class (``type(exc) is expected``), not
 merely a subclass.  Each case must also create nothing and change nothing:
 the containers (``ps(all=True)``), images and volumes are listed before and
-after.  Engines are shared with other sessions, so only *attributable* new
+after, and the networks too.  Engines are shared with other sessions, so only *attributable* new
 objects count: those whose name or tag holds the case's unique marker, those
 labelled by this test session, and, for ``run`` and ``build`` cases only,
 unlabelled objects created during the case (what a runtime makes on its own:
@@ -43,8 +45,8 @@ dropped without closing them (a ``ResourceWarning`` during a garbage
 collection right after the case) are reported too.  Leaked objects
 that carry the marker or the session label are removed after the report;
 unlabelled ones are only reported (marked "unlabelled"), since they might
-belong to a concurrent session.  The Runtime API has no networks, so networks
-are not counted.
+belong to a concurrent session.  A network that a case creates carries the
+marker in its name; the session's networks that vanish are reported too.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ from runtimes.errors import (
     ContainerNotFound,
     ImageNotFound,
     InvalidSpec,
+    NetworkNotFound,
     NotFound,
     RuntimesError,
     Timeout,
@@ -107,6 +110,7 @@ class Ctx:
     tmp_path: Path
     running_container: Container | None = None
     volume_name: str | None = None
+    network_name: str | None = None
 
     @property
     def running(self) -> str:
@@ -119,6 +123,12 @@ class Ctx:
         """Name of an existing volume (cases that ask for "volume")."""
         assert self.volume_name is not None, "the case does not declare 'volume'"
         return self.volume_name
+
+    @property
+    def network(self) -> str:
+        """Name of an existing user network (cases that ask for "network")."""
+        assert self.network_name is not None, "the case does not declare 'network'"
+        return self.network_name
 
     @property
     def missing(self) -> str:
@@ -153,7 +163,7 @@ class Case(NamedTuple):
     #: and the case's :class:`Ctx`.
     call: Callable[[Any, Ctx], object]
     expected: type[RuntimesError]
-    #: Fixtures prepared before the "before" listing: "running", "volume".
+    #: Fixtures prepared before the "before" listing: "running", "volume", "network".
     needs: tuple[str, ...] = ()
 
 
@@ -563,6 +573,257 @@ def _volume_cases() -> list[Case]:
     return cases
 
 
+def _network_cases() -> list[Case]:
+    names: list[tuple[str, Callable[[Ctx], object]]] = [
+        ("dash-help", lambda ctx: "--help"),
+        ("dash-f", lambda ctx: "-f"),
+        ("empty", lambda ctx: ""),
+        ("none", lambda ctx: None),
+        ("int", lambda ctx: 123),
+        ("trailing-newline", lambda ctx: ctx.marker + "\n"),
+        ("slash", lambda ctx: ctx.marker + "/x"),
+        ("question-mark", lambda ctx: ctx.marker + "?x=1"),
+        ("dotdot", lambda ctx: ".."),
+        ("space", lambda ctx: ctx.marker + " x"),
+        ("nul", lambda ctx: ctx.marker + "\x00x"),
+    ]
+    creates: list[tuple[str, Callable[[Ctx], dict[str, Any]]]] = [
+        *(
+            (f"name-{nid}", functools.partial(lambda n, ctx: {"name": n(ctx)}, name))
+            for nid, name in names
+        ),
+        ("name-300-chars", lambda ctx: {"name": (ctx.marker + "-" + "a" * 300)[:300]}),
+        ("name-host", lambda ctx: {"name": "host"}),
+        ("name-none-mode", lambda ctx: {"name": "none"}),
+        ("labels-str", lambda ctx: {"labels": "a=b"}),
+        ("labels-list", lambda ctx: {"labels": ["a=b"]}),
+        ("labels-int-value", lambda ctx: {"labels": {**ctx.labels(), "a": 1}}),
+        ("labels-key-trailing-newline", lambda ctx: {"labels": ctx.labels(**{"k\n": "v"})}),
+        ("subnet-prefix-33", lambda ctx: {"subnet": "10.213.0.0/33"}),
+        ("subnet-words", lambda ctx: {"subnet": "not-a-subnet"}),
+        ("subnet-host-bits", lambda ctx: {"subnet": "10.213.0.1/24"}),
+        ("subnet-no-prefix", lambda ctx: {"subnet": "10.213.0.0"}),
+        ("subnet-prefix-31", lambda ctx: {"subnet": "10.213.0.0/31"}),
+        ("subnet-prefix-4", lambda ctx: {"subnet": "0.0.0.0/4"}),
+        ("subnet-ipv6", lambda ctx: {"subnet": "fd00:213::/64"}),
+        ("subnet-int", lambda ctx: {"subnet": 123}),
+        ("subnet-trailing-newline", lambda ctx: {"subnet": "10.213.0.0/24\n"}),
+        ("subnet-leading-zero", lambda ctx: {"subnet": "10.213.0.0/024"}),
+        ("subnet-dash-help", lambda ctx: {"subnet": "--help"}),
+        ("internal-str", lambda ctx: {"internal": "yes"}),
+        ("internal-int", lambda ctx: {"internal": 1}),
+    ]
+
+    def create(kwargs: Callable[[Ctx], dict[str, Any]], rt: Any, ctx: Ctx) -> object:
+        args = {"name": f"{ctx.marker}-n", "labels": ctx.labels(), **kwargs(ctx)}
+        return rt.create_network(args.pop("name"), **args)
+
+    cases = [
+        Case(f"create_network-{cid}", functools.partial(create, kw), InvalidSpec)
+        for cid, kw in creates
+    ]
+    lookups: list[tuple[str, Callable[[Ctx], object], type[RuntimesError], tuple[str, ...]]] = [
+        *((nid, name, InvalidSpec, ()) for nid, name in names),
+        ("traversal-network", lambda ctx: f"../networks/{ctx.network}", InvalidSpec, ("network",)),
+        (
+            "traversal-container",
+            lambda ctx: f"../containers/{ctx.running}",
+            InvalidSpec,
+            ("running",),
+        ),
+        ("missing", lambda ctx: ctx.missing, NetworkNotFound, ()),
+    ]
+    verbs: dict[str, Callable[[Any, object], object]] = {
+        "network": lambda rt, ref: rt.network(ref),
+        "remove_network": lambda rt, ref: rt.remove_network(ref),
+    }
+    cases += [
+        Case(f"{verb}-ref-{rid}", functools.partial(_on_ref, call, ref), expected, needs)
+        for verb, call in verbs.items()
+        for rid, ref, expected, needs in lookups
+    ]
+    # host and none are modes, not networks: never found, never removed.
+    cases += [
+        Case("network-ref-host", lambda rt, ctx: rt.network("host"), NetworkNotFound),
+        Case("remove_network-ref-host", lambda rt, ctx: rt.remove_network("host"), InvalidSpec),
+        Case(
+            "remove_network-ref-none-mode", lambda rt, ctx: rt.remove_network("none"), InvalidSpec
+        ),
+        Case("remove_network-ref-bridge", lambda rt, ctx: rt.remove_network("bridge"), InvalidSpec),
+    ]
+    listing: list[tuple[str, object]] = [
+        ("str", "a=b"),
+        ("list", ["a=b"]),
+        ("bad-key", {"bad key": "v"}),
+        ("int-value", {"a": 1}),
+    ]
+    cases += [
+        Case(
+            f"networks-labels-{lid}",
+            functools.partial(lambda v, rt, ctx: rt.networks(labels=v), value),
+            InvalidSpec,
+        )
+        for lid, value in listing
+    ]
+    # run: the network, its aliases and the hostname
+    runs: list[
+        tuple[str, Callable[[Ctx], dict[str, Any]], type[RuntimesError], tuple[str, ...]]
+    ] = [
+        ("network-missing", lambda ctx: {"network": ctx.missing}, NetworkNotFound, ()),
+        (
+            "network-missing-with-aliases",
+            lambda ctx: {"network": ctx.missing, "aliases": ["db"]},
+            NetworkNotFound,
+            (),
+        ),
+        ("aliases-without-network", lambda ctx: {"aliases": ["db"]}, InvalidSpec, ()),
+        (
+            "aliases-on-bridge",
+            lambda ctx: {"network": "bridge", "aliases": ["db"]},
+            InvalidSpec,
+            (),
+        ),
+        ("aliases-on-host", lambda ctx: {"network": "host", "aliases": ["db"]}, InvalidSpec, ()),
+        ("aliases-on-none", lambda ctx: {"network": "none", "aliases": ["db"]}, InvalidSpec, ()),
+    ]
+    bad_aliases: list[tuple[str, object]] = [
+        ("dash-help", ["--help"]),
+        ("space", ["a b"]),
+        ("int", [1]),
+        ("none", [None]),
+        ("dict", {"db": "x"}),
+        ("bytes", b"db"),
+        ("trailing-newline", ["db\n"]),
+        ("64-chars", ["a" * 64]),
+        ("empty", [""]),
+        ("leading-dot", [".db"]),
+    ]
+    runs += [
+        (
+            f"aliases-{aid}",
+            functools.partial(lambda v, ctx: {"network": ctx.network, "aliases": v}, value),
+            InvalidSpec,
+            ("network",),
+        )
+        for aid, value in bad_aliases
+    ]
+    bad_hostnames: list[tuple[str, object]] = [
+        ("dash-help", "--help"),
+        ("space", "a b"),
+        ("int", 123),
+        ("empty", ""),
+        ("trailing-newline", "h\n"),
+        ("64-chars", "h" * 64),
+        ("slash", "a/b"),
+        ("trailing-dash", "h-"),
+    ]
+    runs += [
+        (
+            f"hostname-{hid}",
+            functools.partial(lambda v, ctx: {"hostname": v}, value),
+            InvalidSpec,
+            (),
+        )
+        for hid, value in bad_hostnames
+    ]
+
+    def run(kwargs: Callable[[Ctx], dict[str, Any]], rt: Any, ctx: Ctx) -> object:
+        return _run(rt, ctx, **kwargs(ctx))
+
+    cases += [
+        Case(f"run-{rid}", functools.partial(run, kw), exp, needs) for rid, kw, exp, needs in runs
+    ]
+    # connect_network and disconnect_network: checked the same way on a
+    # runtime without Capability.NETWORK_CONNECT, before it refuses.
+    connects: list[
+        tuple[str, Callable[[Any, Ctx], object], type[RuntimesError], tuple[str, ...]]
+    ] = [
+        (
+            "container-dash-help",
+            lambda rt, ctx: rt.connect_network("--help", ctx.network),
+            InvalidSpec,
+            ("network",),
+        ),
+        (
+            "container-traversal",
+            lambda rt, ctx: rt.connect_network(f"../networks/{ctx.network}", ctx.network),
+            InvalidSpec,
+            ("network",),
+        ),
+        (
+            "container-missing",
+            lambda rt, ctx: rt.connect_network(ctx.missing, ctx.network),
+            ContainerNotFound,
+            ("network",),
+        ),
+        (
+            "network-dash-help",
+            lambda rt, ctx: rt.connect_network(ctx.running, "--help"),
+            InvalidSpec,
+            ("running",),
+        ),
+        (
+            "network-int",
+            lambda rt, ctx: rt.connect_network(ctx.running, 123),
+            InvalidSpec,
+            ("running",),
+        ),
+        (
+            "network-missing",
+            lambda rt, ctx: rt.connect_network(ctx.running, ctx.missing),
+            NetworkNotFound,
+            ("running",),
+        ),
+        (
+            "aliases-dash-help",
+            lambda rt, ctx: rt.connect_network(ctx.running, ctx.network, aliases=["--help"]),
+            InvalidSpec,
+            ("running", "network"),
+        ),
+        (
+            "aliases-on-bridge",
+            lambda rt, ctx: rt.connect_network(ctx.running, "bridge", aliases=["db"]),
+            InvalidSpec,
+            ("running",),
+        ),
+    ]
+    cases += [
+        Case(f"connect_network-{cid}", call, exp, needs) for cid, call, exp, needs in connects
+    ]
+    disconnects: list[
+        tuple[str, Callable[[Any, Ctx], object], type[RuntimesError], tuple[str, ...]]
+    ] = [
+        (
+            "container-dash-help",
+            lambda rt, ctx: rt.disconnect_network("--help", ctx.network),
+            InvalidSpec,
+            ("network",),
+        ),
+        (
+            "container-missing",
+            lambda rt, ctx: rt.disconnect_network(ctx.missing, ctx.network),
+            ContainerNotFound,
+            ("network",),
+        ),
+        (
+            "network-dash-help",
+            lambda rt, ctx: rt.disconnect_network(ctx.running, "--help"),
+            InvalidSpec,
+            ("running",),
+        ),
+        (
+            "network-missing",
+            lambda rt, ctx: rt.disconnect_network(ctx.running, ctx.missing),
+            NetworkNotFound,
+            ("running",),
+        ),
+    ]
+    cases += [
+        Case(f"disconnect_network-{cid}", call, exp, needs) for cid, call, exp, needs in disconnects
+    ]
+    return cases
+
+
 def _endpoint_option(rt: Runtime) -> dict[str, str]:
     """An explicit endpoint where nothing listens, in the adapter's own option."""
     if "address" in type(rt).options:
@@ -817,6 +1078,7 @@ CASES: list[Case] = [
     *_exec_cases(),
     *_image_cases(),
     *_volume_cases(),
+    *_network_cases(),
     *_connect_cases(),
     *_build_cases(),
     *_registry_cases(),
@@ -831,6 +1093,7 @@ class _Listing:
     containers: dict[str, Container]
     images: dict[str, runtimes.Image]
     volumes: dict[str, runtimes.Volume]
+    networks: dict[str, runtimes.Network]
 
 
 def _list(rt: Runtime) -> _Listing:
@@ -838,6 +1101,7 @@ def _list(rt: Runtime) -> _Listing:
         containers={c.id: c for c in rt.ps(all=True)},
         images={i.id: i for i in rt.images()},
         volumes={v.name: v for v in rt.volumes()},
+        networks={n.name: n for n in rt.networks()},
     )
 
 
@@ -899,6 +1163,12 @@ def _compare(rt: Runtime, before: _Listing, after: _Listing, who: _Attribution) 
         if note("volume", v.labels, (name,), f"{name!r} labels={dict(v.labels)}"):
             with contextlib.suppress(RuntimesError):
                 rt.remove_volume(name, force=True)
+    for name, n in after.networks.items():
+        if name in before.networks or not who.ours(n.labels, (name,), None):
+            continue
+        if note("network", n.labels, (name,), f"{name!r} labels={dict(n.labels)}"):
+            with contextlib.suppress(RuntimesError):
+                rt.remove_network(name)
     for cid, c in before.containers.items():
         if cid not in after.containers and c.labels.get(SESSION_LABEL) == who.session:
             problems.append(f"removed container {c.name} ({cid[:12]})")
@@ -908,6 +1178,9 @@ def _compare(rt: Runtime, before: _Listing, after: _Listing, who: _Attribution) 
     for name, v in before.volumes.items():
         if name not in after.volumes and v.labels.get(SESSION_LABEL) == who.session:
             problems.append(f"removed volume {name!r}")
+    for name, n in before.networks.items():
+        if name not in after.networks and n.labels.get(SESSION_LABEL) == who.session:
+            problems.append(f"removed network {name!r}")
     return problems
 
 
@@ -1000,6 +1273,8 @@ class BadInputContract(_Base):
             )
         if "volume" in case.needs:
             ctx.volume_name = rt.create_volume(f"{ctx.marker}-vol", labels=session_labels).name
+        if "network" in case.needs:
+            ctx.network_name = rt.create_network(f"{ctx.marker}-net", labels=session_labels).name
         try:
             gc.collect()  # what earlier tests dropped is not this case's
             before = _list(rt)
@@ -1048,6 +1323,14 @@ class BadInputContract(_Base):
             if ctx.volume_name is not None:
                 with contextlib.suppress(NotFound):
                     rt.remove_volume(ctx.volume_name, force=True)
+            if ctx.network_name is not None:
+                # A case that wrongly attached a container leaves it in use.
+                for container in rt.ps(all=True, labels=session_labels):
+                    if any(a.network == ctx.network_name for a in container.networks):
+                        with contextlib.suppress(RuntimesError):
+                            rt.remove(container.id, force=True)
+                with contextlib.suppress(NotFound):
+                    rt.remove_network(ctx.network_name)
 
         # For report plugins (pytest-json-report, xunit1): one row of the matrix.
         request.node.user_properties += [

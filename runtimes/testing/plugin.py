@@ -12,10 +12,10 @@
   prints them for the engine it starts).  A variant runs only when named,
   in ``--runtime`` or ``RUNTIMES_REQUIRE``, and only for the contract
   classes (:class:`~runtimes.testing.RuntimeContract` and its parts).
-* Everything the tests create carries the session label
-  ``runtimes.test-session=<id>`` and is removed when the runtime's fixture
-  ends, even when tests fail; the teardown then fails if anything labelled
-  is still there.
+* Everything the tests create (containers, images, volumes, networks)
+  carries the session label ``runtimes.test-session=<id>`` and is removed
+  when the runtime's fixture ends, even when tests fail; the teardown then
+  fails if anything labelled is still there.
 
 Local registries (opt-in: nothing starts unless a test asks), from
 :mod:`runtimes.testing.registry`, all on 127.0.0.1 and removed with
@@ -51,8 +51,14 @@ import pytest
 
 import runtimes
 from runtimes.base import Runtime
-from runtimes.errors import NotFound, RuntimesError, RuntimeUnavailable, UnknownRuntime
-from runtimes.models import Container
+from runtimes.errors import (
+    NetworkInUse,
+    NotFound,
+    RuntimesError,
+    RuntimeUnavailable,
+    UnknownRuntime,
+)
+from runtimes.models import Container, Network
 
 if TYPE_CHECKING:
     from runtimes.testing.registry import LocalRegistry, UnreachableRegistry
@@ -207,7 +213,8 @@ def container_runtime(
 
 
 def cleanup(rt: Runtime, labels: dict[str, str]) -> list[str]:
-    """Remove everything carrying ``labels``; return what could not be removed.
+    """Remove every container, image, volume and network carrying ``labels``;
+    return what could not be removed.
 
     Containers are removed one at a time: a batch removal on Podman removes
     nothing when one name is missing and still exits 0.
@@ -221,9 +228,15 @@ def cleanup(rt: Runtime, labels: dict[str, str]) -> list[str]:
     for volume in rt.volumes(labels=labels):
         with contextlib.suppress(NotFound):
             rt.remove_volume(volume.name, force=True)
+    # Networks last: a labelled container still attached would keep one in
+    # use; an unlabelled one (not ours to remove) is reported below instead.
+    for network in rt.networks(labels=labels):
+        with contextlib.suppress(NotFound, NetworkInUse):
+            rt.remove_network(network.name)
     left = [f"container {c.name}" for c in rt.ps(all=True, labels=labels)]
     left += [f"image {i.id}" for i in rt.images(labels=labels)]
     left += [f"volume {v.name}" for v in rt.volumes(labels=labels)]
+    left += [f"network {n.name}" for n in rt.networks(labels=labels)]
     return left
 
 
@@ -274,6 +287,33 @@ def launch(
     for container in started:
         with contextlib.suppress(RuntimesError):
             container_runtime.remove(container, force=True)
+
+
+@pytest.fixture
+def make_network(
+    container_runtime: Runtime,
+    session_labels: dict[str, str],
+    unique_name: Callable[[str], str],
+) -> Iterator[Callable[..., Network]]:
+    """``make_network(prefix, **create_network_kwargs)``: a user network with
+    a unique name and the session labels; removed when the test ends, after
+    the session's containers still attached to it."""
+    made: list[Network] = []
+
+    def create(prefix: str = "net", **kwargs: Any) -> Network:
+        labels = {**session_labels, **kwargs.pop("labels", {})}
+        network = container_runtime.create_network(unique_name(prefix), labels=labels, **kwargs)
+        made.append(network)
+        return network
+
+    yield create
+    for network in made:
+        for container in container_runtime.ps(all=True, labels=session_labels):
+            if any(a.network == network.name for a in container.networks):
+                with contextlib.suppress(RuntimesError):
+                    container_runtime.remove(container.id, force=True)
+        with contextlib.suppress(NotFound):
+            container_runtime.remove_network(network.name)
 
 
 def _start_registry(**options: Any) -> LocalRegistry:

@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 
 from runtimes.base import Runtime
+from runtimes.models import Capability
 from runtimes.testing.images import write_busybox_context
 from runtimes.testing.suite import empty_auth_file, http_get
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 CONTAINER_KEYS = {
     "id", "name", "image", "command", "state", "exit_code", "created_at", "started_at",
-    "finished_at", "ports", "labels", "runtime",
+    "finished_at", "ports", "labels", "networks", "runtime",
 }  # fmt: skip
 
 
@@ -175,6 +176,7 @@ def test_unknown_runtime_and_help() -> None:
         "exec",
         "wait",
         "inspect",
+        "network",
     ]
     for verb in verbs:
         helped = subprocess.run(
@@ -183,6 +185,57 @@ def test_unknown_runtime_and_help() -> None:
         )  # fmt: skip
         assert helped.returncode == 0, verb
         assert "examples:" in helped.stdout, verb
+
+
+def test_network_verbs(
+    cli: Cli,
+    container_runtime: Runtime,
+    test_image: str,
+    session_labels: dict[str, str],
+    unique_name: Callable[[str], str],
+) -> None:
+    label = "=".join(next(iter(session_labels.items())))
+    net = unique_name("clinet")
+    created = cli("network", "create", "--label", label, "--label", "tier=cli", net)
+    assert (created.returncode, created.stdout.strip()) == (0, net), created.stderr
+    try:
+        listed = json.loads(cli("--format", "json", "network", "ls", "--filter", "label=tier=cli",
+                                "--filter", f"label={label}").stdout)  # fmt: skip
+        assert [n["name"] for n in listed] == [net]
+        assert set(listed[0]) == {"name", "id", "subnets", "internal", "labels"}
+        table = cli("network", "ls").stdout.splitlines()
+        assert table[0].split()[:3] == ["NETWORK", "ID", "NAME"]
+        assert any(line.split()[1] == net for line in table[1:] if line.split())
+        inspected = json.loads(cli("network", "inspect", net).stdout)
+        assert inspected["labels"]["tier"] == "cli"
+        assert inspected["subnets"]
+
+        box = unique_name("clibox")
+        aliases = []
+        if Capability.NETWORK_ALIASES in container_runtime.capabilities:
+            aliases = ["--network-alias", "cli-db"]
+        started = cli(
+            "run", "-d", "--name", box, "--network", net, "--hostname", "clihost", *aliases,
+            *session_label(session_labels), test_image, "sleep", "1000",
+        )  # fmt: skip
+        assert started.returncode == 0, started.stderr
+        (attachment,) = json.loads(cli("inspect", box).stdout)["networks"]
+        assert attachment["network"] == net
+        assert attachment["aliases"] == (["cli-db"] if aliases else [])
+        assert attachment["ip_address"]
+
+        busy = cli("network", "rm", net)
+        assert busy.returncode == 125
+        assert len(busy.stderr.strip().splitlines()) == 1
+        assert "in use" in busy.stderr
+        assert box in busy.stderr
+        assert cli("rm", "-f", box).returncode == 0
+    finally:
+        removed = cli("network", "rm", net)
+    assert (removed.returncode, removed.stdout.strip()) == (0, net), removed.stderr
+    missing = cli("network", "inspect", net)
+    assert missing.returncode == 125
+    assert net in missing.stderr
 
 
 def test_info_json() -> None:

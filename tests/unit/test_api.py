@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import types
@@ -53,7 +54,10 @@ def test_import_is_light() -> None:
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for key in ("RUNTIMES_DEFAULT", "RUNTIMES_DOCKER_HOST", "DOCKER_HOST"):
+    # Every selection and endpoint variable: `prepare-machine.sh env` sets
+    # RUNTIMES_NERDCTL_ADDRESS, which auto-detection must not see here.
+    ecosystem = ("DOCKER_HOST", "CONTAINER_HOST", "CONTAINERD_ADDRESS")
+    for key in [k for k in os.environ if k.startswith("RUNTIMES_") or k in ecosystem]:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(registry, "_user_config_path", lambda: tmp_path / "user" / "config.toml")

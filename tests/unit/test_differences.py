@@ -18,9 +18,19 @@ from runtimes import _specs, registry
 from runtimes._shell import Completed, Shell
 from runtimes._transport import Endpoint, map_http_error, message_from_body
 from runtimes.adapters import _cli
-from runtimes.adapters.nerdctl import check_cli_labels, exec_result, forced_remove_missing
+from runtimes.adapters.nerdctl import (
+    NerdctlRuntime,
+    capabilities_for,
+    check_cli_labels,
+    exec_result,
+    forced_remove_missing,
+    log_lines,
+    nerdctl_version,
+)
+from runtimes.adapters.podman import exec_result as podman_exec_result
 from runtimes.adapters.podman import remove_report_error
-from runtimes.specs import RunSpec
+from runtimes.models import Capability
+from runtimes.specs import LogsSpec, RunSpec
 
 # -- nerdctl ---------------------------------------------------------------------
 
@@ -59,6 +69,58 @@ def test_nerdctl_label_values_it_could_not_read_back() -> None:
         check_cli_labels({"a": "b=c,d=e"})
 
 
+def _logs_done(recording: dict[str, Any]) -> Completed:
+    out, err = recording["stdout"].encode(), recording["stderr"].encode()
+    return Completed(("nerdctl", "logs"), recording["rc"], out, err)
+
+
+@pytest.mark.parametrize(
+    ("release", "version"),
+    [("2.0.3", (2, 0, 3)), ("2.2.2", (2, 2, 2)), ("2.0.3 go build", None)],
+)
+def test_nerdctl_version_from_its_flag(recorded: Any, release: str, version: Any) -> None:
+    flag = recorded("nerdctl", "versions.json")[release]["version_flag"]
+    assert nerdctl_version(flag["stdout"].encode()) == version
+
+
+def test_nerdctl_declares_the_last_line_loss_by_version(recorded: Any) -> None:
+    versions = recorded("nerdctl", "versions.json")
+    keeps = Capability.KEEPS_UNTERMINATED_LAST_LINE
+    for release in ("2.0.3", "2.2.2", "2.0.3 go build"):
+        version = nerdctl_version(versions[release]["version_flag"]["stdout"].encode())
+        assert keeps not in capabilities_for(version)
+        assert capabilities_for(version) == NerdctlRuntime.capabilities
+    # nerdctl#5009 (2.3.4) writes the logs synchronously.
+    assert keeps in capabilities_for((2, 3, 4))
+    assert keeps in capabilities_for((3, 0, 0))
+    assert keeps not in capabilities_for((2, 3, 3))
+
+
+@pytest.mark.parametrize(
+    ("release", "case", "kept"),
+    [
+        ("2.0.3", "logs_unterminated", False),  # dropped every time
+        ("2.2.2", "logs_unterminated", True),
+        ("2.2.2", "logs_unterminated_read_at_exit", False),  # the logger was not done
+        ("2.2.2", "logs_unterminated_read_at_exit_later", True),
+    ],
+)
+def test_nerdctl_last_line_without_newline(
+    recorded: Any, release: str, case: str, kept: bool
+) -> None:
+    done = _logs_done(recorded("nerdctl", "versions.json")[release][case])
+    lines = log_lines(done, LogsSpec(container="c"))
+    tail = [("stdout", b"out-no-newline"), ("stderr", b"err-no-newline")] if kept else []
+    assert sorted((x.stream, x.data) for x in lines) == sorted(
+        [("stdout", b"out-1\n"), ("stderr", b"err-1\n"), *tail]
+    )
+    # In time order; the unterminated line is a line of its own, with its time.
+    assert [x.data for x in lines][:2] in ([b"err-1\n", b"out-1\n"], [b"out-1\n", b"err-1\n"])
+    stamps = [x.timestamp for x in log_lines(done, LogsSpec(container="c", timestamps=True))]
+    assert None not in stamps
+    assert stamps == sorted(stamps)
+
+
 # -- podman ----------------------------------------------------------------------------
 
 
@@ -68,6 +130,52 @@ def test_podman_error_bodies(recorded: Any) -> None:
     assert missing == 'no container with name or ID "fixture-nope" found: no such container'
     assert "without force" in message_from_body(bodies["delete_running"]["body"].encode())
     assert message_from_body(b"plain text\n") == "plain text"
+
+
+def _podman_exec(recorded: Any, case: str) -> Completed:
+    record = recorded("podman", "cli_exec.json")[case]
+    return Completed(
+        tuple(record["argv"]), record["rc"], record["stdout"].encode(), record["stderr"].encode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "exit_code"),
+    [("exit_4", 4), ("command_not_found", 127), ("not_executable", 126)],
+)
+def test_podman_exec_cli_exit_code_is_the_commands(
+    recorded: Any, case: str, exit_code: int
+) -> None:
+    done = _podman_exec(recorded, case)
+    assert podman_exec_result(done) == runtimes.ExecResult(
+        exit_code=exit_code, stdout=done.stdout, stderr=done.stderr
+    )
+
+
+def test_podman_exec_cli_own_code_with_output_is_the_commands(recorded: Any) -> None:
+    # 125 and an "Error:" line, but the command printed too: Podman never
+    # does before failing, so this is the command's own result.
+    done = _podman_exec(recorded, "exit_125_own_error_line")
+    result = podman_exec_result(done)
+    assert result is not None
+    assert (result.exit_code, result.stdout, result.stderr) == (125, b"out\n", b"Error: fake\n")
+
+
+@pytest.mark.parametrize(
+    ("case", "error"),
+    [
+        ("no_such_container", runtimes.ContainerNotFound),
+        ("not_running", runtimes.CommandFailed),
+        ("no_such_user", runtimes.CommandFailed),
+    ],
+)
+def test_podman_exec_cli_failure_of_podman_itself_is_not_a_result(
+    recorded: Any, case: str, error: type[Exception]
+) -> None:
+    done = _podman_exec(recorded, case)
+    assert podman_exec_result(done) is None
+    raised = Shell("podman", "podman").error(done, operation="exec", target="container")
+    assert isinstance(raised, error)
 
 
 def test_podman_remove_reports(recorded: Any) -> None:

@@ -142,7 +142,8 @@ def test_missing_network_is_not_a_missing_container_or_image(
 ) -> None:
     for target in ("container", "image"):
         mapped = translate(runtime, "run", message, target=target, ref="x", status=status)  # type: ignore[arg-type]
-        assert type(mapped) is runtimes.CommandFailed
+        assert type(mapped) is runtimes.NetworkNotFound
+        assert mapped.ref == "no-such-net"  # named from the text, not the container
 
 
 def test_clean_error_text() -> None:
