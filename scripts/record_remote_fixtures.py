@@ -16,6 +16,7 @@ add`` writes.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -157,7 +158,48 @@ def main() -> None:
             timeout=60,
         )  # fmt: skip
         (ROOT.parent / "podman" / "connections.conf").write_text(conf.read_text())
+    record_compat_push(env)
     print(json.dumps({k: v["reason"] for k, v in cases.items()}, indent=1), file=sys.stderr)
+
+
+def record_compat_push(env: Any) -> None:
+    """What Podman's Docker-compatible push streams, through the SSH tunnel,
+    to a registry on this machine's address towards the engine: success,
+    then refused credentials (tests/fixtures/podman/compat_push_stream.jsonl)."""
+    from runtimes.testing.images import build_test_image
+    from runtimes.testing.plugin import variant_options
+    from runtimes.testing.registry import LocalRegistry, address_towards
+
+    adapter, options = variant_options("podman@ssh")
+    rt = runtimes.connect(adapter, **options)
+    lines: list[bytes] = []
+    try:
+        build_test_image(rt, "runtimes-fixture/compat:1", {"runtimes.fixture": "1"})
+        with LocalRegistry(host_ip=address_towards(rt.engine_host or ""), auth=True) as registry:
+            repository = f"{registry.host}/fixture/bb"
+            rt.tag("runtimes-fixture/compat:1", f"{repository}:1")
+            creds = registry.credentials
+            assert creds is not None
+            for password in (creds.password, "wrong"):
+                fields = {"username": creds.username, "password": password}
+                header = base64.urlsafe_b64encode(json.dumps(fields).encode()).decode()
+                response = rt._client.api.post(  # type: ignore[attr-defined]
+                    f"/images/{repository}/push",
+                    params={"tag": "1", "tlsVerify": "false"},
+                    headers={"X-Registry-Auth": header},
+                    compatible=True,
+                    stream=True,
+                )
+                try:
+                    lines += [line for line in response.iter_lines() if line.strip()]
+                finally:
+                    response.close()
+            rt.remove_image(f"{repository}:1")
+        rt.remove_image("runtimes-fixture/compat:1", force=True)
+    finally:
+        rt.close()
+    text = b"\n".join(lines).decode().replace(registry.host, "10.231.0.1:5000") + "\n"
+    (ROOT.parent / "podman" / "compat_push_stream.jsonl").write_text(text)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ Verbs by transport, chosen by measurement (see ``benchmarks/``):
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import json
@@ -27,7 +28,8 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, Literal
 
 import attrs
@@ -41,7 +43,13 @@ from runtimes._transport import Endpoint, engine_host, http_errors, message_from
 from runtimes.adapters import _cli, _podman_endpoint, _ssh
 from runtimes.adapters._podman_service import PrivateService, answers, standard_sockets
 from runtimes.base import Runtime
-from runtimes.errors import RuntimesError, RuntimeUnavailable, Timeout
+from runtimes.errors import (
+    CommandFailed,
+    ContainerNotFound,
+    RuntimesError,
+    RuntimeUnavailable,
+    Timeout,
+)
 from runtimes.models import (
     Capability,
     Container,
@@ -73,6 +81,8 @@ INSTALL_HINT = "install Podman (Debian: apt-get install podman)"
 CONNECT_TIMEOUT = 5.0
 _FOREVER = 10 * 365 * 86400.0
 _IMAGE_ID = re.compile(r"[0-9a-f]{64}")
+#: One demultiplexed log record: its stream and payload.
+_Frame = tuple[_logs.Stream, bytes]
 _COPYING = re.compile(
     r"Copying (?P<what>blob|config) (?:sha256:)?(?P<digest>[0-9a-f]{12,64})(?P<rest>.*)"
 )
@@ -231,9 +241,13 @@ class PodmanRuntime(Runtime):
     @property
     def _shell(self) -> Shell:
         # The CLI verbs go through the tunnel too: start it again if ssh died.
-        if self._tunnel is not None:
+        if getattr(self, "_tunnel", None) is not None:
             self._ensure_tunnel()
         return self._cli_shell
+
+    @_shell.setter
+    def _shell(self, shell: Shell) -> None:
+        self._cli_shell = shell
 
     def _ensure_tunnel(self) -> None:
         assert self._tunnel is not None
@@ -444,6 +458,8 @@ class PodmanRuntime(Runtime):
         return next((line for line in reversed(lines) if _IMAGE_ID.fullmatch(line)), spec.ref)
 
     def _push(self, spec: PushSpec) -> str:
+        if self._remote:
+            return self._push_api(spec)
         with (
             tempfile.TemporaryDirectory(prefix="runtimes-push-") as tmp,
             self._auth_args(spec) as auth,
@@ -459,6 +475,59 @@ class PodmanRuntime(Runtime):
             )
             with open(digest_file, encoding="utf-8") as fh:
                 return fh.read().strip()
+
+    def _push_api(self, spec: PushSpec) -> str:
+        """Push through the service's Docker-compatible endpoint.
+
+        ``podman --remote push`` drops ``--digestfile`` (Podman 4.3: the
+        libpod push reports no digest), while the compatible endpoint ends
+        its stream, as dockerd does, with ``"TAG: digest: sha256:... size:
+        N"``.  Credentials go in ``X-Registry-Auth``: the call's, else those
+        stored where ``podman login`` keeps them on this side.
+        """
+        repository, tag = _specs.split_reference(spec.ref)
+        auth = spec.auth or _credentials.lookup(
+            spec.registry, _credentials.podman_auth_files(), timeout=self.default_timeout
+        )
+        fields = {"username": auth.username, "password": auth.password} if auth else {}
+        header = base64.urlsafe_b64encode(json.dumps(fields).encode()).decode("ascii")
+        response = self._call(
+            "post",
+            f"/images/{repository}/push",
+            "push",
+            target="image",
+            ref=spec.ref,
+            params={"tag": tag, "tlsVerify": str(not spec.insecure).lower()},
+            headers={"X-Registry-Auth": header},
+            compatible=True,
+            stream=True,
+            timeout=self.default_timeout,
+        )
+        digest = None
+        try:
+            with self._translating("push", "image", spec.ref):
+                for line in response.iter_lines():
+                    chunk = json.loads(line) if line.strip() else {}
+                    if chunk.get("error"):
+                        raise translate(
+                            "podman",
+                            "push",
+                            str(chunk["error"]),
+                            target="image",
+                            ref=spec.ref,
+                            registry=spec.registry,
+                        )
+                    digest = compat_push_digest(chunk) or digest
+                    event = compat_push_event(chunk)
+                    if event is not None:
+                        spec.emit(event)
+        finally:
+            response.close()
+        if digest is None:
+            raise CommandFailed(
+                "the service reported no digest", runtime=self.name, operation="push"
+            )
+        return digest
 
     def _tag(self, source: str, target: str) -> None:
         self._shell.run(["tag", "--", source, target], operation="tag", target="image", ref=source)
@@ -535,38 +604,69 @@ class PodmanRuntime(Runtime):
         return self._from_inspect(raw)
 
     def _logs(self, spec: LogsSpec) -> Iterator[LogLine]:
-        ref = spec.container
+        if spec.follow:
+            # A missing container raises here, before the iterator exists.
+            self._inspect(spec.container)
+            frames = poll_frames(
+                lambda since, tail: self._read_log(spec, since=since, tail=tail),
+                running=lambda: self._log_source_running(spec.container),
+                spec=spec,
+            )
+            return _logs.Closing(self._log_lines(frames, spec, framed=True), _nothing)
+        response = self._log_response(spec, since=spec.since, tail=spec.tail, timestamps=None)
+        frames = _logs.read_frames(response.raw.read)
+        return _logs.Closing(self._log_lines(frames, spec, framed=spec.timestamps), response.close)
+
+    def _log_response(
+        self, spec: LogsSpec, *, since: int | None, tail: int | None, timestamps: bool | None
+    ) -> Any:
         params: dict[str, Any] = {
             "stdout": str(spec.stdout).lower(),
             "stderr": str(spec.stderr).lower(),
-            "follow": str(spec.follow).lower(),
-            "timestamps": str(spec.timestamps).lower(),
+            "follow": "false",
+            "timestamps": str(spec.timestamps if timestamps is None else timestamps).lower(),
         }
-        if spec.tail is not None:
-            params["tail"] = str(spec.tail)
-        if spec.since is not None:
-            params["since"] = str(spec.since)
-        response = self._call(
+        if tail is not None:
+            params["tail"] = str(tail)
+        if since is not None:
+            params["since"] = str(since)
+        return self._call(
             "get",
-            f"/containers/{ref}/logs",
+            f"/containers/{spec.container}/logs",
             "logs",
             target="container",
-            ref=ref,
+            ref=spec.container,
             params=params,
             stream=True,
-            timeout=(10, None) if spec.follow else self.default_timeout,
+            timeout=self.default_timeout,
         )
-        return _logs.Closing(self._log_lines(response, spec.timestamps), response.close)
 
-    def _log_lines(self, response: Any, timestamps: bool) -> Iterator[LogLine]:
+    def _read_log(self, spec: LogsSpec, *, since: int | None, tail: int | None) -> list[_Frame]:
+        """One plain read of the log, every frame with its timestamp."""
         try:
-            with self._translating("logs", "container"):
-                frames = _logs.read_frames(response.raw.read)
-                yield from _logs.join_frames(
-                    frames, timestamps=timestamps, framed_timestamps=timestamps
-                )
+            response = self._log_response(spec, since=since, tail=tail, timestamps=True)
+        except ContainerNotFound:
+            return []  # removed on exit (remove=True): nothing more to read
+        try:
+            with self._translating("logs", "container", spec.container):
+                return list(_logs.read_frames(response.raw.read))
         finally:
             response.close()
+
+    def _log_source_running(self, ref: str) -> bool:
+        try:
+            state = self._inspect(ref).state
+        except ContainerNotFound:
+            return False
+        return state in (ContainerState.RUNNING, ContainerState.PAUSED, ContainerState.RESTARTING)
+
+    def _log_lines(
+        self, frames: Iterator[_Frame], spec: LogsSpec, *, framed: bool
+    ) -> Iterator[LogLine]:
+        with self._translating("logs", "container", spec.container):
+            yield from _logs.join_frames(
+                frames, timestamps=spec.timestamps, framed_timestamps=framed
+            )
 
     def _stop(self, ref: str, *, timeout: float) -> None:
         seconds = max(0, round(timeout))
@@ -864,6 +964,120 @@ def progress_event(action: Literal["pull", "push"], line: str) -> Progress | Non
     else:
         status = "downloading" if action == "pull" else "uploading"
     return Progress(action=action, layer=match["digest"][:12], status=status, message=line)
+
+
+#: Seconds between two reads of a followed log when the last brought nothing.
+FOLLOW_POLL = 0.2
+
+
+def poll_frames(
+    read: Callable[[int | None, int | None], list[_Frame]],
+    *,
+    running: Callable[[], bool],
+    spec: LogsSpec,
+    sleep: Callable[[float], object] = time.sleep,
+) -> Iterator[_Frame]:
+    """A followed log, as plain reads repeated until the container stops.
+
+    Podman 4.3's own follow loses records once the container has exited
+    when its reader is slower than the container wrote: the end, and some
+    records before what it still sends (seen through an SSH tunnel, and
+    locally with a busy reader).  A plain read is complete, so the follow
+    is made of those: ``read(since, tail)`` returns every frame (timestamp
+    first, whole seconds as the API gives them) and each following read
+    starts a second before the newest record, skipping per stream the
+    records of that second already given, which come first and in the same
+    order in every read.  It ends after the first read made once
+    ``running()`` said no.
+    """
+    newest: dict[_logs.Stream, tuple[int, int]] = {}  # stream -> (second, records of it)
+
+    def note(stream: _logs.Stream, second: int | None) -> None:
+        if second is not None:
+            last, count = newest.get(stream, (-1, 0))
+            newest[stream] = (second, count + 1 if second == last else 1)
+
+    since, tail = spec.since, spec.tail
+    if tail == 0:
+        # Only what comes next: what is there now counts as given.
+        for stream, payload in read(since, None):
+            note(stream, _second(payload))
+    while True:
+        alive = running()
+        if newest:
+            since = min(second for second, _ in newest.values()) - 1
+        given = dict(newest)
+        skipped: dict[_logs.Stream, int] = {}
+        fresh = 0
+        for stream, payload in read(since, None if tail == 0 else tail):
+            second = _second(payload)
+            old_second, old_count = given.get(stream, (-1, 0))
+            if second is not None and second < old_second:
+                continue
+            if second == old_second and skipped.get(stream, 0) < old_count:
+                skipped[stream] = skipped.get(stream, 0) + 1
+                continue
+            note(stream, second)
+            fresh += 1
+            yield stream, payload
+        if not alive:
+            return
+        tail = None  # the first read only
+        if not fresh:
+            sleep(FOLLOW_POLL)
+
+
+def _second(payload: bytes) -> int | None:
+    stamp, _ = _logs.split_timestamp(payload)
+    return int(stamp.timestamp()) if stamp is not None else None
+
+
+def _nothing() -> None:
+    pass
+
+
+_PUSHED = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+
+
+def compat_push_digest(chunk: Mapping[str, Any]) -> str | None:
+    """The manifest digest in a Docker-compatible push stream object
+    (``{"status": "1: digest: sha256:... size: 887"}``, or ``aux.Digest``)."""
+    aux = chunk.get("aux")
+    if isinstance(aux, dict) and aux.get("Digest"):
+        return str(aux["Digest"])
+    match = _PUSHED.search(str(chunk.get("status") or ""))
+    return match.group(1) if match else None
+
+
+def compat_push_event(chunk: Mapping[str, Any]) -> Progress | None:
+    """One object of Podman's Docker-compatible push stream as a
+    :class:`Progress`.  Podman 4.3 sends only the two image-level lines
+    (``The push refers to repository [...]`` and the digest); a layer line,
+    if any, has an ``id``."""
+    status = str(chunk.get("status") or "").strip()
+    if not status:
+        return None
+    layer = chunk.get("id")
+    if layer is None:
+        return Progress(action="push", layer=None, status="info", message=status)
+    lowered = status.lower()
+    kind: ProgressStatus = (
+        "done"
+        if lowered == "pushed"
+        else "exists"
+        if "exists" in lowered or lowered.startswith("mounted from")
+        else "uploading"
+    )
+    detail = chunk.get("progressDetail") or {}
+    current, total = detail.get("current"), detail.get("total")
+    return Progress(
+        action="push",
+        layer=str(layer)[:12],
+        status=kind,
+        current=current if isinstance(current, int) else None,
+        total=total if isinstance(total, int) and total > 0 else None,
+        message=status,
+    )
 
 
 def exec_result(done: Completed) -> ExecResult | None:

@@ -440,6 +440,27 @@ class LogsContract(_Base):
         assert not worker.is_alive(), "logs(follow=True) did not end after the container exited"
         assert got == ["line-1", "line-2", "line-3"]
 
+    def test_follow_gives_a_slow_reader_everything(self, rt: Runtime, launch: Launch) -> None:
+        # The container is long gone before the reader has had half of it
+        # (Podman 4.3's API follow used to drop the rest: a remote engine's
+        # reader is slow, so is a busy consumer).
+        c = launch(
+            [
+                "sh",
+                "-c",
+                "i=0; while [ $i -lt 400 ]; do printf '%05d%0995d\\n' $i 0; i=$((i+1)); done",
+            ]
+        )
+        assert rt.wait(c, timeout=60) == 0
+        got = []
+        for line in rt.logs(c, follow=True):
+            got.append(line.data)
+            if len(got) % 40 == 0:
+                time.sleep(0.1)
+        assert len(got) == 400
+        assert [int(data[:5]) for data in got] == list(range(400))
+        assert all(len(data) == 1001 for data in got)
+
     @pytest.mark.parametrize("follow", [False, True], ids=["read", "follow"])
     def test_log_integrity(self, rt: Runtime, launch: Launch, tmp_path: Path, follow: bool) -> None:
         # 20 MB in 100 KB lines, a carriage return inside a line, UTF-8, and

@@ -429,3 +429,81 @@ def test_variant_options_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     assert variant_options("podman") == ("podman", {})
     with pytest.raises(LookupError, match="RUNTIMES_REMOTE_PODMAN_NOPE_"):
         variant_options("podman@nope")
+
+
+# -- Podman reached remotely: push digest, followed logs, stored credentials ---
+
+
+def test_compat_push_stream_gives_the_digest_and_the_error() -> None:
+    from runtimes._translate import translate
+    from runtimes.adapters.podman import compat_push_digest, compat_push_event
+
+    lines = (FIXTURES / "podman" / "compat_push_stream.jsonl").read_text().splitlines()
+    chunks = [json.loads(line) for line in lines]
+    digests = [d for d in map(compat_push_digest, chunks) if d]
+    assert len(digests) == 1
+    assert digests[0].startswith("sha256:")
+    assert len(digests[0]) == 71
+    events = [e for e in map(compat_push_event, chunks) if e is not None]
+    assert events[0].message.startswith("The push refers to repository")
+    assert all(e.action == "push" and e.layer is None for e in events)
+    error = next(c["error"] for c in chunks if c.get("error"))
+    refused = translate("podman", "push", error, target="image", registry="10.231.0.1:5000")
+    assert isinstance(refused, runtimes.AuthenticationFailed)
+
+
+def _frame(second: int, text: str) -> tuple[str, bytes]:
+    from datetime import UTC, datetime
+
+    stamp = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return "stdout", f"{stamp} {text}\n".encode()
+
+
+def test_polled_follow_gives_each_record_once() -> None:
+    from runtimes.adapters.podman import poll_frames
+    from runtimes.specs import LogsSpec
+
+    # What the container writes before each read: a second "b" in the same
+    # second as the first is a record of its own.
+    writes = [[(100, "a"), (100, "b")], [(100, "b"), (101, "c")], [], [(102, "d")]]
+    log: list[tuple[int, str]] = []
+    reads: list[tuple[int | None, int | None]] = []
+
+    def read(since: int | None, tail: int | None) -> list[Any]:
+        reads.append((since, tail))
+        log.extend(writes[len(reads) - 1])
+        # As the API does: the records after `since` (whole seconds here).
+        return [_frame(sec, text) for sec, text in log if since is None or sec > since]
+
+    states = iter([True, True, True, False])
+    spec = LogsSpec(container="c", follow=True)
+    got = list(poll_frames(read, running=lambda: next(states), spec=spec, sleep=lambda _: None))
+    texts = [payload.split(b" ", 1)[1] for _, payload in got]
+    assert texts == [b"a\n", b"b\n", b"b\n", b"c\n", b"d\n"]
+    assert reads[0] == (None, None)
+    assert reads[1] == (99, None)  # a second before the newest record given
+    assert reads[2] == (100, None)
+
+
+def test_polled_follow_with_tail_zero_gives_only_what_comes_next() -> None:
+    from runtimes.adapters.podman import poll_frames
+    from runtimes.specs import LogsSpec
+
+    old = [_frame(100, "old"), _frame(100, "older")]
+    new = [_frame(100, "new"), _frame(103, "newer")]
+    reads = iter([old, old + new])
+    spec = LogsSpec(container="c", follow=True, tail=0)
+    got = list(poll_frames(lambda s, t: next(reads), running=lambda: False, spec=spec))
+    assert [payload.split(b" ", 1)[1] for _, payload in got] == [b"new\n", b"newer\n"]
+
+
+def test_stored_credentials_are_found_for_an_api_call(tmp_path: Path) -> None:
+    from runtimes import _credentials
+
+    auth_file = tmp_path / "auth.json"
+    auth_file.write_text(
+        json.dumps({"auths": {"10.231.0.1:5000": {"auth": "dXNlcjpzM2NyZXQ6eA=="}}})
+    )  # user:s3cret:x
+    found = _credentials.lookup("10.231.0.1:5000", [tmp_path / "missing.json", auth_file])
+    assert found == runtimes.RegistryAuth("user", "s3cret:x")
+    assert _credentials.lookup("other:5000", [auth_file]) is None
