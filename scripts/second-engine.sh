@@ -397,6 +397,9 @@ stop() {
 
 env_exports() {
     local ssh_url="ssh://root@$NS_ADDR:$SSH_PORT"
+    # The nerdctl of prepare-machine.sh's containerd 1.6 leg: this
+    # namespace's containerd is Debian's 1.6 too.
+    local NERDCTL=/usr/local/bin/nerdctl
     cat <<EOF
 export RUNTIMES_REMOTE_DOCKER_TLS_HOST=tcp://$NS_ADDR:$TLS_PORT
 export RUNTIMES_REMOTE_DOCKER_TLS_TLS_VERIFY=1
@@ -412,6 +415,7 @@ export RUNTIMES_REMOTE_PODMAN_SSH_SSH_KNOWN_HOSTS=$SSHD/known_hosts
 export RUNTIMES_REMOTE_NERDCTL_NETNS_COMMAND_PREFIX="ip netns exec $NS"
 export RUNTIMES_REMOTE_NERDCTL_NETNS_ADDRESS=$CONTAINERD_SOCK
 export RUNTIMES_REMOTE_NERDCTL_NETNS_ENGINE_HOST=$NS_ADDR
+export RUNTIMES_REMOTE_NERDCTL_NETNS_BINARY=$NERDCTL
 export RUNTIMES_REMOTE_TLS_DIR=$TLS
 export RUNTIMES_REMOTE_SSH_DIR=$SSHD
 EOF
