@@ -70,6 +70,7 @@ from runtimes.models import (
     RuntimeInfo,
     Stats,
     Volume,
+    connect_host,
 )
 from runtimes.specs import (
     BuildSpec,
@@ -116,7 +117,8 @@ class Runtime(abc.ABC):
     name: ClassVar[str]
     #: Optional behaviours this runtime provides.  Declared on the adapter
     #: class, or set per instance by an adapter whose behaviours depend on
-    #: the version it reaches (nerdctl).
+    #: the version it reaches (nerdctl) or on where the engine is (Podman
+    #: reached remotely takes no per-call registry CA).
     capabilities: frozenset[Capability] = frozenset()
     #: Options the adapter accepts from ``connect(**options)``, env or config.
     options: ClassVar[tuple[str, ...]] = ()
@@ -134,7 +136,13 @@ class Runtime(abc.ABC):
     default_timeout: float = 120.0
     #: Where the engine itself reads a registry's CA (``DIR/HOST:PORT/ca.crt``)
     #: when the adapter lacks :attr:`~runtimes.Capability.PER_CALL_REGISTRY_TLS`.
-    engine_certs_dir: ClassVar[str | None] = None
+    engine_certs_dir: str | None = None
+    #: The host a client reaches the engine's published ports at: ``None``
+    #: for an engine on this machine; the endpoint's host for a remote one
+    #: (``tcp://``, ``ssh://``), or the ``engine_host`` option (see
+    #: :meth:`configure`).  :attr:`PortBinding.host
+    #: <runtimes.PortBinding.host>` is derived from it.
+    engine_host: str | None = None
 
     #: Default pull policy of :meth:`run` and :meth:`build`: ``"never"``,
     #: ``"missing"`` or ``"always"`` (option ``pull``, see :meth:`configure`).
@@ -183,6 +191,7 @@ class Runtime(abc.ABC):
         pull: str | None = None,
         insecure_registries: Sequence[str] | str | None = None,
         registry_certs: str | os.PathLike[str] | None = None,
+        engine_host: str | None = None,
     ) -> Runtime:
         """Set what every adapter shares; :func:`runtimes.connect` calls it with
         the options ``pull``, ``insecure_registries`` and ``registry_certs``
@@ -196,7 +205,10 @@ class Runtime(abc.ABC):
         (``DIR/HOST:PORT/ca.crt``).  An adapter whose engine reads these
         only from its own configuration (dockerd) refuses a registry that
         its engine does not already treat so, with
-        :class:`~runtimes.Unsupported` naming the fix.  Returns ``self``.
+        :class:`~runtimes.Unsupported` naming the fix.  ``engine_host``
+        names the host where the engine publishes ports, when the endpoint
+        does not tell (an ``~/.ssh/config`` alias, nerdctl behind a command
+        prefix); see :attr:`engine_host`.  Returns ``self``.
         """
         if pull is not None:
             self.pull_policy = _specs.check_pull_policy(pull)
@@ -216,6 +228,10 @@ class Runtime(abc.ABC):
             if not isinstance(path, str) or not os.path.isdir(path):
                 raise InvalidSpec(f"registry_certs {registry_certs!r} is not a directory")
             self.registry_certs = os.path.abspath(path)
+        if engine_host is not None:
+            if not isinstance(engine_host, str) or not engine_host.strip() or "/" in engine_host:
+                raise InvalidSpec(f"engine_host {engine_host!r} must be a host name or address")
+            self.engine_host = engine_host.strip()
         return self
 
     def info(self) -> RuntimeInfo:
@@ -610,10 +626,8 @@ class Runtime(abc.ABC):
                 raise InvalidSpec(
                     f"wait_for port={want_port}: that port is not published by {current.name}"
                 ) from exc
-            host_ip = (
-                binding.host_ip if binding.host_ip not in ("", "0.0.0.0", "::") else "127.0.0.1"
-            )
-            host_port = (host_ip, binding.host_port)
+            # `host` is where this machine connects (the engine's host when remote).
+            host_port = (binding.host, binding.host_port)
         done: set[str] = set()
         wanted = {
             name
@@ -1409,10 +1423,18 @@ class Runtime(abc.ABC):
                 raise BuildFailed(f"invalid base image {ref}: {exc}", runtime=self.name) from exc
 
     def _own(self, container: Container) -> Container:
-        # Container.runtime names the adapter the caller used, whatever produced it.
-        if container.runtime == self.name:
-            return container
-        return attrs.evolve(container, runtime=self.name)
+        # Container.runtime names the adapter the caller used, whatever
+        # produced it; a published port of a remote engine is reached at the
+        # engine's host (testcontainers #2811), decided here for every verb.
+        changes: dict[str, Any] = {}
+        if container.runtime != self.name:
+            changes["runtime"] = self.name
+        if self.engine_host is not None and container.ports:
+            changes["ports"] = tuple(
+                attrs.evolve(p, host=connect_host(p.host_ip, self.engine_host))
+                for p in container.ports
+            )
+        return attrs.evolve(container, **changes) if changes else container
 
     # -- what an adapter implements ---------------------------------------------
     #

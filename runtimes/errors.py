@@ -59,14 +59,28 @@ class RuntimesError(Exception):
 class RuntimeUnavailable(RuntimesError, OSError):
     """The runtime's binary, socket, SDK or daemon is missing or not answering.
 
-    The message says how to install or start what is missing.
+    The message says how to install or start what is missing, or, for an
+    engine that was reached over the network and refused, why.
     """
 
-    def __init__(self, runtime: str, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, runtime: str, message: str, *, hint: str | None = None, reason: str | None = None
+    ) -> None:
         #: Name of the runtime that could not be reached.
         self.runtime = runtime
         #: How to fix it (install command, daemon to start), if known.
         self.hint = hint
+        #: Why a remote engine could not be reached, when that is known:
+        #: ``"unknown-ca"``, ``"server-certificate-expired"``, ``"name-mismatch"``,
+        #: ``"not-tls"``, ``"client-certificate-required"``,
+        #: ``"client-certificate-refused"``, ``"client-certificate-expired"``,
+        #: ``"client-certificate-untrusted"``, ``"tls-files"``,
+        #: ``"connection-refused"``, ``"unreachable"``, ``"unknown-host"``,
+        #: ``"connection-closed"``, ``"ssh-auth-refused"``, ``"ssh-host-key"``,
+        #: ``"ssh-forwarding-refused"``, ``"ssh-remote-command"``,
+        #: ``"ssh-client-missing"``, ``"ssh-failed"``, ``"unknown-context"``,
+        #: ``"unknown-connection"``.  ``None`` otherwise.
+        self.reason = reason
         text = f"{runtime}: {message}"
         if hint:
             text += f": {hint}"

@@ -183,6 +183,33 @@ class PortMapping:
     host_port: int | None = None
 
 
+_EVERY_ADDRESS = {"", "0.0.0.0", "::", "[::]"}
+
+
+def connect_host(host_ip: str, engine_host: str | None) -> str:
+    """The address a client uses for a port bound to ``host_ip`` by an
+    engine on ``engine_host`` (``None``: this machine)."""
+    ip = host_ip.strip("[]") if host_ip.startswith("[") else host_ip
+    if engine_host is not None:
+        if ip in _EVERY_ADDRESS or _is_loopback(ip):
+            return engine_host
+        return ip
+    if ip in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if ip in ("::", "[::]"):
+        return "::1"
+    return ip
+
+
+def _is_loopback(address: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
+
+
 @attrs.frozen(kw_only=True)
 class PortBinding:
     """A published port as the runtime actually bound it."""
@@ -195,6 +222,15 @@ class PortBinding:
     host_ip: str
     #: Host port bound; the chosen one when the caller left it open.
     host_port: int
+    #: Where a client on this machine connects to reach the port: the
+    #: engine's host for a remote engine (unless the port is bound to one
+    #: of its non-loopback addresses), else ``host_ip``, with ``127.0.0.1``
+    #: (``::1``) for a port bound to every address.
+    host: str = attrs.field()
+
+    @host.default
+    def _local_host(self) -> str:
+        return connect_host(self.host_ip, None)
 
 
 @attrs.frozen(kw_only=True)
@@ -462,6 +498,10 @@ class RuntimeInfo:
     rootless: bool = False
     #: Where the library talks to: socket URL or binary path.
     endpoint: str = ""
+    #: Why that endpoint: the option or variable that named it (``"option
+    #: host"``, ``"DOCKER_HOST"``, ``"Docker context 'x' (DOCKER_CONTEXT)"``,
+    #: ``"CONTAINER_HOST"``...), or ``""`` when the adapter does not say.
+    endpoint_source: str = ""
     #: Storage driver or snapshotter.
     storage_driver: str | None = None
     #: Capabilities the adapter declares.

@@ -19,19 +19,36 @@ import time
 from collections.abc import Generator, Iterator, Mapping
 from typing import IO, Any, Literal
 
+import attrs
 import docker
 import docker.auth
 import docker.constants
 import docker.errors
+import docker.tls
 import requests.exceptions
 
 from runtimes import _archive, _credentials, _logs, _normalize, _specs
 from runtimes._redact import redact_exception
 from runtimes._translate import Target, translate
-from runtimes._transport import Endpoint, http_errors, unix_socket_accepts
-from runtimes.adapters import _cli
+from runtimes._transport import (
+    ConnectFailure,
+    Endpoint,
+    connect_failure,
+    engine_host,
+    http_errors,
+    unix_socket_accepts,
+)
+from runtimes.adapters import _cli, _docker_endpoint, _ssh
 from runtimes.base import Runtime
-from runtimes.errors import BuildFailed, CommandFailed, RuntimeUnavailable, Timeout, Unsupported
+from runtimes.errors import (
+    BuildFailed,
+    CommandFailed,
+    InvalidSpec,
+    RuntimesError,
+    RuntimeUnavailable,
+    Timeout,
+    Unsupported,
+)
 from runtimes.models import (
     Capability,
     Container,
@@ -62,7 +79,7 @@ from runtimes.streams import ExecStream
 
 __all__ = ["DockerRuntime"]
 
-DEFAULT_HOST = "unix:///var/run/docker.sock"
+DEFAULT_HOST = _docker_endpoint.DEFAULT_HOST
 #: Seconds to wait for the daemon's first answer, apart from the per-call timeout.
 CONNECT_TIMEOUT = 5.0
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -71,8 +88,14 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 class DockerRuntime(Runtime):
     """Docker Engine over its HTTP API.
 
-    Options: ``host`` (default ``DOCKER_HOST``, else the standard socket) and
-    ``timeout`` (seconds per API call, default 120).
+    Options: ``host`` (``unix://``, ``tcp://`` or ``ssh://``), ``context`` (a
+    Docker context by name), ``tls_ca``, ``tls_cert``, ``tls_key``,
+    ``tls_verify``, ``ssh_identity`` (private key file), ``ssh_known_hosts``
+    (a known-hosts file besides the user's), ``ssh_client`` (``"openssh"``,
+    the default, or ``"paramiko"``) and ``timeout`` (seconds per API call,
+    default 120).  Without ``host`` or ``context`` the endpoint follows the
+    docker CLI: ``DOCKER_HOST``, ``DOCKER_CONTEXT``, the current context,
+    the standard socket (:mod:`runtimes.adapters._docker_endpoint`).
     """
 
     name = "docker"
@@ -89,49 +112,81 @@ class DockerRuntime(Runtime):
             Capability.SCHEDULES_HEALTHCHECKS,
         }
     )
-    options = ("host", "timeout")
+    options = (
+        "host",
+        "context",
+        "tls_verify",
+        "tls_ca",
+        "tls_cert",
+        "tls_key",
+        "ssh_identity",
+        "ssh_known_hosts",
+        "ssh_client",
+        "timeout",
+    )
     # dockerd reads registry CAs from its own directory, not per call.
     engine_certs_dir = "/etc/docker/certs.d"
 
-    def __init__(self, host: str | None = None, timeout: float | str | None = None) -> None:
-        self.host = host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+    def __init__(
+        self,
+        host: str | None = None,
+        context: str | None = None,
+        tls_verify: bool | str | None = None,
+        tls_ca: str | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        ssh_identity: str | None = None,
+        ssh_known_hosts: str | None = None,
+        ssh_client: str | None = None,
+        timeout: float | str | None = None,
+    ) -> None:
         self.default_timeout = float(timeout) if timeout is not None else 120.0
-        try:
-            self._client = _open_client(self.host, self.default_timeout)
-        except RuntimeUnavailable:
-            raise RuntimeUnavailable(
-                "docker",
-                f"cannot reach the Docker daemon at {self.host}",
-                hint="start dockerd (or set DOCKER_HOST / RUNTIMES_DOCKER_HOST)",
-            ) from None
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            raise RuntimeUnavailable(
-                "docker",
-                f"cannot reach the Docker daemon at {self.host}",
-                hint="start dockerd (or set DOCKER_HOST / RUNTIMES_DOCKER_HOST)",
-            ) from redact_exception(exc)
+        self.endpoint = _docker_endpoint.resolve(
+            host=host,
+            context=context,
+            tls_verify=tls_verify,
+            tls_ca=tls_ca,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+        )
+        self.host = self.endpoint.url
+        self.engine_host = engine_host(self.host)
+        self._ssh = _SshSettings(ssh_identity, ssh_known_hosts, ssh_client)
+        self._client, self._bridge = _open_client(self.endpoint, self.default_timeout, self._ssh)
 
     @classmethod
     def configured_endpoint(cls, **options: Any) -> str | None:
-        return options.get("host") or os.environ.get("DOCKER_HOST") or None
+        try:
+            endpoint = _endpoint_of(options)
+        except RuntimesError:
+            return None
+        return None if endpoint.source == "default socket" else endpoint.describe()
 
     @classmethod
     def detect(cls, **options: Any) -> str | None:
-        host = options.get("host") or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+        try:
+            endpoint = _endpoint_of(options)
+        except RuntimesError as exc:
+            return str(exc)
+        host = endpoint.url
         if host.startswith("unix://") and not os.path.exists(host[len("unix://") :]):
             return f"no Docker socket at {host}: start dockerd"
+        settings = _SshSettings(
+            options.get("ssh_identity"), options.get("ssh_known_hosts"), options.get("ssh_client")
+        )
         try:
-            _open_client(host, CONNECT_TIMEOUT).close()
-        except (
-            RuntimeUnavailable,
-            docker.errors.DockerException,
-            requests.exceptions.RequestException,
-        ):
-            return f"the Docker daemon at {host} does not answer: start dockerd"
+            client, bridge = _open_client(endpoint, CONNECT_TIMEOUT, settings)
+        except RuntimeUnavailable as exc:
+            return str(exc)
+        client.close()
+        if bridge is not None:
+            bridge.close()
         return None
 
     def close(self) -> None:
         self._client.close()
+        if self._bridge is not None:
+            self._bridge.close()
 
     def __repr__(self) -> str:
         return f"<DockerRuntime host={self.host!r}>"
@@ -169,6 +224,7 @@ class DockerRuntime(Runtime):
             arch=version.get("Arch", ""),
             rootless="rootless" in security,
             endpoint=self.host,
+            endpoint_source=self.endpoint.source,
             storage_driver=info.get("Driver"),
             capabilities=self.capabilities,
             raw={"version": version, "info": info},
@@ -833,29 +889,151 @@ class DockerRuntime(Runtime):
             self._client.disconnect_container_from_network(ref, network)
 
 
-def _open_client(host: str, timeout: float) -> docker.APIClient:
-    """An API client speaking the daemon's own API version.
+@attrs.frozen
+class _SshSettings:
+    identity: str | None = None
+    known_hosts: str | None = None
+    client: str | None = None
+
+
+def _endpoint_of(options: Mapping[str, Any]) -> _docker_endpoint.DockerEndpoint:
+    return _docker_endpoint.resolve(
+        host=options.get("host"),
+        context=options.get("context"),
+        tls_verify=options.get("tls_verify"),
+        tls_ca=options.get("tls_ca"),
+        tls_cert=options.get("tls_cert"),
+        tls_key=options.get("tls_key"),
+    )
+
+
+def _unavailable(
+    endpoint: _docker_endpoint.DockerEndpoint, failure: ConnectFailure | None
+) -> RuntimeUnavailable:
+    where = endpoint.describe()
+    if endpoint.scheme == "unix":
+        hint = "start dockerd (or set DOCKER_HOST / RUNTIMES_DOCKER_HOST)"
+        return RuntimeUnavailable("docker", f"cannot reach the Docker daemon at {where}", hint=hint)
+    if failure is None:
+        return RuntimeUnavailable("docker", f"cannot reach the Docker daemon at {where}")
+    return RuntimeUnavailable(
+        "docker",
+        f"cannot reach the Docker daemon at {where}: {failure.text}",
+        reason=failure.reason,
+    )
+
+
+def _open_client(
+    endpoint: _docker_endpoint.DockerEndpoint, timeout: float, ssh: _SshSettings
+) -> tuple[docker.APIClient, _ssh.CommandBridge | None]:
+    """An API client speaking the daemon's own API version, and the SSH
+    bridge it goes through (``None`` unless the endpoint is ``ssh://``).
 
     docker-py's ``version="auto"`` asks the daemon from inside the
     constructor, and a failure there leaks the client's open socket; asking
     here lets the client be closed, and bounds the first answer by
-    :data:`CONNECT_TIMEOUT` whatever the per-call timeout.
+    :data:`CONNECT_TIMEOUT` whatever the per-call timeout.  A failure is
+    :class:`~runtimes.RuntimeUnavailable` naming the cause (``reason``).
     """
-    if not unix_socket_accepts(host, CONNECT_TIMEOUT):
-        raise RuntimeUnavailable("docker", f"nothing answers at {host}")
-    client = docker.APIClient(
-        base_url=host,
-        version=docker.constants.MINIMUM_DOCKER_API_VERSION,
-        timeout=min(timeout, CONNECT_TIMEOUT),
-    )
+    bridge: _ssh.CommandBridge | None = None
+    url = endpoint.url
+    kwargs: dict[str, Any] = {}
+    if ssh.client not in (None, "openssh", "paramiko"):
+        raise InvalidSpec(f"docker: ssh_client must be 'openssh' or 'paramiko', not {ssh.client!r}")
+    if endpoint.scheme == "ssh":
+        if ssh.client == "paramiko":
+            kwargs["use_ssh_client"] = False
+        else:
+            try:
+                destination = _ssh.SshDestination.parse(url)
+            except RuntimesError as exc:
+                raise RuntimeUnavailable("docker", str(exc), reason="ssh-failed") from None
+            options = _ssh.SshOptions(
+                destination,
+                identity=ssh.identity,
+                known_hosts=ssh.known_hosts,
+                connect_timeout=CONNECT_TIMEOUT,
+            )
+            bridge = _ssh.CommandBridge(options, ["docker", "system", "dial-stdio"])
+            url = bridge.url
+    elif endpoint.tls is not None:
+        tls = endpoint.tls
+        kwargs["tls"] = docker.tls.TLSConfig(
+            client_cert=(tls.cert, tls.key) if tls.cert and tls.key else None,
+            ca_cert=tls.ca,
+            verify=tls.verify,
+        )
     try:
-        server = client.version(api_version=False)
+        if bridge is None and not unix_socket_accepts(url, CONNECT_TIMEOUT):
+            raise _unavailable(endpoint, None)
+        try:
+            client = docker.APIClient(
+                base_url=url,
+                version=docker.constants.MINIMUM_DOCKER_API_VERSION,
+                timeout=min(timeout, CONNECT_TIMEOUT),
+                **kwargs,
+            )
+        except docker.errors.DockerException as exc:
+            # paramiko missing, a malformed URL: said before any connection.
+            missing = "ssh-client-missing" if "paramiko" in str(exc) else None
+            raise RuntimeUnavailable(
+                "docker", f"cannot use {endpoint.describe()}: {exc}", reason=missing
+            ) from redact_exception(exc)
+        if bridge is not None:
+            adapter = _ssh.UnixAdapter(bridge.path, min(timeout, CONNECT_TIMEOUT))
+            client.mount("http+docker://", adapter)
+            client._custom_adapter = adapter  # noqa: SLF001 - the one docker-py falls back to
+        # Nothing from the requests environment: a machine-wide
+        # REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE would replace the daemon's CA on
+        # every request (docker-py #2433, #2598), HTTP_PROXY would send a
+        # tcp:// daemon's calls through a proxy.
+        client.trust_env = False
+        try:
+            server = client.version(api_version=False)
+        except BaseException as exc:
+            client.close()
+            if not isinstance(exc, _SDK_ERRORS):
+                raise
+            failure = bridge.failure() if bridge is not None else None
+            failure = failure or _failure_of(exc, endpoint.tls)
+            raise _unavailable(endpoint, failure) from redact_exception(exc)
     except BaseException:
-        client.close()
+        if bridge is not None:
+            bridge.close()
         raise
     client._version = server["ApiVersion"]  # noqa: SLF001 - what version="auto" sets
     client.timeout = timeout
-    return client
+    return client, bridge
+
+
+_SDK_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
+
+
+def _failure_of(exc: BaseException, tls: _docker_endpoint.TlsFiles | None) -> ConnectFailure | None:
+    """Why the first call failed.  dockerd (Go's TLS server) answers every
+    refused client certificate alike, with a "bad certificate" alert or by
+    closing the connection; what this side offered tells the cases apart."""
+    failure = connect_failure(exc)
+    refused = ("client-certificate-refused", "tls-closed")
+    if tls is None or failure is None or failure.reason not in refused:
+        return failure
+    if tls.cert is None:
+        return ConnectFailure(
+            "client-certificate-required",
+            "the engine requires a client certificate and none was offered "
+            "(set tls_cert and tls_key, or DOCKER_CERT_PATH with cert.pem and key.pem)",
+        )
+    expired = _docker_endpoint.certificate_expired(tls.cert)
+    if expired is not None:
+        return ConnectFailure(
+            "client-certificate-expired",
+            f"the engine refused the client certificate {tls.cert}: it expired on {expired}",
+        )
+    return ConnectFailure(
+        "client-certificate-refused",
+        f"the engine refused the client certificate {tls.cert} (not signed by a CA "
+        "it trusts, or not made for client authentication)",
+    )
 
 
 # Docker's per-layer statuses, as the daemon words them, to Progress.status.

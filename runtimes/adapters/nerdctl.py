@@ -15,6 +15,7 @@ import functools
 import os
 import posixpath
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -142,6 +143,13 @@ class NerdctlRuntime(Runtime):
         timeout: float | str | None = None,
     ) -> None:
         self.address = address or os.environ.get("CONTAINERD_ADDRESS") or DEFAULT_ADDRESS
+        self._address_source = (
+            "option address"
+            if address
+            else "CONTAINERD_ADDRESS"
+            if os.environ.get("CONTAINERD_ADDRESS")
+            else "default socket"
+        )
         self.namespace = namespace or os.environ.get("CONTAINERD_NAMESPACE") or "default"
         self.buildkit_host = buildkit_host or os.environ.get("BUILDKIT_HOST") or None
         self.default_timeout = float(timeout) if timeout is not None else 120.0
@@ -210,7 +218,9 @@ class NerdctlRuntime(Runtime):
             os=client.get("Os", ""),
             arch=client.get("Arch", ""),
             rootless="rootless" in " ".join(info.get("SecurityOptions") or ()),
-            endpoint=f"{self.address} (namespace {self.namespace})",
+            endpoint=f"{self.address} (namespace {self.namespace})"
+            + (f" via {shlex.join(self._shell.prefix)}" if self._shell.prefix else ""),
+            endpoint_source=self._address_source,
             storage_driver=info.get("Driver"),
             capabilities=self.capabilities,
             raw={"version": version, "info": info},

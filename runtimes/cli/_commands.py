@@ -45,6 +45,12 @@ def _pairs(values: Sequence[str] | None, what: str) -> dict[str, str]:
     return dict(_specs.parse_assignment(v, what) for v in values or ())
 
 
+def _endpoint_text(entry: dict[str, Any]) -> str:
+    # "tcp://10.0.0.9:2376 (from DOCKER_CONTEXT ...)": where, and which rule said so.
+    source = entry.get("endpoint_source")
+    return f"{entry.get('endpoint', '')} (from {source})" if source else entry.get("endpoint", "")
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     config = registry.load_config()
     selection = registry.select(args.runtime, config=config)
@@ -56,7 +62,12 @@ def cmd_info(args: argparse.Namespace) -> int:
             try:
                 with registry.connect(name) as rt:
                     info = rt.info()
-                entry.update(reachable=True, version=info.version, endpoint=info.endpoint)
+                entry.update(
+                    reachable=True,
+                    version=info.version,
+                    endpoint=info.endpoint,
+                    endpoint_source=info.endpoint_source or None,
+                )
             except RuntimesError as exc:
                 problem = str(exc)
         if problem is not None:
@@ -72,7 +83,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             e["name"],
             out.paint("yes", "32") if e["reachable"] else out.paint("no", "31"),
             e["version"] or "",
-            e.get("endpoint", "") if e["reachable"] else short(e["problem"] or "", 70),
+            _endpoint_text(e) if e["reachable"] else short(e["problem"] or "", 70),
         ]
         for e in report
     ]

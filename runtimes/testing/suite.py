@@ -39,7 +39,15 @@ import pytest
 import runtimes
 import runtimes.stacks
 from runtimes.base import Runtime
-from runtimes.models import Capability, Container, ContainerState, LogLine, Network
+from runtimes.models import (
+    Capability,
+    Container,
+    ContainerState,
+    LogLine,
+    Network,
+    PortBinding,
+    PortMapping,
+)
 from runtimes.testing._base import CONTAINER_VERBS, _Base
 from runtimes.testing.bad_input import BadInputContract
 from runtimes.testing.images import write_busybox_context
@@ -84,10 +92,17 @@ def wait_for_output(
         time.sleep(0.1)
 
 
-def http_get(port: int, path: str = "/index.html", timeout: float = 20) -> str:
-    """GET from 127.0.0.1, retrying until the server answers or ``timeout``."""
+def http_get(binding: PortBinding | int, path: str = "/index.html", timeout: float = 20) -> str:
+    """GET from a published port where a client reaches it
+    (:attr:`PortBinding.host <runtimes.PortBinding.host>`; a bare port
+    number means 127.0.0.1), retrying until the server answers or ``timeout``."""
     deadline = time.monotonic() + timeout
-    url = f"http://127.0.0.1:{port}{path}"
+    if isinstance(binding, int):
+        host, port = "127.0.0.1", binding
+    else:
+        host = f"[{binding.host}]" if ":" in binding.host else binding.host
+        port = binding.host_port
+    url = f"http://{host}:{port}{path}"
     while True:
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
@@ -97,6 +112,21 @@ def http_get(port: int, path: str = "/index.html", timeout: float = 20) -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def published_text(rt: Runtime, container_port: int) -> str:
+    """:func:`published` as a port text, for specs that take text (a stack's services)."""
+    return f"127.0.0.1::{container_port}" if rt.engine_host is None else str(container_port)
+
+
+def published(rt: Runtime, container_port: int, host_port: int | None = None) -> PortMapping:
+    """A port to publish on 127.0.0.1, or on every address of a remote
+    engine (its loopback is not this machine's)."""
+    return PortMapping(
+        container_port=container_port,
+        host_ip=None if rt.engine_host is not None else "127.0.0.1",
+        host_port=host_port,
+    )
 
 
 def free_port() -> int:
@@ -295,20 +325,27 @@ class RunContract(_Base):
         fixed = free_port()
         c = launch(
             ["httpd", "-f", "-p", "8080", "-h", "/www"],
-            ports=["127.0.0.1::8080", f"127.0.0.1:{fixed}:8081"],
+            ports=[published(rt, 8080), published(rt, 8081, fixed)],
         )
         auto = c.port(8080)
-        assert auto.host_ip == "127.0.0.1"
+        if rt.engine_host is None:
+            assert auto.host_ip == "127.0.0.1"
+            assert auto.host == "127.0.0.1"
+        else:
+            # A remote engine's port is reached at the engine's host.
+            assert auto.host == rt.engine_host
         assert auto.host_port > 0
         assert c.port(8081).host_port == fixed
-        assert http_get(auto.host_port).strip() == "hello from runtimes"
+        assert http_get(auto).strip() == "hello from runtimes"
         listed = rt.ps(name=c.name)
         assert listed[0].port(8080).host_port == auto.host_port
+        assert listed[0].port(8080).host == auto.host
+        assert rt.inspect(c).port(8080).host == auto.host
         # The same binary on the fixed port really listens there too.
         c2 = launch(
-            ["httpd", "-f", "-p", "8081", "-h", "/www"], ports=[f"127.0.0.1:{free_port()}:8081"]
+            ["httpd", "-f", "-p", "8081", "-h", "/www"], ports=[published(rt, 8081, free_port())]
         )
-        assert http_get(c2.port(8081).host_port).strip() == "hello from runtimes"
+        assert http_get(c2.port(8081)).strip() == "hello from runtimes"
 
     def test_bind_mounts(self, rt: Runtime, launch: Launch, tmp_path: Path) -> None:
         src = tmp_path / "data"
@@ -414,6 +451,27 @@ class LogsContract(_Base):
         worker.join(timeout=60)
         assert not worker.is_alive(), "logs(follow=True) did not end after the container exited"
         assert got == ["line-1", "line-2", "line-3"]
+
+    def test_follow_gives_a_slow_reader_everything(self, rt: Runtime, launch: Launch) -> None:
+        # The container is long gone before the reader has had half of it
+        # (Podman 4.3's API follow used to drop the rest: a remote engine's
+        # reader is slow, so is a busy consumer).
+        c = launch(
+            [
+                "sh",
+                "-c",
+                "i=0; while [ $i -lt 400 ]; do printf '%05d%0995d\\n' $i 0; i=$((i+1)); done",
+            ]
+        )
+        assert rt.wait(c, timeout=60) == 0
+        got = []
+        for line in rt.logs(c, follow=True):
+            got.append(line.data)
+            if len(got) % 40 == 0:
+                time.sleep(0.1)
+        assert len(got) == 400
+        assert [int(data[:5]) for data in got] == list(range(400))
+        assert all(len(data) == 1001 for data in got)
 
     @pytest.mark.parametrize("follow", [False, True], ids=["read", "follow"])
     def test_log_integrity(self, rt: Runtime, launch: Launch, tmp_path: Path, follow: bool) -> None:
@@ -826,7 +884,7 @@ class ControlContract(_Base):
         c = create(
             ["httpd", "-f", "-p", "8080", "-h", "/www"],
             name=name,
-            ports=["127.0.0.1::8080"],
+            ports=[published_text(rt, 8080)],
             env={"MODE": "created"},
         )
         assert c.state is ContainerState.CREATED
@@ -837,7 +895,7 @@ class ControlContract(_Base):
         started = rt.inspect(c)
         assert started.state is ContainerState.RUNNING
         assert started.id == c.id
-        assert http_get(started.port(8080).host_port).strip() == "hello from runtimes"
+        assert http_get(started.port(8080)).strip() == "hello from runtimes"
         assert rt.exec(c, ["sh", "-c", "echo $MODE"]).stdout == b"created\n"
         rt.start(c)  # already running: nothing happens
         assert rt.inspect(c).started_at == started.started_at
@@ -1377,7 +1435,23 @@ def empty_auth_file(directory: Path) -> Path:
 
 class RegistryContract(_Base):
     """Pull, push, tag and credentials against real registries on loopback
-    (:mod:`runtimes.testing.registry`); nothing is pulled from elsewhere."""
+    (:mod:`runtimes.testing.registry`); nothing is pulled from elsewhere.
+
+    The registries are those the engine reaches (``engine_registry``): on
+    127.0.0.1, or on this machine's address towards a remote engine.
+    """
+
+    @pytest.fixture
+    def local_registry(self, engine_registry: Callable[[str], Any]) -> Any:
+        return engine_registry("plain")
+
+    @pytest.fixture
+    def local_registry_auth(self, engine_registry: Callable[[str], Any]) -> Any:
+        return engine_registry("auth")
+
+    @pytest.fixture
+    def local_registry_tls(self, engine_registry: Callable[[str], Any]) -> Any:
+        return engine_registry("tls")
 
     @pytest.fixture
     def private_credential_store(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1602,7 +1676,7 @@ class ReadinessContract(_Base):
                 "-c",
                 "sleep 1; touch /tmp/up; echo server is up; exec httpd -f -p 8080 -h /www",
             ],
-            ports=["127.0.0.1::8080"],
+            ports=[published_text(rt, 8080)],
         )
         ready = rt.wait_for(c, log=r"server is \w+", timeout=60)
         assert ready.state is ContainerState.RUNNING
@@ -1610,12 +1684,14 @@ class ReadinessContract(_Base):
         assert rt.wait_for(c, exec=["test", "-e", "/tmp/up"], timeout=60).id == c.id
         rt.wait_for(c, port=8080, timeout=60)
         rt.wait_for(c, port=8080, http="/index.html", timeout=60)
-        assert http_get(c.port(8080).host_port).strip() == "hello from runtimes"
+        assert http_get(c.port(8080)).strip() == "hello from runtimes"
         # All at once, too.
         rt.wait_for(c, log="up", port=8080, http="/index.html", exec="true", timeout=60)
 
     def test_wait_for_times_out_with_the_last_log_lines(self, rt: Runtime, launch: Launch) -> None:
-        c = launch(["sh", "-c", "echo still booting; exec sleep 1000"], ports=["127.0.0.1::8080"])
+        c = launch(
+            ["sh", "-c", "echo still booting; exec sleep 1000"], ports=[published_text(rt, 8080)]
+        )
         wait_for_output(rt, c, "still booting")
         for condition in (
             {"log": "never printed"},
@@ -1643,7 +1719,7 @@ class ReadinessContract(_Base):
         assert not isinstance(info.value, runtimes.Timeout)
 
     def test_wait_for_refuses_bad_conditions(self, rt: Runtime, launch: Launch) -> None:
-        c = launch(["sleep", "1000"], ports=["127.0.0.1::8080"])
+        c = launch(["sleep", "1000"], ports=[published_text(rt, 8080)])
         cases: list[dict[str, Any]] = [
             {},
             {"port": 9999},
@@ -1746,7 +1822,7 @@ def stack_leftovers(rt: Runtime, name: str) -> list[str]:
 
 
 class StacksContract(_Base):
-    def _web_stack(self, name: str, test_image: str, **app: Any) -> runtimes.Stack:
+    def _web_stack(self, rt: Runtime, name: str, test_image: str, **app: Any) -> runtimes.Stack:
         return runtimes.Stack(
             name,
             services={
@@ -1770,7 +1846,7 @@ class StacksContract(_Base):
                         "wget -q -O /www/from-db.txt http://db/db.txt && echo app up "
                         "&& exec httpd -f -p 8080 -h /www",
                     ],
-                    ports=["127.0.0.1::8080"],
+                    ports=[published_text(rt, 8080)],
                     depends_on={"db": "healthy"},
                     ready={"log": "app up", "port": 8080, "http": "/from-db.txt"},
                     **app,
@@ -1782,9 +1858,9 @@ class StacksContract(_Base):
         self, rt: Runtime, test_image: str, unique_name: Any, session_labels: dict[str, str]
     ) -> None:
         name = unique_name("stk")
-        with rt.up(self._web_stack(name, test_image), labels=session_labels) as s:
+        with rt.up(self._web_stack(rt, name, test_image), labels=session_labels) as s:
             assert set(s) == {"db", "app"}
-            assert http_get(s["app"].port(8080).host_port, "/from-db.txt").strip() == "db-data"
+            assert http_get(s["app"].port(8080), "/from-db.txt").strip() == "db-data"
             assert s.exec("app", ["cat", "/www/from-db.txt"]).stdout == b"db-data\n"
             assert "app up" in texts(s.logs()["app"])
             assert rt.inspect(s["db"]).health == "healthy" or (
