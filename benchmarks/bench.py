@@ -1,134 +1,1038 @@
-"""Per-call cost of runtimes next to the raw SDK or CLI, in one run.
+"""The project's benchmark: every verb of runtimes beside the raw SDK and CLI paths, in one run.
 
-    python benchmarks/bench.py [--containers 20] [--repeat 9] [--registry-mb 50] [--copy-mb 10]
-                               [docker podman nerdctl]
+    python benchmarks/bench.py [--runtimes docker,podman,nerdctl] [--quick] [--repeats 5]
+                               [--logs-mb 200] [--threads 32] [--out benchmarks/results] [--docs]
 
-For each runtime it creates N labelled containers, then times listing them
-with every field filled (state, exit code, ports, labels) and one run-to-exit,
-printing medians in milliseconds and the ratio to runtimes.  Then it pushes
-and pulls an image with a layer of ``--registry-mb`` random megabytes to and
-from a registry on 127.0.0.1 (``runtimes.testing.registry``), through
-runtimes and through the runtime's own CLI (``0`` skips this), and copies a
-``--copy-mb`` file in and out of a running and a stopped container, through
-runtimes and the runtime's own ``cp``.  Everything it
-creates is removed at the end.  Figures, never assertions: the machine's
-load decides absolute numbers, the ratios are what to read.
+For each runtime that is up it measures, in the same run and beside the
+runtime's own SDK (docker-py, podman-py) and CLI: ``ps(all)`` over N
+labelled containers (N = 10, 50, 200, with the cost per container),
+``inspect``, run-to-exit (run + wait + remove against ``run --rm``), the
+throughput of reading a large log (plus the growth of the reading process's
+peak RSS), ``build`` of a small context, copy in and out, push and pull
+through a registry on 127.0.0.1, and 32 threads doing run / wait / logs /
+remove (throughput, errors, wrong log contents, leaked containers) beside the
+same work done through the CLI with 32 threads.  ``import runtimes`` is timed
+against ``import attrs`` once, in fresh interpreters.
+
+It prints a table of ratios with the goals of issue 13 checked (PASS / MISS:
+figures, never assertions; the machine's load decides absolute numbers, the
+ratios are what to read) and writes ``bench.json``, ``bench.md`` and
+``bench.png`` (``pip install 'runtimes[bench]'`` for the chart) to ``--out``.
+``--docs`` also puts the table and chart into ``docs/performance.md``.
+
+Everything it creates carries the label ``runtimes.bench=<run id>`` and is
+removed at the end, also on Ctrl-C or failure; a leak check then prints
+whatever survived.  ``--quick`` is a smoke run: N = 10, 5 MB of logs, 4
+threads, 1 repeat.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime
+import functools
 import json
 import os
+import platform
+import re
+import shutil
+import signal
 import statistics
 import subprocess
+import sys
 import tempfile
+import threading
 import time
+import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import runtimes
-from runtimes.testing import cleanup
 from runtimes.testing.images import write_busybox_context
 
-
-def median_ms(call: Callable[[], Any], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
-
-
-def cli(*argv: str) -> bytes:
-    return subprocess.run(list(argv), capture_output=True, check=True, timeout=120).stdout
+ROOT = Path(__file__).resolve().parent.parent
+LABEL = "runtimes.bench"
+ALL_RUNTIMES = ("docker", "podman", "nerdctl")
+CLI_TIMEOUT = 600.0
+#: One log line: 99 bytes and a newline, so a byte count is a line count.
+LOG_LINE = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" + b"." * 37 + b"\n"
+DOCS_BEGIN = "<!-- bench:begin (written by benchmarks/bench.py --docs) -->"
+DOCS_END = "<!-- bench:end -->"
 
 
-def contenders(
-    name: str, rt: runtimes.Runtime, label: str, image: str
-) -> dict[str, Callable[[], Any]]:
-    flt = f"label={label}"
-    own: dict[str, Callable[[], Any]] = {
-        "runtimes ps(all)": lambda: rt.ps(all=True, labels=dict([label.split("=")])),
-    }
-    if name == "docker":
-        import docker
-
-        client = docker.from_env()
-        own["docker SDK containers.list (N+1 inspects)"] = lambda: [
-            c.attrs for c in client.containers.list(all=True, filters={"label": label})
-        ]
-        own["docker SDK api.containers (no exit code)"] = lambda: client.api.containers(
-            all=True, filters={"label": label}
-        )
-        own["docker CLI ps + batched inspect"] = lambda: cli(
-            "docker", "inspect", *cli("docker", "ps", "-aq", "--filter", flt).split()
-        )
-    elif name == "podman":
-        own["podman CLI ps --format json"] = lambda: json.loads(
-            cli("podman", "ps", "-a", "--format", "json", "--filter", flt)
-        )
-        host = getattr(rt, "host", "")
-        import podman
-
-        client = podman.PodmanClient(base_url=host)
-        own["podman-py containers.list(sparse=False)"] = lambda: client.containers.list(
-            all=True, filters={"label": label}, sparse=False
-        )
-    else:
-        ids = lambda: cli("nerdctl", "ps", "-aq", "--no-trunc", "--filter", flt).split()  # noqa: E731
-        own["nerdctl ps + one inspect per container (python-on-whales style)"] = lambda: [
-            cli("nerdctl", "inspect", i.decode()) for i in ids()
-        ]
-        own["nerdctl ps only (no state)"] = lambda: cli(
-            "nerdctl", "ps", "-a", "--format", "{{json .}}", "--filter", flt
-        )
-
-    def run_to_exit() -> None:
-        c = rt.run(image, ["true"], labels=dict([label.split("=")]))
-        rt.wait(c)
-        rt.remove(c)
-
-    own["runtimes run+wait+remove"] = run_to_exit
-    binary = {"docker": "docker", "podman": "podman", "nerdctl": "nerdctl"}[name]
-    own[f"{binary} run --rm (CLI)"] = lambda: cli(
-        binary, "run", "--rm", "--label", label, image, "true"
-    )
-    return own
+# -- settings and results -------------------------------------------------------------
 
 
-def _is_run(what: str) -> bool:
-    return " run" in what
+@dataclass
+class Settings:
+    runtimes: list[str]
+    ns: list[int]
+    logs_mb: float
+    threads: int
+    jobs_per_thread: int
+    repeats: int
+    registry_mb: int
+    copy_mb: int
+    out: Path
+    docs: bool
+    quick: bool
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {LABEL: self.run_id}
 
 
-def bench(name: str, count: int, repeat: int) -> None:
-    rt = runtimes.connect(name)
-    session = uuid.uuid4().hex[:8]
-    label = f"runtimes.bench={session}"
-    labels = {"runtimes.bench": session}
-    image = f"runtimes-bench:{session}"
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            rt.build(write_busybox_context(Path(tmp)), tag=image, labels=labels)
-        for _ in range(count):
-            rt.run(image, ["sleep", "1000"], labels=labels)
-        print(f"\n== {name}: {count} containers, median of {repeat} runs")
-        figures = {
-            what: median_ms(call, repeat)
-            for what, call in contenders(name, rt, label, image).items()
+@dataclass
+class Contender:
+    """One way of doing the work: ours or a raw SDK / CLI path."""
+
+    label: str
+    value: float | None = None  # ms, or MB/s, or jobs/s (see Figure.unit)
+    error: str | None = None
+    same_fields: bool = True  # may serve as the baseline of the ratio
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Figure:
+    key: str
+    title: str
+    unit: str  # "ms", "MB/s", "jobs/s"
+    higher_is_better: bool
+    ours: Contender
+    raw: list[Contender] = field(default_factory=list)
+    goal: str = ""  # e.g. "<= 1.3x"; empty when the issue sets none
+    goal_max: float | None = None  # ratio ceiling (time-like figures)
+    goal_min: float | None = None  # ratio floor (throughput-like figures)
+    checks: list[tuple[str, bool | None]] = field(default_factory=list)  # extra goal parts
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def baseline(self) -> Contender | None:
+        usable = [c for c in self.raw if c.value is not None and c.same_fields]
+        if not usable:
+            return None
+        pick = max if self.higher_is_better else min
+        return pick(usable, key=lambda c: c.value or 0.0)
+
+    def ratio(self) -> float | None:
+        base = self.baseline()
+        if base is None or self.ours.value is None or not base.value:
+            return None
+        return self.ours.value / base.value
+
+    def status(self) -> str:
+        """PASS / MISS against the issue's goal, ``n/a`` where none or not measurable."""
+        parts: list[bool | None] = []
+        ratio = self.ratio()
+        if self.goal_max is not None:
+            parts.append(None if ratio is None else ratio <= self.goal_max)
+        if self.goal_min is not None:
+            parts.append(None if ratio is None else ratio >= self.goal_min)
+        parts += [ok for _, ok in self.checks]
+        if not parts:
+            return "-"
+        if any(p is False for p in parts):
+            return "MISS"
+        if any(p is None for p in parts):
+            return "n/a"
+        return "PASS"
+
+    def as_json(self) -> dict[str, Any]:
+        base = self.baseline()
+        return {
+            "key": self.key,
+            "title": self.title,
+            "unit": self.unit,
+            "higher_is_better": self.higher_is_better,
+            "ours": _contender_json(self.ours),
+            "raw": [_contender_json(c) for c in self.raw],
+            "baseline": base.label if base else None,
+            "ratio": self.ratio(),
+            "goal": self.goal,
+            "checks": [{"what": what, "ok": ok} for what, ok in self.checks],
+            "status": self.status(),
+            "extra": self.extra,
         }
-        for group, base_name in (("list", "runtimes ps(all)"), ("run", "runtimes run+wait+remove")):
-            base = figures[base_name]
-            print(f"  -- {group} (ratio to {base_name})")
-            for what, ms in figures.items():
-                if _is_run(what) == (group == "run"):
-                    print(f"  {ms:8.1f} ms  {ms / base:5.2f}x  {what}")
-    finally:
-        cleanup(rt, labels)
-        rt.close()
+
+
+def _contender_json(c: Contender) -> dict[str, Any]:
+    return {
+        "label": c.label,
+        "value": c.value,
+        "error": c.error,
+        "same_fields": c.same_fields,
+        "extra": c.extra,
+    }
+
+
+# -- measuring ------------------------------------------------------------------------
+
+
+class Interrupted(Exception):
+    """Raised by SIGTERM so that the same ``finally`` blocks as Ctrl-C run."""
+
+
+def timed_ms(
+    label: str, call: Callable[[], Any], repeats: int, *, warmup: bool = True, **kw: Any
+) -> Contender:
+    """Median wall time of ``call`` over ``repeats`` runs, after one untimed
+    call that pays connections and lazy imports; an error is recorded, not raised."""
+    contender = Contender(label, **kw)
+    try:
+        if warmup:
+            call()
+        samples = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            call()
+            samples.append((time.perf_counter() - started) * 1000)
+        contender.value = statistics.median(samples)
+        contender.extra["samples_ms"] = [round(s, 3) for s in samples]
+    except (KeyboardInterrupt, Interrupted):
+        raise
+    except Exception as exc:
+        contender.error = _short(exc)
+    return contender
+
+
+def _short(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) < 300 else text[:297] + "..."
+
+
+def run_cli(
+    argv: list[str], *, timeout: float = CLI_TIMEOUT, env: dict[str, str] | None = None
+) -> bytes:
+    done = subprocess.run(argv, capture_output=True, timeout=timeout, check=False, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(argv[:3])}... exited {done.returncode}: "
+            f"{done.stderr.decode(errors='replace').strip()[-200:]}"
+        )
+    return done.stdout
+
+
+def count_stream(argv: list[str]) -> int:
+    """Bytes a command writes on stdout, read in 1 MiB chunks and thrown away."""
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+        assert proc.stdout is not None
+        total = 0
+        while chunk := proc.stdout.read(1 << 20):
+            total += len(chunk)
+        if proc.wait(timeout=CLI_TIMEOUT) != 0:
+            raise RuntimeError(f"{argv[0]} logs exited {proc.returncode}")
+    return total
+
+
+# -- import time ----------------------------------------------------------------------
+
+
+def bench_import(repeats: int) -> Figure:
+    """Fresh interpreters, best of several, the three commands interleaved so
+    that a burst of load on the machine hits all of them alike: the fastest
+    run is the one the load disturbed least.  Each figure is the time on top
+    of an interpreter that imports nothing (``-c pass``); the interpreter's
+    own count (``-X importtime``) is a second, steadier measure of the same."""
+    tries = max(repeats, 7)
+    codes = {"empty": "pass", "runtimes": "import runtimes", "attrs": "import attrs"}
+    wall: dict[str, float] = dict.fromkeys(codes, float("inf"))
+    counted: dict[str, float] = {"runtimes": float("inf"), "attrs": float("inf")}
+    for _ in range(tries):
+        for what, code in codes.items():
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+            wall[what] = min(wall[what], (time.perf_counter() - started) * 1000)
+        for module in counted:
+            done = subprocess.run(
+                [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            )
+            for line in done.stderr.splitlines():
+                parts = [p.strip() for p in line.split("|")]
+                if len(parts) == 3 and parts[2] == module:
+                    counted[module] = min(counted[module], int(parts[1]) / 1000)
+    ours = Contender(
+        "import runtimes",
+        wall["runtimes"] - wall["empty"],
+        extra={"importtime_ms": counted["runtimes"], "modules_loaded": _modules_after("runtimes")},
+    )
+    attrs_ = Contender(
+        "import attrs",
+        wall["attrs"] - wall["empty"],
+        extra={"importtime_ms": counted["attrs"], "modules_loaded": _modules_after("attrs")},
+    )
+    by_count = counted["runtimes"] / counted["attrs"]
+    return Figure(
+        "import",
+        "import runtimes",
+        "ms",
+        False,
+        ours,
+        [attrs_],
+        goal="<= 1.3x",
+        goal_max=1.3,
+        checks=[(f"-X importtime ratio {by_count:.2f}x (<= 1.3)", by_count <= 1.3)],
+        extra={"empty_interpreter_ms": wall["empty"], "tries": tries, "importtime_ratio": by_count},
+    )
+
+
+def _modules_after(module: str) -> int:
+    code = (
+        f"import sys; before = len(sys.modules); import {module}; print(len(sys.modules) - before)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    return int(done.stdout.strip())
+
+
+# -- raw paths ------------------------------------------------------------------------
+
+
+class Raw:
+    """The runtime's own CLI (same engine, same options as the adapter) and SDK."""
+
+    def __init__(self, name: str, rt: runtimes.Runtime) -> None:
+        self.name = name
+        if name == "nerdctl":
+            self.cli = [
+                os.environ.get("RUNTIMES_NERDCTL_BINARY", "nerdctl"),
+                "--address",
+                str(getattr(rt, "address", "")),
+                "--namespace",
+                str(getattr(rt, "namespace", "default")),
+            ]
+            buildkit = getattr(rt, "buildkit_host", None)
+            self.build_flags = ["--buildkit-host", buildkit] if buildkit else []
+        else:
+            self.cli = [name]
+            self.build_flags = []
+        self.sdk: Any = None
+        if name == "docker":
+            import docker
+
+            self.sdk = docker.DockerClient(base_url=str(getattr(rt, "host", "")), timeout=600)
+        elif name == "podman":
+            import podman
+
+            self.sdk = podman.PodmanClient(base_url=str(getattr(rt, "host", "")), timeout=600)
+
+    def __call__(self, *args: str, timeout: float = CLI_TIMEOUT) -> bytes:
+        return run_cli([*self.cli, *args], timeout=timeout)
+
+    def close(self) -> None:
+        if self.sdk is not None:
+            with contextlib.suppress(Exception):
+                self.sdk.close()
+
+
+# -- one runtime ----------------------------------------------------------------------
+
+
+class RuntimeBench:
+    def __init__(self, name: str, settings: Settings) -> None:
+        self.name = name
+        self.s = settings
+        self.rt = runtimes.connect(name)
+        self.raw = Raw(name, self.rt)
+        self.labels = settings.labels
+        self.label_flag = f"{LABEL}={settings.run_id}"
+        self.image = f"runtimes-bench:{settings.run_id}"
+        self.figures: list[Figure] = []
+        self.notes: list[str] = []
+        self.info: dict[str, Any] = {}
+        self._stop = threading.Event()
+        self._pools: list[ThreadPoolExecutor] = []
+
+    def phase_labels(self, phase: str) -> dict[str, str]:
+        return {**self.labels, f"{LABEL}.phase": phase}
+
+    def step(self, what: str, call: Callable[[], None]) -> None:
+        """One part of the benchmark; its failure is a note, the rest still runs."""
+        print(f"  [{self.name}] {what}...", flush=True)
+        started = time.perf_counter()
+        try:
+            call()
+        except (KeyboardInterrupt, Interrupted):
+            raise
+        except Exception as exc:
+            self.notes.append(f"{what}: {_short(exc)}")
+            print(f"  [{self.name}] {what} failed: {_short(exc)}", flush=True)
+            traceback.print_exc()
+        print(f"  [{self.name}] {what} took {time.perf_counter() - started:.1f} s", flush=True)
+
+    def run(self) -> None:
+        info = self.rt.info()
+        self.info = {
+            "version": info.version,
+            "api_version": info.api_version,
+            "endpoint": info.endpoint,
+            "storage_driver": info.storage_driver,
+            "rootless": info.rootless,
+        }
+        with tempfile.TemporaryDirectory(prefix="runtimes-bench-") as tmp:
+            self.rt.build(write_busybox_context(Path(tmp)), tag=self.image, labels=self.labels)
+        self.step("ps and inspect", self.bench_ps)
+        self.step("run to exit", self.bench_run)
+        self.step("logs", self.bench_logs)
+        self.step("build", self.bench_build)
+        if self.s.copy_mb:
+            self.step("copy", self.bench_copy)
+        if self.s.registry_mb:
+            self.step("push and pull", self.bench_registry)
+        self.step("threads", self.bench_threads)
+
+    def add(self, figure: Figure) -> Figure:
+        self.figures.append(figure)
+        return figure
+
+    # -- ps and inspect
+
+    def bench_ps(self) -> None:
+        labels = self.phase_labels("ps")
+        flt = f"label={LABEL}.phase=ps"
+        flt_run = f"label={self.label_flag}"
+        # Nothing matches yet: the fixed cost of one listing, subtracted below.
+        empty = timed_ms("runtimes ps(all), N=0", self._ours_ps(labels), self.s.repeats)
+        created = 0
+        per_container: dict[int, float] = {}
+        for n in sorted(self.s.ns):
+            self._create_containers(n - created, labels, first=created)
+            created = n
+            figure = self.add(
+                Figure(
+                    f"ps_n{n}",
+                    f"ps(all), N={n}",
+                    "ms",
+                    False,
+                    timed_ms("runtimes ps(all)", self._ours_ps(labels), self.s.repeats),
+                    self._raw_ps(n, flt, flt_run),
+                    goal="<= 1.3x" if n == max(self.s.ns) else "",
+                    goal_max=1.3 if n == max(self.s.ns) else None,
+                )
+            )
+            if figure.ours.value is not None and empty.value is not None:
+                per_container[n] = (figure.ours.value - empty.value) / n * 1000
+                figure.extra["us_per_container"] = per_container[n]
+                figure.extra["ms_at_n0"] = empty.value
+            base = figure.baseline()
+            if base is not None and base.value is not None:
+                figure.extra["raw_us_per_container"] = base.value / n * 1000
+        ns = sorted(per_container)
+        if ns:
+            top = self.figures[-1]
+            if len(ns) >= 2:
+                grows = per_container[ns[-1]] / max(per_container[ns[-2]], 1e-9)
+                top.checks.append(
+                    (f"cost per container N={ns[-2]}->{ns[-1]} x{grows:.2f} (<= 1.5)", grows <= 1.5)
+                )
+                top.extra["per_container_growth"] = grows
+            else:
+                top.checks.append(("cost per container flat: needs two N", None))
+        one = self.rt.ps(all=True, labels=labels)[0]
+        self.add(
+            Figure(
+                "inspect",
+                "inspect",
+                "ms",
+                False,
+                timed_ms("runtimes inspect", lambda: self.rt.inspect(one.id), self.s.repeats),
+                self._raw_inspect(one.id),
+            )
+        )
+
+    def _ours_ps(self, labels: dict[str, str]) -> Callable[[], Any]:
+        return lambda: self.rt.ps(all=True, labels=labels)
+
+    def _create_containers(self, count: int, labels: dict[str, str], first: int) -> None:
+        """``count`` more containers: one in five started (it exits at once,
+        so state and exit code are real), the rest only created, because a
+        stopped container costs the engine no process and N=200 running
+        ones would need 200 shims on a shared machine."""
+
+        def make(i: int) -> None:
+            if self._stop.is_set():
+                return
+            if i % 5 == 0:
+                c = self.rt.run(self.image, ["true"], labels=labels)
+                self.rt.wait(c)
+            else:
+                self.rt.create(self.image, ["true"], labels=labels)
+
+        with self._pool(4) as pool:
+            list(pool.map(make, range(first, first + count)))
+
+    @contextlib.contextmanager
+    def _pool(self, workers: int) -> Iterator[ThreadPoolExecutor]:
+        pool = ThreadPoolExecutor(workers)
+        self._pools.append(pool)
+        try:
+            yield pool
+        except BaseException:
+            self._stop.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._pools.remove(pool)
+
+    def _raw_ps(self, n: int, flt: str, flt_run: str) -> list[Contender]:
+        r, reps, raw = self.raw, self.s.repeats, []
+        # Both filters, as ours: this run's label and the phase's.
+        filters = ["--filter", flt, "--filter", flt_run]
+        if self.name == "docker":
+            sdk = r.sdk
+            sdk_filter = {"label": [self.label_flag, f"{LABEL}.phase=ps"]}
+            raw.append(
+                timed_ms(
+                    "docker SDK api.containers (one call)",
+                    lambda: sdk.api.containers(all=True, filters=sdk_filter),
+                    reps,
+                )
+            )
+            raw.append(
+                timed_ms(
+                    "docker CLI ps + one batched inspect",
+                    lambda: r("inspect", *r("ps", "-aq", *filters).decode().split()),
+                    reps,
+                )
+            )
+            raw.append(
+                timed_ms(
+                    "docker CLI ps --format json (no exit code)",
+                    lambda: r("ps", "-a", "--no-trunc", "--format", "{{json .}}", *filters),
+                    reps,
+                    same_fields=False,
+                )
+            )
+            if n <= 50:
+                raw.append(
+                    timed_ms(
+                        "docker SDK containers.list (N+1 calls)",
+                        lambda: [
+                            c.attrs for c in sdk.containers.list(all=True, filters=sdk_filter)
+                        ],
+                        reps,
+                    )
+                )
+        elif self.name == "podman":
+            sdk = r.sdk
+            sdk_filter = {"label": [self.label_flag, f"{LABEL}.phase=ps"]}
+            raw.append(
+                timed_ms(
+                    "podman CLI ps --format json",
+                    lambda: json.loads(r("ps", "-a", "--format", "json", *filters)),
+                    reps,
+                )
+            )
+            raw.append(
+                timed_ms(
+                    "podman-py containers.list (one call)",
+                    lambda: sdk.containers.list(all=True, filters=sdk_filter),
+                    reps,
+                )
+            )
+            if n <= 50:
+                raw.append(
+                    timed_ms(
+                        "podman-py containers.list(sparse=False) (N+1 calls)",
+                        lambda: sdk.containers.list(all=True, filters=sdk_filter, sparse=False),
+                        reps,
+                    )
+                )
+        else:
+
+            def ids() -> list[str]:
+                return r("ps", "-aq", "--no-trunc", *filters).decode().split()
+
+            raw.append(
+                timed_ms("nerdctl CLI ps + one batched inspect", lambda: r("inspect", *ids()), reps)
+            )
+            raw.append(
+                timed_ms(
+                    "nerdctl CLI ps only (no state)",
+                    lambda: r("ps", "-a", "--format", "{{json .}}", *filters),
+                    reps,
+                    same_fields=False,
+                )
+            )
+            if n <= 50:
+                raw.append(
+                    timed_ms(
+                        "nerdctl CLI ps + one inspect each (python-on-whales style)",
+                        lambda: [r("inspect", i) for i in ids()],
+                        reps,
+                    )
+                )
+        return raw
+
+    def _raw_inspect(self, ref: str) -> list[Contender]:
+        r, reps = self.raw, self.s.repeats
+        raw = [timed_ms(f"{self.name} CLI inspect", lambda: json.loads(r("inspect", ref)), reps)]
+        if self.name == "docker":
+            raw.append(
+                timed_ms(
+                    "docker SDK api.inspect_container",
+                    lambda: r.sdk.api.inspect_container(ref),
+                    reps,
+                )
+            )
+        elif self.name == "podman":
+            raw.append(
+                timed_ms("podman-py containers.get", lambda: r.sdk.containers.get(ref).attrs, reps)
+            )
+        return raw
+
+    # -- run to exit
+
+    def bench_run(self) -> None:
+        labels = self.phase_labels("run")
+        r, reps, flag = self.raw, self.s.repeats, f"{LABEL}.phase=run"
+
+        def ours() -> None:
+            c = self.rt.run(self.image, ["true"], labels=labels)
+            self.rt.wait(c)
+            self.rt.remove(c)
+
+        raw = [
+            timed_ms(
+                f"{self.name} run --rm (CLI)",
+                lambda: r(
+                    "run", "--rm", "--label", self.label_flag, "--label", flag, self.image, "true"
+                ),
+                reps,
+            )
+        ]
+        if self.name == "docker":
+            raw.append(
+                timed_ms(
+                    "docker SDK containers.run(remove=True)",
+                    lambda: r.sdk.containers.run(self.image, ["true"], labels=labels, remove=True),
+                    reps,
+                )
+            )
+        elif self.name == "podman":
+            raw.append(
+                timed_ms(
+                    "podman-py containers.run(remove=True)",
+                    lambda: r.sdk.containers.run(self.image, ["true"], labels=labels, remove=True),
+                    reps,
+                )
+            )
+        self.add(
+            Figure(
+                "run_to_exit",
+                "run + wait + remove",
+                "ms",
+                False,
+                timed_ms("runtimes run+wait+remove", ours, reps),
+                raw,
+                goal="<= 1.05x run --rm",
+                goal_max=1.05,
+            )
+        )
+        figure = self.figures[-1]
+        # The goal names the runtime's own `run --rm`, not the fastest path.
+        for c in figure.raw:
+            c.same_fields = c.label.endswith("run --rm (CLI)")
+
+    # -- logs
+
+    def bench_logs(self) -> None:
+        labels = self.phase_labels("logs")
+        lines = max(1, int(self.s.logs_mb * 1e6) // len(LOG_LINE))
+        size = lines * len(LOG_LINE)
+        text = LOG_LINE[:-1].decode()
+        c = self.rt.run(self.image, ["sh", "-c", f"yes {text} | head -n {lines}"], labels=labels)
+        code = self.rt.wait(c, timeout=600)
+        if code != 0:
+            raise RuntimeError(f"the log writer exited {code}")
+        reps = min(self.s.repeats, 3)
+
+        def ours() -> int:
+            got = n = 0
+            for line in self.rt.logs(c.id):
+                got += len(line.data)
+                n += 1
+            if got != size or n != lines:
+                raise RuntimeError(
+                    f"runtimes logs read {got} bytes in {n} lines, not {size} in {lines}"
+                )
+            return got
+
+        def cli() -> int:
+            got = count_stream([*self.raw.cli, "logs", c.id])
+            if got != size:
+                raise RuntimeError(f"CLI logs read {got} bytes, not {size}")
+            return got
+
+        def sdk() -> int:
+            if self.name == "docker":
+                stream = self.raw.sdk.api.logs(c.id, stream=True, follow=False)
+            else:
+                stream = self.raw.sdk.containers.get(c.id).logs(stream=True)
+            got = sum(len(chunk) for chunk in stream)
+            if got != size:
+                raise RuntimeError(f"SDK logs read {got} bytes, not {size}")
+            return got
+
+        def throughput(label: str, call: Callable[[], int]) -> Contender:
+            timed = timed_ms(label, call, reps, warmup=False)
+            if timed.value is not None:
+                timed.extra["ms"] = timed.value
+                timed.value = size / 1e6 / (timed.value / 1000)
+            return timed
+
+        raw = [throughput(f"{self.name} logs (CLI)", cli)]
+        if self.name in ("docker", "podman"):
+            sdk_label = (
+                "docker SDK api.logs(stream)" if self.name == "docker" else "podman-py logs(stream)"
+            )
+            raw.append(throughput(sdk_label, sdk))
+        ours_c = throughput("runtimes logs", ours)
+        rss = self._rss_probe(c.id, "runtimes")
+        ours_c.extra.update(rss)
+        for contender in raw:
+            if contender.label.startswith(("docker SDK", "podman-py")):
+                contender.extra.update(self._rss_probe(c.id, "sdk"))
+        growth = rss.get("rss_growth_mb")
+        self.add(
+            Figure(
+                "logs",
+                f"logs, {size / 1e6:g} MB",
+                "MB/s",
+                True,
+                ours_c,
+                raw,
+                goal=">= 0.9x, RSS growth <= 32 MB",
+                goal_min=0.9,
+                checks=[
+                    (
+                        f"peak RSS growth {growth:.1f} MB (<= 32)"
+                        if growth is not None
+                        else "peak RSS growth not measured",
+                        None if growth is None else growth <= 32,
+                    )
+                ],
+                extra={"bytes": size, "lines": lines},
+            )
+        )
+        self.rt.remove(c, force=True)
+
+    def _rss_probe(self, ref: str, mode: str) -> dict[str, Any]:
+        """Peak RSS growth of a fresh interpreter while it reads the whole
+        log: VmHWM is reset to the current RSS (``clear_refs``) once the
+        client is connected and warm, and read again at the end."""
+        try:
+            done = subprocess.run(
+                [sys.executable, "-c", RSS_PROBE, self.name, ref, mode],
+                capture_output=True,
+                text=True,
+                timeout=CLI_TIMEOUT,
+                check=True,
+            )
+            probe: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        except (subprocess.CalledProcessError, ValueError, IndexError) as exc:
+            stderr = getattr(exc, "stderr", "") or ""
+            return {"rss_error": f"{_short(exc)} {stderr[-200:]}"}
+        probe["rss_growth_mb"] = (probe["hwm_after_kb"] - probe["hwm_before_kb"]) / 1024
+        return probe
+
+    # -- build
+
+    def bench_build(self) -> None:
+        reps, r = self.s.repeats, self.raw
+        counter = iter(range(1_000_000))
+        with tempfile.TemporaryDirectory(prefix="runtimes-bench-build-") as tmp:
+            context = write_busybox_context(Path(tmp), BUILD_DOCKERFILE)
+            (context / "data").write_bytes(os.urandom(64 << 10))
+
+            def tag() -> str:
+                return f"runtimes-bench-build:{self.s.run_id}-{next(counter)}"
+
+            def ours() -> None:
+                t = tag()
+                self.rt.build(context, tag=t, labels=self.labels, no_cache=True)
+                self._drop_image(t)
+
+            def cli() -> None:
+                t = tag()
+                r(
+                    "build",
+                    *r.build_flags,
+                    "--no-cache",
+                    "-t",
+                    t,
+                    "--label",
+                    self.label_flag,
+                    str(context),
+                )
+                self._drop_image(t)
+
+            # No untimed warm-up: a build without cache pays nothing once only.
+            raw = [timed_ms(f"{self.name} build --no-cache (CLI)", cli, reps, warmup=False)]
+            if self.name in ("docker", "podman"):
+
+                def sdk() -> None:
+                    t = tag()
+                    built = r.sdk.images.build(
+                        path=str(context), tag=t, labels=self.labels, nocache=True, rm=True
+                    )
+                    # docker-py returns (image, log stream); podman-py too
+                    if isinstance(built, tuple):
+                        list(built[1])
+                    self._drop_image(t)
+
+                sdk_label = (
+                    "docker SDK images.build" if self.name == "docker" else "podman-py images.build"
+                )
+                raw.append(timed_ms(sdk_label, sdk, reps, warmup=False))
+            self.add(
+                Figure(
+                    "build",
+                    "build (small context, no cache)",
+                    "ms",
+                    False,
+                    timed_ms("runtimes build", ours, reps, warmup=False),
+                    raw,
+                )
+            )
+
+    def _drop_image(self, ref: str) -> None:
+        with contextlib.suppress(runtimes.NotFound):
+            self.rt.remove_image(ref, force=True)
+
+    # -- copy (running and stopped containers)
+
+    def bench_copy(self) -> None:
+        labels = self.phase_labels("copy")
+        with tempfile.TemporaryDirectory(prefix="runtimes-bench-copy-") as tmp:
+            source = Path(tmp) / "blob"
+            source.write_bytes(os.urandom(self.s.copy_mb << 20))
+            back = Path(tmp) / "back"
+            running = self.rt.run(self.image, ["sleep", "3600"], labels=labels)
+            stopped = self.rt.run(self.image, ["true"], labels=labels)
+            self.rt.wait(stopped)
+            try:
+                for state, c in (("running", running), ("stopped", stopped)):
+                    self._copy_figures(state, c.id, source, back)
+            finally:
+                self.rt.remove(running, force=True)
+                self.rt.remove(stopped, force=True)
+
+    def _copy_figures(self, state: str, ref: str, source: Path, back: Path) -> None:
+        reps, r, mb = self.s.repeats, self.raw, self.s.copy_mb
+
+        def ours_in() -> None:
+            self.rt.copy_to(ref, source, "/tmp/blob")
+
+        def cli_in() -> None:
+            r("cp", str(source), f"{ref}:/tmp/blob")
+
+        def ours_out() -> None:
+            self.rt.copy_from(ref, "/tmp/blob", back)
+
+        def cli_out() -> None:
+            r("cp", f"{ref}:/tmp/blob", str(back))
+
+        self.add(
+            Figure(
+                f"copy_to_{state}",
+                f"copy_to {mb} MB, {state}",
+                "ms",
+                False,
+                timed_ms("runtimes copy_to", ours_in, reps),
+                [timed_ms(f"{self.name} cp in (CLI)", cli_in, reps)],
+            )
+        )
+        self.add(
+            Figure(
+                f"copy_from_{state}",
+                f"copy_from {mb} MB to a path, {state}",
+                "ms",
+                False,
+                timed_ms("runtimes copy_from (to a path)", ours_out, reps),
+                [timed_ms(f"{self.name} cp out (CLI)", cli_out, reps)],
+            )
+        )
+
+    # -- push and pull
+
+    def bench_registry(self) -> None:
+        """Each push goes to a fresh registry and each pull starts with no
+        local copy, so every byte moves every time."""
+        from runtimes.testing.registry import LocalRegistry
+
+        flags = CLI_REGISTRY_FLAGS[self.name]
+        reps, r = min(self.s.repeats, 3), self.raw
+        with tempfile.TemporaryDirectory(prefix="runtimes-bench-reg-") as tmp:
+            context = write_busybox_context(
+                Path(tmp), "FROM scratch\nCOPY busybox /bin/busybox\nCOPY blob /blob\n"
+            )
+            (context / "blob").write_bytes(os.urandom(self.s.registry_mb << 20))
+            local = f"runtimes-bench/blob:{self.s.run_id}"
+            self.rt.build(context, tag=local, labels=self.labels)
+        samples: dict[str, list[float]] = {}
+
+        def timed(what: str, call: Callable[[], Any]) -> None:
+            started = time.perf_counter()
+            call()
+            samples.setdefault(what, []).append((time.perf_counter() - started) * 1000)
+
+        cli_push, cli_pull = f"{self.name} push (CLI)", f"{self.name} pull (CLI)"
+        for _ in range(reps):
+            for what in ("runtimes push", cli_push):
+                with LocalRegistry() as registry:
+                    ref = registry.ref(f"bench/{self.s.run_id}", "1")
+                    self.rt.configure(insecure_registries=[registry.host])
+                    self.rt.tag(local, ref)
+                    if what == "runtimes push":
+                        timed(what, functools.partial(self.rt.push, ref))
+                    else:
+                        timed(what, functools.partial(r, "push", *flags, ref))
+                    self._drop_image(ref)
+        with LocalRegistry() as registry:
+            ref = registry.ref(f"bench/{self.s.run_id}", "1")
+            self.rt.configure(insecure_registries=[registry.host])
+            self.rt.tag(local, ref)
+            self.rt.push(ref)
+            self._drop_image(ref)
+            self._drop_image(local)  # no local copy of the layer is left
+            for _ in range(reps):
+                for what in ("runtimes pull", cli_pull):
+                    if what == "runtimes pull":
+                        timed(what, lambda: self.rt.pull(ref))
+                    else:
+                        timed(what, lambda: r("pull", *flags, ref))
+                    self._drop_image(ref)
+        for verb, cli_label in (("push", cli_push), ("pull", cli_pull)):
+
+            def contender(label: str) -> Contender:
+                got = samples.get(label, [])
+                return Contender(
+                    label,
+                    statistics.median(got) if got else None,
+                    extra={"samples_ms": [round(s, 3) for s in got]},
+                )
+
+            self.add(
+                Figure(
+                    verb,
+                    f"{verb} {self.s.registry_mb} MB layer",
+                    "ms",
+                    False,
+                    contender(f"runtimes {verb}"),
+                    [contender(cli_label)],
+                )
+            )
+
+    # -- threads
+
+    def bench_threads(self) -> None:
+        jobs = self.s.threads * self.s.jobs_per_thread
+        ours = self._threaded("threads-ours", jobs, self._job_ours)
+        raw = self._threaded("threads-cli", jobs, self._job_cli)
+        ours_c = Contender(
+            f"runtimes, {self.s.threads} threads", ours.pop("jobs_per_s"), extra=ours
+        )
+        raw_c = Contender(
+            f"{self.name} CLI run/wait/logs/rm, {self.s.threads} threads",
+            raw.pop("jobs_per_s"),
+            extra=raw,
+        )
+        self.add(
+            Figure(
+                "threads",
+                f"{self.s.threads} threads x {self.s.jobs_per_thread} run/wait/logs/remove",
+                "jobs/s",
+                True,
+                ours_c,
+                [raw_c],
+                goal=">= 0.9x, 0 errors / wrong logs / leaks",
+                goal_min=0.9,
+                checks=[
+                    (f"errors {ours['errors']} (0)", ours["errors"] == 0),
+                    (f"wrong logs {ours['wrong_logs']} (0)", ours["wrong_logs"] == 0),
+                    (f"leaked {ours['leaked']} (0)", ours["leaked"] == 0),
+                ],
+            )
+        )
+
+    def _job_ours(self, token: str, labels: dict[str, str]) -> bytes:
+        c = self.rt.run(self.image, ["echo", token], labels=labels)
+        try:
+            self.rt.wait(c, timeout=300)
+            return b"".join(line.data for line in self.rt.logs(c))
+        finally:
+            self.rt.remove(c, force=True)
+
+    def _job_cli(self, token: str, labels: dict[str, str]) -> bytes:
+        flags = [x for k, v in labels.items() for x in ("--label", f"{k}={v}")]
+        ref = self.raw("run", "-d", *flags, self.image, "echo", token).decode().split()[-1]
+        try:
+            self.raw("wait", ref, timeout=300)
+            return self.raw("logs", ref)
+        finally:
+            self.raw("rm", "-f", ref)
+
+    def _threaded(
+        self, phase: str, jobs: int, job: Callable[[str, dict[str, str]], bytes]
+    ) -> dict[str, Any]:
+        labels = self.phase_labels(phase)
+        errors: list[str] = []
+        wrong: list[str] = []
+        lock = threading.Lock()
+
+        def one(i: int) -> None:
+            if self._stop.is_set():
+                return
+            token = f"{self.s.run_id}-{phase}-{i}"
+            try:
+                got = job(token, labels)
+            except Exception as exc:
+                with lock:
+                    errors.append(_short(exc))
+                return
+            if got != f"{token}\n".encode():
+                with lock:
+                    wrong.append(f"{token}: {got[:80]!r}")
+
+        started = time.perf_counter()
+        with self._pool(self.s.threads) as pool:
+            list(pool.map(one, range(jobs)))
+        seconds = time.perf_counter() - started
+        leaked = self.rt.ps(all=True, labels=labels)
+        return {
+            "jobs_per_s": jobs / seconds,
+            "jobs": jobs,
+            "seconds": seconds,
+            "errors": len(errors),
+            "wrong_logs": len(wrong),
+            "leaked": len(leaked),
+            "error_samples": errors[:5],
+            "wrong_samples": wrong[:5],
+        }
+
+    # -- cleanup
+
+    def cleanup(self) -> list[str]:
+        """Remove everything this run labelled; return what survived."""
+        self._stop.set()
+        for pool in list(self._pools):
+            pool.shutdown(wait=True, cancel_futures=True)
+        return cleanup(self.rt, self.labels)
+
+    def close(self) -> None:
+        self.raw.close()
+        self.rt.close()
 
 
 CLI_REGISTRY_FLAGS = {
@@ -137,126 +1041,376 @@ CLI_REGISTRY_FLAGS = {
     "nerdctl": ["--insecure-registry"],
 }
 
+BUILD_DOCKERFILE = """\
+FROM scratch
+COPY busybox /bin/busybox
+COPY data /data
+RUN ["/bin/busybox", "cp", "/data", "/data.copy"]
+"""
 
-def bench_registry(name: str, megabytes: int, repeat: int) -> None:
-    """Push and pull timings; each push goes to a fresh registry and each
-    pull starts with no local copy, so every byte moves every time."""
-    from runtimes.testing.registry import LocalRegistry
+RSS_PROBE = r"""
+import json, sys
+name, ref, mode = sys.argv[1:4]
 
-    rt = runtimes.connect(name)
-    session = uuid.uuid4().hex[:8]
-    labels = {"runtimes.bench": session}
-    flags = CLI_REGISTRY_FLAGS[name]
+def hwm_kb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+
+import runtimes
+rt = runtimes.connect(name)
+if mode == "runtimes":
+    read = lambda: sum(len(line.data) for line in rt.logs(ref))
+    warm = lambda: list(rt.logs(ref, tail=1))
+elif name == "docker":
+    import docker
+    client = docker.DockerClient(base_url=rt.host, timeout=600)
+    read = lambda: sum(len(c) for c in client.api.logs(ref, stream=True, follow=False))
+    warm = lambda: client.api.logs(ref, tail=1)
+else:
+    import podman
+    client = podman.PodmanClient(base_url=rt.host, timeout=600)
+    read = lambda: sum(len(c) for c in client.containers.get(ref).logs(stream=True))
+    warm = lambda: list(client.containers.get(ref).logs(stream=True, tail=1))
+warm()
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset VmHWM to the current RSS
+before = hwm_kb()
+count = read()
+print(json.dumps({"bytes_read": count, "hwm_before_kb": before, "hwm_after_kb": hwm_kb()}))
+"""
+
+
+def cleanup(rt: runtimes.Runtime, labels: dict[str, str]) -> list[str]:
+    """Like ``runtimes.testing.cleanup``, without needing pytest installed."""
+    for container in rt.ps(all=True, labels=labels):
+        with contextlib.suppress(runtimes.NotFound):
+            rt.remove(container, force=True)
+    for image in rt.images(labels=labels):
+        with contextlib.suppress(runtimes.NotFound):
+            rt.remove_image(image.id, force=True)
+    left = [f"container {c.name} ({c.id[:12]})" for c in rt.ps(all=True, labels=labels)]
+    left += [f"image {i.id[:19]} {' '.join(i.tags)}" for i in rt.images(labels=labels)]
+    return left
+
+
+# -- report ---------------------------------------------------------------------------
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "error"
+    if unit == "ms":
+        return f"{value:.1f} ms" if value < 1000 else f"{value / 1000:.2f} s"
+    return f"{value:.1f} {unit}"
+
+
+def table_rows(result: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    if result.get("import"):
+        rows.append(_row("-", result["import"]))
+    for name, runtime in result["runtimes"].items():
+        for fig in runtime.get("figures", []):
+            rows.append(_row(name, fig))
+    return rows
+
+
+def _row(name: str, fig: dict[str, Any]) -> list[str]:
+    base = next((c for c in fig["raw"] if c["label"] == fig["baseline"]), None)
+    ours = fmt(fig["ours"]["value"], fig["unit"])
+    extra, ours_extra = fig["extra"], fig["ours"]["extra"]
+    if "us_per_container" in extra:
+        ours += f" ({extra['us_per_container']:.0f} µs/ctr)"
+    if ours_extra.get("rss_growth_mb") is not None:
+        ours += f", RSS +{ours_extra['rss_growth_mb']:.1f} MB"
+    if "importtime_ms" in ours_extra:
+        ours += f" (-X importtime {ours_extra['importtime_ms']:.1f} ms)"
+    if fig["key"] == "threads":
+        ours += (
+            f", {ours_extra['errors']} err, {ours_extra['wrong_logs']} wrong,"
+            f" {ours_extra['leaked']} leaked"
+        )
+    raw = f"{fmt(base['value'], fig['unit'])} {base['label']}" if base else "error"
+    if base and "importtime_ms" in base["extra"]:
+        raw += f" (-X importtime {base['extra']['importtime_ms']:.1f} ms)"
+    ratio = f"{fig['ratio']:.2f}x" if fig["ratio"] is not None else "-"
+    failed = [c["what"] for c in fig["checks"] if c["ok"] is not True]
+    status = fig["status"] + (f" ({'; '.join(failed)})" if failed else "")
+    return [name, fig["title"], ours, raw, ratio, fig["goal"] or "-", status]
+
+
+HEADER = ["runtime", "figure", "runtimes", "fastest raw path", "ratio", "goal", "check"]
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    engines = ", ".join(
+        f"{n} {r.get('info', {}).get('version', '?')}" for n, r in result["runtimes"].items()
+    )
+    quick = (
+        " (`--quick` smoke run: small sizes, 1 repeat; not a measurement)"
+        if result["settings"]["quick"]
+        else ""
+    )
+    lines = [
+        f"Run `{result['run_id']}` on {result['date']}{quick}: {m['cores']} cores, "
+        f"kernel {m['kernel']}, Python {m['python']}, load {m['loadavg']}; {engines}.",
+        "",
+        "Ratios are runtimes / the fastest raw path with the same fields (for MB/s and jobs/s, "
+        "higher is better, so the goal is a floor).",
+        "",
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "---|" * len(HEADER),
+    ]
+    for row in table_rows(result):
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+    for name, runtime in result["runtimes"].items():
+        for note in runtime.get("notes", []):
+            lines.append(f"\n- {name}: {note}")
+        if runtime.get("skipped"):
+            lines.append(f"\n- {name}: not measured: {runtime['skipped']}")
+        if runtime.get("survivors"):
+            lines.append(f"\n- {name}: left behind: {', '.join(runtime['survivors'])}")
+    return "\n".join(lines) + "\n"
+
+
+def print_table(result: dict[str, Any]) -> None:
+    rows = table_rows(result)
+    widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
+    print()
+    for row in [HEADER, ["-" * w for w in widths], *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print()
+
+
+def write_chart(result: dict[str, Any], path: Path) -> bool:
+    """One bar per figure and runtime: the cost ratio to the fastest raw path
+    (time ratio; throughput ratios inverted so that below 1 is always
+    faster), with each goal's ceiling marked."""
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            context = write_busybox_context(
-                Path(tmp), "FROM scratch\nCOPY busybox /bin/busybox\nCOPY blob /blob\n"
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("no chart: matplotlib is missing (pip install 'runtimes[bench]')")
+        return False
+    names = list(result["runtimes"])
+    titles: list[str] = []
+    keys: list[str] = []
+    for runtime in result["runtimes"].values():
+        for fig in runtime.get("figures", []):
+            if fig["key"] not in keys:
+                keys.append(fig["key"])
+                titles.append(re.sub(r", (running|stopped)$", r" (\1)", fig["title"]))
+    fig_h = 1.2 + 0.45 * len(keys) * max(1, len(names))
+    figure, ax = plt.subplots(figsize=(9, fig_h))
+    height = 0.8 / max(1, len(names))
+    colors = {"docker": "#1d63ed", "podman": "#892ca0", "nerdctl": "#e67e22"}
+    for i, name in enumerate(names):
+        by_key = {f["key"]: f for f in result["runtimes"][name].get("figures", [])}
+        ys, xs = [], []
+        for j, key in enumerate(keys):
+            f = by_key.get(key)
+            if f is None or f["ratio"] is None:
+                continue
+            cost = 1 / f["ratio"] if f["higher_is_better"] else f["ratio"]
+            ys.append(j + i * height)
+            xs.append(cost)
+            miss = f["status"] == "MISS"
+            ax.text(
+                cost,
+                j + i * height,
+                f" {cost:.2f}" + (" MISS" if miss else ""),
+                va="center",
+                fontsize=7,
+                color="#c0392b" if miss else "black",
             )
-            (context / "blob").write_bytes(os.urandom(megabytes << 20))
-            local = f"runtimes-bench/blob:{session}"
-            rt.build(context, tag=local, labels=labels)
-        figures: dict[str, list[float]] = {}
-
-        def timed(what: str, call: Callable[[], Any]) -> None:
-            started = time.perf_counter()
-            call()
-            figures.setdefault(what, []).append((time.perf_counter() - started) * 1000)
-
-        for _ in range(repeat):
-            for what in ("runtimes push", f"{name} push (CLI)"):
-                with LocalRegistry() as registry:
-                    ref = registry.ref(f"bench/{session}", "1")
-                    rt.configure(insecure_registries=[registry.host])
-                    rt.tag(local, ref)
-                    if what == "runtimes push":
-                        timed(what, lambda ref=ref: rt.push(ref))
-                    else:
-                        timed(what, lambda ref=ref: cli(name, "push", *flags, ref))
-                    rt.remove_image(ref)
-        with LocalRegistry() as registry:
-            ref = registry.ref(f"bench/{session}", "1")
-            rt.configure(insecure_registries=[registry.host])
-            rt.tag(local, ref)
-            rt.push(ref)
-            rt.remove_image(ref)
-            rt.remove_image(local, force=True)  # no local copy of the layer is left
-            for _ in range(repeat):
-                for what in ("runtimes pull", f"{name} pull (CLI)"):
-                    if what == "runtimes pull":
-                        timed(what, lambda ref=ref: rt.pull(ref))
-                    else:
-                        timed(what, lambda ref=ref: cli(name, "pull", *flags, ref))
-                    rt.remove_image(ref, force=True)
-        print(f"\n== {name}: push and pull of a {megabytes} MB layer, median of {repeat}")
-        for verb in ("push", "pull"):
-            base = statistics.median(figures[f"runtimes {verb}"])
-            print(f"  -- {verb} (ratio to runtimes {verb})")
-            for what, samples in figures.items():
-                if verb in what:
-                    ms = statistics.median(samples)
-                    print(f"  {ms:8.1f} ms  {ms / base:5.2f}x  {what}")
-    finally:
-        cleanup(rt, labels)
-        rt.close()
+        ax.barh(ys, xs, height=height, label=name, color=colors.get(name))
+    imp = result.get("import")
+    if imp and imp["ratio"] is not None:
+        keys.append("import")
+        titles.append("import runtimes vs import attrs")
+        ax.barh([len(keys) - 1], [imp["ratio"]], height=height, color="#777777")
+        ax.text(imp["ratio"], len(keys) - 1, f" {imp['ratio']:.2f}", va="center", fontsize=7)
+    ax.set_yticks([j + height * (len(names) - 1) / 2 for j in range(len(keys))])
+    ax.set_yticklabels(titles, fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    for x, style in ((1.05, ":"), (1.3, "--")):
+        ax.axvline(x, color="grey", linewidth=0.8, linestyle=style)
+    ax.set_xlabel("cost of runtimes / fastest raw path (below 1: runtimes is faster)")
+    m = result["machine"]
+    quick = " (--quick smoke run)" if result["settings"]["quick"] else ""
+    ax.set_title(
+        f"runtimes benchmark {result['date'][:16]}{quick}\n"
+        f"{m['cores']} cores, kernel {m['kernel']}",
+        fontsize=9,
+    )
+    ax.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
 
 
-def bench_copy(name: str, megabytes: int, repeat: int) -> None:
-    """copy_to / copy_from of one file, running and stopped containers, next
-    to the runtime's own ``cp`` (which writes to a local path, as
-    ``copy_from(dest=...)`` does)."""
-    rt = runtimes.connect(name)
-    session = uuid.uuid4().hex[:8]
-    labels = {"runtimes.bench": session}
-    image = f"runtimes-bench:{session}"
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            rt.build(write_busybox_context(Path(tmp)), tag=image, labels=labels)
-            source = Path(tmp) / "blob"
-            source.write_bytes(os.urandom(megabytes << 20))
-            back = Path(tmp) / "back"
-            running = rt.run(image, ["sleep", "1000"], labels=labels)
-            stopped = rt.run(image, ["true"], labels=labels)
-            rt.wait(stopped)
-            print(f"\n== {name}: copy of a {megabytes} MB file, median of {repeat}")
-            for state, c in (("running", running), ("stopped", stopped)):
-                calls: dict[str, Callable[[], Any]] = {
-                    "runtimes copy_to": lambda c=c: rt.copy_to(c, source, "/tmp/blob"),
-                    f"{name} cp in (CLI)": lambda c=c: cli(
-                        name, "cp", str(source), f"{c.id}:/tmp/blob"
-                    ),
-                    "runtimes copy_from (bytes)": lambda c=c: rt.copy_from(c, "/tmp/blob"),
-                    "runtimes copy_from (to a path)": lambda c=c: rt.copy_from(
-                        c, "/tmp/blob", back
-                    ),
-                    f"{name} cp out (CLI)": lambda c=c: cli(
-                        name, "cp", f"{c.id}:/tmp/blob", str(back)
-                    ),
-                }
-                for what, call in calls.items():
-                    print(f"  {median_ms(call, repeat):8.1f} ms  {state:8}  {what}")
-    finally:
-        cleanup(rt, labels)
-        rt.close()
+def update_docs(result: dict[str, Any], table: str, chart: Path | None) -> None:
+    page = ROOT / "docs" / "performance.md"
+    text = page.read_text()
+    image = ""
+    if chart is not None:
+        target = ROOT / "docs" / "img" / "performance.png"
+        target.parent.mkdir(exist_ok=True)
+        shutil.copyfile(chart, target)
+        image = "![runtimes against the raw paths](img/performance.png)\n\n"
+    start, end = text.index(DOCS_BEGIN), text.index(DOCS_END)
+    text = text[: start + len(DOCS_BEGIN)] + "\n\n" + image + table + "\n" + text[end:]
+    page.write_text(text)
 
 
-def main() -> None:
+# -- main -----------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "runtimes_version": getattr(runtimes, "__version__", "?"),
+    }
+
+
+def parse(argv: list[str] | None) -> Settings:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--containers", type=int, default=20)
-    parser.add_argument("--repeat", type=int, default=9)
-    parser.add_argument("--registry-mb", type=int, default=50)
-    parser.add_argument("--registry-repeat", type=int, default=3)
-    parser.add_argument("--copy-mb", type=int, default=10)
-    parser.add_argument("runtimes", nargs="*", default=["docker", "podman", "nerdctl"])
-    args = parser.parse_args()
-    for name in args.runtimes:
-        bench(name, args.containers, args.repeat)
-        if args.registry_mb:
-            bench_registry(name, args.registry_mb, args.registry_repeat)
-        if args.copy_mb:
-            bench_copy(name, args.copy_mb, args.repeat)
+    parser.add_argument("--runtimes", default=",".join(ALL_RUNTIMES), help="comma-separated")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: N=10, 5 MB, 4 threads, 1 repeat"
+    )
+    parser.add_argument(
+        "--repeats", type=int, help="timed runs per figure, median kept (default 5)"
+    )
+    parser.add_argument("--ns", help="container counts for ps, comma-separated (default 10,50,200)")
+    parser.add_argument("--logs-mb", type=float, help="size of the log read (default 200)")
+    parser.add_argument("--threads", type=int, help="threads for the concurrent run (default 32)")
+    parser.add_argument("--jobs-per-thread", type=int, help="default 4 (2 with --quick)")
+    parser.add_argument(
+        "--registry-mb", type=int, help="layer pushed and pulled; 0 skips (default 50)"
+    )
+    parser.add_argument("--copy-mb", type=int, help="file copied in and out; 0 skips (default 10)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--docs", action="store_true", help="also update docs/performance.md")
+    args = parser.parse_args(argv)
+    quick = args.quick
+
+    def pick(value: Any, full: Any, smoke: Any) -> Any:
+        return value if value is not None else (smoke if quick else full)
+
+    names = [n.strip() for n in args.runtimes.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(ALL_RUNTIMES))
+    if unknown:
+        parser.error(f"unknown runtime(s): {', '.join(unknown)}")
+    return Settings(
+        runtimes=names,
+        ns=[int(n) for n in pick(args.ns, "10,50,200", "10").split(",")],
+        logs_mb=pick(args.logs_mb, 200.0, 5.0),
+        threads=pick(args.threads, 32, 4),
+        jobs_per_thread=pick(args.jobs_per_thread, 4, 2),
+        repeats=pick(args.repeats, 5, 1),
+        registry_mb=pick(args.registry_mb, 50, 1),
+        copy_mb=pick(args.copy_mb, 10, 1),
+        out=args.out,
+        docs=args.docs,
+        quick=quick,
+    )
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Interrupted(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = parse(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    started = datetime.datetime.now(datetime.UTC)
+    result: dict[str, Any] = {
+        "date": started.isoformat(timespec="seconds"),
+        "run_id": settings.run_id,
+        "machine": machine(),
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(settings).items()},
+        "runtimes": {},
+    }
+    print(f"runtimes benchmark, run {settings.run_id} (label {LABEL}={settings.run_id})")
+    interrupted = False
+    try:
+        print("  import runtimes vs import attrs...", flush=True)
+        result["import"] = bench_import(settings.repeats).as_json()
+        for name in settings.runtimes:
+            entry: dict[str, Any] = {}
+            result["runtimes"][name] = entry
+            try:
+                bench = RuntimeBench(name, settings)
+            except runtimes.RuntimesError as exc:
+                entry["skipped"] = _short(exc)
+                print(f"  [{name}] not up, skipped: {_short(exc)}")
+                continue
+            try:
+                bench.run()
+            finally:
+                entry["info"] = bench.info
+                entry["figures"] = [f.as_json() for f in bench.figures]
+                entry["notes"] = bench.notes
+                # A second Ctrl-C must not cut the cleanup short.
+                previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+                try:
+                    entry["survivors"] = bench.cleanup()
+                except Exception as exc:
+                    entry["survivors"] = [f"cleanup failed: {_short(exc)}"]
+                finally:
+                    signal.signal(signal.SIGINT, previous)
+                    bench.close()
+    except (KeyboardInterrupt, Interrupted):
+        interrupted = True
+        print("\ninterrupted: cleaned up, writing what was measured")
+    result["seconds"] = round(time.time() - started.timestamp(), 1)
+    result["interrupted"] = interrupted
+    leak_check(settings, result)
+    settings.out.mkdir(parents=True, exist_ok=True)
+    (settings.out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    table = markdown_table(result)
+    (settings.out / "bench.md").write_text(table)
+    chart = settings.out / "bench.png"
+    has_chart = write_chart(result, chart)
+    print_table(result)
+    print(f"wrote {settings.out / 'bench.json'}, bench.md{', bench.png' if has_chart else ''}")
+    if settings.docs:
+        update_docs(result, table, chart if has_chart else None)
+        print("updated docs/performance.md")
+    return 130 if interrupted else 0
+
+
+def leak_check(settings: Settings, result: dict[str, Any]) -> None:
+    """Ask each engine again, through a fresh connection, for anything labelled with this run."""
+    print("leak check:")
+    for name in settings.runtimes:
+        if result["runtimes"].get(name, {}).get("skipped"):
+            continue
+        try:
+            with runtimes.connect(name) as rt:
+                left = [f"container {c.name}" for c in rt.ps(all=True, labels=settings.labels)]
+                left += [
+                    f"image {' '.join(i.tags) or i.id[:19]}"
+                    for i in rt.images(labels=settings.labels)
+                ]
+        except runtimes.RuntimesError as exc:
+            left = [f"could not check: {_short(exc)}"]
+        result["runtimes"].setdefault(name, {})["leaked_at_end"] = left
+        print(f"  {name}: {'nothing left' if not left else 'LEFT BEHIND: ' + ', '.join(left)}")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
