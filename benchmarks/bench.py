@@ -784,9 +784,16 @@ class RuntimeBench:
                 def sdk() -> None:
                     t = tag()
                     built = r.sdk.images.build(
-                        path=str(context), tag=t, labels=self.labels, nocache=True, rm=True
+                        path=str(context),
+                        dockerfile="Dockerfile",
+                        tag=t,
+                        labels=self.labels,
+                        nocache=True,
+                        rm=True,
                     )
-                    # docker-py returns (image, log stream); podman-py too
+                    # podman-py's default name for the Dockerfile is a random
+                    # one that it then fails to find; docker-py returns
+                    # (image, log stream), podman-py too
                     if isinstance(built, tuple):
                         list(built[1])
                     self._drop_image(t)
@@ -1079,6 +1086,7 @@ with open("/proc/self/clear_refs", "w") as f:
 before = hwm_kb()
 count = read()
 print(json.dumps({"bytes_read": count, "hwm_before_kb": before, "hwm_after_kb": hwm_kb()}))
+rt.close()  # a private Podman service it started goes with it
 """
 
 
@@ -1165,6 +1173,7 @@ def markdown_table(result: dict[str, Any]) -> str:
     ]
     for row in table_rows(result):
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+    lines += [f"\n- {e}" for e in contender_errors(result)]
     for name, runtime in result["runtimes"].items():
         for note in runtime.get("notes", []):
             lines.append(f"\n- {name}: {note}")
@@ -1175,12 +1184,30 @@ def markdown_table(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def contender_errors(result: dict[str, Any]) -> list[str]:
+    """The paths that failed (a raw path's failure is a finding too)."""
+    errors = []
+    for name, runtime in result["runtimes"].items():
+        for fig in runtime.get("figures", []):
+            for c in [fig["ours"], *fig["raw"]]:
+                if c["error"]:
+                    errors.append(f"{name}, {fig['title']}: {c['label']} failed: {c['error']}")
+    return errors
+
+
 def print_table(result: dict[str, Any]) -> None:
     rows = table_rows(result)
     widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
     print()
     for row in [HEADER, ["-" * w for w in widths], *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    for line in contender_errors(result):
+        print(f"  {line}")
+    for name, runtime in result["runtimes"].items():
+        for note in runtime.get("notes", []):
+            print(f"  {name}: {note}")
+        if runtime.get("skipped"):
+            print(f"  {name}: not measured: {runtime['skipped']}")
     print()
 
 
