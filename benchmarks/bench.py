@@ -201,6 +201,17 @@ def timed_ms(
     return contender
 
 
+def _expecting(n: int, call: Callable[[], Any], count: Callable[[Any], int]) -> Callable[[], None]:
+    """``call``, failing unless what it lists counts ``n``."""
+
+    def checked() -> None:
+        got = count(call())
+        if got != n:
+            raise RuntimeError(f"listed {got} containers, not {n}")
+
+    return checked
+
+
 def _short(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
     return text if len(text) < 300 else text[:297] + "..."
@@ -402,7 +413,7 @@ class RuntimeBench:
         flt = f"label={LABEL}.phase=ps"
         flt_run = f"label={self.label_flag}"
         # Nothing matches yet: the fixed cost of one listing, subtracted below.
-        empty = timed_ms("runtimes ps(all), N=0", self._ours_ps(labels), self.s.repeats)
+        empty = timed_ms("runtimes ps(all), N=0", self._ours_ps(labels, 0), self.s.repeats)
         created = 0
         per_container: dict[int, float] = {}
         for n in sorted(self.s.ns):
@@ -414,7 +425,7 @@ class RuntimeBench:
                     f"ps(all), N={n}",
                     "ms",
                     False,
-                    timed_ms("runtimes ps(all)", self._ours_ps(labels), self.s.repeats),
+                    timed_ms("runtimes ps(all)", self._ours_ps(labels, n), self.s.repeats),
                     self._raw_ps(n, flt, flt_run),
                     goal="<= 1.3x" if n == max(self.s.ns) else "",
                     goal_max=1.3 if n == max(self.s.ns) else None,
@@ -450,8 +461,8 @@ class RuntimeBench:
             )
         )
 
-    def _ours_ps(self, labels: dict[str, str]) -> Callable[[], Any]:
-        return lambda: self.rt.ps(all=True, labels=labels)
+    def _ours_ps(self, labels: dict[str, str], n: int) -> Callable[[], Any]:
+        return _expecting(n, lambda: self.rt.ps(all=True, labels=labels), len)
 
     def _create_containers(self, count: int, labels: dict[str, str], first: int) -> None:
         """``count`` more containers: one in five started (it exits at once,
@@ -485,67 +496,73 @@ class RuntimeBench:
             self._pools.remove(pool)
 
     def _raw_ps(self, n: int, flt: str, flt_run: str) -> list[Contender]:
-        r, reps, raw = self.raw, self.s.repeats, []
+        """The raw listings; each must list exactly the ``n`` containers, or
+        it is recorded as failed (a filter the SDK drops would list none, fast)."""
+        r, sdk = self.raw, self.raw.sdk
         # Both filters, as ours: this run's label and the phase's.
         filters = ["--filter", flt, "--filter", flt_run]
+        sdk_filter: Any = {"label": [self.label_flag, f"{LABEL}.phase=ps"]}
+        if self.name == "podman":
+            # podman-py turns a dict's list value into its str(); a list of
+            # "key=value" gives each label its own filter.
+            sdk_filter = [f"label={self.label_flag}", f"label={LABEL}.phase=ps"]
+        lines = lambda out: len(out.splitlines())  # noqa: E731
+        paths: list[tuple[str, Callable[[], Any], Callable[[Any], int], bool]] = []
+        per_item = n <= 50  # one call per container: bounded, 200 of them add nothing
         if self.name == "docker":
-            sdk = r.sdk
-            sdk_filter = {"label": [self.label_flag, f"{LABEL}.phase=ps"]}
-            raw.append(
-                timed_ms(
+            paths += [
+                (
                     "docker SDK api.containers (one call)",
                     lambda: sdk.api.containers(all=True, filters=sdk_filter),
-                    reps,
-                )
-            )
-            raw.append(
-                timed_ms(
+                    len,
+                    True,
+                ),
+                (
                     "docker CLI ps + one batched inspect",
-                    lambda: r("inspect", *r("ps", "-aq", *filters).decode().split()),
-                    reps,
-                )
-            )
-            raw.append(
-                timed_ms(
+                    lambda: json.loads(r("inspect", *r("ps", "-aq", *filters).decode().split())),
+                    len,
+                    True,
+                ),
+                (
                     "docker CLI ps --format json (no exit code)",
                     lambda: r("ps", "-a", "--no-trunc", "--format", "{{json .}}", *filters),
-                    reps,
-                    same_fields=False,
-                )
-            )
-            if n <= 50:
-                raw.append(
-                    timed_ms(
+                    lines,
+                    False,
+                ),
+            ]
+            if per_item:
+                paths.append(
+                    (
                         "docker SDK containers.list (N+1 calls)",
                         lambda: [
                             c.attrs for c in sdk.containers.list(all=True, filters=sdk_filter)
                         ],
-                        reps,
+                        len,
+                        True,
                     )
                 )
         elif self.name == "podman":
-            sdk = r.sdk
-            sdk_filter = {"label": [self.label_flag, f"{LABEL}.phase=ps"]}
-            raw.append(
-                timed_ms(
+            paths += [
+                (
                     "podman CLI ps --format json",
                     lambda: json.loads(r("ps", "-a", "--format", "json", *filters)),
-                    reps,
-                )
-            )
-            raw.append(
-                timed_ms(
+                    len,
+                    True,
+                ),
+                (
                     "podman-py containers.list (one call)",
                     lambda: sdk.containers.list(all=True, filters=sdk_filter),
-                    reps,
-                )
-            )
-            if n <= 50:
-                raw.append(
-                    timed_ms(
+                    len,
+                    True,
+                ),
+            ]
+            if per_item:
+                paths.append(
+                    (
                         "podman-py containers.list(sparse=False) (N+1 calls)",
                         lambda: sdk.containers.list(all=True, filters=sdk_filter, sparse=False),
-                        reps,
+                        len,
+                        True,
                     )
                 )
         else:
@@ -553,26 +570,33 @@ class RuntimeBench:
             def ids() -> list[str]:
                 return r("ps", "-aq", "--no-trunc", *filters).decode().split()
 
-            raw.append(
-                timed_ms("nerdctl CLI ps + one batched inspect", lambda: r("inspect", *ids()), reps)
-            )
-            raw.append(
-                timed_ms(
+            paths += [
+                (
+                    "nerdctl CLI ps + one batched inspect",
+                    lambda: json.loads(r("inspect", *ids())),
+                    len,
+                    True,
+                ),
+                (
                     "nerdctl CLI ps only (no state)",
                     lambda: r("ps", "-a", "--format", "{{json .}}", *filters),
-                    reps,
-                    same_fields=False,
-                )
-            )
-            if n <= 50:
-                raw.append(
-                    timed_ms(
+                    lines,
+                    False,
+                ),
+            ]
+            if per_item:
+                paths.append(
+                    (
                         "nerdctl CLI ps + one inspect each (python-on-whales style)",
                         lambda: [r("inspect", i) for i in ids()],
-                        reps,
+                        len,
+                        True,
                     )
                 )
-        return raw
+        return [
+            timed_ms(label, _expecting(n, call, count), self.s.repeats, same_fields=same)
+            for label, call, count, same in paths
+        ]
 
     def _raw_inspect(self, ref: str) -> list[Contender]:
         r, reps = self.raw, self.s.repeats
@@ -678,7 +702,7 @@ class RuntimeBench:
             if self.name == "docker":
                 stream = self.raw.sdk.api.logs(c.id, stream=True, follow=False)
             else:
-                stream = self.raw.sdk.containers.get(c.id).logs(stream=True)
+                stream = self.raw.sdk.containers.get(c.id).logs(stream=True, follow=False)
             got = sum(len(chunk) for chunk in stream)
             if got != size:
                 raise RuntimeError(f"SDK logs read {got} bytes, not {size}")
@@ -1078,7 +1102,7 @@ elif name == "docker":
 else:
     import podman
     client = podman.PodmanClient(base_url=rt.host, timeout=600)
-    read = lambda: sum(len(c) for c in client.containers.get(ref).logs(stream=True))
+    read = lambda: sum(len(c) for c in client.containers.get(ref).logs(stream=True, follow=False))
     warm = lambda: list(client.containers.get(ref).logs(stream=True, tail=1))
 warm()
 with open("/proc/self/clear_refs", "w") as f:
