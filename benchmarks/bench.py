@@ -309,24 +309,28 @@ def _modules_after(module: str) -> int:
 # -- raw paths ------------------------------------------------------------------------
 
 
+def cli_prefix(name: str, rt: runtimes.Runtime) -> list[str]:
+    """The runtime's own CLI on the adapter's engine: for nerdctl, the same
+    binary, containerd socket and namespace as the adapter's."""
+    if name != "nerdctl":
+        return [name]
+    return [
+        os.environ.get("RUNTIMES_NERDCTL_BINARY", "nerdctl"),
+        "--address",
+        str(getattr(rt, "address", "")),
+        "--namespace",
+        str(getattr(rt, "namespace", "default")),
+    ]
+
+
 class Raw:
     """The runtime's own CLI (same engine, same options as the adapter) and SDK."""
 
     def __init__(self, name: str, rt: runtimes.Runtime) -> None:
         self.name = name
-        if name == "nerdctl":
-            self.cli = [
-                os.environ.get("RUNTIMES_NERDCTL_BINARY", "nerdctl"),
-                "--address",
-                str(getattr(rt, "address", "")),
-                "--namespace",
-                str(getattr(rt, "namespace", "default")),
-            ]
-            buildkit = getattr(rt, "buildkit_host", None)
-            self.build_flags = ["--buildkit-host", buildkit] if buildkit else []
-        else:
-            self.cli = [name]
-            self.build_flags = []
+        self.cli = cli_prefix(name, rt)
+        buildkit = getattr(rt, "buildkit_host", None) if name == "nerdctl" else None
+        self.build_flags = ["--buildkit-host", buildkit] if buildkit else []
         self.sdk: Any = None
         if name == "docker":
             import docker
@@ -1445,8 +1449,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def leak_check(settings: Settings, result: dict[str, Any]) -> None:
-    """Ask each engine again, through a fresh connection, for anything labelled with this run."""
+    """Ask each engine again for anything labelled with this run: through a
+    fresh connection and through the runtime's own CLI, which does not
+    depend on the library under test listing correctly."""
     print("leak check:")
+    flt = ["--filter", f"label={LABEL}={settings.run_id}"]
     for name in settings.runtimes:
         if result["runtimes"].get(name, {}).get("skipped"):
             continue
@@ -1457,7 +1464,14 @@ def leak_check(settings: Settings, result: dict[str, Any]) -> None:
                     f"image {' '.join(i.tags) or i.id[:19]}"
                     for i in rt.images(labels=settings.labels)
                 ]
-        except runtimes.RuntimesError as exc:
+                cli = cli_prefix(name, rt)
+            for kind, argv in (
+                ("container", [*cli, "ps", "-aq", *flt]),
+                ("image", [*cli, "images", "-q", *flt]),
+            ):
+                ids = sorted(set(run_cli(argv, timeout=120).decode().split()))
+                left += [f"{kind} {i} (seen by the CLI)" for i in ids]
+        except (runtimes.RuntimesError, RuntimeError, OSError, subprocess.SubprocessError) as exc:
             left = [f"could not check: {_short(exc)}"]
         result["runtimes"].setdefault(name, {})["leaked_at_end"] = left
         print(f"  {name}: {'nothing left' if not left else 'LEFT BEHIND: ' + ', '.join(left)}")
