@@ -1259,7 +1259,7 @@ def write_chart(result: dict[str, Any], path: Path) -> bool:
             if fig["key"] not in keys:
                 keys.append(fig["key"])
                 titles.append(re.sub(r", (running|stopped)$", r" (\1)", fig["title"]))
-    fig_h = 1.2 + 0.45 * len(keys) * max(1, len(names))
+    fig_h = 1.5 + 0.3 * (len(keys) + 1) * max(1, len(names))
     figure, ax = plt.subplots(figsize=(9, fig_h))
     height = 0.8 / max(1, len(names))
     colors = {"docker": "#1d63ed", "podman": "#892ca0", "nerdctl": "#e67e22"}
@@ -1287,11 +1287,17 @@ def write_chart(result: dict[str, Any], path: Path) -> bool:
     if imp and imp["ratio"] is not None:
         keys.append("import")
         titles.append("import runtimes vs import attrs")
-        ax.barh([len(keys) - 1], [imp["ratio"]], height=height, color="#777777")
-        ax.text(imp["ratio"], len(keys) - 1, f" {imp['ratio']:.2f}", va="center", fontsize=7)
+        y = len(keys) - 1 + height * (len(names) - 1) / 2
+        ax.barh([y], [imp["ratio"]], height=height, color="#777777")
+        ax.text(imp["ratio"], y, f" {imp['ratio']:.2f}", va="center", fontsize=7)
     ax.set_yticks([j + height * (len(names) - 1) / 2 for j in range(len(keys))])
     ax.set_yticklabels(titles, fontsize=8)
-    ax.invert_yaxis()
+    # Ratios: 2x slower and 2x faster are the same distance from 1.
+    ax.set_xscale("log")
+    ticks = [0.125, 0.25, 0.5, 1, 2, 4, 8, 16]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.set_xlim(0.1, 20)
+    ax.set_ylim(len(keys) - 0.5 + height * (len(names) - 1), -0.5)
     ax.axvline(1.0, color="black", linewidth=0.8)
     for x, style in ((1.05, ":"), (1.3, "--")):
         ax.axvline(x, color="grey", linewidth=0.8, linestyle=style)
