@@ -33,6 +33,11 @@ their storage when their scope ends:
 A machine without the registry binary (Debian: ``docker-registry``),
 ``htpasswd`` or ``openssl`` skips these tests, unless ``registry`` is
 named in ``RUNTIMES_REQUIRE``: then they FAIL.
+
+Support matrix: with ``--support-matrix=PATH`` (or ``RUNTIMES_SUPPORT_MATRIX``)
+the session writes, as JSON, which contract tests passed, were skipped (and
+why) or failed on each runtime, with the engine's version; see
+:mod:`runtimes.testing.matrix`.  The docs render it as a table.
 """
 
 from __future__ import annotations
@@ -73,12 +78,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="comma-separated runtimes to run contract tests against "
         "(default: every reachable runtime plus those in RUNTIMES_REQUIRE)",
     )
+    group.addoption(
+        "--support-matrix",
+        action="store",
+        default=os.environ.get("RUNTIMES_SUPPORT_MATRIX") or None,
+        metavar="PATH",
+        help="write the contract tests' outcome per runtime and engine version to PATH "
+        "as JSON, merged with what PATH already holds for other runtimes "
+        "(default: $RUNTIMES_SUPPORT_MATRIX)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "runtimes_contract: a contract test that runs against real runtimes"
     )
+    path = config.getoption("--support-matrix")
+    if path:
+        # Imported only when asked for: the plugin loads in every user's session.
+        from runtimes.testing.matrix import MatrixRecorder
+
+        config.pluginmanager.register(MatrixRecorder(path), "runtimes-support-matrix")
+
+
+def engine_seen(config: pytest.Config, name: str, info: Any = None, problem: str = "") -> None:
+    """Tell the support-matrix recorder (when there is one) which engine a
+    runtime name stood for in this session, or why it was unusable."""
+    recorder = config.pluginmanager.get_plugin("runtimes-support-matrix")
+    if recorder is not None:
+        recorder.engine(name, info, problem)
 
 
 #: Names ``RUNTIMES_REQUIRE`` accepts besides runtimes: test endpoints.
@@ -146,8 +174,9 @@ def container_runtime(
         pytest.skip("no container runtime is reachable (see `runtimes info`)")
     try:
         rt = runtimes.connect(name)
-        rt.info()
+        engine_seen(request.config, name, rt.info())
     except (RuntimeUnavailable, UnknownRuntime) as exc:
+        engine_seen(request.config, name, problem=str(exc))
         if name in required_runtimes():
             pytest.fail(f"runtime {name} is required by RUNTIMES_REQUIRE but unusable: {exc}")
         pytest.skip(f"runtime {name} unavailable: {exc}")

@@ -53,6 +53,9 @@ class RuntimesDocs(griffe.Extension):
 
         visit(pkg)
 
+    # griffe before 1.14 names the event this way; the rewrite is idempotent.
+    on_package_loaded = on_package
+
 
 def _lookup(path: str, loader: griffe.GriffeLoader) -> str | None:
     try:
