@@ -133,12 +133,9 @@ def render_matrix(path: Path) -> str:
         version = engine.get("version") or f"unusable: {engine.get('unusable', '?')}"
         if engine.get("client_version"):
             version += f", client {engine['client_version']}"
-        cells = [
-            run["runtime"],
-            version,
-            engine.get("api_version") or "",
-            run.get("recorded_at", ""),
-        ]
+        # Recorded in UTC: "2026-11-29T05:50:16+00:00" -> "2026-11-29 05:50 UTC".
+        recorded = run.get("recorded_at", "")[:16].replace("T", " ") + " UTC"
+        cells = [run["runtime"], version, engine.get("api_version") or "", recorded]
         counted = [str(counts[key]) for key in MARKS]
         out.append("| " + " | ".join([*map(_cell, cells), *counted]) + " |")
     out.append("")

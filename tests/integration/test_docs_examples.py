@@ -192,7 +192,9 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 def docs_runtime(runtimes_session_id: str) -> Iterator[tuple[Runtime, dict[str, str], str]]:
     """The one runtime the plain blocks run on, with their image built."""
     name = os.environ.get("RUNTIMES_DOCS_RUNTIME", "docker")
-    labels = {SESSION_LABEL: runtimes_session_id}
+    # A label of their own as well: the cleanup below removes what the
+    # examples made, never the session's other objects (its test image).
+    labels = {SESSION_LABEL: runtimes_session_id, "runtimes.docs-examples": "1"}
     if name not in runtimes.available():
         if name in required_runtimes():
             pytest.fail(f"{name} is required by RUNTIMES_REQUIRE but unreachable")
