@@ -271,14 +271,29 @@ def cleanup(rt: Runtime, labels: dict[str, str]) -> list[str]:
     return what could not be removed.
 
     Containers are removed one at a time: a batch removal on Podman removes
-    nothing when one name is missing and still exits 0.
+    nothing when one name is missing and still exits 0.  What cannot be
+    removed is returned, not raised, so that everything else still goes.
     """
     for container in rt.ps(all=True, labels=labels):
         with contextlib.suppress(NotFound):
             rt.remove(container, force=True)
-    for image in rt.images(labels=labels):
-        with contextlib.suppress(NotFound):
-            rt.remove_image(image.id, force=True)
+    # An image may be the parent of another labelled one (Docker's classic
+    # builder puts build labels on a cached image that already has some of
+    # them), and a parent cannot go before its child, even forced: what
+    # failed is tried again once the others are gone.
+    pending = [image.id for image in rt.images(labels=labels)]
+    for _attempt in range(3):
+        failed = []
+        for ref in pending:
+            try:
+                rt.remove_image(ref, force=True)
+            except NotFound:
+                pass
+            except RuntimesError:
+                failed.append(ref)
+        if not failed:
+            break
+        pending = failed
     for volume in rt.volumes(labels=labels):
         with contextlib.suppress(NotFound):
             rt.remove_volume(volume.name, force=True)
