@@ -52,13 +52,19 @@ def record(name: str) -> None:
         ports=["127.0.0.1::8080"],
         labels={**LABELS, "with.comma": "a,b"} if name != "nerdctl" else LABELS,
     )
-    exited = rt.run("runtimes-fixture:1", ["sh", "-c", "exit 3"], name="fixture-exited", labels=LABELS)
+    exited = rt.run(
+        "runtimes-fixture:1", ["sh", "-c", "exit 3"], name="fixture-exited", labels=LABELS
+    )
     rt.wait(exited)
     time.sleep(0.2)
     errors: dict[str, str] = {}
     if name == "docker":
         api = rt._client  # type: ignore[attr-defined]
-        dump(name, "containers_list.json", api.containers(all=True, filters={"label": "runtimes.fixture=1"}))
+        dump(
+            name,
+            "containers_list.json",
+            api.containers(all=True, filters={"label": "runtimes.fixture=1"}),
+        )
         dump(name, "inspect_running.json", api.inspect_container("fixture-running"))
         dump(name, "inspect_exited.json", api.inspect_container("fixture-exited"))
         dump(name, "images_list.json", api.images(filters={"label": "runtimes.fixture=1"}))
@@ -67,7 +73,9 @@ def record(name: str) -> None:
             "no_such_container": lambda: api.inspect_container("fixture-nope"),
             "no_such_image": lambda: api.inspect_image("fixture-nope:1"),
             "run_missing_image": lambda: api.create_container("fixture-nope:1"),
-            "name_conflict": lambda: api.create_container("runtimes-fixture:1", "true", name="fixture-running"),
+            "name_conflict": lambda: api.create_container(
+                "runtimes-fixture:1", "true", name="fixture-running"
+            ),
             "remove_running": lambda: api.remove_container("fixture-running"),
             "exec_stopped": lambda: api.exec_create("fixture-exited", ["true"]),
         }.items():
@@ -80,12 +88,25 @@ def record(name: str) -> None:
     elif name == "podman":
         api = rt._client.api  # type: ignore[attr-defined]
         flt = json.dumps({"label": ["runtimes.fixture=1"]})
-        dump(name, "containers_list.json", api.get("/containers/json", params={"all": "true", "filters": flt}).json())
+        dump(
+            name,
+            "containers_list.json",
+            api.get("/containers/json", params={"all": "true", "filters": flt}).json(),
+        )
         dump(name, "inspect_running.json", api.get("/containers/fixture-running/json").json())
         dump(name, "inspect_exited.json", api.get("/containers/fixture-exited/json").json())
         dump(name, "images_list.json", api.get("/images/json", params={"filters": flt}).json())
         dump(name, "image_inspect.json", api.get(f"/images/{image.id}/json").json())
-        cli("podman", "create", "--name", "fixture-init", "--label", "runtimes.fixture=1", "runtimes-fixture:1", "true")
+        cli(
+            "podman",
+            "create",
+            "--name",
+            "fixture-init",
+            "--label",
+            "runtimes.fixture=1",
+            "runtimes-fixture:1",
+            "true",
+        )
         cli("podman", "init", "fixture-init")
         dump(name, "inspect_initialized.json", api.get("/containers/fixture-init/json").json())
         dump(name, "cli_ps.txt", cli("podman", "ps", "-a", "--format", "json").stdout)
@@ -96,31 +117,78 @@ def record(name: str) -> None:
             r = api.get(path)
             errors[case] = json.dumps({"status": r.status_code, "message": r.json().get("message")})
         r = api.delete("/containers/fixture-running", params={"force": "false"})
-        errors["remove_running"] = json.dumps({"status": r.status_code, "message": r.json().get("message")})
+        errors["remove_running"] = json.dumps(
+            {"status": r.status_code, "message": r.json().get("message")}
+        )
         for case, argv in {
             "run_missing_image": ["podman", "run", "-d", "--pull", "never", "fixture-nope:1"],
-            "name_conflict": ["podman", "run", "-d", "--name", "fixture-running", "runtimes-fixture:1", "true"],
+            "name_conflict": [
+                "podman",
+                "run",
+                "-d",
+                "--name",
+                "fixture-running",
+                "runtimes-fixture:1",
+                "true",
+            ],
             "bad_port": ["podman", "run", "-d", "-p", "127.0.0.1:0:80", "runtimes-fixture:1"],
         }.items():
             errors[case] = cli(*argv).stderr.decode()
     else:
         created = subprocess.run(
-            ["nerdctl", "create", "--name", "fixture-created", "--label", "runtimes.fixture=1",
-             "--label", "app=demo", "runtimes-fixture:1", "true"],
-            capture_output=True, check=True,
+            [
+                "nerdctl",
+                "create",
+                "--name",
+                "fixture-created",
+                "--label",
+                "runtimes.fixture=1",
+                "--label",
+                "app=demo",
+                "runtimes-fixture:1",
+                "true",
+            ],
+            capture_output=True,
+            check=True,
         )
         del created
-        ps = cli("nerdctl", "ps", "-a", "--no-trunc", "--format", "{{json .}}", "--filter", "label=runtimes.fixture=1")
+        ps = cli(
+            "nerdctl",
+            "ps",
+            "-a",
+            "--no-trunc",
+            "--format",
+            "{{json .}}",
+            "--filter",
+            "label=runtimes.fixture=1",
+        )
         dump(name, "ps.ndjson", ps.stdout)
-        dump(name, "inspect_batched.txt", cli("nerdctl", "inspect", "fixture-running", "fixture-exited", "fixture-created").stdout)
+        dump(
+            name,
+            "inspect_batched.txt",
+            cli(
+                "nerdctl", "inspect", "fixture-running", "fixture-exited", "fixture-created"
+            ).stdout,
+        )
         dump(name, "images.ndjson", cli("nerdctl", "images", "--format", "{{json .}}").stdout)
-        dump(name, "image_inspect.txt", cli("nerdctl", "image", "inspect", "runtimes-fixture:1").stdout)
+        dump(
+            name,
+            "image_inspect.txt",
+            cli("nerdctl", "image", "inspect", "runtimes-fixture:1").stdout,
+        )
         for case, argv in {
             "no_such_container": ["nerdctl", "inspect", "fixture-nope"],
             "logs_missing": ["nerdctl", "logs", "fixture-nope"],
             "no_such_image": ["nerdctl", "image", "inspect", "fixture-nope:1"],
             "run_missing_image": ["nerdctl", "run", "-d", "--pull", "never", "fixture-nope:1"],
-            "name_conflict": ["nerdctl", "run", "-d", "--name", "fixture-running", "runtimes-fixture:1"],
+            "name_conflict": [
+                "nerdctl",
+                "run",
+                "-d",
+                "--name",
+                "fixture-running",
+                "runtimes-fixture:1",
+            ],
             "remove_running": ["nerdctl", "rm", "fixture-running"],
             "exec_exit_4": ["nerdctl", "exec", "fixture-running", "sh", "-c", "exit 4"],
             "rm_force_missing": ["nerdctl", "rm", "-f", "fixture-nope"],
@@ -128,7 +196,11 @@ def record(name: str) -> None:
             done = cli(*argv)
             errors[case] = json.dumps({"rc": done.returncode, "stderr": done.stderr.decode()})
         cli("nerdctl", "rm", "-f", "fixture-created")
-    dump(name, "errors.json", {k: json.loads(v) if v.startswith("{") else v for k, v in errors.items()})
+    dump(
+        name,
+        "errors.json",
+        {k: json.loads(v) if v.startswith("{") else v for k, v in errors.items()},
+    )
     cleanup(rt, {"runtimes.fixture": "1"})
     rt.close()
 
