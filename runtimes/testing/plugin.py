@@ -252,7 +252,7 @@ def container_runtime(
 
 class LabelledRuntime:
     """A :class:`~runtimes.Runtime` whose creating verbs (``run``,
-    ``running``, ``build``, ``create_volume``, ``create_network``, ``up``)
+    ``running``, ``create``, ``build``, ``create_volume``, ``create_network``, ``up``)
     add ``labels`` to what they create; every other attribute is the
     runtime's own."""
 
@@ -273,6 +273,9 @@ class LabelledRuntime:
 
     def running(self, image: str, command: Any = None, **kwargs: Any) -> Any:
         return self.runtime.running(image, command, **self._merged(kwargs))
+
+    def create(self, image: str, command: Any = None, **kwargs: Any) -> Container:
+        return self.runtime.create(image, command, **self._merged(kwargs))
 
     def build(self, context_dir: Any, **kwargs: Any) -> Any:
         return self.runtime.build(context_dir, **self._merged(kwargs))
