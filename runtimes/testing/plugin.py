@@ -45,6 +45,11 @@ engine):
 A machine without the registry binary (Debian: ``docker-registry``),
 ``htpasswd`` or ``openssl`` skips these tests, unless ``registry`` is
 named in ``RUNTIMES_REQUIRE``: then they FAIL.
+
+Support matrix: with ``--support-matrix=PATH`` (or ``RUNTIMES_SUPPORT_MATRIX``)
+the session writes, as JSON, which contract tests passed, were skipped (and
+why) or failed on each runtime, with the engine's version; see
+:mod:`runtimes.testing.matrix`.  The docs render it as a table.
 """
 
 from __future__ import annotations
@@ -85,12 +90,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="comma-separated runtimes to run contract tests against "
         "(default: every reachable runtime plus those in RUNTIMES_REQUIRE)",
     )
+    group.addoption(
+        "--support-matrix",
+        action="store",
+        default=os.environ.get("RUNTIMES_SUPPORT_MATRIX") or None,
+        metavar="PATH",
+        help="write the contract tests' outcome per runtime and engine version to PATH "
+        "as JSON, merged with what PATH already holds for other runtimes "
+        "(default: $RUNTIMES_SUPPORT_MATRIX)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "runtimes_contract: a contract test that runs against real runtimes"
     )
+    path = config.getoption("--support-matrix")
+    if path:
+        # Imported only when asked for: the plugin loads in every user's session.
+        from runtimes.testing.matrix import MatrixRecorder
+
+        config.pluginmanager.register(MatrixRecorder(path), "runtimes-support-matrix")
+
+
+def engine_seen(config: pytest.Config, name: str, info: Any = None, problem: str = "") -> None:
+    """Tell the support-matrix recorder (when there is one) which engine a
+    runtime name stood for in this session, or why it was unusable."""
+    recorder = config.pluginmanager.get_plugin("runtimes-support-matrix")
+    if recorder is not None:
+        recorder.engine(name, info, problem)
 
 
 #: Names ``RUNTIMES_REQUIRE`` accepts besides runtimes: test endpoints.
@@ -202,11 +230,12 @@ def container_runtime(
         adapter, options = variant_options(name)
         rt = runtimes.connect(adapter, **options)
         try:
-            rt.info()
+            engine_seen(request.config, name, rt.info())
         except BaseException:
             rt.close()
             raise
     except (RuntimeUnavailable, UnknownRuntime, LookupError) as exc:
+        engine_seen(request.config, name, problem=str(exc))
         if name in required_runtimes():
             pytest.fail(f"runtime {name} is required by RUNTIMES_REQUIRE but unusable: {exc}")
         pytest.skip(f"runtime {name} unavailable: {exc}")
@@ -223,7 +252,7 @@ def container_runtime(
 
 class LabelledRuntime:
     """A :class:`~runtimes.Runtime` whose creating verbs (``run``,
-    ``running``, ``build``, ``create_volume``, ``create_network``, ``up``)
+    ``running``, ``create``, ``build``, ``create_volume``, ``create_network``, ``up``)
     add ``labels`` to what they create; every other attribute is the
     runtime's own."""
 
@@ -244,6 +273,9 @@ class LabelledRuntime:
 
     def running(self, image: str, command: Any = None, **kwargs: Any) -> Any:
         return self.runtime.running(image, command, **self._merged(kwargs))
+
+    def create(self, image: str, command: Any = None, **kwargs: Any) -> Container:
+        return self.runtime.create(image, command, **self._merged(kwargs))
 
     def build(self, context_dir: Any, **kwargs: Any) -> Any:
         return self.runtime.build(context_dir, **self._merged(kwargs))
@@ -301,14 +333,29 @@ def cleanup(rt: Runtime, labels: dict[str, str]) -> list[str]:
     return what could not be removed.
 
     Containers are removed one at a time: a batch removal on Podman removes
-    nothing when one name is missing and still exits 0.
+    nothing when one name is missing and still exits 0.  What cannot be
+    removed is returned, not raised, so that everything else still goes.
     """
     for container in rt.ps(all=True, labels=labels):
         with contextlib.suppress(NotFound):
             rt.remove(container, force=True)
-    for image in rt.images(labels=labels):
-        with contextlib.suppress(NotFound):
-            rt.remove_image(image.id, force=True)
+    # An image may be the parent of another labelled one (Docker's classic
+    # builder puts build labels on a cached image that already has some of
+    # them), and a parent cannot go before its child, even forced: what
+    # failed is tried again once the others are gone.
+    pending = [image.id for image in rt.images(labels=labels)]
+    for _attempt in range(3):
+        failed = []
+        for ref in pending:
+            try:
+                rt.remove_image(ref, force=True)
+            except NotFound:
+                pass
+            except RuntimesError:
+                failed.append(ref)
+        if not failed:
+            break
+        pending = failed
     for volume in rt.volumes(labels=labels):
         with contextlib.suppress(NotFound):
             rt.remove_volume(volume.name, force=True)

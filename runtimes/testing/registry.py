@@ -339,6 +339,7 @@ class LocalRegistry:
                 stdout=access,
                 stderr=errors,
                 cwd=self.directory,
+                env=_registry_env(),
             )
         except OSError as exc:
             raise RegistryToolMissing(f"cannot run {binary}: {exc.strerror}") from None
@@ -441,6 +442,17 @@ class LocalRegistry:
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+def _registry_env() -> dict[str, str]:
+    """The environment for the registry process, without ``REGISTRY_*``.
+
+    Distribution reads every ``REGISTRY_<SECTION>_<KEY>`` variable as an
+    override of its configuration, so Podman's ``REGISTRY_AUTH_FILE`` in the
+    caller's environment would replace the ``auth`` section and the
+    registry would refuse to start.
+    """
+    return {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
 
 
 class UnreachableRegistry:

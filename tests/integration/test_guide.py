@@ -1,5 +1,5 @@
 """The user guide's network example is real: the block marked
-``<!-- file: networks.py -->`` in docs/guide.md runs, in a fresh process,
+``<!-- file: networks.py -->`` in docs/networks.md runs, in a fresh process,
 against every selected runtime."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from runtimes.base import Runtime
 from runtimes.models import Capability
 
-GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guide.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "networks.md"
 BLOCK = re.compile(r"<!-- file: (?P<name>[\w.]+) -->\n```python\n(?P<code>.*?)```", re.S)
 
 
