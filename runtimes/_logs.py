@@ -14,9 +14,11 @@ import itertools
 import queue
 import socket
 import struct
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Literal
 
@@ -78,6 +80,55 @@ def split_timestamp(record: bytes) -> tuple[datetime | None, bytes]:
         if ts is not None:
             return ts, rest
     return None, record
+
+
+def in_time_order(
+    items: Iterable[tuple[Stream, bytes]], *, window: int | None = None
+) -> Iterator[tuple[Stream, bytes]]:
+    """Merge timestamped lines of two streams into one time order.
+
+    A CLI's ``logs --timestamps`` writes the stdout records to its stdout
+    and the stderr records to its stderr, each pipe in time order; read
+    concurrently, one pipe can run ahead of the other.  A line is held back
+    until the other stream has shown a later one, or until more than
+    ``window`` bytes are held (``None``: no limit, for a whole output read
+    at once): the writer wrote both pipes in time order, so the other pipe
+    cannot still hold something older once it is that far behind.  On equal
+    times stdout comes first; a line without a timestamp sorts last.
+    Memory stays within ``window`` whatever the log's size.
+    """
+    queues: dict[Stream, deque[bytes]] = {"stdout": deque(), "stderr": deque()}
+    heads: dict[Stream, int] = {}  # time of each queue's first line, once needed
+    held = 0
+
+    def first(stream: Stream) -> int:
+        if stream not in heads:
+            nanos = timestamp_nanos(queues[stream][0].partition(b" ")[0])
+            heads[stream] = nanos if nanos >= 0 else sys.maxsize
+        return heads[stream]
+
+    def pop(stream: Stream) -> tuple[Stream, bytes]:
+        nonlocal held
+        line = queues[stream].popleft()
+        heads.pop(stream, None)
+        held -= len(line)
+        return stream, line
+
+    def earlier() -> Stream:
+        return "stderr" if first("stderr") < first("stdout") else "stdout"
+
+    for stream, line in items:
+        queues[stream].append(line)
+        held += len(line)
+        while queues["stdout"] and queues["stderr"]:
+            yield pop(earlier())
+        while window is not None and held > window:
+            yield pop("stdout" if queues["stdout"] else "stderr")
+    while queues["stdout"] and queues["stderr"]:
+        yield pop(earlier())
+    for stream in ("stdout", "stderr"):
+        while queues[stream]:
+            yield pop(stream)
 
 
 def read_frames(read: Callable[[int], bytes]) -> Iterator[tuple[Stream, bytes]]:

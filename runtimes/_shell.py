@@ -20,7 +20,7 @@ import shlex
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import IO, Literal
 
 import attrs
@@ -219,7 +219,7 @@ class Shell:
         stdin: bytes | IO[bytes] | None = None,
         tty: bool = False,
         on_start: Callable[[subprocess.Popen[bytes]], object] | None = None,
-    ) -> Iterator[tuple[Literal["stdout", "stderr", "exit"], bytes]]:
+    ) -> Generator[tuple[Literal["stdout", "stderr", "exit"], bytes], None, None]:
         """Run and yield ``(stream, line)`` as lines arrive on either pipe.
 
         The last item is ``("exit", b"<code>")``.  Closing the iterator early

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 import posixpath
 import re
@@ -19,7 +20,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Literal, NamedTuple
 
@@ -434,8 +435,34 @@ class NerdctlRuntime(Runtime):
                     terminate(proc, grace=1)
 
             return _logs.Closing(self._follow(args, spec, procs.append), release, release)
-        done = self._shell.run([*args, "--", ref], operation="logs", target="container", ref=ref)
-        return iter(log_lines(done, spec))
+        return self._plain_logs(args, spec)
+
+    def _plain_logs(self, args: list[str], spec: LogsSpec) -> Iterator[LogLine]:
+        """A log read to its end, streamed: memory stays flat whatever its size."""
+        ref = spec.container
+        items = self._shell.stream(
+            [*args, "--", ref], operation="logs", idle_timeout=self.default_timeout
+        )
+        own: list[bytes] = []  # nerdctl's own messages: the lines without a timestamp
+
+        def records() -> Iterator[tuple[_logs.Stream, bytes]]:
+            for stream, data in items:
+                if stream == "exit":
+                    if data != b"0":
+                        done = Completed((*args, "--", ref), int(data), b"", b"".join(own))
+                        raise self._shell.error(done, operation="logs", target="container", ref=ref)
+                    return
+                if stream == "stderr" and _logs.split_timestamp(data)[0] is None:
+                    own.append(data)
+                    continue
+                yield stream, data
+
+        source = records()
+        # Read up to the first record now, so that a missing container
+        # raises here, as on the other runtimes, not on the first next().
+        head = list(itertools.islice(source, 1))
+        lines = ordered_lines(itertools.chain(head, source), spec, window=_ORDER_WINDOW)
+        return _logs.Closing(lines, items.close)
 
     def _follow(
         self, args: list[str], spec: LogsSpec, on_start: Callable[[Any], object]
@@ -816,21 +843,34 @@ def forced_remove_missing(
     return None
 
 
-def log_lines(done: Completed, spec: LogsSpec) -> list[LogLine]:
-    """The lines ``spec`` asks for in what ``logs --timestamps`` printed.
+# How far stdout and stderr of `logs --timestamps` may run apart while a
+# log is read (see _logs.in_time_order): far more than two pipe buffers.
+_ORDER_WINDOW = 4 << 20
+
+
+def ordered_lines(
+    items: Iterable[tuple[_logs.Stream, bytes]], spec: LogsSpec, *, window: int | None
+) -> Iterator[LogLine]:
+    """The lines ``spec`` asks for in what ``logs --timestamps`` printed,
+    stdout and stderr in time order.
 
     A last line without a newline, when nerdctl kept it (2.2 mostly, never
     2.0), is its stream's last record with no ``\\n``: a line of its own.
     """
     joiner = _logs.LineJoiner(keep_timestamps=spec.timestamps)
     wanted = _wanted(spec)
-    lines = [
-        line
-        for record in _records(done)
-        if record.stream in wanted
-        for line in joiner.feed(record.stream, record.payload, record.ts)
-    ]
-    return [*lines, *joiner.flush()]
+    for stream, data in _logs.in_time_order(items, window=window):
+        if stream in wanted:
+            ts, payload = _logs.split_timestamp(data)
+            yield from joiner.feed(stream, payload, ts)
+    yield from joiner.flush()
+
+
+def log_lines(done: Completed, spec: LogsSpec) -> list[LogLine]:
+    """:func:`ordered_lines` of a whole output read at once."""
+    items: list[tuple[_logs.Stream, bytes]] = [("stdout", line) for line in _lines(done.stdout)]
+    items += [("stderr", line) for line in _lines(done.stderr)]
+    return list(ordered_lines(items, spec, window=None))
 
 
 class _Record(NamedTuple):
