@@ -352,7 +352,7 @@ root = "$DATA/containerd"
 state = "$STATE/containerd"
 # No CAP_SYS_RESOURCE in this sandbox: never ask for a lower OOM score.
 oom_score = 0
-disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.runtime.v1.linux",
+disabled_plugins = ["io.containerd.internal.v1.opt",
   "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
   "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.devmapper"]
 
@@ -564,16 +564,16 @@ start() {
     log "ready: $(env_exports | tr '\n' ' ')"
 }
 
-# kill_pids SIGNAL PID...: signal, then wait up to 30 s for them to go.
+# kill_wait PID...: TERM, then KILL what is left after 30 s.
 kill_wait() {
     local pid left
     (($# > 0)) || return 0
     kill -TERM "$@" 2>/dev/null || true
-    for ((i = 0; i < 60; i++)); do
+    for ((i = 0; i < 300; i++)); do
         left=0
         for pid in "$@"; do kill -0 "$pid" 2>/dev/null && left=1; done
         ((left)) || return 0
-        sleep 0.5
+        sleep 0.1
     done
     kill -KILL "$@" 2>/dev/null || true
 }
@@ -602,19 +602,25 @@ stop() {
     local quiet=${1:-} name pid
     # Kubelet first (it would restart what goes), then the pods and
     # containerd with its shims, then the control plane.
-    for name in kubelet containerd kube-scheduler kube-controller-manager kube-apiserver etcd; do
+    # The scheduler and the controller-manager go together: they only talk
+    # to the API server.
+    for name in kubelet containerd "kube-scheduler kube-controller-manager" kube-apiserver etcd; do
         if [[ $name == containerd ]]; then
             local pods=()
             mapfile -t pods < <(cluster_pids | grep -vx "$(cat "$STATE/containerd.pid" 2>/dev/null || echo x)")
             if ((${#pods[@]})); then kill -KILL "${pods[@]}" 2>/dev/null || true; fi
         fi
-        [[ -f $STATE/$name.pid ]] || continue
-        pid=$(cat "$STATE/$name.pid")
-        if kill -0 "$pid" 2>/dev/null; then
-            [[ -n $quiet ]] || log "stopping $name"
-            kill_wait "$pid"
-        fi
-        rm -f "$STATE/$name.pid"
+        local pids=() n
+        for n in $name; do
+            [[ -f $STATE/$n.pid ]] || continue
+            pid=$(cat "$STATE/$n.pid")
+            if kill -0 "$pid" 2>/dev/null; then
+                [[ -n $quiet ]] || log "stopping $n"
+                pids+=("$pid")
+            fi
+        done
+        kill_wait "${pids[@]}"
+        for n in $name; do rm -f "$STATE/$n.pid"; done
     done
     # Anything left in the namespace or the cgroups (shims of a killed run).
     local left=()
@@ -635,8 +641,15 @@ stop() {
             sleep 0.5
         done
     done
+    # The veth first: deleting it takes its peer at once, whereas a deleted
+    # namespace's devices go later, asynchronously, and would make the next
+    # start's `ip link add` fail.
+    if ip link show $VETH_HOST >/dev/null 2>&1; then ip link delete $VETH_HOST 2>/dev/null || true; fi
     if ip netns list | grep -qw "^$NETNS"; then ip netns delete $NETNS; fi
-    if ip link show $VETH_HOST >/dev/null 2>&1; then ip link delete $VETH_HOST; fi
+    for ((i = 0; i < 20; i++)); do
+        ip link show $VETH_HOST >/dev/null 2>&1 || break
+        sleep 0.5
+    done
     if [[ -f $STATE/created-dirs ]]; then
         local d
         while read -r d; do rmdir "$d" 2>/dev/null || true; done <"$STATE/created-dirs"
