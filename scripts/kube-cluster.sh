@@ -428,11 +428,11 @@ setup_netns() {
 }
 
 # mkdir_tracked DIR: create a mount point the host lacks, and remember to
-# remove it at stop.
+# remove it at stop (the list is on disk: /run may not outlive a crash).
 mkdir_tracked() {
     [[ -d $1 ]] && return 0
     mkdir -p "$1"
-    printf '%s\n' "$1" >>"$STATE/created-dirs"
+    printf '%s\n' "$1" >>"$DATA/created-dirs"
 }
 
 setup_mountns() {
@@ -650,9 +650,9 @@ stop() {
         ip link show $VETH_HOST >/dev/null 2>&1 || break
         sleep 0.5
     done
-    if [[ -f $STATE/created-dirs ]]; then
+    if [[ -f $DATA/created-dirs ]]; then
         local d
-        while read -r d; do rmdir "$d" 2>/dev/null || true; done <"$STATE/created-dirs"
+        while read -r d; do rmdir "$d" 2>/dev/null || true; done <"$DATA/created-dirs"
     fi
     # Fresh state at every start: nothing may still be mounted below.
     if findmnt -rn -o TARGET | grep -qE "^($STATE|$DATA)(/|$)"; then
