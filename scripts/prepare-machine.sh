@@ -8,6 +8,10 @@
 #   scripts/prepare-machine.sh stop      # stop the daemons that `start` started
 #   scripts/prepare-machine.sh env       # print the exports the tests need
 #   scripts/prepare-machine.sh env containerd1.6   # ... for the second nerdctl leg
+#   scripts/prepare-machine.sh kube-install   # build the Kubernetes binaries (scripts/kube-cluster.sh)
+#   scripts/prepare-machine.sh kube-start     # start the one-node cluster
+#   scripts/prepare-machine.sh kube-stop      # stop it, leaving the machine as before
+#   scripts/prepare-machine.sh kube-env       # print its exports (KUBECONFIG, ...)
 #
 # Nothing here pulls an image: the tests build theirs FROM scratch with the
 # static busybox from Debian's busybox-static.
@@ -310,8 +314,12 @@ up)
     ;;
 stop) stop ;;
 env) env_exports "${2:-}" ;;
+# The Kubernetes cluster is a stage of its own: its script owns it.
+kube-install | kube-start | kube-stop | kube-env)
+    exec bash "$(dirname "${BASH_SOURCE[0]}")/kube-cluster.sh" "${1#kube-}"
+    ;;
 *)
-    echo "usage: $0 install|start|up|stop|env [containerd1.6]" >&2
+    echo "usage: $0 install|start|up|stop|env [containerd1.6]|kube-install|kube-start|kube-stop|kube-env" >&2
     exit 2
     ;;
 esac
