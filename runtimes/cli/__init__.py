@@ -40,4 +40,6 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except RuntimesError as exc:
         report(exc)
         code = exit_code(exc, args.verb)
+    except KeyboardInterrupt:
+        code = 130  # as a shell reports SIGINT, without a traceback
     sys.exit(code)
