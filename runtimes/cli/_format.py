@@ -286,6 +286,11 @@ def template_record(value: Any, *, raw: bool = False, trunc: bool = False) -> di
         record["running_for"] = _ago(value.created_at, datetime.now(UTC))
         if trunc:
             record["id"] = value.short_id
+    elif isinstance(value, Image):
+        # docker images' columns, from the first name (docker prints a row per name)
+        repository, _, tag = (value.tags or ("<none>:<none>",))[0].rpartition(":")
+        record["repository"], record["tag"] = repository, tag
+        record["created_since"] = _ago(value.created_at, datetime.now(UTC))
     return record if isinstance(record, dict) else {"value": record}
 
 

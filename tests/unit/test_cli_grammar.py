@@ -144,3 +144,15 @@ def test_bash_completion_completes_verbs_flags_and_sub_verbs() -> None:
     assert complete("network", "l") == ["ls"]
     assert complete("ls") == []  # `ls` alone is no verb
     assert set(complete("completion", "")) >= {"bash", "zsh", "fish"}
+
+
+def test_template_records_have_dockers_columns() -> None:
+    from runtimes.cli._format import template_record
+    from runtimes.models import Image
+
+    image = Image(id="sha256:" + "a" * 64, tags=("demo/app:1", "demo/app:latest"))
+    assert Template("{{.Repository}}:{{.Tag}}").render(template_record(image)) == "demo/app:1"
+    box = Container(id="b" * 64, name="web", image="demo/app:1", state=ContainerState.CREATED)
+    assert Template("{{.ID}} {{.Status}}").render(template_record(box, trunc=True)) == (
+        "bbbbbbbbbbbb Created"
+    )
