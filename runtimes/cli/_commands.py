@@ -512,7 +512,7 @@ def _show_objects(
             missing.append(ref)
     fmt = args.format if is_template(args.format) else "json"
     if found or fmt == "json":
-        emit(found, fmt, raw=args.raw)
+        emit(found, fmt, raw=args.raw, go_maps=True)
     for ref in missing:
         report(NotFound(ref, f"no such {what}: {ref}"))
     return ERROR_EXIT if missing else 0

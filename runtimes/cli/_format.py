@@ -295,10 +295,17 @@ def template_record(value: Any, *, raw: bool = False, trunc: bool = False) -> di
 
 
 def emit(
-    value: Any, fmt: str, table: Any = None, *, raw: bool = False, trunc: bool = False
+    value: Any,
+    fmt: str,
+    table: Any = None,
+    *,
+    raw: bool = False,
+    trunc: bool = False,
+    go_maps: bool = False,
 ) -> None:
     """Print ``value`` as JSON, through a ``--format`` template (one line
-    per item, ids shortened with ``trunc``), or through ``table(Output, value)``."""
+    per item, ids shortened with ``trunc``, maps printed as ``map[k:v]``
+    with ``go_maps``, as inspect does), or through ``table(Output, value)``."""
     if is_template(fmt):
         template = Template(fmt)
         items = value if isinstance(value, (list, tuple)) else [value]
@@ -306,7 +313,8 @@ def emit(
             print(template.header())
         for item in items:
             own = getattr(item, "raw", None)
-            print(template.render(template_record(item, raw=raw, trunc=trunc), own))
+            record = template_record(item, raw=raw, trunc=trunc)
+            print(template.render(record, own, go_maps=go_maps))
     elif fmt == "json" or table is None:
         print_json(value, raw=raw)
     else:

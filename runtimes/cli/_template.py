@@ -72,13 +72,21 @@ def _field(value: Any, name: str, fallback: Mapping[str, Any] | None) -> Any:
     return _MISSING
 
 
-def text(value: Any) -> str:
-    """How Go prints a value: labels as ``k=v,k2=v2`` (``docker ps``'s
-    wording), lists as ``[a b]``, nothing as ``<no value>``."""
+class _GoMap(dict[str, Any]):
+    """A mapping read from the runtime's own record: printed as Go prints
+    a map (``map[a:1 b:2]``), as ``docker inspect -f '{{.Config.Labels}}'`` does."""
+
+
+def text(value: Any, *, go_maps: bool = False) -> str:
+    """How Go prints a value: lists as ``[a b]``, nothing as ``<no value>``,
+    maps as ``map[k:v k2:v2]``; but in listings (``go_maps`` false) the
+    library's labels read ``k=v,k2=v2``, as docker's ``ls`` columns print them."""
     if value is None or value is _MISSING:
         return "<no value>"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, _GoMap) or (go_maps and isinstance(value, Mapping)):
+        return "map[" + " ".join(f"{k}:{text(v)}" for k, v in sorted(value.items())) + "]"
     if isinstance(value, Mapping):
         return ",".join(f"{k}={text(v)}" for k, v in sorted(value.items()))
     if isinstance(value, (list, tuple)):
@@ -180,15 +188,19 @@ class Template:
 
         return "".join(p if isinstance(p, str) else name(p) for p in self._parts)
 
-    def render(self, record: Any, raw: Mapping[str, Any] | None = None) -> str:
+    def render(
+        self, record: Any, raw: Mapping[str, Any] | None = None, *, go_maps: bool = False
+    ) -> str:
         """The template filled with ``record`` (plain JSON data); a field
-        missing from it is looked up in ``raw``."""
+        missing from it is looked up in ``raw``.  ``go_maps``: print maps as
+        ``docker inspect`` does (``map[k:v]``) rather than as ``docker ps``
+        does (``k=v``)."""
         out = []
         for part in self._parts:
             if isinstance(part, str):
                 out.append(part)
             else:
-                out.append(text(self._pipeline(part, record, raw)))
+                out.append(text(self._pipeline(part, record, raw), go_maps=go_maps))
         return "".join(out)
 
     def _pipeline(
@@ -227,6 +239,7 @@ class Template:
             return token
         value = record
         fallback = raw
+        from_raw = False
         for name in token.split(".")[1:]:
             if not name:
                 continue
@@ -234,6 +247,7 @@ class Template:
             if found is _MISSING and fallback is not None:
                 found = _field(fallback, name, None)
                 value, fallback = found, None
+                from_raw = True
             else:
                 fallback = _field(fallback, name, None) if isinstance(fallback, Mapping) else None
                 fallback = fallback if isinstance(fallback, Mapping) else None
@@ -242,4 +256,6 @@ class Template:
                 if name.lower() == "label":
                     return None
                 raise InvalidSpec(f"template: no field {name!r} in {token!r}")
+        if from_raw and isinstance(value, Mapping):
+            return _GoMap(value)
         return value

@@ -89,6 +89,7 @@ class TestSameAsDocker:
         finally:
             for _, name in sides.values():
                 _docker("rm", "-f", name)
+                _docker("volume", "rm", "-f", f"{name}-vol")
 
     def test_same_exit_codes_and_fields(
         self,
@@ -157,8 +158,20 @@ class TestSameAsDocker:
         mine["name"] = mine["name"].replace(pair["runtimes"][1], "NAME")
         theirs["exit_code"] = theirs["exit_code"] or None  # a running one has none here
         assert mine == theirs
-        both("inspect -f", "inspect", "-f", "{{.State.Status}} {{.Config.Labels}}", "NAME")
-        assert out("runtimes", "inspect -f").split()[0] == out("docker", "inspect -f").split()[0]
+        both("inspect -f", "inspect", "-f",
+             "{{.State.Status}} {{.Config.Labels}} {{json .Config.Env}}",
+             "NAME")  # fmt: skip
+        assert out("runtimes", "inspect -f") == out("docker", "inspect -f")
+
+        # a volume, created and inspected by each
+        labelled = ["--label", session[1], "--label", "tier=diff"]
+        both("volume", "volume", "create", *labelled, "NAME-vol")
+        assert out("runtimes", "volume") == out("docker", "volume") == "NAME-vol\n"
+        both("volume inspect", "volume", "inspect", "-f", "{{.Name}} {{.Labels}}", "NAME-vol")
+        assert out("runtimes", "volume inspect") == out("docker", "volume inspect")
+        assert "tier:diff" in out("docker", "volume inspect")
+        both("volume rm", "volume", "rm", "NAME-vol")
+        both("volume gone", "volume", "inspect", "NAME-vol")
 
         # logs --tail, exec with its exit code, env, stdin
         both("logs", "logs", "--tail", "1", "NAME")
@@ -166,6 +179,11 @@ class TestSameAsDocker:
             assert (seen[side]["logs"].stdout, seen[side]["logs"].stderr) == ("", "two\n")
         both("logs since", "logs", "--since", "10m", "NAME")
         assert out("runtimes", "logs since") == out("docker", "logs since") == "one\n"
+        hour_ago = str(int(time.time()) - 3600)
+        both("logs epoch", "logs", "--since", hour_ago, "NAME")
+        assert out("runtimes", "logs epoch") == out("docker", "logs epoch") == "one\n"
+        both("logs until", "logs", "--until", hour_ago, "NAME")
+        assert out("runtimes", "logs until") == out("docker", "logs until") == ""
         both(
             "exec",
             "exec",

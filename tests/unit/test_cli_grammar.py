@@ -19,7 +19,10 @@ from runtimes.errors import InvalidSpec
 from runtimes.models import Container, ContainerState
 
 RECORD = {"id": "0123456789abcdef", "name": "web", "labels": {"b": "2", "a": "1"}, "exit_code": 3}
-RAW = {"State": {"Status": "exited", "ExitCode": 3}, "Config": {"Env": ["A=1", "B=2"]}}
+RAW = {
+    "State": {"Status": "exited", "ExitCode": 3},
+    "Config": {"Env": ["A=1", "B=2"], "Labels": {"z": "9", "y": "8"}},
+}
 
 
 @pytest.mark.parametrize(
@@ -34,6 +37,8 @@ RAW = {"State": {"Status": "exited", "ExitCode": 3}, "Config": {"Env": ["A=1", "
         ("{{json .Labels}}", '{"a":"1","b":"2"}'),
         ("{{.State.Status}} {{.Config.Env}}", "exited [A=1 B=2]"),  # the runtime's record
         ('{{join .Config.Env ","}}', "A=1,B=2"),
+        ("{{.Config.Labels}}", "map[y:8 z:9]"),  # the runtime's own map, printed as Go does
+        ("{{json .Config.Labels}}", '{"y":"8","z":"9"}'),
         ("{{.Name | upper}}", "WEB"),
         ("{{.Name}}\\t{{.ExitCode}}", "web\t3"),
         ("  {{- .Name -}}  !", "web!"),
