@@ -177,6 +177,8 @@ def test_unknown_runtime_and_help() -> None:
         "wait",
         "inspect",
         "network",
+        "volume",
+        "completion",
     ]
     for verb in verbs:
         helped = subprocess.run(
