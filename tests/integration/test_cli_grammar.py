@@ -54,7 +54,7 @@ def boxes(
     labels = {**session_labels, MARK: prefix, "tier": "grammar"}
     running = rt.run(
         test_image,
-        ["sh", "-c", "echo one; sleep 0.3; echo two >&2; exec sleep 1000"],
+        ["sh", "-c", "echo one; sleep 1.5; echo two >&2; exec sleep 1000"],
         name=f"{prefix}-up",
         labels=labels,
     )
@@ -101,7 +101,7 @@ def test_ps_quiet_no_trunc_last_and_all(cli: Cli, boxes: tuple[Container, Contai
     assert cli("ps", "-l", "-q", *mine).stdout.split() == [done.id[:12]]
     table = cli("ps", "-a", "--no-trunc", *mine).stdout
     assert up.id in table
-    assert "sleep 0.3; echo two >&2; exec sleep 1000" in table  # the command, whole
+    assert "sleep 1.5; echo two >&2; exec sleep 1000" in table  # the command, whole
 
 
 def test_ps_filters(cli: Cli, boxes: tuple[Container, Container], test_image: str) -> None:
@@ -176,7 +176,7 @@ def test_logs_since_and_until(cli: Cli, boxes: tuple[Container, Container]) -> N
     assert sorted(logs("--until", "2099-01-01T00:00:00Z").split()) == ["one", "two"]
     started = up.started_at
     assert started is not None
-    # From the start up to just before the second line (printed 0.3 s later).
+    # Up to the first line: the second comes 1.5 s later (Podman stamps whole seconds).
     stamped = logs("-t", "--since", "10m").splitlines()
     first = datetime.fromisoformat(next(s for s in stamped if s.endswith("one")).split()[0])
     assert logs("--until", first.isoformat()).split() == ["one"]
