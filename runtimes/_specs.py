@@ -77,6 +77,8 @@ _SIGNALS = frozenset(
 )
 _SIGNAL_RE = re.compile(r"(?:SIG)?[A-Z][A-Z0-9+-]*|[0-9]{1,2}")
 _DURATION_RE = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?")
+#: ``10m``, ``1h30m``, ``90s``: a duration as ``since`` and the CLI's ``--until`` take it.
+DURATION_RE = _DURATION_RE
 # Counts and times every runtime can take (Podman and nerdctl parse 32 bits,
 # Go's time a year below 10000).
 _MAX_TAIL = 2**31 - 1
@@ -680,6 +682,8 @@ def _check_since(since: Since | None) -> int | None:
         text = since.strip()
         if text.isascii() and text.isdigit():
             return check_since(int(text))
+        if re.fullmatch(r"\d+\.\d+", text):  # docker's own spelling: 1700000000.000000000
+            return check_since(float(text))
         duration = _DURATION_RE.fullmatch(text)
         if duration and text:
             hours, minutes, seconds = (float(g) if g else 0.0 for g in duration.groups())

@@ -17,7 +17,8 @@
 #   would otherwise attach to the system containerd;
 # * dockerd with its own --data-root/--exec-root/--pidfile/--config-file,
 #   its own bridge inside the namespace (published ports answer on
-#   10.231.0.2), --iptables=false (docker-proxy publishes the ports),
+#   10.231.0.2), its iptables rules in the namespace's own tables (they isolate
+#   networks and make internal ones internal, as on any engine),
 #   listening on its unix socket and on tcp://10.231.0.2:2376 with mutual
 #   TLS from a throwaway CA;
 # * `podman system service` with its own storage, on a unix socket;
@@ -305,7 +306,7 @@ inside() {
         --host "unix://$DOCKER_SOCK" --host "tcp://$NS_ADDR:$TLS_PORT" \
         --tlsverify --tlscacert "$TLS/ca.pem" --tlscert "$TLS/server-cert.pem" \
         --tlskey "$TLS/server-key.pem" \
-        --bip "$DOCKER_BIP" --iptables=false --ip-masq=false \
+        --bip "$DOCKER_BIP" \
         >"$LOGS/dockerd.log" 2>&1 </dev/null &
 
     mkdir -p "$RUN/podman"

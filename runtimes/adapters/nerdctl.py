@@ -92,6 +92,8 @@ _INTERNAL_LABELS = ("nerdctl/", "io.containerd.image.config.")
 # Links followed at the top of a copy before giving up (Linux's own limit).
 _MAX_LINKS = 40
 _EXEC_EXIT = re.compile(r'level=fatal msg="exec failed with exit code (\d+)"')
+# nerdctl's error for a batched inspect: "no such container: ID" per id missing.
+_GONE_RE = re.compile(r"no such container: ([^\s\"\\]+)")
 
 
 def _user_labels(raw: Mapping[str, str] | None) -> dict[str, str]:
@@ -372,16 +374,32 @@ class NerdctlRuntime(Runtime):
         )
 
     def _inspect_many(self, ids: Sequence[str]) -> list[Container]:
-        if not ids:
-            return []
-        # One process for every id; a container removed meanwhile makes
-        # nerdctl exit 1 but the others are still printed.
-        done = self._shell.run(
-            ["container", "inspect", "--mode", "dockercompat", "--", *ids],
-            operation="ps",
-            check=False,
-        )
-        return [self._container(raw) for raw in _cli.parse_json_stream(done.stdout)]
+        """One process for every id.  A container removed since it was
+        listed makes nerdctl exit 1; nerdctl 1.x still prints the others,
+        nerdctl 2.x prints nothing at all (seen with 2.x on containerd 2,
+        when another process removed a container meanwhile), so the batch
+        is run again without the ids its error names, then one at a time."""
+        remaining = list(ids)
+        for _ in range(3):
+            if not remaining:
+                return []
+            done = self._shell.run(
+                ["container", "inspect", "--mode", "dockercompat", "--", *remaining],
+                operation="ps",
+                check=False,
+            )
+            found = [self._container(raw) for raw in _cli.parse_json_stream(done.stdout)]
+            if done.returncode == 0 or found:
+                return found
+            gone = set(_GONE_RE.findall(done.stderr.decode("utf-8", "replace")))
+            if not gone & set(remaining):
+                break
+            remaining = [i for i in remaining if i not in gone]
+        listed = []
+        for ref in remaining:
+            with contextlib.suppress(ContainerNotFound):
+                listed.append(self._inspect(ref))
+        return listed
 
     def _ps(self, spec: PsSpec) -> list[Container]:
         args = [

@@ -1,8 +1,10 @@
 """The ``runtimes`` command: the library's normalised view, on every runtime.
 
-Exit codes follow Docker: 125 when the runtime or the library reports an
-error, the container's own exit code for foreground ``run``, ``exec`` and
-``wait``, 2 for a bad command line.
+Exit codes follow Docker's (checked against docker 28 on a 20.10 daemon):
+125 for a bad command line or arguments, and for anything that stops
+``run`` before its container runs; 1 when the runtime reports an error
+(no such container, image, network...); the container's own exit code for
+foreground ``run``, ``exec`` and ``wait``.
 
 The grammar lives in :mod:`~runtimes.cli._parser`, the verbs in
 :mod:`~runtimes.cli._commands`, the output in :mod:`~runtimes.cli._format`.
@@ -16,7 +18,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from runtimes import registry
-from runtimes.cli._commands import ERROR_EXIT, cmd_demo, cmd_info, report
+from runtimes.cli._commands import cmd_completion, cmd_demo, cmd_info, exit_code, report
 from runtimes.cli._parser import build_parser
 from runtimes.errors import RuntimesError
 
@@ -30,12 +32,14 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     # A broken pipe (``| head``) is not an error worth a traceback.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
-        if args.handler in (cmd_info, cmd_demo):  # these connect by themselves
+        if args.handler in (cmd_info, cmd_demo, cmd_completion):  # these connect by themselves
             code = args.handler(args)
         else:
             with registry.connect(args.runtime) as rt:
                 code = args.handler(rt, args)
     except RuntimesError as exc:
         report(exc)
-        code = ERROR_EXIT
+        code = exit_code(exc, args.verb)
+    except KeyboardInterrupt:
+        code = 130  # as a shell reports SIGINT, without a traceback
     sys.exit(code)

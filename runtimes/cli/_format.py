@@ -15,7 +15,17 @@ from typing import Any, TextIO
 
 import attrs
 
-from runtimes.models import Container, ContainerState, Image, Network, Process, Progress, Stats
+from runtimes.cli._template import Template, is_template
+from runtimes.models import (
+    Container,
+    ContainerState,
+    Image,
+    Network,
+    Process,
+    Progress,
+    Stats,
+    Volume,
+)
 
 __all__ = [
     "Output",
@@ -31,7 +41,9 @@ __all__ = [
     "short",
     "stats_table",
     "status_text",
+    "template_record",
     "to_json",
+    "volumes_table",
 ]
 
 
@@ -98,14 +110,39 @@ def _ago(moment: datetime | None, now: datetime) -> str:
     return f"{human_duration((now - moment).total_seconds())} ago" if moment else ""
 
 
-def status_text(c: Container) -> str:
-    """``Up``, ``Exited (3)``...: from fields every runtime's listing has, so
-    the table is the same on each (the CREATED column carries the time)."""
-    if c.state is ContainerState.RUNNING:
-        return "Up"
-    if c.state is ContainerState.EXITED:
-        return f"Exited ({c.exit_code})"
-    return c.state.value.capitalize()
+def status_text(c: Container, now: datetime | None = None) -> str:
+    """Docker's STATUS: ``Up 3 minutes``, ``Exited (0) 2 seconds ago``,
+    ``Up 5 seconds (Paused)``, ``Up 1 hour (healthy)``, ``Created``.
+
+    Inspect-free, from what each runtime's listing holds: Podman's listing
+    has ``StartedAt`` and ``ExitedAt``, and nerdctl's adapter lists through
+    ``inspect --mode dockercompat`` (one call for all), so both fill
+    ``started_at``/``finished_at``.  Docker's listing has no times, only
+    its daemon's own ``Status`` text in the same words (``Up 3 minutes``):
+    that text is used when the times are missing.
+    """
+    now = now or datetime.now(UTC)
+    state = c.state
+    if state in (ContainerState.RUNNING, ContainerState.PAUSED):
+        if c.started_at is None:
+            given = c.raw.get("Status")
+            if isinstance(given, str) and given:
+                return given
+            text = "Up"
+        else:
+            text = f"Up {human_duration((now - c.started_at).total_seconds())}"
+        if state is ContainerState.PAUSED:
+            return f"{text} (Paused)"
+        return f"{text} ({c.health})" if c.health else text
+    if state in (ContainerState.EXITED, ContainerState.RESTARTING):
+        word = "Exited" if state is ContainerState.EXITED else "Restarting"
+        if c.finished_at is None:
+            given = c.raw.get("Status")
+            if isinstance(given, str) and given.startswith(word):
+                return given
+            return f"{word} ({c.exit_code})"
+        return f"{word} ({c.exit_code}) {_ago(c.finished_at, now)}"
+    return state.value.capitalize()
 
 
 class Output:
@@ -141,15 +178,18 @@ class Output:
             print(line(row, colour), file=self.stream)
 
 
-def containers_table(out: Output, containers: Sequence[Container]) -> None:
+def containers_table(
+    out: Output, containers: Sequence[Container], *, no_trunc: bool = False
+) -> None:
     now = datetime.now(UTC)
+    command_width = 10**6 if no_trunc else 30
     rows = [
         [
-            c.short_id,
+            c.id if no_trunc else c.short_id,
             c.image,
-            short(" ".join(c.command), 30),
+            short(" ".join(c.command), command_width),
             _ago(c.created_at, now),
-            status_text(c),
+            status_text(c, now),
             ", ".join(
                 f"{p.host_ip}:{p.host_port}->{p.container_port}/{p.protocol}" for p in c.ports
             ),
@@ -194,6 +234,13 @@ def networks_table(out: Output, networks: Sequence[Network]) -> None:
     out.table(["NETWORK ID", "NAME", "SUBNET", "INTERNAL", "LABELS"], rows)
 
 
+def volumes_table(out: Output, volumes: Sequence[Volume]) -> None:
+    rows = [
+        [v.name, short(",".join(f"{k}={val}" for k, val in v.labels.items()), 60)] for v in volumes
+    ]
+    out.table(["VOLUME NAME", "LABELS"], rows)
+
+
 def stats_table(out: Output, samples: Sequence[tuple[str, Stats]]) -> None:
     """``docker stats --no-stream``'s columns; a figure the runtime does not give is ``--``."""
 
@@ -229,9 +276,46 @@ def short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def emit(value: Any, fmt: str, table: Any = None, *, raw: bool = False) -> None:
-    """Print ``value`` as JSON, or through ``table(Output, value)``."""
-    if fmt == "json" or table is None:
+def template_record(value: Any, *, raw: bool = False, trunc: bool = False) -> dict[str, Any]:
+    """What a ``--format`` template sees for one model: its JSON, plus
+    Docker's computed columns for a container (``Status``, ``RunningFor``).
+    ``trunc``: ids of 12 digits, as in ``docker ps``'s ``{{.ID}}``."""
+    record = to_json(value, raw=raw)
+    if isinstance(value, Container):
+        record["status"] = status_text(value)
+        record["running_for"] = _ago(value.created_at, datetime.now(UTC))
+        if trunc:
+            record["id"] = value.short_id
+    elif isinstance(value, Image):
+        # docker images' columns, from the first name (docker prints a row per name)
+        repository, _, tag = (value.tags or ("<none>:<none>",))[0].rpartition(":")
+        record["repository"], record["tag"] = repository, tag
+        record["created_since"] = _ago(value.created_at, datetime.now(UTC))
+    return record if isinstance(record, dict) else {"value": record}
+
+
+def emit(
+    value: Any,
+    fmt: str,
+    table: Any = None,
+    *,
+    raw: bool = False,
+    trunc: bool = False,
+    go_maps: bool = False,
+) -> None:
+    """Print ``value`` as JSON, through a ``--format`` template (one line
+    per item, ids shortened with ``trunc``, maps printed as ``map[k:v]``
+    with ``go_maps``, as inspect does), or through ``table(Output, value)``."""
+    if is_template(fmt):
+        template = Template(fmt)
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if template.table:
+            print(template.header())
+        for item in items:
+            own = getattr(item, "raw", None)
+            record = template_record(item, raw=raw, trunc=trunc)
+            print(template.render(record, own, go_maps=go_maps))
+    elif fmt == "json" or table is None:
         print_json(value, raw=raw)
     else:
         table(Output(sys.stdout), value)

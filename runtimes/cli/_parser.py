@@ -3,17 +3,54 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import textwrap
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from runtimes.cli import _commands as c
 
-__all__ = ["build_parser"]
+__all__ = ["USAGE_EXIT", "build_parser"]
+
+#: Docker's exit code for a command line it cannot parse (argparse's own is 2).
+USAGE_EXIT = 125
+
+FORMAT_HELP = (
+    "table (default), json, or a template such as '{{.Name}}\\t{{.Status}}' "
+    "or 'table {{.ID}}\\t{{.Name}}' (see `runtimes --help`)"
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, exiting 125 on a bad command line as ``docker`` does."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(USAGE_EXIT, f"{self.prog}: error: {message}\n")
+
+
+def _global_options(parser: argparse.ArgumentParser, *, short_format: bool = False) -> None:
+    """``--runtime`` and ``--format`` after the verb too, as Docker's fingers
+    type them (``runtimes ps --format json``).  ``SUPPRESS`` keeps the value
+    given before the verb when the flag is not repeated after it."""
+    parser.add_argument(
+        "--runtime",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="runtime to use (docker, podman, nerdctl...)",
+    )
+    flags = ("-f", "--format") if short_format else ("--format",)
+    parser.add_argument(*flags, metavar="FORMAT", default=argparse.SUPPRESS, help=FORMAT_HELP)
 
 
 def _verb(
-    sub: Any, name: str, handler: Callable[..., int], summary: str, examples: str
+    sub: Any,
+    name: str,
+    handler: Callable[..., int],
+    summary: str,
+    examples: str,
+    *,
+    short_format: bool = False,
 ) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = sub.add_parser(
         name,
@@ -23,11 +60,12 @@ def _verb(
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(handler=handler)
+    _global_options(parser, short_format=short_format)
     return parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="runtimes",
         description="Containers on docker, podman or containerd (nerdctl), one interface.",
         epilog=textwrap.dedent(
@@ -35,17 +73,34 @@ def build_parser() -> argparse.ArgumentParser:
             The runtime is chosen by --runtime, else RUNTIMES_DEFAULT, else
             [tool.runtimes] default in pyproject.toml, else the user config,
             else the first reachable of docker, podman, nerdctl.
-            Exit codes: 125 on a runtime or library error; the container's own
-            exit code for run (foreground), exec and wait."""
+            --runtime and --format are accepted before or after the verb.
+
+            --format takes table, json, or a Go-like template: {{.Field}},
+            {{.A.B}}, {{json .X}}, {{.Labels}}, {{.Label "k"}}, {{index .X "k"}},
+            {{join .X ","}}, {{.X | upper}}; "table " in front adds a header;
+            \\t is a tab.  Fields match the JSON keys ignoring case and
+            underscores ({{.ExitCode}}, {{.ID}}), Docker's column names
+            ({{.Names}}, {{.Status}}, {{.RunningFor}}), then the runtime's own
+            record on inspect ({{.State.Status}}).
+
+            Exit codes, as docker's: 125 for a bad command line or arguments
+            (and anything that stops `run` before the container runs); 1 when
+            the runtime reports an error (no such container, image...); the
+            container's own exit code for run (foreground), exec and wait.
+
+            examples:
+              runtimes ps --format json
+              runtimes ps -a --filter label=app --filter status=exited -q
+              runtimes inspect -f '{{.Name}} {{.State}}' web db
+              runtimes logs --since 10m --until 2m web
+              source <(runtimes completion bash)"""
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--runtime", metavar="NAME", help="runtime to use (docker, podman, nerdctl...)"
     )
-    parser.add_argument(
-        "--format", choices=("table", "json"), default="table", help="output format"
-    )
+    parser.add_argument("--format", metavar="FORMAT", default="table", help=FORMAT_HELP)
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
 
     _verb(
@@ -63,8 +118,6 @@ def build_parser() -> argparse.ArgumentParser:
         "Build, run, reach, list, log, stop and remove a tiny web server on each runtime.",
         "runtimes demo\nruntimes --runtime podman demo\nruntimes demo --runtime nerdctl",
     )
-    # Also after the verb, as the README writes it; SUPPRESS keeps the global value.
-    p.add_argument("--runtime", metavar="NAME", default=argparse.SUPPRESS, help="only this runtime")
 
     p = _verb(
         sub,
@@ -72,18 +125,35 @@ def build_parser() -> argparse.ArgumentParser:
         c.cmd_ps,
         "List containers.",
         "runtimes ps\nruntimes ps -a --filter label=app=web\n"
-        "runtimes --format json ps --filter name=web",
+        "runtimes ps --format json --filter name=web\n"
+        "runtimes ps -aq --filter label=ci.job --filter status=exited   # ids only\n"
+        "runtimes ps -n 3 --no-trunc\n"
+        "runtimes ps --filter ancestor=demo:1 --format '{{.Names}}\\t{{.Status}}'",
     )
     p.add_argument("-a", "--all", action="store_true", help="include stopped containers")
-    p.add_argument("--filter", action="append", metavar="KEY=VALUE", help="label=K=V or name=N")
+    p.add_argument(
+        "--filter",
+        action="append",
+        metavar="KEY=VALUE",
+        help="label=K or label=K=V (all must match); name=REGEX, status=STATE, "
+        "ancestor=IMAGE, id=PREFIX (any of the same key matches)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the ids")
+    p.add_argument("--no-trunc", action="store_true", help="full ids and commands")
+    p.add_argument(
+        "-n", "--last", type=int, default=-1, metavar="N", help="the N newest, in any state"
+    )
+    p.add_argument("-l", "--latest", action="store_true", help="the newest, in any state")
 
-    _verb(
+    p = _verb(
         sub,
         "images",
         c.cmd_images,
         "List local images.",
-        "runtimes images\nruntimes --format json images",
+        "runtimes images\nruntimes images --format json\nruntimes images -q",
     )
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the image ids")
+    p.add_argument("--no-trunc", action="store_true", help="full image ids")
 
     p = _verb(
         sub,
@@ -205,12 +275,20 @@ def build_parser() -> argparse.ArgumentParser:
         "logs",
         c.cmd_logs,
         "Print a container's output.",
-        "runtimes logs web\nruntimes logs -f --tail 10 -t web",
+        "runtimes logs web\nruntimes logs -f --tail 10 -t web\n"
+        "runtimes logs --since 10m web                  # the last ten minutes\n"
+        "runtimes logs --since 1h30m --until 1h web\n"
+        "runtimes logs --since 2026-11-29T05:00:00Z --until 1764392400 web",
     )
     p.add_argument("-f", "--follow", action="store_true", help="follow until the container exits")
-    p.add_argument("--tail", type=int, metavar="N")
+    p.add_argument("-n", "--tail", type=_tail, metavar="N", help="the last N lines (or all)")
     p.add_argument("-t", "--timestamps", action="store_true")
-    p.add_argument("--since", metavar="T", help="RFC 3339 time or epoch seconds")
+    p.add_argument(
+        "--since",
+        metavar="T",
+        help="from T: a duration ago (10m, 1h30m), RFC 3339, or epoch seconds",
+    )
+    p.add_argument("--until", metavar="T", help="up to T, same forms as --since")
     p.add_argument("container", metavar="CONTAINER")
 
     p = _verb(
@@ -233,8 +311,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-s", "--signal", default="SIGKILL")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
 
-    p = _verb(sub, "rm", c.cmd_rm, "Remove containers.", "runtimes rm web\nruntimes rm -f web db")
-    p.add_argument("-f", "--force", action="store_true", help="kill first if running")
+    p = _verb(
+        sub,
+        "rm",
+        c.cmd_rm,
+        "Remove containers.",
+        "runtimes rm web\nruntimes rm -f web db       # exits 0 even if one is already gone\n"
+        "runtimes rm -f $(runtimes ps -aq --filter label=ci.job=42)",
+    )
+    p.add_argument(
+        "-f", "--force", action="store_true", help="kill first if running; a missing one is fine"
+    )
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
 
     p = _verb(
@@ -243,10 +330,18 @@ def build_parser() -> argparse.ArgumentParser:
         c.cmd_exec,
         "Run a command in a running container, printing its output as it comes.",
         "runtimes exec web ls /\nruntimes exec -e A=1 -w /tmp -u 1000 web sh -c 'echo $A'\n"
-        "runtimes exec -i db psql < dump.sql\nruntimes exec -d web sh -c 'sleep 60; touch /x'",
+        "runtimes exec -i db psql < dump.sql\nruntimes exec -d web sh -c 'sleep 60; touch /x'\n"
+        "runtimes exec -t web top -b -n 1           # on a terminal: \\r\\n line ends\n"
+        "echo 'select 1;' | runtimes exec -it db psql   # -it: stdin forwarded, as -i",
     )
     p.add_argument("-i", "--interactive", action="store_true", help="pass stdin to the command")
-    p.add_argument("-t", "--tty", action="store_true", help="run it on a terminal")
+    p.add_argument(
+        "-t",
+        "--tty",
+        action="store_true",
+        help="run it on a terminal; with -i, stdin is forwarded and no terminal is "
+        "allocated (the library takes stdin or a terminal, not both)",
+    )
     p.add_argument("-d", "--detach", action="store_true", help="start it and return at once")
     p.add_argument("-e", "--env", action="append", metavar="K=V")
     p.add_argument("-w", "--workdir")
@@ -267,13 +362,25 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "inspect",
         c.cmd_inspect,
-        "Print a container as JSON.",
-        "runtimes inspect web\nruntimes inspect --raw web",
+        "Print containers, images, volumes or networks as a JSON list.",
+        "runtimes inspect web\nruntimes inspect --raw web db\n"
+        "runtimes inspect demo:1 shop-net data-vol      # each looked up by kind, in order\n"
+        "runtimes inspect --type image demo:1\n"
+        "runtimes inspect -f '{{.Name}} {{.State}} {{.ExitCode}}' web\n"
+        "runtimes inspect -f '{{json .Labels}}' web\n"
+        "runtimes inspect -f '{{.State.StartedAt}}' web   # the runtime's own record",
+        short_format=True,
     )
     p.add_argument("--raw", action="store_true", help="include the runtime's own record")
-    p.add_argument("container", metavar="CONTAINER")
+    p.add_argument(
+        "--type",
+        choices=("container", "image", "volume", "network"),
+        help="only this kind (default: container, image, network, then volume)",
+    )
+    p.add_argument("targets", nargs="+", metavar="NAME")
 
     _network_verbs(sub)
+    _volume_verbs(sub)
 
     p = _verb(
         sub,
@@ -369,7 +476,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", action="store_true", help="prune images")
     p.add_argument("--volumes", action="store_true", help="prune volumes")
     p.add_argument("-f", "--force", action="store_true", help="allowed without a label filter")
+
+    p = _verb(
+        sub,
+        "completion",
+        c.cmd_completion,
+        "Print a shell completion script for bash, zsh or fish.",
+        "source <(runtimes completion bash)            # in ~/.bashrc\n"
+        'runtimes completion zsh > "${fpath[1]}/_runtimes"\n'
+        "runtimes completion fish > ~/.config/fish/completions/runtimes.fish",
+    )
+    p.add_argument("shell", choices=("bash", "zsh", "fish"))
     return parser
+
+
+def _tail(text: str) -> int | None:
+    """``--tail N``, or ``all`` as docker takes it."""
+    if text == "all":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid --tail {text!r}: a number or all") from None
 
 
 def _network_verbs(sub: Any) -> None:
@@ -389,9 +517,10 @@ def _network_verbs(sub: Any) -> None:
         "ls",
         c.cmd_network_ls,
         "List networks (not the host and none modes).",
-        "runtimes network ls\nruntimes --format json network ls --filter label=app=shop",
+        "runtimes network ls\nruntimes network ls --format json --filter label=app=shop",
     )
     n.add_argument("--filter", action="append", metavar="label=K=V", help="label=K=V")
+    n.add_argument("-q", "--quiet", action="store_true", help="print only the names")
     n = _verb(
         verbs,
         "create",
@@ -416,8 +545,61 @@ def _network_verbs(sub: Any) -> None:
         verbs,
         "inspect",
         c.cmd_network_inspect,
-        "Print a network as JSON.",
-        "runtimes network inspect shop-net\nruntimes network inspect --raw shop-net",
+        "Print networks as a JSON list.",
+        "runtimes network inspect shop-net\nruntimes network inspect --raw shop-net\n"
+        "runtimes network inspect -f '{{.Subnets}}' shop-net",
+        short_format=True,
     )
     n.add_argument("--raw", action="store_true", help="include the runtime's own record")
-    n.add_argument("network", metavar="NETWORK")
+    n.add_argument("networks", nargs="+", metavar="NETWORK")
+
+
+def _volume_verbs(sub: Any) -> None:
+    p = _verb(
+        sub,
+        "volume",
+        c.cmd_volume_ls,
+        "Manage volumes: ls, create, rm, inspect.",
+        "runtimes volume create --label app=shop shop-data\n"
+        "runtimes run -d -v shop-data:/data demo:1 sleep 1d\n"
+        "runtimes volume ls --filter label=app=shop\n"
+        "runtimes volume rm shop-data",
+    )
+    verbs = p.add_subparsers(dest="volume_verb", metavar="COMMAND", required=True)
+    v = _verb(
+        verbs,
+        "ls",
+        c.cmd_volume_ls,
+        "List volumes.",
+        "runtimes volume ls\nruntimes volume ls -q --filter label=app=shop",
+    )
+    v.add_argument("--filter", action="append", metavar="label=K=V", help="label=K=V")
+    v.add_argument("-q", "--quiet", action="store_true", help="print only the names")
+    v = _verb(
+        verbs,
+        "create",
+        c.cmd_volume_create,
+        "Create a volume; print its name.",
+        "runtimes volume create shop-data\nruntimes volume create --label app=shop shop-data",
+    )
+    v.add_argument("--label", action="append", metavar="K=V")
+    v.add_argument("name", metavar="NAME")
+    v = _verb(
+        verbs,
+        "rm",
+        c.cmd_volume_rm,
+        "Remove volumes.",
+        "runtimes volume rm shop-data\nruntimes volume rm -f a b",
+    )
+    v.add_argument("-f", "--force", action="store_true", help="even if a container uses it")
+    v.add_argument("volumes", nargs="+", metavar="VOLUME")
+    v = _verb(
+        verbs,
+        "inspect",
+        c.cmd_volume_inspect,
+        "Print volumes as a JSON list.",
+        "runtimes volume inspect shop-data\nruntimes volume inspect -f '{{.Labels}}' shop-data",
+        short_format=True,
+    )
+    v.add_argument("--raw", action="store_true", help="include the runtime's own record")
+    v.add_argument("volumes", nargs="+", metavar="VOLUME")

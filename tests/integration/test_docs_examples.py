@@ -257,3 +257,46 @@ def test_page_examples(
         with contextlib.suppress(RuntimesError):
             rt.remove(name, force=True)
     assert not left, f"{page}: the examples left containers behind: {left}"
+
+
+SHELL_BLOCK = re.compile(r"<!-- run: (?P<name>[\w.]+) -->\n```bash\n(?P<code>.*?)```", re.S)
+
+
+def test_cli_page(
+    container_runtime: Runtime,
+    test_image: str,
+    session_labels: dict[str, str],
+    unique_name: Any,
+    tmp_path: Path,
+) -> None:
+    found = {m["name"]: m["code"] for m in SHELL_BLOCK.finditer((DOCS / "cli.md").read_text())}
+    script = tmp_path / "cli.sh"
+    script.write_text("set -euo pipefail\n" + found["cli.sh"])
+    name = unique_name("clidoc")
+    env = {
+        **os.environ,
+        "RUNTIMES_DEFAULT": container_runtime.name,
+        "IMAGE": test_image,
+        "NAME": name,
+        "LABEL": "=".join(next(iter(session_labels.items()))),
+        # `runtimes` as installed next to this interpreter
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    try:
+        done = subprocess.run(
+            ["bash", str(script)], env=env, capture_output=True, text=True, timeout=300,
+            check=False,
+        )  # fmt: skip
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "runtimes.cli", "--runtime", container_runtime.name,
+             "rm", "-f", name],
+            capture_output=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert f"{name} is running" in out
+    assert "hello from /tmp" in out
+    assert "piped in" in out
+    assert re.search(r"NAMES\s+STATUS\s+LABEL", out), out
+    assert re.search(r"Exited \(\d+\) .* ago", out), out
