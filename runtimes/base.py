@@ -860,6 +860,8 @@ class Runtime(abc.ABC):
             detach=detach,
             tty=tty,
         )
+        if spec.stdin is not None:
+            self._require(Capability.EXEC_STDIN, "exec with stdin")
         with _redact.secrets(spec.env):
             if detach:
                 self._exec_detached(spec)

@@ -160,6 +160,10 @@ class Capability(enum.StrEnum):
     #: in :meth:`~runtimes.Runtime.wait_for` and
     #: :meth:`~runtimes.Runtime.check_health`, with the same semantics.
     SCHEDULES_HEALTHCHECKS = "schedules-healthchecks"
+    #: ``exec(..., stdin=...)``: the command reads the input, then its end.
+    #: (Docker over TLS: the input would need a TLS half-close, which
+    #: Python's ``ssl`` cannot send without ending the connection.)
+    EXEC_STDIN = "exec-stdin"
 
 
 class MountType(enum.StrEnum):

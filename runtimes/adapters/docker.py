@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Generator, Iterator, Mapping
-from typing import IO, Any, Literal
+from typing import IO, Any, ClassVar, Literal
 
 import attrs
 import docker
@@ -110,8 +110,16 @@ class DockerRuntime(Runtime):
             Capability.INTERNAL_NETWORKS,
             Capability.ISOLATED_NETWORKS,
             Capability.SCHEDULES_HEALTHCHECKS,
+            Capability.EXEC_STDIN,
         }
     )
+    unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
+        Capability.EXEC_STDIN: (
+            "over TLS the command would never see the end of its input: ending it "
+            "takes a TLS half-close, and Python's ssl module can only close the "
+            "whole connection (SSLSocket.shutdown drops the TLS session)"
+        ),
+    }
     options = (
         "host",
         "context",
@@ -151,6 +159,8 @@ class DockerRuntime(Runtime):
         )
         self.host = self.endpoint.url
         self.engine_host = engine_host(self.host)
+        if self.endpoint.tls is not None:
+            self.capabilities = self.capabilities - {Capability.EXEC_STDIN}
         self._ssh = _SshSettings(ssh_identity, ssh_known_hosts, ssh_client)
         self._client, self._bridge = _open_client(self.endpoint, self.default_timeout, self._ssh)
 

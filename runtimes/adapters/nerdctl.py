@@ -114,6 +114,7 @@ class NerdctlRuntime(Runtime):
     #: nerdctl's version provides (see :func:`capabilities_for`).
     capabilities = frozenset(
         {
+            Capability.EXEC_STDIN,
             Capability.CREATES_MISSING_WORKDIR,
             Capability.PRECISE_LOG_TIMESTAMPS,
             Capability.ISOLATED_NETWORKS,

@@ -117,6 +117,7 @@ class PodmanRuntime(Runtime):
     name = "podman"
     capabilities = frozenset(
         {
+            Capability.EXEC_STDIN,
             Capability.LOSSLESS_LOGS,
             Capability.KEEPS_UNTERMINATED_LAST_LINE,
             Capability.NETWORK_ALIASES,

@@ -643,6 +643,15 @@ class ExecContract(_Base):
 
     def test_stdin(self, rt: Runtime, launch: Launch, tmp_path: Path) -> None:
         c = launch(["sleep", "1000"])
+        if Capability.EXEC_STDIN not in rt.capabilities:
+            # Declared: refused before anything runs, never a command left
+            # waiting for an end of input that cannot come.
+            for stream in (False, True):
+                with pytest.raises(runtimes.Unsupported) as info:
+                    rt.exec(c, ["cat"], stdin=b"x", stream=stream)
+                assert info.value.capability is Capability.EXEC_STDIN
+            assert [p.command for p in rt.top(c)] == ["sleep 1000"]
+            return
         assert rt.exec(c, ["cat"], stdin=b"hello\nworld").stdout == b"hello\nworld"
         data = os.urandom(1 << 20)
         (tmp_path / "input").write_bytes(data)
