@@ -318,6 +318,22 @@ class Runtime(abc.ABC):
         remove: bool = False,
         pull: str | None = None,
         healthcheck: Healthcheck | None = None,
+        memory: int | str | None = None,
+        cpus: float | None = None,
+        restart_policy: str | None = None,
+        init: bool = False,
+        read_only: bool = False,
+        cap_add: Sequence[str] | str | None = None,
+        cap_drop: Sequence[str] | str | None = None,
+        privileged: bool = False,
+        tmpfs: Mapping[str, str] | Sequence[str] | str | None = None,
+        shm_size: int | str | None = None,
+        ulimits: Mapping[str, int | str | tuple[int, int]] | None = None,
+        dns: Sequence[str] | str | None = None,
+        extra_hosts: Mapping[str, str] | None = None,
+        platform: str | None = None,
+        stop_signal: str | int | None = None,
+        stop_timeout: int | None = None,
     ) -> Container:
         """Create and start a container, detached; return it as inspected.
 
@@ -348,6 +364,35 @@ class Runtime(abc.ABC):
         has ``Capability.SCHEDULES_HEALTHCHECKS``, else the library runs it
         when asked (:meth:`check_health`, :meth:`wait_for`).  See
         ``Container.health``.
+
+        Resources and security, checked before anything is created
+        (:class:`~runtimes.InvalidSpec`):
+
+        - ``memory``: bytes, or a size text (``"64m"``, ``"1g"``; powers of
+          1024), at least 6 MiB.  ``shm_size``: the size of ``/dev/shm``, the same way.
+        - ``cpus``: CPUs' worth of time (``0.5``: half of one), 0.01 to 1024.
+        - ``restart_policy``: ``"no"``, ``"always"``, ``"unless-stopped"``,
+          ``"on-failure"`` or ``"on-failure:N"`` (at most N restarts); not
+          with ``remove=True``.  See ``Container.restart_policy`` and
+          ``Container.restart_count``.
+        - ``init``: the engine's init (docker-init, catatonit, tini) is
+          PID 1, reaps zombies and forwards signals to the command.
+        - ``read_only``: a read-only root file system (add ``tmpfs`` for
+          the paths the process writes).
+        - ``cap_add`` / ``cap_drop``: Linux capability names, with or
+          without ``CAP_``, any case, or ``"ALL"``; ``privileged``: every
+          capability and the host's devices.
+        - ``tmpfs``: mount points, as a list or a mapping to mount options
+          (``{"/run": "size=16m,mode=1777"}``).
+        - ``ulimits``: ``{"nofile": 1024}`` (soft and hard), ``"512:1024"``
+          or ``(512, 1024)``.  Limits not given are the engine's defaults.
+        - ``dns``: name server addresses; ``extra_hosts``: ``{name: IP}``
+          added to ``/etc/hosts``.
+        - ``platform``: ``os/arch[/variant]`` the image must be for
+          (a local image for another platform is :class:`~runtimes.ImageNotFound`).
+        - ``stop_signal`` / ``stop_timeout``: what :meth:`stop` sends
+          first, and how many seconds the engine's own stop waits before
+          SIGKILL (``Container.stop_signal``, ``Container.stop_timeout``).
         """
         check = _specs.check_healthcheck(healthcheck)
         spec = _specs.run_spec(
@@ -366,6 +411,22 @@ class Runtime(abc.ABC):
             hostname=hostname,
             remove=remove,
             builtin_networks=self.builtin_networks,
+            memory=memory,
+            cpus=cpus,
+            restart_policy=restart_policy,
+            init=init,
+            read_only=read_only,
+            cap_add=cap_add,
+            cap_drop=cap_drop,
+            privileged=privileged,
+            tmpfs=tmpfs,
+            shm_size=shm_size,
+            ulimits=ulimits,
+            dns=dns,
+            extra_hosts=extra_hosts,
+            platform=platform,
+            stop_signal=stop_signal,
+            stop_timeout=stop_timeout,
         )
         return self._make(self._with_healthcheck(spec, check), pull, self._run)
 
@@ -991,6 +1052,22 @@ class Runtime(abc.ABC):
         remove: bool = False,
         pull: str | None = None,
         healthcheck: Healthcheck | None = None,
+        memory: int | str | None = None,
+        cpus: float | None = None,
+        restart_policy: str | None = None,
+        init: bool = False,
+        read_only: bool = False,
+        cap_add: Sequence[str] | str | None = None,
+        cap_drop: Sequence[str] | str | None = None,
+        privileged: bool = False,
+        tmpfs: Mapping[str, str] | Sequence[str] | str | None = None,
+        shm_size: int | str | None = None,
+        ulimits: Mapping[str, int | str | tuple[int, int]] | None = None,
+        dns: Sequence[str] | str | None = None,
+        extra_hosts: Mapping[str, str] | None = None,
+        platform: str | None = None,
+        stop_signal: str | int | None = None,
+        stop_timeout: int | None = None,
     ) -> Container:
         """Create a container as :meth:`run` would, without starting it;
         return it as inspected (state ``CREATED``).
@@ -1016,6 +1093,22 @@ class Runtime(abc.ABC):
             hostname=hostname,
             remove=remove,
             builtin_networks=self.builtin_networks,
+            memory=memory,
+            cpus=cpus,
+            restart_policy=restart_policy,
+            init=init,
+            read_only=read_only,
+            cap_add=cap_add,
+            cap_drop=cap_drop,
+            privileged=privileged,
+            tmpfs=tmpfs,
+            shm_size=shm_size,
+            ulimits=ulimits,
+            dns=dns,
+            extra_hosts=extra_hosts,
+            platform=platform,
+            stop_signal=stop_signal,
+            stop_timeout=stop_timeout,
         )
         return self._make(self._with_healthcheck(spec, check), pull, self._create)
 

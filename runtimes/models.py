@@ -290,6 +290,18 @@ class Container:
     #: ``Capability.SCHEDULES_HEALTHCHECKS`` it is the result of the last
     #: check this ``Runtime`` object ran (``"starting"`` before any).
     health: str | None = None
+    #: Restart policy as given to ``run``: ``"no"``, ``"always"``,
+    #: ``"unless-stopped"``, ``"on-failure"`` or ``"on-failure:N"``.
+    #: Filled by ``inspect`` (``None`` from ``ps``).
+    restart_policy: str | None = None
+    #: How many times the engine restarted it under its restart policy
+    #: (``inspect``; ``0`` from ``ps``).
+    restart_count: int = 0
+    #: Signal ``stop`` sends first (``"SIGTERM"`` unless set; ``inspect``).
+    stop_signal: str | None = None
+    #: Seconds the engine's own stop waits before SIGKILL (``10`` unless
+    #: set; ``inspect``).
+    stop_timeout: int | None = None
     #: Name of the runtime that reported it.
     runtime: str = ""
     #: The backend's own record, untouched.

@@ -445,7 +445,24 @@ class DockerRuntime(Runtime):
 
     def _create(self, spec: RunSpec) -> str:
         host_config: dict[str, Any] = self._client.create_host_config(
-            auto_remove=spec.remove, network_mode=spec.network
+            auto_remove=spec.remove,
+            network_mode=spec.network,
+            mem_limit=spec.memory,
+            nano_cpus=round(spec.cpus * 1e9) if spec.cpus is not None else None,
+            restart_policy=_restart_policy(spec.restart_policy),
+            init=spec.init or None,
+            read_only=spec.read_only or None,
+            cap_add=list(spec.cap_add) or None,
+            cap_drop=list(spec.cap_drop) or None,
+            privileged=spec.privileged,
+            tmpfs=dict(spec.tmpfs) or None,
+            shm_size=spec.shm_size,
+            ulimits=[
+                docker.types.Ulimit(name=u.name, soft=u.soft, hard=u.hard) for u in spec.ulimits
+            ]
+            or None,
+            dns=list(spec.dns) or None,
+            extra_hosts=dict(spec.extra_hosts) or None,
         )
         if spec.ports:
             bindings: dict[str, list[dict[str, str]]] = {}
@@ -484,6 +501,9 @@ class DockerRuntime(Runtime):
                 networking_config=networking,
                 hostname=spec.hostname,
                 healthcheck=_healthcheck(spec.healthcheck),
+                stop_signal=spec.stop_signal,
+                stop_timeout=spec.stop_timeout,
+                platform=spec.platform,
                 detach=True,
             )
         container_id: str = created["Id"]
@@ -1101,6 +1121,13 @@ def registry_is_insecure(config: Mapping[str, Any], registry: str) -> bool:
             if address in ipaddress.ip_network(cidr, strict=False):
                 return True
     return False
+
+
+def _restart_policy(policy: str | None) -> dict[str, Any] | None:
+    if policy is None:
+        return None
+    name, _, count = policy.partition(":")
+    return {"Name": name, "MaximumRetryCount": int(count or 0)}
 
 
 def _healthcheck(check: Healthcheck | None) -> dict[str, Any] | None:

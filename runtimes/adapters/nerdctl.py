@@ -23,6 +23,8 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Literal, NamedTuple
 
+import attrs
+
 from runtimes import _credentials, _logs, _normalize
 from runtimes._shell import FOREVER, Completed, Shell, clean_error_text, terminate
 from runtimes._translate import Target
@@ -87,7 +89,7 @@ KEEPS_LAST_LINE_SINCE = (2, 3, 4)
 STATS_CPU_SINCE = (2, 2, 0)
 _VERSION = re.compile(rb"^nerdctl version v?(\d+)\.(\d+)\.(\d+)\b")
 # Labels nerdctl adds for its own bookkeeping; callers never set them.
-_INTERNAL_LABELS = ("nerdctl/", "io.containerd.image.config.")
+_INTERNAL_LABELS = ("nerdctl/", "io.containerd.image.config.", "containerd.io/restart.")
 # Links followed at the top of a copy before giving up (Linux's own limit).
 _MAX_LINKS = 40
 _EXEC_EXIT = re.compile(r'level=fatal msg="exec failed with exit code (\d+)"')
@@ -103,7 +105,13 @@ class NerdctlRuntime(Runtime):
     Options: ``address`` (``CONTAINERD_ADDRESS``), ``namespace``
     (``CONTAINERD_NAMESPACE``, default ``default``), ``buildkit_host``
     (``BUILDKIT_HOST``), ``binary`` (default ``nerdctl`` on PATH),
-    ``command_prefix`` (e.g. ``"sudo -n"``) and ``timeout`` (seconds per call).
+    ``command_prefix`` (e.g. ``"sudo -n"``), ``init_binary`` (the init of
+    ``run(init=True)``; default ``tini-static`` when it is on PATH, else
+    nerdctl's ``tini``) and ``timeout`` (seconds per call).
+
+    nerdctl bind-mounts its init binary into the container, so it must be
+    statically linked to run in an image without a C library (``FROM
+    scratch``); Debian's ``tini`` package ships both, ``tini`` being dynamic.
     """
 
     name = "nerdctl"
@@ -131,7 +139,15 @@ class NerdctlRuntime(Runtime):
             "the library runs the check itself (check_health, wait_for)"
         ),
     }
-    options = ("address", "namespace", "buildkit_host", "binary", "command_prefix", "timeout")
+    options = (
+        "address",
+        "namespace",
+        "buildkit_host",
+        "binary",
+        "command_prefix",
+        "init_binary",
+        "timeout",
+    )
 
     def __init__(
         self,
@@ -140,8 +156,10 @@ class NerdctlRuntime(Runtime):
         buildkit_host: str | None = None,
         binary: str | None = None,
         command_prefix: str | Sequence[str] = (),
+        init_binary: str | None = None,
         timeout: float | str | None = None,
     ) -> None:
+        self.init_binary = init_binary or ("tini-static" if shutil.which("tini-static") else None)
         self.address = address or os.environ.get("CONTAINERD_ADDRESS") or DEFAULT_ADDRESS
         self._address_source = (
             "option address"
@@ -352,13 +370,16 @@ class NerdctlRuntime(Runtime):
     def _run(self, spec: RunSpec) -> str:
         check_cli_labels(spec.labels)
         # nerdctl (2.0, 2.2) refuses `-d --rm`: a helper removes the container on exit.
-        container_id = _cli.run_detached(self._shell, spec, remove_flag=False)
+        container_id = _cli.run_detached(
+            self._shell, spec, remove_flag=False, init_binary=self.init_binary
+        )
         if spec.remove:
             self._remove_on_exit(container_id)
         return container_id
 
     def _container(self, raw: Mapping[str, Any]) -> Container:
-        return _normalize.container_from_inspect(
+        internal = (raw.get("Config") or {}).get("Labels") or {}
+        container = _normalize.container_from_inspect(
             raw,
             runtime=self.name,
             image=_normalize.image_tag(raw.get("Image", "")),
@@ -368,6 +389,16 @@ class NerdctlRuntime(Runtime):
             networks=_normalize.nerdctl_attachments(
                 (raw.get("Config") or {}).get("Labels") or {}, raw.get("NetworkSettings")
             ),
+        )
+        # nerdctl's inspect has no RestartPolicy, StopSignal nor StopTimeout:
+        # they are in its labels.
+        return attrs.evolve(
+            container,
+            restart_policy=_normalize.restart_policy(internal.get("containerd.io/restart.policy")),
+            stop_signal=_normalize.signal_name(
+                internal.get("io.containerd.image.config.stop-signal")
+            ),
+            stop_timeout=_normalize.stop_timeout(internal.get("nerdctl/stop-timeout")),
         )
 
     def _inspect_many(self, ids: Sequence[str]) -> list[Container]:
@@ -580,7 +611,7 @@ class NerdctlRuntime(Runtime):
         check_cli_labels(spec.labels)
         # `create --rm` only records the wish (label nerdctl/auto-remove):
         # _start honours it.
-        return _cli.run_detached(self._shell, spec, create=True)
+        return _cli.run_detached(self._shell, spec, create=True, init_binary=self.init_binary)
 
     def _verb(self, operation: str, *args: str, ref: str, **kwargs: Any) -> Completed:
         return self._shell.run(

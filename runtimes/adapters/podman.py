@@ -26,6 +26,7 @@ import functools
 import json
 import os
 import re
+import resource
 import shutil
 import tempfile
 import threading
@@ -77,6 +78,7 @@ from runtimes.specs import (
     PullSpec,
     PushSpec,
     RunSpec,
+    Ulimit,
 )
 from runtimes.streams import ExecStream, collect
 
@@ -576,7 +578,26 @@ class PodmanRuntime(Runtime):
     def _run(self, spec: RunSpec) -> str:
         if spec.hostname and spec.network and spec.network not in self.builtin_networks:
             spec = attrs.evolve(spec, aliases=(*spec.aliases, spec.hostname))
-        return _cli.run_detached(self._shell, spec)
+        return _cli.run_detached(self._shell, self._with_ulimits(spec))
+
+    def _with_ulimits(self, spec: RunSpec) -> RunSpec:
+        """Podman drops its configured ``default_ulimits`` as soon as any
+        ulimit is given, and raises ``nofile`` and ``nproc`` to 1048576 when
+        not given: above the hard limit of a host that lowered it, the
+        container then cannot start ("error setting rlimit type 6").  Docker
+        keeps the limits it would have set; so does this: the two are
+        filled in from this process's own, as a local engine's defaults."""
+        if not spec.ulimits or self._remote:
+            return spec
+        given = {u.name for u in spec.ulimits}
+        engine_set = (("nofile", resource.RLIMIT_NOFILE), ("nproc", resource.RLIMIT_NPROC))
+        added = [
+            Ulimit(name=name, soft=soft, hard=hard)
+            for name, which in engine_set
+            if name not in given
+            for soft, hard in [_finite(resource.getrlimit(which))]
+        ]
+        return attrs.evolve(spec, ulimits=(*spec.ulimits, *added))
 
     def _from_list(self, item: Mapping[str, Any]) -> Container:
         container_state = _normalize.state(item.get("State"))
@@ -904,7 +925,7 @@ class PodmanRuntime(Runtime):
     # -- the rest of the lifecycle: the API, `create` through the CLI like `run` --
 
     def _create(self, spec: RunSpec) -> str:
-        return _cli.run_detached(self._shell, spec, create=True)
+        return _cli.run_detached(self._shell, self._with_ulimits(spec), create=True)
 
     def _post(self, ref: str, action: str, operation: str, **kwargs: Any) -> Any:
         return self._json(
@@ -1298,3 +1319,9 @@ def stats_record(sample: Mapping[str, Any]) -> Stats:
         pids=int(sample.get("PIDs") or 0),
         raw=sample,
     )
+
+
+def _finite(limits: tuple[int, int]) -> tuple[int, int]:
+    # RLIM_INFINITY is -1 here; the CLI spells it as the largest value.
+    soft, hard = (2**63 - 1 if v == resource.RLIM_INFINITY else v for v in limits)
+    return soft, hard
