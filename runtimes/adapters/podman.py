@@ -26,11 +26,11 @@ import functools
 import json
 import os
 import re
-import resource
 import shutil
 import tempfile
 import threading
 import time
+import tomllib
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, ClassVar, Literal
 
@@ -582,21 +582,15 @@ class PodmanRuntime(Runtime):
 
     def _with_ulimits(self, spec: RunSpec) -> RunSpec:
         """Podman drops its configured ``default_ulimits`` as soon as any
-        ulimit is given, and raises ``nofile`` and ``nproc`` to 1048576 when
-        not given: above the hard limit of a host that lowered it, the
-        container then cannot start ("error setting rlimit type 6").  Docker
-        keeps the limits it would have set; so does this: the two are
-        filled in from this process's own, as a local engine's defaults."""
+        ulimit is given (and raises ``nofile`` and ``nproc`` to 1048576,
+        which fails where the host's limits are lower: "error setting rlimit
+        type 6").  Docker keeps its defaults for the limits not given; so
+        does this, from the containers.conf the local CLI reads.  A remote
+        service reads its own, unknown here."""
         if not spec.ulimits or self._remote:
             return spec
         given = {u.name for u in spec.ulimits}
-        engine_set = (("nofile", resource.RLIMIT_NOFILE), ("nproc", resource.RLIMIT_NPROC))
-        added = [
-            Ulimit(name=name, soft=soft, hard=hard)
-            for name, which in engine_set
-            if name not in given
-            for soft, hard in [_finite(resource.getrlimit(which))]
-        ]
+        added = [u for u in configured_ulimits() if u.name not in given]
         return attrs.evolve(spec, ulimits=(*spec.ulimits, *added))
 
     def _from_list(self, item: Mapping[str, Any]) -> Container:
@@ -1321,7 +1315,33 @@ def stats_record(sample: Mapping[str, Any]) -> Stats:
     )
 
 
-def _finite(limits: tuple[int, int]) -> tuple[int, int]:
-    # RLIM_INFINITY is -1 here; the CLI spells it as the largest value.
-    soft, hard = (2**63 - 1 if v == resource.RLIM_INFINITY else v for v in limits)
-    return soft, hard
+def configured_ulimits(environ: Mapping[str, str] | None = None) -> list[Ulimit]:
+    """``default_ulimits`` of the containers.conf files the podman CLI reads
+    (``CONTAINERS_CONF`` alone when set; else the system's, then the
+    user's, the last one setting it winning)."""
+    env = os.environ if environ is None else environ
+    if env.get("CONTAINERS_CONF"):
+        paths = [env["CONTAINERS_CONF"]]
+    else:
+        home = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME", "/root"), ".config")
+        paths = [
+            "/usr/share/containers/containers.conf",
+            "/etc/containers/containers.conf",
+            os.path.join(home, "containers", "containers.conf"),
+        ]
+    found: list[str] = []
+    for path in paths:
+        try:
+            with open(path, "rb") as fh:
+                section = tomllib.load(fh).get("containers") or {}
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        if isinstance(section.get("default_ulimits"), list):
+            found = [str(item) for item in section["default_ulimits"]]
+    limits = []
+    for item in found:
+        name, _, values = item.partition("=")
+        soft, _, hard = values.partition(":")
+        with contextlib.suppress(ValueError):
+            limits.append(Ulimit(name=name, soft=int(soft), hard=int(hard or soft)))
+    return limits
