@@ -460,6 +460,8 @@ class Runtime(abc.ABC):
                 self._image(spec.image)
             except ImageNotFound:
                 self.pull(spec.image)
+        if spec.platform is not None:
+            self._check_platform(spec.image, spec.platform)
         try:
             with _redact.secrets(spec.env):
                 container_id = make(spec)
@@ -1514,6 +1516,24 @@ class Runtime(abc.ABC):
                 ) from exc
             except InvalidSpec as exc:
                 raise BuildFailed(f"invalid base image {ref}: {exc}", runtime=self.name) from exc
+
+    def _check_platform(self, ref: str, platform: str) -> None:
+        """A local image for another platform is not the image asked for.
+
+        Engines differ: Docker refuses it, Podman says "image not known",
+        nerdctl 2.0 creates the container anyway (and it fails with "exec
+        format error").  Checked here, on the image's own record.
+        """
+        raw = self._image(ref).raw
+        wanted = platform.split("/")
+        found = [str(raw.get(k) or "") for k in ("Os", "Architecture", "Variant")]
+        if not found[0] or not found[1]:
+            return  # the runtime does not say: its engine decides
+        if wanted[:2] != found[:2] or (len(wanted) == 3 and found[2] and wanted[2] != found[2]):
+            actual = "/".join(part for part in found if part)
+            raise ImageNotFound(
+                ref, f"image {ref} is for {actual}, not {platform}: pull it for {platform} first"
+            )
 
     def _own(self, container: Container) -> Container:
         # Container.runtime names the adapter the caller used, whatever
