@@ -1168,24 +1168,33 @@ class Runtime(abc.ABC):
         containers: bool = True,
         images: bool = True,
         volumes: bool = True,
+        networks: bool = True,
     ) -> PruneReport:
         """Remove what is not in use, and report it.
 
         In this order: containers that are not running (created, exited,
-        dead), then volumes no container uses, then images no container
-        uses (tagged or not).  With ``labels``, only objects carrying every
+        dead), then user networks no container is attached to (never one of
+        :attr:`builtin_networks`), then volumes no container uses, then
+        images no container uses (tagged or not).  With ``labels``, only objects carrying every
         one of them are candidates; **on a shared machine, always give
         labels**.  Something in use, or that starts being used meanwhile,
         is left alone: its removal is refused, never forced.
         """
         checked = _specs.check_labels(labels)
-        report: dict[str, list[str]] = {"containers": [], "images": [], "volumes": []}
+        report: dict[str, list[str]] = {
+            "containers": [],
+            "images": [],
+            "volumes": [],
+            "networks": [],
+        }
         if _specs.check_flag(containers, "containers"):
             for c in self._ps(PsSpec(all=True, labels=checked)):
                 if c.state in _PRUNABLE:
                     with contextlib.suppress(NotFound, CommandFailed, NameConflict):
                         self._remove(c.id, force=False)
                         report["containers"].append(c.id)
+        if _specs.check_flag(networks, "networks"):
+            report["networks"] = self._prune_networks(checked)
         if _specs.check_flag(volumes, "volumes"):
             for volume in self._volumes(checked):
                 with contextlib.suppress(NotFound, CommandFailed, NameConflict):
@@ -1207,7 +1216,26 @@ class Runtime(abc.ABC):
             containers=tuple(report["containers"]),
             images=tuple(report["images"]),
             volumes=tuple(report["volumes"]),
+            networks=tuple(report["networks"]),
         )
+
+    def _prune_networks(self, labels: Mapping[str, str]) -> list[str]:
+        # Only networks with labels match a label filter; the engine's own
+        # (bridge, podman...) are skipped by name as well, whatever they carry.
+        candidates = [n for n in self._networks(labels) if n.name not in self.builtin_networks]
+        if not candidates:
+            return []
+        # As remove_network: a stopped container's attachment counts too
+        # (Docker and nerdctl would remove the network from under it).
+        attached = {a.network for c in self._ps(PsSpec(all=True)) for a in c.networks}
+        removed = []
+        for network in candidates:
+            if network.name in attached:
+                continue
+            with contextlib.suppress(NotFound, CommandFailed, NetworkInUse, NameConflict):
+                self._remove_network(network.name)
+                removed.append(network.name)
+        return removed
 
     # -- registries -------------------------------------------------------
 

@@ -490,6 +490,8 @@ class PruneReport:
     images: tuple[str, ...] = ()
     #: Names of the removed volumes.
     volumes: tuple[str, ...] = ()
+    #: Names of the removed networks.
+    networks: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)

@@ -1570,6 +1570,35 @@ class NetworksContract(_Base):
         assert on_default.ip_address is not None
         assert on_default.network in {n.name for n in rt.networks()}
 
+    def test_prune_networks(
+        self,
+        rt: Runtime,
+        launch: Launch,
+        make_network: MakeNetwork,
+        unique_name: Callable[[str], str],
+    ) -> None:
+        mark = {"runtimes.test.prune": unique_name("prune-net")}
+        gone = make_network("gone", labels=mark)
+        used_running = make_network("running", labels=mark)
+        used_stopped = make_network("stopped", labels=mark)
+        unmarked = make_network("unmarked")
+        running = launch(["sleep", "1000"], network=used_running.name)
+        stopped = launch(["true"], network=used_stopped.name)
+        rt.wait(stopped, timeout=60)
+        # Only networks: the stopped container stays, and keeps its network.
+        report = rt.prune(labels=mark, containers=False, volumes=False, images=False)
+        assert report == runtimes.PruneReport(networks=(gone.name,))
+        names = {n.name for n in rt.networks()}
+        assert gone.name not in names
+        assert {used_running.name, used_stopped.name, unmarked.name} <= names
+        assert rt.inspect(running).state is ContainerState.RUNNING
+        assert rt.inspect(stopped).state is ContainerState.EXITED
+        # Once its stopped container is gone, that network is unused too.
+        rt.remove(stopped)
+        assert rt.prune(labels=mark).networks == (used_stopped.name,)
+        assert rt.prune(labels=mark) == runtimes.PruneReport()
+        assert rt.network(used_running.name).name == used_running.name
+
     def test_remove_network_in_use(
         self, rt: Runtime, make_network: MakeNetwork, launch: Launch
     ) -> None:
