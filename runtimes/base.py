@@ -804,10 +804,17 @@ class Runtime(abc.ABC):
             return [line.text for line in self.logs(ref, tail=count)]
         return []
 
-    def stop(self, container: ContainerRef, timeout: float = 10) -> None:
-        """Send the stop signal, then SIGKILL after ``timeout`` seconds."""
+    def stop(self, container: ContainerRef, timeout: float | None = None) -> None:
+        """Send the stop signal (``Container.stop_signal``), then SIGKILL after
+        ``timeout`` seconds; ``None``: the container's ``stop_timeout``
+        (``run(stop_timeout=)``, else 10)."""
         ref = _specs.check_ref(container)
-        self._stop(ref, timeout=_specs.check_seconds(timeout, "timeout") or 0.0)
+        seconds = _specs.check_seconds(timeout, "timeout", optional=True)
+        if seconds is None:
+            # Read here rather than left to each engine: nerdctl keeps it in
+            # a label that only its CLI's own default reads.
+            seconds = float(self._inspect(ref).stop_timeout or 0)
+        self._stop(ref, timeout=seconds)
 
     def kill(self, container: ContainerRef, signal: str | int = "SIGKILL") -> None:
         """Send a signal (``"SIGTERM"``, ``"TERM"`` or ``15``) to the main process."""

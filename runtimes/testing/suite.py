@@ -1250,6 +1250,13 @@ class RunOptionsContract(_Base):
         rt.stop(c, timeout=30)
         assert rt.wait(c, timeout=30) == 0
         assert "got USR1" in texts(list(rt.logs(c)))
+        # stop() without a timeout waits the container's own: sleep as PID 1
+        # ignores SIGTERM, so it is killed after 1 s rather than 10.
+        sleeper = launch(["sleep", "1000"], stop_timeout=1)
+        started = time.monotonic()
+        rt.stop(sleeper)
+        assert time.monotonic() - started < 8
+        assert rt.wait(sleeper, timeout=30) == 137
 
     def test_platform(self, rt: Runtime, launch: Launch, test_image: str) -> None:
         info = rt.info()
