@@ -147,6 +147,8 @@ class Runtime(abc.ABC):
     #: Default pull policy of :meth:`run` and :meth:`build`: ``"never"``,
     #: ``"missing"`` or ``"always"`` (option ``pull``, see :meth:`configure`).
     pull_policy: str = "never"
+    #: CPUs of the engine's host, read once by the first ``run(cpus=)``.
+    _host_cpus: int | None = None
     #: Registries (``host[:port]``) that may be plain HTTP or self-signed.
     insecure_registries: tuple[str, ...] = ()
     #: Directory of per-registry CA bundles, ``DIR/HOST:PORT/*.crt``.
@@ -462,6 +464,8 @@ class Runtime(abc.ABC):
                 self.pull(spec.image)
         if spec.platform is not None:
             self._check_platform(spec.image, spec.platform)
+        if spec.cpus is not None:
+            self._check_cpus(spec.cpus)
         try:
             with _redact.secrets(spec.env):
                 container_id = make(spec)
@@ -1551,6 +1555,18 @@ class Runtime(abc.ABC):
                 ) from exc
             except InvalidSpec as exc:
                 raise BuildFailed(f"invalid base image {ref}: {exc}", runtime=self.name) from exc
+
+    def _check_cpus(self, cpus: float) -> None:
+        """Docker refuses more CPUs than its host has ("Range of CPUs is from
+        0.01 to 2.00"); Podman and nerdctl set a quota no process can use
+        up.  Refused here on every runtime, as the typo it usually is."""
+        if self._host_cpus is None:
+            self._host_cpus = self._info().cpus or 0
+        if self._host_cpus and cpus > self._host_cpus:
+            raise InvalidSpec(
+                f"cpus={cpus:g}, but the engine's host has {self._host_cpus} CPUs: "
+                f"use 0.01 to {self._host_cpus}"
+            )
 
     def _check_platform(self, ref: str, platform: str) -> None:
         """A local image for another platform is not the image asked for.

@@ -518,6 +518,8 @@ class RuntimeInfo:
     endpoint_source: str = ""
     #: Storage driver or snapshotter.
     storage_driver: str | None = None
+    #: CPUs of the engine's host, when it says.
+    cpus: int | None = None
     #: Capabilities the adapter declares.
     capabilities: frozenset[Capability] = frozenset()
     #: The backend's own record, untouched.

@@ -226,6 +226,7 @@ class DockerRuntime(Runtime):
             endpoint=self.host,
             endpoint_source=self.endpoint.source,
             storage_driver=info.get("Driver"),
+            cpus=info.get("NCPU"),
             capabilities=self.capabilities,
             raw={"version": version, "info": info},
         )

@@ -240,6 +240,7 @@ class NerdctlRuntime(Runtime):
             + (f" via {shlex.join(self._shell.prefix)}" if self._shell.prefix else ""),
             endpoint_source=self._address_source,
             storage_driver=info.get("Driver"),
+            cpus=info.get("NCPU"),
             capabilities=self.capabilities,
             raw={"version": version, "info": info},
         )

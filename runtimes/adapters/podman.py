@@ -406,6 +406,7 @@ class PodmanRuntime(Runtime):
             endpoint=self.host,
             endpoint_source=self.endpoint.source,
             storage_driver=info.get("store", {}).get("graphDriverName"),
+            cpus=host.get("cpus"),
             capabilities=self.capabilities,
             raw=info,
         )

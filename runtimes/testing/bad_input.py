@@ -378,6 +378,8 @@ def _run_cases() -> list[Case]:
             (f"option-{oid}", functools.partial(lambda kw, ctx: dict(kw), kw), InvalidSpec)
             for oid, kw in BAD_RUN_OPTIONS
         ),
+        # more CPUs than the engine's host has (Docker refuses, the others would not)
+        ("option-cpus-above-the-host", lambda ctx: {"cpus": 1000}, InvalidSpec),
         # the container's process cannot start: what docker raises, CommandFailed
         ("missing-executable", lambda ctx: {"command": [f"/{ctx.marker}-exe"]}, CommandFailed),
         (
