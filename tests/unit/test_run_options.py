@@ -180,3 +180,35 @@ def test_stop_settings_read_back() -> None:
     assert _normalize.stop_timeout(3) == 3
     assert _normalize.stop_timeout("3") == 3  # nerdctl's nerdctl/stop-timeout label
     assert _normalize.stop_timeout(None) == 10
+
+
+def test_prune_networks_skips_builtin_attached_and_refused() -> None:
+    from types import SimpleNamespace
+
+    from runtimes.base import Runtime
+    from runtimes.models import Container, Network, NetworkAttachment
+
+    removed: list[str] = []
+
+    def remove(name: str) -> None:
+        if name == "raced":
+            raise runtimes.NetworkInUse(name, ["someone"])
+        removed.append(name)
+
+    fake = SimpleNamespace(
+        builtin_networks=frozenset({"bridge", "podman"}),
+        _networks=lambda labels: [
+            Network(name=n, id=n) for n in ("bridge", "podman", "used", "free", "raced")
+        ],
+        _ps=lambda spec: [
+            Container(
+                id="c" * 64,
+                name="stopped",
+                image=IMAGE,
+                networks=(NetworkAttachment(network="used"),),
+            )
+        ],
+        _remove_network=remove,
+    )
+    assert Runtime._prune_networks(fake, {"k": "v"}) == ["free"]  # type: ignore[arg-type]
+    assert removed == ["free"]
