@@ -455,6 +455,8 @@ class Runtime(abc.ABC):
             self._network(spec.network)
         if spec.aliases:
             self._require(Capability.NETWORK_ALIASES, "network aliases")
+        if spec.restart_policy is not None and spec.restart_policy not in ("no", "always"):
+            self._require(Capability.RESTART_POLICIES, f"restart_policy={spec.restart_policy!r}")
         if policy == "always":
             self.pull(spec.image)
         elif policy == "missing":

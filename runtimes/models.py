@@ -160,6 +160,10 @@ class Capability(enum.StrEnum):
     #: in :meth:`~runtimes.Runtime.wait_for` and
     #: :meth:`~runtimes.Runtime.check_health`, with the same semantics.
     SCHEDULES_HEALTHCHECKS = "schedules-healthchecks"
+    #: ``run(restart_policy=)`` takes ``on-failure[:N]`` and
+    #: ``unless-stopped``, not only ``always``.  (nerdctl on containerd 1.6,
+    #: whose restart monitor knows only ``always``.)
+    RESTART_POLICIES = "restart-policies"
 
 
 class MountType(enum.StrEnum):

@@ -105,6 +105,7 @@ class DockerRuntime(Runtime):
             Capability.CREATES_MISSING_WORKDIR,
             Capability.KEEPS_UNTERMINATED_LAST_LINE,
             Capability.STATS_CPU,
+            Capability.RESTART_POLICIES,
             Capability.NETWORK_ALIASES,
             Capability.NETWORK_CONNECT,
             Capability.INTERNAL_NETWORKS,

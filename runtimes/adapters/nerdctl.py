@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import posixpath
 import re
@@ -87,6 +88,9 @@ KEEPS_LAST_LINE_SINCE = (2, 3, 4)
 #: containerd 1.6, cgroup v1) prints 0.00% or thousands of percent for a
 #: busy container, 2.2.2 (on containerd 2.4) what Docker prints.
 STATS_CPU_SINCE = (2, 2, 0)
+# containerd 1.6's restart monitor takes only "always"; 1.7 added on-failure
+# and unless-stopped (nerdctl asks the plugin, and refuses the others).
+RESTART_POLICIES_SINCE = (1, 7, 0)
 _VERSION = re.compile(rb"^nerdctl version v?(\d+)\.(\d+)\.(\d+)\b")
 # Labels nerdctl adds for its own bookkeeping; callers never set them.
 _INTERNAL_LABELS = ("nerdctl/", "io.containerd.image.config.", "containerd.io/restart.")
@@ -134,6 +138,9 @@ class NerdctlRuntime(Runtime):
             "nerdctl has no `network connect` or `network disconnect`; pass network= to run instead"
         ),
         Capability.INTERNAL_NETWORKS: "nerdctl has no --internal networks",
+        Capability.RESTART_POLICIES: (
+            "containerd before 1.7 (its restart monitor) knows only the 'always' policy"
+        ),
         Capability.SCHEDULES_HEALTHCHECKS: (
             "the adapter gives nerdctl no healthcheck (2.0 has none); "
             "the library runs the check itself (check_health, wait_for)"
@@ -181,7 +188,9 @@ class NerdctlRuntime(Runtime):
         )
         #: The nerdctl release, e.g. ``(2, 2, 2)``; ``None`` when it does not say.
         self.nerdctl_version = self._client_version()
-        self.capabilities = capabilities_for(self.nerdctl_version)
+        #: The containerd release it reaches, or ``None`` when it does not answer.
+        self.containerd_version = self._containerd_version()
+        self.capabilities = capabilities_for(self.nerdctl_version, self.containerd_version)
 
     def _client_version(self) -> tuple[int, int, int] | None:
         # Local to the binary (no containerd round trip): one short process.
@@ -192,6 +201,27 @@ class NerdctlRuntime(Runtime):
         except RuntimesError:
             return None  # the first real call reports what is wrong
         return nerdctl_version(done.stdout)
+
+    def _containerd_version(self) -> tuple[int, int, int] | None:
+        # One round trip (about 60 ms); a containerd that does not answer
+        # now gets the promises of the oldest supported one.
+        try:
+            done = self._shell.run(
+                ["version", "--format", "{{json .Server.Components}}"],
+                operation="version",
+                timeout=min(15.0, self.default_timeout),
+                check=False,
+            )
+            components = json.loads(done.stdout or b"null") or []
+        except (RuntimesError, ValueError):
+            return None
+        for component in components:
+            if isinstance(component, Mapping) and component.get("Name") == "containerd":
+                match = re.match(r"v?(\d+)\.(\d+)\.(\d+)", str(component.get("Version")))
+                if match:
+                    major, minor, patch = (int(part) for part in match.groups())
+                    return (major, minor, patch)
+        return None
 
     @classmethod
     def configured_endpoint(cls, **options: Any) -> str | None:
@@ -783,11 +813,15 @@ def nerdctl_version(output: bytes) -> tuple[int, int, int] | None:
     return (major, minor, patch)
 
 
-def capabilities_for(version: tuple[int, int, int] | None) -> frozenset[Capability]:
-    """What the adapter provides on nerdctl ``version``: the one place where
-    nerdctl's version changes a promise.  An unknown version gets only what
-    every supported nerdctl provides."""
+def capabilities_for(
+    version: tuple[int, int, int] | None, containerd: tuple[int, int, int] | None = None
+) -> frozenset[Capability]:
+    """What the adapter provides on nerdctl ``version`` and ``containerd``'s:
+    the one place where a version changes a promise.  An unknown version
+    gets only what every supported release provides."""
     found = set(NerdctlRuntime.capabilities)
+    if containerd is not None and containerd >= RESTART_POLICIES_SINCE:
+        found.add(Capability.RESTART_POLICIES)
     if version is not None and version >= KEEPS_LAST_LINE_SINCE:
         found.add(Capability.KEEPS_UNTERMINATED_LAST_LINE)
     if version is not None and version >= STATS_CPU_SINCE:

@@ -125,6 +125,7 @@ class PodmanRuntime(Runtime):
             Capability.NETWORK_CONNECT,
             Capability.PER_CALL_REGISTRY_TLS,
             Capability.STATS_CPU,
+            Capability.RESTART_POLICIES,
         }
     )
     unsupported_reasons: ClassVar[Mapping[Capability, str]] = {

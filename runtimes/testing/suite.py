@@ -1214,6 +1214,15 @@ class RunOptionsContract(_Base):
 
     def test_restart_policy(self, rt: Runtime, launch: Launch) -> None:
         assert rt.inspect(launch(["true"])).restart_policy == "no"
+        always = launch(["true"], restart_policy="always")
+        assert always.restart_policy == "always"
+        rt.stop(always, timeout=5)
+        assert rt.inspect(always).restart_policy == "always"
+        if Capability.RESTART_POLICIES not in rt.capabilities:
+            for policy in ("on-failure:2", "on-failure", "unless-stopped"):
+                with pytest.raises(runtimes.Unsupported):
+                    launch(["true"], restart_policy=policy)
+            return
         c = launch(["sh", "-c", "echo started; exit 1"], restart_policy="on-failure:2")
         assert c.restart_policy == "on-failure:2"
         deadline = time.monotonic() + 90
@@ -1225,13 +1234,13 @@ class RunOptionsContract(_Base):
             assert time.monotonic() < deadline, (current.restart_count, runs, current.state)
             time.sleep(0.5)
         assert current.exit_code == 1
-        always = launch(["true"], restart_policy="always")
-        assert always.restart_policy == "always"
-        rt.stop(always, timeout=5)
-        assert rt.inspect(always).restart_policy == "always"
         assert rt.inspect(launch(["true"], restart_policy="on-failure")).restart_policy == (
             "on-failure"
         )
+        stopped = launch(["sleep", "1000"], restart_policy="unless-stopped")
+        assert stopped.restart_policy == "unless-stopped"
+        rt.stop(stopped, timeout=0)
+        assert rt.inspect(stopped).state is ContainerState.EXITED
 
     def test_stop_signal_and_timeout(self, rt: Runtime, launch: Launch) -> None:
         plain = rt.inspect(launch(["true"]))
@@ -1272,18 +1281,18 @@ class RunOptionsContract(_Base):
     ) -> None:
         c = rt.create(
             test_image,
-            ["sh", "-c", CGROUP_LIMITS],
+            ["sh", "-c", f"{CGROUP_LIMITS}; exec sleep 1000"],
             labels=session_labels,
             memory=32 * 1024 * 1024,
-            restart_policy="on-failure:1",
+            restart_policy="always",
             stop_signal=10,
         )
         try:
             assert c.state is ContainerState.CREATED
-            assert (c.restart_policy, c.stop_signal) == ("on-failure:1", "SIGUSR1")
+            assert (c.restart_policy, c.stop_signal) == ("always", "SIGUSR1")
             rt.start(c)
-            assert rt.wait(c, timeout=60) == 0
-            assert int(texts(list(rt.logs(c)))[0]) == 32 * 1024 * 1024
+            lines = texts(wait_for_output(rt, c, "00"))  # the quota line, "N 100000"
+            assert int(lines[0]) == 32 * 1024 * 1024
         finally:
             rt.remove(c, force=True)
 

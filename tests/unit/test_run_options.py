@@ -212,3 +212,15 @@ def test_prune_networks_skips_builtin_attached_and_refused() -> None:
     )
     assert Runtime._prune_networks(fake, {"k": "v"}) == ["free"]  # type: ignore[arg-type]
     assert removed == ["free"]
+
+
+def test_nerdctl_restart_policies_follow_containerd() -> None:
+    from runtimes.adapters import nerdctl
+
+    policies = runtimes.Capability.RESTART_POLICIES
+    assert policies not in nerdctl.capabilities_for((2, 0, 3), (1, 6, 20))
+    assert policies not in nerdctl.capabilities_for((2, 2, 2), None)
+    assert policies in nerdctl.capabilities_for((2, 0, 3), (1, 7, 0))
+    assert policies in nerdctl.capabilities_for((2, 2, 2), (2, 4, 2))
+    assert policies in docker.DockerRuntime.capabilities
+    assert policies in podman.PodmanRuntime.capabilities
