@@ -101,7 +101,8 @@ ULIMITS = frozenset(
     }
 )
 # Docker refuses less than 6 MiB of memory ("Minimum memory limit allowed
-# is 6MB"); Podman and nerdctl start the container and it is OOM-killed.
+# is 6MB"); with 1 MiB, Podman and nerdctl fail in runc ("unable to set
+# memory limit ... current usage"), after creating the container.
 MIN_MEMORY = 6 * 1024 * 1024
 # What runc and the CLIs parse: 64-bit sizes, CPU counts a cgroup quota can
 # express (0.01 CPU is a 1 ms quota per 100 ms period).
