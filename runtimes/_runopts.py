@@ -4,7 +4,8 @@ One function per option, each raising :class:`~runtimes.InvalidSpec` with
 the bad value named, so that a typo in a restart policy or a capability
 fails the same way, before anything is created, on every runtime (for an
 unknown capability Docker's create answers "invalid CapAdd", Podman's
-"unknown capability", and nerdctl 2.2 creates the container).  :func:`run_options` returns the checked values as
+"unknown capability", and nerdctl 2.2 creates the container).
+:func:`run_options` returns the checked values as
 :class:`~runtimes.specs.RunSpec` fields, in the one form each adapter
 translates.
 """
