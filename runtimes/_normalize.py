@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import signal as _signal
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -239,6 +240,8 @@ def container_from_inspect(
     runtimes print; the caller picks image, command, labels and networks,
     which is where their records differ."""
     status = raw.get("State") or {}
+    host_config = raw.get("HostConfig") or {}
+    config = raw.get("Config") or {}
     container_state = state(status.get("Status"))
     exited = container_state in (ContainerState.EXITED, ContainerState.DEAD)
     return Container(
@@ -255,9 +258,57 @@ def container_from_inspect(
         labels=labels,
         networks=networks,
         health=health_status(status),
+        restart_policy=restart_policy(host_config.get("RestartPolicy")),
+        restart_count=int(raw.get("RestartCount") or 0),
+        stop_signal=signal_name(config.get("StopSignal")),
+        stop_timeout=stop_timeout(config.get("StopTimeout")),
         runtime=runtime,
         raw=raw,
     )
+
+
+#: What Docker's stop does unless the container or its image says otherwise.
+DEFAULT_STOP_SIGNAL = "SIGTERM"
+DEFAULT_STOP_TIMEOUT = 10
+
+
+def restart_policy(policy: object) -> str:
+    """``HostConfig.RestartPolicy`` (``{"Name", "MaximumRetryCount"}``, Docker
+    and Podman) or nerdctl's ``containerd.io/restart.policy`` label text, as
+    ``run`` takes it: ``""`` is ``"no"``, a count only for ``on-failure``."""
+    if isinstance(policy, Mapping):
+        name = str(policy.get("Name") or "no")
+        count = policy.get("MaximumRetryCount") or 0
+    elif isinstance(policy, str) and policy:
+        name, _, count_text = policy.partition(":")
+        count = int(count_text) if count_text.isdigit() else 0
+    else:
+        return "no"
+    if name == "on-failure" and count:
+        return f"on-failure:{count}"
+    return name
+
+
+def signal_name(value: object) -> str:
+    """A stop signal as a name: Docker says ``"SIGUSR1"``, Podman ``10``."""
+    if (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, str) and value.isdigit()
+    ):
+        try:
+            return _signal.Signals(int(value)).name
+        except ValueError:
+            return str(value)
+    if isinstance(value, str) and value:
+        return value if value.startswith("SIG") else f"SIG{value}"
+    return DEFAULT_STOP_SIGNAL
+
+
+def stop_timeout(value: object) -> int:
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return DEFAULT_STOP_TIMEOUT
 
 
 def health_status(state: Mapping[str, Any]) -> str | None:

@@ -724,7 +724,12 @@ def run_spec(
     aliases: Sequence[str] | str | None = None,
     hostname: str | None = None,
     builtin_networks: frozenset[str] = frozenset(),
+    **options: Any,
 ) -> RunSpec:
+    """``options`` are the resource and security options of ``run``
+    (``memory``, ``cpus``... see :func:`runtimes._runopts.run_options`)."""
+    from runtimes import _runopts  # it uses this module's checks
+
     checked_env = check_env(env)
     cmd = check_command(command)
     entry = check_command(entrypoint, "entrypoint")
@@ -744,7 +749,29 @@ def run_spec(
         aliases=check_aliases(aliases, checked_network, builtin_networks),
         hostname=check_hostname(hostname),
         remove=check_flag(remove, "remove"),
+        **_runopts.run_options(remove=remove, **{**RUN_OPTION_DEFAULTS, **options}),
     )
+
+
+#: The resource and security options of ``run`` and ``create``, unset.
+RUN_OPTION_DEFAULTS: Mapping[str, Any] = {
+    "memory": None,
+    "cpus": None,
+    "restart_policy": None,
+    "init": False,
+    "read_only": False,
+    "cap_add": None,
+    "cap_drop": None,
+    "privileged": False,
+    "tmpfs": None,
+    "shm_size": None,
+    "ulimits": None,
+    "dns": None,
+    "extra_hosts": None,
+    "platform": None,
+    "stop_signal": None,
+    "stop_timeout": None,
+}
 
 
 def build_spec(

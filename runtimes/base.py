@@ -147,6 +147,8 @@ class Runtime(abc.ABC):
     #: Default pull policy of :meth:`run` and :meth:`build`: ``"never"``,
     #: ``"missing"`` or ``"always"`` (option ``pull``, see :meth:`configure`).
     pull_policy: str = "never"
+    #: CPUs of the engine's host, read once by the first ``run(cpus=)``.
+    _host_cpus: int | None = None
     #: Registries (``host[:port]``) that may be plain HTTP or self-signed.
     insecure_registries: tuple[str, ...] = ()
     #: Directory of per-registry CA bundles, ``DIR/HOST:PORT/*.crt``.
@@ -318,6 +320,22 @@ class Runtime(abc.ABC):
         remove: bool = False,
         pull: str | None = None,
         healthcheck: Healthcheck | None = None,
+        memory: int | str | None = None,
+        cpus: float | None = None,
+        restart_policy: str | None = None,
+        init: bool = False,
+        read_only: bool = False,
+        cap_add: Sequence[str] | str | None = None,
+        cap_drop: Sequence[str] | str | None = None,
+        privileged: bool = False,
+        tmpfs: Mapping[str, str] | Sequence[str] | str | None = None,
+        shm_size: int | str | None = None,
+        ulimits: Mapping[str, int | str | tuple[int, int]] | None = None,
+        dns: Sequence[str] | str | None = None,
+        extra_hosts: Mapping[str, str] | None = None,
+        platform: str | None = None,
+        stop_signal: str | int | None = None,
+        stop_timeout: int | None = None,
     ) -> Container:
         """Create and start a container, detached; return it as inspected.
 
@@ -348,6 +366,35 @@ class Runtime(abc.ABC):
         has ``Capability.SCHEDULES_HEALTHCHECKS``, else the library runs it
         when asked (:meth:`check_health`, :meth:`wait_for`).  See
         ``Container.health``.
+
+        Resources and security, checked before anything is created
+        (:class:`~runtimes.InvalidSpec`):
+
+        - ``memory``: bytes, or a size text (``"64m"``, ``"1g"``; powers of
+          1024), at least 6 MiB.  ``shm_size``: the size of ``/dev/shm``, the same way.
+        - ``cpus``: CPUs' worth of time (``0.5``: half of one), 0.01 to 1024.
+        - ``restart_policy``: ``"no"``, ``"always"``, ``"unless-stopped"``,
+          ``"on-failure"`` or ``"on-failure:N"`` (at most N restarts); not
+          with ``remove=True``.  See ``Container.restart_policy`` and
+          ``Container.restart_count``.
+        - ``init``: the engine's init (docker-init, catatonit, tini) is
+          PID 1, reaps zombies and forwards signals to the command.
+        - ``read_only``: a read-only root file system (add ``tmpfs`` for
+          the paths the process writes).
+        - ``cap_add`` / ``cap_drop``: Linux capability names, with or
+          without ``CAP_``, any case, or ``"ALL"``; ``privileged``: every
+          capability and the host's devices.
+        - ``tmpfs``: mount points, as a list or a mapping to mount options
+          (``{"/run": "size=16m,mode=1777"}``).
+        - ``ulimits``: ``{"nofile": 1024}`` (soft and hard), ``"512:1024"``
+          or ``(512, 1024)``.  Limits not given are the engine's defaults.
+        - ``dns``: name server addresses; ``extra_hosts``: ``{name: IP}``
+          added to ``/etc/hosts``.
+        - ``platform``: ``os/arch[/variant]`` the image must be for
+          (a local image for another platform is :class:`~runtimes.ImageNotFound`).
+        - ``stop_signal`` / ``stop_timeout``: what :meth:`stop` sends
+          first, and how many seconds the engine's own stop waits before
+          SIGKILL (``Container.stop_signal``, ``Container.stop_timeout``).
         """
         check = _specs.check_healthcheck(healthcheck)
         spec = _specs.run_spec(
@@ -366,6 +413,22 @@ class Runtime(abc.ABC):
             hostname=hostname,
             remove=remove,
             builtin_networks=self.builtin_networks,
+            memory=memory,
+            cpus=cpus,
+            restart_policy=restart_policy,
+            init=init,
+            read_only=read_only,
+            cap_add=cap_add,
+            cap_drop=cap_drop,
+            privileged=privileged,
+            tmpfs=tmpfs,
+            shm_size=shm_size,
+            ulimits=ulimits,
+            dns=dns,
+            extra_hosts=extra_hosts,
+            platform=platform,
+            stop_signal=stop_signal,
+            stop_timeout=stop_timeout,
         )
         return self._make(self._with_healthcheck(spec, check), pull, self._run)
 
@@ -392,6 +455,8 @@ class Runtime(abc.ABC):
             self._network(spec.network)
         if spec.aliases:
             self._require(Capability.NETWORK_ALIASES, "network aliases")
+        if spec.restart_policy is not None and spec.restart_policy not in ("no", "always"):
+            self._require(Capability.RESTART_POLICIES, f"restart_policy={spec.restart_policy!r}")
         if policy == "always":
             self.pull(spec.image)
         elif policy == "missing":
@@ -399,6 +464,10 @@ class Runtime(abc.ABC):
                 self._image(spec.image)
             except ImageNotFound:
                 self.pull(spec.image)
+        if spec.platform is not None:
+            self._check_platform(spec.image, spec.platform)
+        if spec.cpus is not None:
+            self._check_cpus(spec.cpus)
         try:
             with _redact.secrets(spec.env):
                 container_id = make(spec)
@@ -741,10 +810,17 @@ class Runtime(abc.ABC):
             return [line.text for line in self.logs(ref, tail=count)]
         return []
 
-    def stop(self, container: ContainerRef, timeout: float = 10) -> None:
-        """Send the stop signal, then SIGKILL after ``timeout`` seconds."""
+    def stop(self, container: ContainerRef, timeout: float | None = None) -> None:
+        """Send the stop signal (``Container.stop_signal``), then SIGKILL after
+        ``timeout`` seconds; ``None``: the container's ``stop_timeout``
+        (``run(stop_timeout=)``, else 10)."""
         ref = _specs.check_ref(container)
-        self._stop(ref, timeout=_specs.check_seconds(timeout, "timeout") or 0.0)
+        seconds = _specs.check_seconds(timeout, "timeout", optional=True)
+        if seconds is None:
+            # Read here rather than left to each engine: nerdctl keeps it in
+            # a label that only its CLI's own default reads.
+            seconds = float(self._inspect(ref).stop_timeout or 0)
+        self._stop(ref, timeout=seconds)
 
     def kill(self, container: ContainerRef, signal: str | int = "SIGKILL") -> None:
         """Send a signal (``"SIGTERM"``, ``"TERM"`` or ``15``) to the main process."""
@@ -993,6 +1069,22 @@ class Runtime(abc.ABC):
         remove: bool = False,
         pull: str | None = None,
         healthcheck: Healthcheck | None = None,
+        memory: int | str | None = None,
+        cpus: float | None = None,
+        restart_policy: str | None = None,
+        init: bool = False,
+        read_only: bool = False,
+        cap_add: Sequence[str] | str | None = None,
+        cap_drop: Sequence[str] | str | None = None,
+        privileged: bool = False,
+        tmpfs: Mapping[str, str] | Sequence[str] | str | None = None,
+        shm_size: int | str | None = None,
+        ulimits: Mapping[str, int | str | tuple[int, int]] | None = None,
+        dns: Sequence[str] | str | None = None,
+        extra_hosts: Mapping[str, str] | None = None,
+        platform: str | None = None,
+        stop_signal: str | int | None = None,
+        stop_timeout: int | None = None,
     ) -> Container:
         """Create a container as :meth:`run` would, without starting it;
         return it as inspected (state ``CREATED``).
@@ -1018,6 +1110,22 @@ class Runtime(abc.ABC):
             hostname=hostname,
             remove=remove,
             builtin_networks=self.builtin_networks,
+            memory=memory,
+            cpus=cpus,
+            restart_policy=restart_policy,
+            init=init,
+            read_only=read_only,
+            cap_add=cap_add,
+            cap_drop=cap_drop,
+            privileged=privileged,
+            tmpfs=tmpfs,
+            shm_size=shm_size,
+            ulimits=ulimits,
+            dns=dns,
+            extra_hosts=extra_hosts,
+            platform=platform,
+            stop_signal=stop_signal,
+            stop_timeout=stop_timeout,
         )
         return self._make(self._with_healthcheck(spec, check), pull, self._create)
 
@@ -1075,24 +1183,33 @@ class Runtime(abc.ABC):
         containers: bool = True,
         images: bool = True,
         volumes: bool = True,
+        networks: bool = True,
     ) -> PruneReport:
         """Remove what is not in use, and report it.
 
         In this order: containers that are not running (created, exited,
-        dead), then volumes no container uses, then images no container
-        uses (tagged or not).  With ``labels``, only objects carrying every
+        dead), then user networks no container is attached to (never one of
+        :attr:`builtin_networks`), then volumes no container uses, then
+        images no container uses (tagged or not).  With ``labels``, only objects carrying every
         one of them are candidates; **on a shared machine, always give
         labels**.  Something in use, or that starts being used meanwhile,
         is left alone: its removal is refused, never forced.
         """
         checked = _specs.check_labels(labels)
-        report: dict[str, list[str]] = {"containers": [], "images": [], "volumes": []}
+        report: dict[str, list[str]] = {
+            "containers": [],
+            "images": [],
+            "volumes": [],
+            "networks": [],
+        }
         if _specs.check_flag(containers, "containers"):
             for c in self._ps(PsSpec(all=True, labels=checked)):
                 if c.state in _PRUNABLE:
                     with contextlib.suppress(NotFound, CommandFailed, NameConflict):
                         self._remove(c.id, force=False)
                         report["containers"].append(c.id)
+        if _specs.check_flag(networks, "networks"):
+            report["networks"] = self._prune_networks(checked)
         if _specs.check_flag(volumes, "volumes"):
             for volume in self._volumes(checked):
                 with contextlib.suppress(NotFound, CommandFailed, NameConflict):
@@ -1114,7 +1231,26 @@ class Runtime(abc.ABC):
             containers=tuple(report["containers"]),
             images=tuple(report["images"]),
             volumes=tuple(report["volumes"]),
+            networks=tuple(report["networks"]),
         )
+
+    def _prune_networks(self, labels: Mapping[str, str]) -> list[str]:
+        # Only networks with labels match a label filter; the engine's own
+        # (bridge, podman...) are skipped by name as well, whatever they carry.
+        candidates = [n for n in self._networks(labels) if n.name not in self.builtin_networks]
+        if not candidates:
+            return []
+        # As remove_network: a stopped container's attachment counts too
+        # (Docker and nerdctl would remove the network from under it).
+        attached = {a.network for c in self._ps(PsSpec(all=True)) for a in c.networks}
+        removed = []
+        for network in candidates:
+            if network.name in attached:
+                continue
+            with contextlib.suppress(NotFound, CommandFailed, NetworkInUse, NameConflict):
+                self._remove_network(network.name)
+                removed.append(network.name)
+        return removed
 
     # -- registries -------------------------------------------------------
 
@@ -1423,6 +1559,36 @@ class Runtime(abc.ABC):
                 ) from exc
             except InvalidSpec as exc:
                 raise BuildFailed(f"invalid base image {ref}: {exc}", runtime=self.name) from exc
+
+    def _check_cpus(self, cpus: float) -> None:
+        """Docker refuses more CPUs than its host has ("Range of CPUs is from
+        0.01 to 2.00"); Podman and nerdctl set a quota no process can use
+        up.  Refused here on every runtime, as the typo it usually is."""
+        if self._host_cpus is None:
+            self._host_cpus = self._info().cpus or 0
+        if self._host_cpus and cpus > self._host_cpus:
+            raise InvalidSpec(
+                f"cpus={cpus:g}, but the engine's host has {self._host_cpus} CPUs: "
+                f"use 0.01 to {self._host_cpus}"
+            )
+
+    def _check_platform(self, ref: str, platform: str) -> None:
+        """A local image for another platform is not the image asked for.
+
+        Engines differ: Docker refuses it, Podman says "image not known",
+        nerdctl 2.0 creates the container anyway (and it fails with "exec
+        format error").  Checked here, on the image's own record.
+        """
+        raw = self._image(ref).raw
+        wanted = platform.split("/")
+        found = [str(raw.get(k) or "") for k in ("Os", "Architecture", "Variant")]
+        if not found[0] or not found[1]:
+            return  # the runtime does not say: its engine decides
+        if wanted[:2] != found[:2] or (len(wanted) == 3 and found[2] and wanted[2] != found[2]):
+            actual = "/".join(part for part in found if part)
+            raise ImageNotFound(
+                ref, f"image {ref} is for {actual}, not {platform}: pull it for {platform} first"
+            )
 
     def _own(self, container: Container) -> Container:
         # Container.runtime names the adapter the caller used, whatever

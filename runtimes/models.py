@@ -164,6 +164,10 @@ class Capability(enum.StrEnum):
     #: (Docker over TLS: the input would need a TLS half-close, which
     #: Python's ``ssl`` cannot send without ending the connection.)
     EXEC_STDIN = "exec-stdin"
+    #: ``run(restart_policy=)`` takes ``on-failure[:N]`` and
+    #: ``unless-stopped``, not only ``always``.  (nerdctl on containerd 1.6,
+    #: whose restart monitor knows only ``always``.)
+    RESTART_POLICIES = "restart-policies"
 
 
 class MountType(enum.StrEnum):
@@ -294,6 +298,18 @@ class Container:
     #: ``Capability.SCHEDULES_HEALTHCHECKS`` it is the result of the last
     #: check this ``Runtime`` object ran (``"starting"`` before any).
     health: str | None = None
+    #: Restart policy as given to ``run``: ``"no"``, ``"always"``,
+    #: ``"unless-stopped"``, ``"on-failure"`` or ``"on-failure:N"``.
+    #: Filled by ``inspect`` (``None`` from ``ps``).
+    restart_policy: str | None = None
+    #: How many times the engine restarted it under its restart policy
+    #: (``inspect``; ``0`` from ``ps``).
+    restart_count: int = 0
+    #: Signal ``stop`` sends first (``"SIGTERM"`` unless set; ``inspect``).
+    stop_signal: str | None = None
+    #: Seconds the engine's own stop waits before SIGKILL (``10`` unless
+    #: set; ``inspect``).
+    stop_timeout: int | None = None
     #: Name of the runtime that reported it.
     runtime: str = ""
     #: The backend's own record, untouched.
@@ -482,6 +498,8 @@ class PruneReport:
     images: tuple[str, ...] = ()
     #: Names of the removed volumes.
     volumes: tuple[str, ...] = ()
+    #: Names of the removed networks.
+    networks: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -508,6 +526,8 @@ class RuntimeInfo:
     endpoint_source: str = ""
     #: Storage driver or snapshotter.
     storage_driver: str | None = None
+    #: CPUs of the engine's host, when it says.
+    cpus: int | None = None
     #: Capabilities the adapter declares.
     capabilities: frozenset[Capability] = frozenset()
     #: The backend's own record, untouched.

@@ -27,6 +27,7 @@ __all__ = [
     "PullSpec",
     "PushSpec",
     "RunSpec",
+    "Ulimit",
 ]
 
 
@@ -37,6 +38,18 @@ def _frozen(value: Mapping[str, str] | None) -> Mapping[str, str]:
 def _masked(value: Mapping[str, str]) -> str:
     # Environment and build-arg values may be secrets: a repr shows keys only.
     return repr({key: "***" for key in value})
+
+
+@attrs.frozen(kw_only=True)
+class Ulimit:
+    """One ``setrlimit`` resource for the container's processes."""
+
+    #: Resource name as the CLIs spell it: ``nofile``, ``nproc``, ``core``...
+    name: str
+    #: Soft limit.
+    soft: int
+    #: Hard limit (at least ``soft``).
+    hard: int
 
 
 @attrs.frozen
@@ -75,6 +88,40 @@ class RunSpec:
     hostname: str | None = attrs.field(default=None, kw_only=True)
     #: Delete the container once it exits.
     remove: bool = attrs.field(default=False, kw_only=True)
+    #: Memory limit in bytes (at least 6 MiB), or ``None``: no limit.
+    memory: int | None = attrs.field(default=None, kw_only=True)
+    #: CPUs the container may use (a CFS quota: 0.5 is half of one), or ``None``.
+    cpus: float | None = attrs.field(default=None, kw_only=True)
+    #: ``no``, ``always``, ``unless-stopped``, ``on-failure`` or
+    #: ``on-failure:N``; ``None``: the runtime's default (``no``).
+    restart_policy: str | None = attrs.field(default=None, kw_only=True)
+    #: Run the engine's init as PID 1, the command under it.
+    init: bool = attrs.field(default=False, kw_only=True)
+    #: Mount the root file system read-only.
+    read_only: bool = attrs.field(default=False, kw_only=True)
+    #: Capabilities to add / drop: upper-case, no ``CAP_`` prefix, or ``ALL``.
+    cap_add: tuple[str, ...] = attrs.field(default=(), kw_only=True)
+    cap_drop: tuple[str, ...] = attrs.field(default=(), kw_only=True)
+    #: Every capability and every device.
+    privileged: bool = attrs.field(default=False, kw_only=True)
+    #: tmpfs mount points (absolute) and their mount options (``""``: none).
+    tmpfs: Mapping[str, str] = attrs.field(factory=FrozenDict, converter=_frozen, kw_only=True)
+    #: Size of ``/dev/shm`` in bytes, or ``None`` for the runtime's (64 MiB).
+    shm_size: int | None = attrs.field(default=None, kw_only=True)
+    #: Resource limits.
+    ulimits: tuple[Ulimit, ...] = attrs.field(default=(), kw_only=True)
+    #: Name servers for ``/etc/resolv.conf`` (canonical IP text).
+    dns: tuple[str, ...] = attrs.field(default=(), kw_only=True)
+    #: Extra ``/etc/hosts`` entries, host name to canonical IP text.
+    extra_hosts: Mapping[str, str] = attrs.field(
+        factory=FrozenDict, converter=_frozen, kw_only=True
+    )
+    #: ``os/arch[/variant]`` the image must be for, or ``None``.
+    platform: str | None = attrs.field(default=None, kw_only=True)
+    #: Signal name (``SIGUSR1``) that ``stop`` sends first, or ``None``.
+    stop_signal: str | None = attrs.field(default=None, kw_only=True)
+    #: Seconds ``stop`` waits by default before SIGKILL, or ``None`` (10).
+    stop_timeout: int | None = attrs.field(default=None, kw_only=True)
     #: A healthcheck for the engine to schedule; only an adapter with
     #: ``Capability.SCHEDULES_HEALTHCHECKS`` ever sees one (it is also in
     #: ``labels``, which is where the library reads it back).

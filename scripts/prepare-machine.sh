@@ -175,6 +175,10 @@ quiet_packaged_databases() {
 install() {
     local packages=(docker.io podman containerd runc containernetworking-plugins busybox-static
         iptables netavark aardvark-dns conmon uidmap slirp4netns fuse-overlayfs catatonit curl)
+    # run(init=True): Podman's init is catatonit, Docker's docker-init (in
+    # docker.io); nerdctl's is tini, and it needs tini-static (this package)
+    # to start in a FROM scratch image.
+    packages+=(tini)
     # Registry tests: Distribution 2.8 (`docker-registry`), htpasswd -B for its
     # bcrypt entries (reads the password on stdin), openssl for throwaway CAs.
     packages+=(docker-registry apache2-utils openssl)

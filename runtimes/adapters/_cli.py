@@ -72,6 +72,7 @@ def run_args(
     cidfile: str | None = None,
     env_args: Sequence[str] = (),
     create: bool = False,
+    init_binary: str | None = None,
 ) -> list[str]:
     """``run -d --pull never ...`` (or ``create --pull never ...``) arguments
     for a validated spec.
@@ -102,12 +103,54 @@ def run_args(
         args += ["--hostname", spec.hostname]
     if spec.remove and remove_flag:
         args.append("--rm")
+    args += resource_args(spec, init_binary=init_binary)
     command = list(spec.command or [])
     if spec.entrypoint is not None:
         # The CLI takes one entrypoint word; the rest belongs before the command.
         args += ["--entrypoint", spec.entrypoint[0] if spec.entrypoint else ""]
         command = [*spec.entrypoint[1:], *command]
     args += ["--", spec.image, *command]
+    return args
+
+
+def resource_args(spec: RunSpec, *, init_binary: str | None = None) -> list[str]:
+    """The flags of the resource and security options, which Podman and
+    nerdctl spell as Docker does.  ``init_binary``: ``--init-binary`` (nerdctl)."""
+    args: list[str] = []
+    if spec.memory is not None:
+        args += ["--memory", str(spec.memory)]
+    if spec.cpus is not None:
+        args += ["--cpus", f"{spec.cpus:g}"]
+    if spec.restart_policy is not None:
+        args += ["--restart", spec.restart_policy]
+    if spec.init:
+        args.append("--init")
+        if init_binary:
+            args += ["--init-binary", init_binary]
+    if spec.read_only:
+        args.append("--read-only")
+    for cap in spec.cap_add:
+        args += ["--cap-add", cap]
+    for cap in spec.cap_drop:
+        args += ["--cap-drop", cap]
+    if spec.privileged:
+        args.append("--privileged")
+    for path, options in spec.tmpfs.items():
+        args += ["--tmpfs", f"{path}:{options}" if options else path]
+    if spec.shm_size is not None:
+        args += ["--shm-size", str(spec.shm_size)]
+    for u in spec.ulimits:
+        args += ["--ulimit", f"{u.name}={u.soft}:{u.hard}"]
+    for server in spec.dns:
+        args += ["--dns", server]
+    for host, ip in spec.extra_hosts.items():
+        args += ["--add-host", f"{host}:{ip}"]
+    if spec.platform is not None:
+        args += ["--platform", spec.platform]
+    if spec.stop_signal is not None:
+        args += ["--stop-signal", spec.stop_signal]
+    if spec.stop_timeout is not None:
+        args += ["--stop-timeout", str(spec.stop_timeout)]
     return args
 
 
@@ -175,7 +218,12 @@ def env_transport(directory: str, env: Mapping[str, str]) -> tuple[list[str], di
 
 
 def run_detached(
-    shell: Shell, spec: RunSpec, *, remove_flag: bool = True, create: bool = False
+    shell: Shell,
+    spec: RunSpec,
+    *,
+    remove_flag: bool = True,
+    create: bool = False,
+    init_binary: str | None = None,
 ) -> str:
     """``run -d`` (or ``create``) and return the new id; a container the CLI
     created but could not start (found through ``--cidfile``) is removed
@@ -185,7 +233,12 @@ def run_detached(
         cidfile = os.path.join(tmp, "cid")
         env_args, through_env = env_transport(tmp, spec.env)
         args = run_args(
-            spec, remove_flag=remove_flag, cidfile=cidfile, env_args=env_args, create=create
+            spec,
+            remove_flag=remove_flag,
+            cidfile=cidfile,
+            env_args=env_args,
+            create=create,
+            init_binary=init_binary,
         )
         try:
             done = shell.run(args, operation=operation, check=False, env=through_env)

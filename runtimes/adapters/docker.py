@@ -105,6 +105,7 @@ class DockerRuntime(Runtime):
             Capability.CREATES_MISSING_WORKDIR,
             Capability.KEEPS_UNTERMINATED_LAST_LINE,
             Capability.STATS_CPU,
+            Capability.RESTART_POLICIES,
             Capability.NETWORK_ALIASES,
             Capability.NETWORK_CONNECT,
             Capability.INTERNAL_NETWORKS,
@@ -236,6 +237,7 @@ class DockerRuntime(Runtime):
             endpoint=self.host,
             endpoint_source=self.endpoint.source,
             storage_driver=info.get("Driver"),
+            cpus=info.get("NCPU"),
             capabilities=self.capabilities,
             raw={"version": version, "info": info},
         )
@@ -455,7 +457,24 @@ class DockerRuntime(Runtime):
 
     def _create(self, spec: RunSpec) -> str:
         host_config: dict[str, Any] = self._client.create_host_config(
-            auto_remove=spec.remove, network_mode=spec.network
+            auto_remove=spec.remove,
+            network_mode=spec.network,
+            mem_limit=spec.memory,
+            nano_cpus=round(spec.cpus * 1e9) if spec.cpus is not None else None,
+            restart_policy=_restart_policy(spec.restart_policy),
+            init=spec.init or None,
+            read_only=spec.read_only or None,
+            cap_add=list(spec.cap_add) or None,
+            cap_drop=list(spec.cap_drop) or None,
+            privileged=spec.privileged,
+            tmpfs=dict(spec.tmpfs) or None,
+            shm_size=spec.shm_size,
+            ulimits=[
+                docker.types.Ulimit(name=u.name, soft=u.soft, hard=u.hard) for u in spec.ulimits
+            ]
+            or None,
+            dns=list(spec.dns) or None,
+            extra_hosts=dict(spec.extra_hosts) or None,
         )
         if spec.ports:
             bindings: dict[str, list[dict[str, str]]] = {}
@@ -494,6 +513,9 @@ class DockerRuntime(Runtime):
                 networking_config=networking,
                 hostname=spec.hostname,
                 healthcheck=_healthcheck(spec.healthcheck),
+                stop_signal=spec.stop_signal,
+                stop_timeout=spec.stop_timeout,
+                platform=spec.platform,
                 detach=True,
             )
         container_id: str = created["Id"]
@@ -1111,6 +1133,13 @@ def registry_is_insecure(config: Mapping[str, Any], registry: str) -> bool:
             if address in ipaddress.ip_network(cidr, strict=False):
                 return True
     return False
+
+
+def _restart_policy(policy: str | None) -> dict[str, Any] | None:
+    if policy is None:
+        return None
+    name, _, count = policy.partition(":")
+    return {"Name": name, "MaximumRetryCount": int(count or 0)}
 
 
 def _healthcheck(check: Healthcheck | None) -> dict[str, Any] | None:

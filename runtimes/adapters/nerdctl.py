@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import json
 import os
 import posixpath
 import re
@@ -23,6 +24,8 @@ import sys
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Literal, NamedTuple
+
+import attrs
 
 from runtimes import _credentials, _logs, _normalize
 from runtimes._shell import FOREVER, Completed, Shell, clean_error_text, terminate
@@ -86,9 +89,12 @@ KEEPS_LAST_LINE_SINCE = (2, 3, 4)
 #: containerd 1.6, cgroup v1) prints 0.00% or thousands of percent for a
 #: busy container, 2.2.2 (on containerd 2.4) what Docker prints.
 STATS_CPU_SINCE = (2, 2, 0)
+# containerd 1.6's restart monitor takes only "always"; 1.7 added on-failure
+# and unless-stopped (nerdctl asks the plugin, and refuses the others).
+RESTART_POLICIES_SINCE = (1, 7, 0)
 _VERSION = re.compile(rb"^nerdctl version v?(\d+)\.(\d+)\.(\d+)\b")
 # Labels nerdctl adds for its own bookkeeping; callers never set them.
-_INTERNAL_LABELS = ("nerdctl/", "io.containerd.image.config.")
+_INTERNAL_LABELS = ("nerdctl/", "io.containerd.image.config.", "containerd.io/restart.")
 # Links followed at the top of a copy before giving up (Linux's own limit).
 _MAX_LINKS = 40
 _EXEC_EXIT = re.compile(r'level=fatal msg="exec failed with exit code (\d+)"')
@@ -106,7 +112,13 @@ class NerdctlRuntime(Runtime):
     Options: ``address`` (``CONTAINERD_ADDRESS``), ``namespace``
     (``CONTAINERD_NAMESPACE``, default ``default``), ``buildkit_host``
     (``BUILDKIT_HOST``), ``binary`` (default ``nerdctl`` on PATH),
-    ``command_prefix`` (e.g. ``"sudo -n"``) and ``timeout`` (seconds per call).
+    ``command_prefix`` (e.g. ``"sudo -n"``), ``init_binary`` (the init of
+    ``run(init=True)``; default ``tini-static`` when it is on PATH, else
+    nerdctl's ``tini``) and ``timeout`` (seconds per call).
+
+    nerdctl bind-mounts its init binary into the container, so it must be
+    statically linked to run in an image without a C library (``FROM
+    scratch``); Debian's ``tini`` package ships both, ``tini`` being dynamic.
     """
 
     name = "nerdctl"
@@ -130,12 +142,23 @@ class NerdctlRuntime(Runtime):
             "nerdctl has no `network connect` or `network disconnect`; pass network= to run instead"
         ),
         Capability.INTERNAL_NETWORKS: "nerdctl has no --internal networks",
+        Capability.RESTART_POLICIES: (
+            "containerd before 1.7 (its restart monitor) knows only the 'always' policy"
+        ),
         Capability.SCHEDULES_HEALTHCHECKS: (
             "the adapter gives nerdctl no healthcheck (2.0 has none); "
             "the library runs the check itself (check_health, wait_for)"
         ),
     }
-    options = ("address", "namespace", "buildkit_host", "binary", "command_prefix", "timeout")
+    options = (
+        "address",
+        "namespace",
+        "buildkit_host",
+        "binary",
+        "command_prefix",
+        "init_binary",
+        "timeout",
+    )
 
     def __init__(
         self,
@@ -144,8 +167,10 @@ class NerdctlRuntime(Runtime):
         buildkit_host: str | None = None,
         binary: str | None = None,
         command_prefix: str | Sequence[str] = (),
+        init_binary: str | None = None,
         timeout: float | str | None = None,
     ) -> None:
+        self.init_binary = init_binary or ("tini-static" if shutil.which("tini-static") else None)
         self.address = address or os.environ.get("CONTAINERD_ADDRESS") or DEFAULT_ADDRESS
         self._address_source = (
             "option address"
@@ -167,7 +192,9 @@ class NerdctlRuntime(Runtime):
         )
         #: The nerdctl release, e.g. ``(2, 2, 2)``; ``None`` when it does not say.
         self.nerdctl_version = self._client_version()
-        self.capabilities = capabilities_for(self.nerdctl_version)
+        #: The containerd release it reaches, or ``None`` when it does not answer.
+        self.containerd_version = self._containerd_version()
+        self.capabilities = capabilities_for(self.nerdctl_version, self.containerd_version)
 
     def _client_version(self) -> tuple[int, int, int] | None:
         # Local to the binary (no containerd round trip): one short process.
@@ -178,6 +205,27 @@ class NerdctlRuntime(Runtime):
         except RuntimesError:
             return None  # the first real call reports what is wrong
         return nerdctl_version(done.stdout)
+
+    def _containerd_version(self) -> tuple[int, int, int] | None:
+        # One round trip (about 60 ms); a containerd that does not answer
+        # now gets the promises of the oldest supported one.
+        try:
+            done = self._shell.run(
+                ["version", "--format", "{{json .Server.Components}}"],
+                operation="version",
+                timeout=min(15.0, self.default_timeout),
+                check=False,
+            )
+            components = json.loads(done.stdout or b"null") or []
+        except (RuntimesError, ValueError):
+            return None
+        for component in components:
+            if isinstance(component, Mapping) and component.get("Name") == "containerd":
+                match = re.match(r"v?(\d+)\.(\d+)\.(\d+)", str(component.get("Version")))
+                if match:
+                    major, minor, patch = (int(part) for part in match.groups())
+                    return (major, minor, patch)
+        return None
 
     @classmethod
     def configured_endpoint(cls, **options: Any) -> str | None:
@@ -226,6 +274,7 @@ class NerdctlRuntime(Runtime):
             + (f" via {shlex.join(self._shell.prefix)}" if self._shell.prefix else ""),
             endpoint_source=self._address_source,
             storage_driver=info.get("Driver"),
+            cpus=info.get("NCPU"),
             capabilities=self.capabilities,
             raw={"version": version, "info": info},
         )
@@ -356,13 +405,16 @@ class NerdctlRuntime(Runtime):
     def _run(self, spec: RunSpec) -> str:
         check_cli_labels(spec.labels)
         # nerdctl (2.0, 2.2) refuses `-d --rm`: a helper removes the container on exit.
-        container_id = _cli.run_detached(self._shell, spec, remove_flag=False)
+        container_id = _cli.run_detached(
+            self._shell, spec, remove_flag=False, init_binary=self.init_binary
+        )
         if spec.remove:
             self._remove_on_exit(container_id)
         return container_id
 
     def _container(self, raw: Mapping[str, Any]) -> Container:
-        return _normalize.container_from_inspect(
+        internal = (raw.get("Config") or {}).get("Labels") or {}
+        container = _normalize.container_from_inspect(
             raw,
             runtime=self.name,
             image=_normalize.image_tag(raw.get("Image", "")),
@@ -372,6 +424,16 @@ class NerdctlRuntime(Runtime):
             networks=_normalize.nerdctl_attachments(
                 (raw.get("Config") or {}).get("Labels") or {}, raw.get("NetworkSettings")
             ),
+        )
+        # nerdctl's inspect has no RestartPolicy, StopSignal nor StopTimeout:
+        # they are in its labels.
+        return attrs.evolve(
+            container,
+            restart_policy=_normalize.restart_policy(internal.get("containerd.io/restart.policy")),
+            stop_signal=_normalize.signal_name(
+                internal.get("io.containerd.image.config.stop-signal")
+            ),
+            stop_timeout=_normalize.stop_timeout(internal.get("nerdctl/stop-timeout")),
         )
 
     def _inspect_many(self, ids: Sequence[str]) -> list[Container]:
@@ -626,7 +688,7 @@ class NerdctlRuntime(Runtime):
         check_cli_labels(spec.labels)
         # `create --rm` only records the wish (label nerdctl/auto-remove):
         # _start honours it.
-        return _cli.run_detached(self._shell, spec, create=True)
+        return _cli.run_detached(self._shell, spec, create=True, init_binary=self.init_binary)
 
     def _verb(self, operation: str, *args: str, ref: str, **kwargs: Any) -> Completed:
         return self._shell.run(
@@ -797,11 +859,15 @@ def nerdctl_version(output: bytes) -> tuple[int, int, int] | None:
     return (major, minor, patch)
 
 
-def capabilities_for(version: tuple[int, int, int] | None) -> frozenset[Capability]:
-    """What the adapter provides on nerdctl ``version``: the one place where
-    nerdctl's version changes a promise.  An unknown version gets only what
-    every supported nerdctl provides."""
+def capabilities_for(
+    version: tuple[int, int, int] | None, containerd: tuple[int, int, int] | None = None
+) -> frozenset[Capability]:
+    """What the adapter provides on nerdctl ``version`` and ``containerd``'s:
+    the one place where a version changes a promise.  An unknown version
+    gets only what every supported release provides."""
     found = set(NerdctlRuntime.capabilities)
+    if containerd is not None and containerd >= RESTART_POLICIES_SINCE:
+        found.add(Capability.RESTART_POLICIES)
     if version is not None and version >= KEEPS_LAST_LINE_SINCE:
         found.add(Capability.KEEPS_UNTERMINATED_LAST_LINE)
     if version is not None and version >= STATS_CPU_SINCE:

@@ -30,6 +30,7 @@ import shutil
 import tempfile
 import threading
 import time
+import tomllib
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, ClassVar, Literal
 
@@ -77,6 +78,7 @@ from runtimes.specs import (
     PullSpec,
     PushSpec,
     RunSpec,
+    Ulimit,
 )
 from runtimes.streams import ExecStream, collect
 
@@ -124,6 +126,7 @@ class PodmanRuntime(Runtime):
             Capability.NETWORK_CONNECT,
             Capability.PER_CALL_REGISTRY_TLS,
             Capability.STATS_CPU,
+            Capability.RESTART_POLICIES,
         }
     )
     unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
@@ -405,6 +408,7 @@ class PodmanRuntime(Runtime):
             endpoint=self.host,
             endpoint_source=self.endpoint.source,
             storage_driver=info.get("store", {}).get("graphDriverName"),
+            cpus=host.get("cpus"),
             capabilities=self.capabilities,
             raw=info,
         )
@@ -577,7 +581,20 @@ class PodmanRuntime(Runtime):
     def _run(self, spec: RunSpec) -> str:
         if spec.hostname and spec.network and spec.network not in self.builtin_networks:
             spec = attrs.evolve(spec, aliases=(*spec.aliases, spec.hostname))
-        return _cli.run_detached(self._shell, spec)
+        return _cli.run_detached(self._shell, self._with_ulimits(spec))
+
+    def _with_ulimits(self, spec: RunSpec) -> RunSpec:
+        """Podman drops its configured ``default_ulimits`` as soon as any
+        ulimit is given (and raises ``nofile`` and ``nproc`` to 1048576,
+        which fails where the host's limits are lower: "error setting rlimit
+        type 6").  Docker keeps its defaults for the limits not given; so
+        does this, from the containers.conf the local CLI reads.  A remote
+        service reads its own, unknown here."""
+        if not spec.ulimits or self._remote:
+            return spec
+        given = {u.name for u in spec.ulimits}
+        added = [u for u in configured_ulimits() if u.name not in given]
+        return attrs.evolve(spec, ulimits=(*spec.ulimits, *added))
 
     def _from_list(self, item: Mapping[str, Any]) -> Container:
         container_state = _normalize.state(item.get("State"))
@@ -908,7 +925,7 @@ class PodmanRuntime(Runtime):
     # -- the rest of the lifecycle: the API, `create` through the CLI like `run` --
 
     def _create(self, spec: RunSpec) -> str:
-        return _cli.run_detached(self._shell, spec, create=True)
+        return _cli.run_detached(self._shell, self._with_ulimits(spec), create=True)
 
     def _post(self, ref: str, action: str, operation: str, **kwargs: Any) -> Any:
         return self._json(
@@ -1304,3 +1321,35 @@ def stats_record(sample: Mapping[str, Any]) -> Stats:
         pids=int(sample.get("PIDs") or 0),
         raw=sample,
     )
+
+
+def configured_ulimits(environ: Mapping[str, str] | None = None) -> list[Ulimit]:
+    """``default_ulimits`` of the containers.conf files the podman CLI reads
+    (``CONTAINERS_CONF`` alone when set; else the system's, then the
+    user's, the last one setting it winning)."""
+    env = os.environ if environ is None else environ
+    if env.get("CONTAINERS_CONF"):
+        paths = [env["CONTAINERS_CONF"]]
+    else:
+        home = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME", "/root"), ".config")
+        paths = [
+            "/usr/share/containers/containers.conf",
+            "/etc/containers/containers.conf",
+            os.path.join(home, "containers", "containers.conf"),
+        ]
+    found: list[str] = []
+    for path in paths:
+        try:
+            with open(path, "rb") as fh:
+                section = tomllib.load(fh).get("containers") or {}
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        if isinstance(section.get("default_ulimits"), list):
+            found = [str(item) for item in section["default_ulimits"]]
+    limits = []
+    for item in found:
+        name, _, values = item.partition("=")
+        soft, _, hard = values.partition(":")
+        with contextlib.suppress(ValueError):
+            limits.append(Ulimit(name=name, soft=int(soft), hard=int(hard or soft)))
+    return limits

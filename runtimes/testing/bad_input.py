@@ -88,7 +88,7 @@ from runtimes.testing._base import CONTAINER_VERBS, _Base
 from runtimes.testing.images import build_test_image, write_busybox_context
 from runtimes.testing.plugin import SESSION_LABEL
 
-__all__ = ["CASES", "BadInputContract", "Case", "Ctx"]
+__all__ = ["BAD_RUN_OPTIONS", "CASES", "BadInputContract", "Case", "Ctx"]
 
 Launch = Callable[..., Container]
 
@@ -217,6 +217,83 @@ def _run(rt: Any, ctx: Ctx, **kwargs: Any) -> object:
     return rt.run(image, command, **kwargs)
 
 
+#: One bad value per resource or security option of ``run`` and ``create``:
+#: each is :class:`~runtimes.InvalidSpec`, whatever the runtime would do.
+BAD_RUN_OPTIONS: list[tuple[str, dict[str, Any]]] = [
+    ("memory-negative", {"memory": -1}),
+    ("memory-negative-text", {"memory": "-64m"}),
+    ("memory-below-6m", {"memory": 1024}),
+    ("memory-unit-typo", {"memory": "64x"}),
+    ("memory-words", {"memory": "lots"}),
+    ("memory-float", {"memory": 64.5}),
+    ("memory-bool", {"memory": True}),
+    ("memory-huge", {"memory": 2**64}),
+    ("cpus-zero", {"cpus": 0}),
+    ("cpus-negative", {"cpus": -1}),
+    ("cpus-nan", {"cpus": NAN}),
+    ("cpus-inf", {"cpus": INF}),
+    ("cpus-str", {"cpus": "half"}),
+    ("cpus-bool", {"cpus": True}),
+    ("restart-typo", {"restart_policy": "alwyas"}),
+    ("restart-empty", {"restart_policy": ""}),
+    ("restart-count-text", {"restart_policy": "on-failure:x"}),
+    ("restart-count-negative", {"restart_policy": "on-failure:-1"}),
+    ("restart-count-on-always", {"restart_policy": "always:3"}),
+    ("restart-int", {"restart_policy": 3}),
+    ("restart-with-remove", {"restart_policy": "always", "remove": True}),
+    ("init-str", {"init": "yes"}),
+    ("init-int", {"init": 1}),
+    ("read-only-str", {"read_only": "true"}),
+    ("privileged-str", {"privileged": "no"}),
+    ("cap-add-unknown", {"cap_add": ["NET_ADMINN"]}),
+    ("cap-add-unknown-prefixed", {"cap_add": ["CAP_BOGUS"]}),
+    ("cap-add-empty", {"cap_add": [""]}),
+    ("cap-add-int", {"cap_add": [1]}),
+    ("cap-add-bytes", {"cap_add": b"NET_ADMIN"}),
+    ("cap-add-dict", {"cap_add": {"NET_ADMIN": True}}),
+    ("cap-drop-unknown", {"cap_drop": ["BOGUS"]}),
+    ("cap-added-and-dropped", {"cap_add": ["NET_ADMIN"], "cap_drop": ["cap_net_admin"]}),
+    ("tmpfs-relative", {"tmpfs": ["relative"]}),
+    ("tmpfs-root", {"tmpfs": ["/"]}),
+    ("tmpfs-colon", {"tmpfs": ["/x:size=1m"]}),
+    ("tmpfs-dotdot", {"tmpfs": ["/a/../etc"]}),
+    ("tmpfs-bad-size", {"tmpfs": {"/x": "size=lots"}}),
+    ("tmpfs-unknown-option", {"tmpfs": {"/x": "bogus"}}),
+    ("tmpfs-option-int", {"tmpfs": {"/x": 1}}),
+    ("tmpfs-int", {"tmpfs": 123}),
+    ("shm-size-negative", {"shm_size": -1}),
+    ("shm-size-zero", {"shm_size": 0}),
+    ("shm-size-words", {"shm_size": "big"}),
+    ("ulimit-unknown-name", {"ulimits": {"nofiles": 10}}),
+    ("ulimit-negative", {"ulimits": {"nofile": -1}}),
+    ("ulimit-soft-above-hard", {"ulimits": {"nofile": "10:5"}}),
+    ("ulimit-text", {"ulimits": {"nofile": "a"}}),
+    ("ulimit-float", {"ulimits": {"nofile": 1.5}}),
+    ("ulimit-bool", {"ulimits": {"nofile": True}}),
+    ("ulimit-list", {"ulimits": ["nofile=10"]}),
+    ("dns-bad-ip", {"dns": ["8.8.8"]}),
+    ("dns-name", {"dns": ["dns.example"]}),
+    ("dns-newline", {"dns": ["1.2.3.4\n"]}),
+    ("dns-int", {"dns": 123}),
+    ("extra-hosts-bad-ip", {"extra_hosts": {"h": "999.1.1.1"}}),
+    ("extra-hosts-bad-name", {"extra_hosts": {"-bad": "1.2.3.4"}}),
+    ("extra-hosts-list", {"extra_hosts": ["h:1.2.3.4"]}),
+    ("extra-hosts-int-ip", {"extra_hosts": {"h": 1}}),
+    ("platform-os-only", {"platform": "linux"}),
+    ("platform-swapped", {"platform": "amd64/linux"}),
+    ("platform-unknown-arch", {"platform": "linux/amd65"}),
+    ("platform-upper-case", {"platform": "Linux/amd64"}),
+    ("platform-int", {"platform": 1}),
+    ("stop-signal-unknown", {"stop_signal": "SIGBOGUS"}),
+    ("stop-signal-out-of-range", {"stop_signal": 99}),
+    ("stop-signal-empty", {"stop_signal": ""}),
+    ("stop-timeout-negative", {"stop_timeout": -1}),
+    ("stop-timeout-float", {"stop_timeout": 1.5}),
+    ("stop-timeout-str", {"stop_timeout": "10"}),
+    ("stop-timeout-bool", {"stop_timeout": True}),
+]
+
+
 def _run_cases() -> list[Case]:
     rows: list[tuple[str, Callable[[Ctx], dict[str, Any]], type[RuntimesError]]] = [
         # image
@@ -296,6 +373,13 @@ def _run_cases() -> list[Case]:
         # network
         ("network-dash-help", lambda ctx: {"network": "--help"}, InvalidSpec),
         ("network-int", lambda ctx: {"network": 123}, InvalidSpec),
+        # resource and security options (each bad one refused before anything is created)
+        *(
+            (f"option-{oid}", functools.partial(lambda kw, ctx: dict(kw), kw), InvalidSpec)
+            for oid, kw in BAD_RUN_OPTIONS
+        ),
+        # more CPUs than the engine's host has (Docker refuses, the others would not)
+        ("option-cpus-above-the-host", lambda ctx: {"cpus": 1000}, InvalidSpec),
         # the container's process cannot start: what docker raises, CommandFailed
         ("missing-executable", lambda ctx: {"command": [f"/{ctx.marker}-exe"]}, CommandFailed),
         (
@@ -458,6 +542,10 @@ def _control_cases() -> list[Case]:
         ),
         ("remove-str", lambda ctx: {"remove": "yes"}, InvalidSpec),
         ("pull-bad", lambda ctx: {"pull": "sometimes"}, InvalidSpec),
+        *(
+            (f"option-{oid}", functools.partial(lambda kw, ctx: dict(kw), kw), InvalidSpec)
+            for oid, kw in BAD_RUN_OPTIONS
+        ),
     ]
 
     def create_call(kwargs: Callable[[Ctx], dict[str, Any]], rt: Any, ctx: Ctx) -> object:

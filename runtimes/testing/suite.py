@@ -38,6 +38,7 @@ import pytest
 
 import runtimes
 import runtimes.stacks
+from runtimes._runopts import CAPABILITY_BITS
 from runtimes.base import Runtime
 from runtimes.models import (
     Capability,
@@ -69,6 +70,7 @@ __all__ = [
     "RegistryContract",
     "RunContract",
     "StacksContract",
+    "RunOptionsContract",
     "RuntimeContract",
     "VolumesContract",
 ]
@@ -1064,6 +1066,246 @@ class ControlContract(_Base):
                     rt.remove_image(image.id, force=True)
 
 
+# -- run options --------------------------------------------------------------------------------
+
+#: Prints the memory limit in bytes, then the CPU quota and period, from the
+#: container's own cgroup (v2 files, else v1's).
+CGROUP_LIMITS = (
+    "if [ -f /sys/fs/cgroup/memory.max ]; then cat /sys/fs/cgroup/memory.max; "
+    "cat /sys/fs/cgroup/cpu.max; else cat /sys/fs/cgroup/memory/memory.limit_in_bytes; "
+    "echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us); fi"
+)
+#: What each engine runs as PID 1 with ``init=True``.
+INIT_BINARIES = frozenset({"docker-init", "catatonit", "podman-init", "tini", "tini-static"})
+
+
+def output_of(rt: Runtime, launch: Launch, script: str, **options: Any) -> list[str]:
+    """Run ``sh -c script`` with ``options``; its output lines (it must exit 0)."""
+    c = launch(["sh", "-c", script], **options)
+    assert rt.wait(c, timeout=60) == 0, texts(list(rt.logs(c)))
+    return texts(list(rt.logs(c)))
+
+
+def host_lacks_capabilities() -> list[str]:
+    """Capabilities of this kernel missing from this process's bounding set
+    (the machine is itself a restricted container): what no engine here can grant."""
+    try:
+        last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+        status = Path("/proc/self/status").read_text().splitlines()
+    except OSError:
+        return []
+    bounding = next((line for line in status if line.startswith("CapBnd:")), "CapBnd: 0")
+    value = int(bounding.split()[1], 16)
+    return sorted(n for n, bit in CAPABILITY_BITS.items() if bit <= last and not value >> bit & 1)
+
+
+def cap_eff(lines: list[str]) -> set[str]:
+    """Capability names set in the ``CapEff:`` line of ``/proc/self/status``."""
+    value = int(next(line for line in lines if line.startswith("CapEff:")).split()[1], 16)
+    return {name for name, bit in CAPABILITY_BITS.items() if value >> bit & 1}
+
+
+def mount_options(lines: list[str], target: str) -> list[str]:
+    """The options of the mount at ``target`` in ``/proc/mounts`` lines."""
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 4 and fields[1] == target:
+            return fields[3].split(",")
+    pytest.fail(f"nothing mounted at {target}: {lines}")
+
+
+class RunOptionsContract(_Base):
+    """Each option of ``run``/``create``, seen from inside the container."""
+
+    def test_memory_and_cpus(self, rt: Runtime, launch: Launch) -> None:
+        memory, quota = output_of(rt, launch, CGROUP_LIMITS, memory="64m", cpus=0.5)
+        assert int(memory) == 64 * 1024 * 1024
+        used, period = quota.split()
+        assert int(used) / int(period) == 0.5
+        unlimited, _ = output_of(rt, launch, CGROUP_LIMITS)
+        assert unlimited == "max" or int(unlimited) > 2**40
+
+    def test_capabilities(self, rt: Runtime, launch: Launch) -> None:
+        status = "grep Cap /proc/self/status"
+        default = cap_eff(output_of(rt, launch, status))
+        assert {"CHOWN", "KILL"} <= default
+        assert "NET_ADMIN" not in default
+        assert "SYS_ADMIN" not in default
+        changed = cap_eff(
+            output_of(rt, launch, status, cap_add=["net_admin"], cap_drop="CAP_CHOWN")
+        )
+        assert changed == (default | {"NET_ADMIN"}) - {"CHOWN"}
+        only = cap_eff(output_of(rt, launch, status, cap_drop=["ALL"], cap_add=["KILL"]))
+        assert only == {"KILL"}
+
+    def test_privileged(self, rt: Runtime, launch: Launch) -> None:
+        status = "grep Cap /proc/self/status"
+        try:
+            privileged = output_of(rt, launch, status, privileged=True)
+        except runtimes.CommandFailed as exc:
+            missing = host_lacks_capabilities()
+            if "apply caps" in str(exc) and missing:
+                # Docker 20.10 asks runc for every capability it knows, even
+                # those the host itself lacks; Podman and nerdctl take the
+                # host's bounding set.
+                pytest.skip(f"the engine refuses privileged: this host lacks {missing}")
+            raise
+        assert {"SYS_ADMIN", "NET_ADMIN", "SYS_MODULE"} <= cap_eff(privileged)
+        bounding = next(line for line in privileged if line.startswith("CapBnd:"))
+        assert (
+            bounding.split()[1]
+            == next(line for line in privileged if line.startswith("CapEff:")).split()[1]
+        )
+
+    def test_dns_and_extra_hosts(self, rt: Runtime, launch: Launch) -> None:
+        lines = output_of(
+            rt,
+            launch,
+            "cat /etc/hosts /etc/resolv.conf",
+            dns=["10.0.0.53", "10.0.0.54"],
+            extra_hosts={"runopts-db": "10.1.2.3", "runopts-v6": "fd00::7"},
+        )
+        hosts = {tuple(line.split()[:2]) for line in lines if line and not line.startswith("#")}
+        assert ("10.1.2.3", "runopts-db") in hosts
+        assert ("fd00::7", "runopts-v6") in hosts
+        servers = [line.split()[1] for line in lines if line.startswith("nameserver")]
+        assert servers == ["10.0.0.53", "10.0.0.54"]
+
+    def test_read_only_tmpfs_and_shm(self, rt: Runtime, launch: Launch) -> None:
+        lines = output_of(
+            rt,
+            launch,
+            "cat /proc/mounts; echo x > /scratch/f && echo scratch-writable; "
+            "echo x > /runopts-f 2>/dev/null || echo root-read-only; "
+            "echo x > /run2/f && echo run2-writable",
+            read_only=True,
+            tmpfs={"/scratch": "size=1m,mode=777", "/run2": ""},
+            shm_size="8m",
+        )
+        assert "ro" in mount_options(lines, "/")
+        assert "size=1024k" in mount_options(lines, "/scratch")
+        assert "mode=777" in mount_options(lines, "/scratch")
+        mount_options(lines, "/run2")
+        assert "size=8192k" in mount_options(lines, "/dev/shm")
+        assert {"scratch-writable", "root-read-only", "run2-writable"} <= set(lines)
+        plain = output_of(rt, launch, "cat /proc/mounts", tmpfs=["/scratch"])
+        assert "rw" in mount_options(plain, "/")
+        mount_options(plain, "/scratch")
+
+    def test_ulimits(self, rt: Runtime, launch: Launch) -> None:
+        script = "ulimit -Sn; ulimit -Hn; ulimit -Sc; ulimit -Hc"
+        assert output_of(rt, launch, script, ulimits={"nofile": "512:1024", "core": 0}) == [
+            "512",
+            "1024",
+            "0",
+            "0",
+        ]
+        assert output_of(rt, launch, "ulimit -Sn; ulimit -Hn", ulimits={"nofile": (256, 256)}) == [
+            "256",
+            "256",
+        ]
+
+    def test_init_is_pid_1(self, rt: Runtime, launch: Launch) -> None:
+        script = "tr '\\0' ' ' < /proc/1/cmdline; echo; echo $$"
+        first, own_pid = output_of(rt, launch, script, init=True)
+        assert os.path.basename(first.split()[0]) in INIT_BINARIES, first
+        assert own_pid != "1"
+        first, own_pid = output_of(rt, launch, script)
+        assert first.split()[0] == "sh"
+        assert own_pid == "1"
+        # The init forwards the stop signal to the command (which, as PID 1,
+        # would ignore it) and exits with it: SIGTERM, 128 + 15.
+        c = launch(["sleep", "1000"], init=True)
+        started = time.monotonic()
+        rt.stop(c, timeout=30)
+        assert time.monotonic() - started < 15
+        assert rt.wait(c, timeout=30) == 143
+
+    def test_restart_policy(self, rt: Runtime, launch: Launch) -> None:
+        assert rt.inspect(launch(["true"])).restart_policy == "no"
+        always = launch(["true"], restart_policy="always")
+        assert always.restart_policy == "always"
+        rt.stop(always, timeout=5)
+        assert rt.inspect(always).restart_policy == "always"
+        if Capability.RESTART_POLICIES not in rt.capabilities:
+            for policy in ("on-failure:2", "on-failure", "unless-stopped"):
+                with pytest.raises(runtimes.Unsupported):
+                    launch(["true"], restart_policy=policy)
+            return
+        c = launch(["sh", "-c", "echo started; exit 1"], restart_policy="on-failure:2")
+        assert c.restart_policy == "on-failure:2"
+        deadline = time.monotonic() + 90
+        while True:
+            current = rt.inspect(c)
+            runs = texts(list(rt.logs(c))).count("started")
+            if current.restart_count == 2 and runs == 3 and current.state is ContainerState.EXITED:
+                break
+            assert time.monotonic() < deadline, (current.restart_count, runs, current.state)
+            time.sleep(0.5)
+        assert current.exit_code == 1
+        assert rt.inspect(launch(["true"], restart_policy="on-failure")).restart_policy == (
+            "on-failure"
+        )
+        stopped = launch(["sleep", "1000"], restart_policy="unless-stopped")
+        assert stopped.restart_policy == "unless-stopped"
+        rt.stop(stopped, timeout=0)
+        assert rt.inspect(stopped).state is ContainerState.EXITED
+
+    def test_stop_signal_and_timeout(self, rt: Runtime, launch: Launch) -> None:
+        plain = rt.inspect(launch(["true"]))
+        assert (plain.stop_signal, plain.stop_timeout) == ("SIGTERM", 10)
+        c = launch(
+            [
+                "sh",
+                "-c",
+                "trap 'echo got USR1; exit 0' USR1; echo ready; while :; do sleep 1; done",
+            ],
+            stop_signal="USR1",
+            stop_timeout=3,
+        )
+        assert (c.stop_signal, c.stop_timeout) == ("SIGUSR1", 3)
+        wait_for_output(rt, c, "ready")
+        rt.stop(c, timeout=30)
+        assert rt.wait(c, timeout=30) == 0
+        assert "got USR1" in texts(list(rt.logs(c)))
+        # stop() without a timeout waits the container's own: sleep as PID 1
+        # ignores SIGTERM, so it is killed after 1 s rather than 10.
+        sleeper = launch(["sleep", "1000"], stop_timeout=1)
+        started = time.monotonic()
+        rt.stop(sleeper)
+        assert time.monotonic() - started < 8
+        assert rt.wait(sleeper, timeout=30) == 137
+
+    def test_platform(self, rt: Runtime, launch: Launch, test_image: str) -> None:
+        info = rt.info()
+        own = f"{info.os or 'linux'}/{info.arch or 'amd64'}"
+        c = launch(["true"], platform=own)
+        assert rt.wait(c, timeout=60) == 0
+        other = "linux/arm64" if own != "linux/arm64" else "linux/amd64"
+        with pytest.raises(runtimes.ImageNotFound):
+            launch(["true"], platform=other)
+
+    def test_create_takes_the_options(
+        self, rt: Runtime, test_image: str, session_labels: dict[str, str]
+    ) -> None:
+        c = rt.create(
+            test_image,
+            ["sh", "-c", f"{CGROUP_LIMITS}; exec sleep 1000"],
+            labels=session_labels,
+            memory=32 * 1024 * 1024,
+            restart_policy="always",
+            stop_signal=10,
+        )
+        try:
+            assert c.state is ContainerState.CREATED
+            assert (c.restart_policy, c.stop_signal) == ("always", "SIGUSR1")
+            rt.start(c)
+            lines = texts(wait_for_output(rt, c, "00"))  # the quota line, "N 100000"
+            assert int(lines[0]) == 32 * 1024 * 1024
+        finally:
+            rt.remove(c, force=True)
+
+
 # -- errors -----------------------------------------------------------------------------------
 
 
@@ -1352,6 +1594,35 @@ class NetworksContract(_Base):
         (on_default,) = rt.inspect(default).networks
         assert on_default.ip_address is not None
         assert on_default.network in {n.name for n in rt.networks()}
+
+    def test_prune_networks(
+        self,
+        rt: Runtime,
+        launch: Launch,
+        make_network: MakeNetwork,
+        unique_name: Callable[[str], str],
+    ) -> None:
+        mark = {"runtimes.test.prune": unique_name("prune-net")}
+        gone = make_network("gone", labels=mark)
+        used_running = make_network("running", labels=mark)
+        used_stopped = make_network("stopped", labels=mark)
+        unmarked = make_network("unmarked")
+        running = launch(["sleep", "1000"], network=used_running.name)
+        stopped = launch(["true"], network=used_stopped.name)
+        rt.wait(stopped, timeout=60)
+        # Only networks: the stopped container stays, and keeps its network.
+        report = rt.prune(labels=mark, containers=False, volumes=False, images=False)
+        assert report == runtimes.PruneReport(networks=(gone.name,))
+        names = {n.name for n in rt.networks()}
+        assert gone.name not in names
+        assert {used_running.name, used_stopped.name, unmarked.name} <= names
+        assert rt.inspect(running).state is ContainerState.RUNNING
+        assert rt.inspect(stopped).state is ContainerState.EXITED
+        # Once its stopped container is gone, that network is unused too.
+        rt.remove(stopped)
+        assert rt.prune(labels=mark).networks == (used_stopped.name,)
+        assert rt.prune(labels=mark) == runtimes.PruneReport()
+        assert rt.network(used_running.name).name == used_running.name
 
     def test_remove_network_in_use(
         self, rt: Runtime, make_network: MakeNetwork, launch: Launch
@@ -1999,6 +2270,7 @@ class RuntimeContract(
     BuildContract,
     ImagesContract,
     RunContract,
+    RunOptionsContract,
     LogsContract,
     LifecycleContract,
     ExecContract,
