@@ -21,7 +21,8 @@ from runtimes.testing.suite import empty_auth_file, http_get
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 CONTAINER_KEYS = {
     "id", "name", "image", "command", "state", "exit_code", "created_at", "started_at",
-    "finished_at", "ports", "labels", "networks", "health", "runtime",
+    "finished_at", "ports", "labels", "networks", "health", "restart_policy",
+    "restart_count", "stop_signal", "stop_timeout", "runtime",
 }  # fmt: skip
 
 
