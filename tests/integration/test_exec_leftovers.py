@@ -20,7 +20,7 @@ from runtimes.base import Runtime
 from runtimes.models import Container
 from runtimes.testing.suite import ExecContract
 
-EXECS = 20
+EXECS = 100  # the count: a readiness poll makes about that many
 # Podman's exit command (`podman container cleanup --exec`) may still be
 # finishing when exec returns; it takes well under a second.
 SETTLE = 30.0
