@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -418,6 +419,9 @@ def test_own_points_ports_at_the_engine_host() -> None:
 
 
 def test_variant_options_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # CI exports the second engine's real variables: this test sets its own.
+    for name in [n for n in os.environ if n.startswith("RUNTIMES_REMOTE_")]:
+        monkeypatch.delenv(name)
     monkeypatch.setenv("RUNTIMES_REMOTE_DOCKER_TLS_HOST", "tcp://10.231.0.2:2376")
     monkeypatch.setenv("RUNTIMES_REMOTE_DOCKER_TLS_TLS_CA", "/ca.pem")
     monkeypatch.setenv("RUNTIMES_REMOTE_DOCKER_TLS_ENGINE_HOST", "box")
