@@ -89,6 +89,10 @@ KEEPS_LAST_LINE_SINCE = (2, 3, 4)
 #: containerd 1.6, cgroup v1) prints 0.00% or thousands of percent for a
 #: busy container, 2.2.2 (on containerd 2.4) what Docker prints.
 STATS_CPU_SINCE = (2, 2, 0)
+# `exec -i` of 2.0.3 (on containerd 1.6) never ends the command's input:
+# `cat` waited forever. 2.2.2 is right; the first release with it is not
+# known here, so the gate is the oldest release tested to have it.
+EXEC_STDIN_SINCE = (2, 2, 0)
 # containerd 1.6's restart monitor takes only "always"; 1.7 added on-failure
 # and unless-stopped (nerdctl asks the plugin, and refuses the others).
 RESTART_POLICIES_SINCE = (1, 7, 0)
@@ -126,7 +130,6 @@ class NerdctlRuntime(Runtime):
     #: nerdctl's version provides (see :func:`capabilities_for`).
     capabilities = frozenset(
         {
-            Capability.EXEC_STDIN,
             Capability.CREATES_MISSING_WORKDIR,
             Capability.PRECISE_LOG_TIMESTAMPS,
             Capability.ISOLATED_NETWORKS,
@@ -872,6 +875,8 @@ def capabilities_for(
         found.add(Capability.KEEPS_UNTERMINATED_LAST_LINE)
     if version is not None and version >= STATS_CPU_SINCE:
         found.add(Capability.STATS_CPU)
+    if version is not None and version >= EXEC_STDIN_SINCE:
+        found.add(Capability.EXEC_STDIN)
     return frozenset(found)
 
 
