@@ -1,17 +1,13 @@
-"""MkDocs hooks: pages whose content is generated when the site is built.
+"""MkDocs hooks: a page whose content is generated when the site is built.
 
-A page holds a marker comment, replaced at build time:
-
-* ``<!-- generated: support-matrix -->``: the contract suite's results, read
-  from the JSON that ``pytest --support-matrix=PATH`` writes
-  (:mod:`runtimes.testing.matrix`), rendered as tables;
-* ``<!-- generated: benchmark -->``: the benchmark's figures and chart, when
-  a run of ``benchmarks/bench.py`` left them in ``build/``.
-
-Where a file is missing, the page says how to produce it, and the build
-stays clean under ``--strict``.  Paths: ``RUNTIMES_SUPPORT_MATRIX`` and
-``RUNTIMES_BENCHMARK_DIR``, else ``build/support-matrix.json`` and
-``build/benchmark/`` next to ``mkdocs.yml``.
+The marker comment ``<!-- generated: support-matrix -->`` is replaced at
+build time by the contract suite's results, read from the JSON that
+``pytest --support-matrix=PATH`` writes (:mod:`runtimes.testing.matrix`),
+rendered as tables.  Where the file is missing, the page says how to
+produce it, and the build stays clean under ``--strict``.  Path:
+``RUNTIMES_SUPPORT_MATRIX``, else ``build/support-matrix.json`` next to
+``mkdocs.yml``.  (The benchmark's figures are written into
+``docs/performance.md`` by ``benchmarks/bench.py --docs``.)
 """
 
 from __future__ import annotations
@@ -27,10 +23,7 @@ from typing import Any
 log = logging.getLogger("mkdocs.hooks.runtimes")
 
 MATRIX_MARKER = "<!-- generated: support-matrix -->"
-BENCHMARK_MARKER = "<!-- generated: benchmark -->"
 FORMAT = 1
-#: Chart files the benchmark may leave, shown in this order.
-CHART_SUFFIXES = (".svg", ".png")
 
 #: Marks in the tables: passed, skipped (an en dash), failed.
 MARKS = {"passed": "\u2714", "skipped": "\u2013", "failed": "\u2718"}
@@ -43,30 +36,13 @@ def on_config(config: Any) -> Any:
     _paths["matrix"] = Path(
         os.environ.get("RUNTIMES_SUPPORT_MATRIX") or root / "build" / "support-matrix.json"
     )
-    _paths["benchmark"] = Path(
-        os.environ.get("RUNTIMES_BENCHMARK_DIR") or root / "build" / "benchmark"
-    )
     return config
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     if MATRIX_MARKER in markdown:
         markdown = markdown.replace(MATRIX_MARKER, render_matrix(_paths["matrix"]))
-    if BENCHMARK_MARKER in markdown:
-        markdown = markdown.replace(BENCHMARK_MARKER, render_benchmark(_paths["benchmark"]))
     return markdown
-
-
-def on_files(files: Any, config: Any) -> Any:
-    # Charts live outside docs/ (they are build output): add them to the site
-    # as files of its own, so that links to them are checked like any other.
-    from mkdocs.structure.files import File
-
-    directory = _paths["benchmark"]
-    if directory.is_dir():
-        for chart in _charts(directory):
-            files.append(File.generated(config, f"benchmark/{chart.name}", abs_src_path=str(chart)))
-    return files
 
 
 # -- support matrix ---------------------------------------------------------
@@ -205,41 +181,3 @@ def render_matrix(path: Path) -> str:
             out.append(f"| `{_cell(shown)}` | {_cell(column)} | {outcome} | {_cell(reason)} |")
         out.append("")
     return "\n".join(out)
-
-
-# -- benchmark --------------------------------------------------------------
-
-BENCH_HOW_TO = """\
-!!! note "No benchmark figures were found when this site was built"
-
-    Expected in `{path}`: `benchmark.md` (figures, in Markdown), or
-    `benchmark.txt` (the script's output, shown as is), and optionally a chart
-    (`*.svg`, `*.png`). To produce the text, with the engines running:
-
-    ```sh
-    mkdir -p build/benchmark
-    python benchmarks/bench.py | tee build/benchmark/benchmark.txt
-    ```
-"""
-
-
-def _charts(directory: Path) -> list[Path]:
-    return sorted(
-        (p for p in directory.iterdir() if p.suffix in CHART_SUFFIXES),
-        key=lambda p: (CHART_SUFFIXES.index(p.suffix), p.name),
-    )
-
-
-def render_benchmark(directory: Path) -> str:
-    if not directory.is_dir():
-        return BENCH_HOW_TO.format(path=directory)
-    parts: list[str] = []
-    for chart in _charts(directory):
-        parts.append(f"![{chart.stem}](benchmark/{chart.name})\n")
-    markdown = directory / "benchmark.md"
-    text = directory / "benchmark.txt"
-    if markdown.is_file():
-        parts.append(markdown.read_text())
-    elif text.is_file():
-        parts.append("```text\n" + text.read_text().rstrip("\n") + "\n```\n")
-    return "\n".join(parts) if parts else BENCH_HOW_TO.format(path=directory)

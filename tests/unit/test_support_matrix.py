@@ -174,4 +174,3 @@ def test_docs_hook_without_results_says_how_to_get_them(tmp_path: Path) -> None:
     assert "--support-matrix" in page
     (tmp_path / "other.json").write_text('{"format": 99, "runs": []}')
     assert "--support-matrix" in hooks.render_matrix(tmp_path / "other.json")
-    assert "bench.py" in hooks.render_benchmark(tmp_path / "no-benchmark")
