@@ -39,12 +39,13 @@ class LineJoiner:
         self._keep_timestamps = keep_timestamps
         self._pending: dict[Stream, tuple[datetime | None, bytearray]] = {}
 
-    def feed(self, stream: Stream, data: bytes, ts: datetime | None = None) -> Iterator[LogLine]:
-        """Add one record; yield every line it completes."""
+    def feed(self, stream: Stream, data: bytes, ts: datetime | None = None) -> list[LogLine]:
+        """Add one record; return every line it completes (a list, not a
+        generator: one record is most often one line, and a generator per
+        record cost more than the line)."""
         if data[-1:] == b"\n" and stream not in self._pending and data.find(b"\n") == len(data) - 1:
             # The common record: exactly one whole line, nothing pending.
-            yield self._line(stream, data, ts)
-            return
+            return [self._line(stream, data, ts)]
         pending = self._pending.get(stream)
         if pending is None:
             pending = (ts, bytearray())
@@ -52,20 +53,22 @@ class LineJoiner:
         buffer = pending[1]
         buffer += data
         if b"\n" not in data:
-            return
+            return []
         # A record may hold several lines (CLI pipes deliver chunks).
+        done = []
         start = 0
         while True:
             end = buffer.find(b"\n", start)
             if end < 0:
                 break
-            yield self._line(stream, bytes(buffer[start : end + 1]), pending[0])
+            done.append(self._line(stream, bytes(buffer[start : end + 1]), pending[0]))
             start = end + 1
         rest = buffer[start:]
         if rest:
             self._pending[stream] = (ts, bytearray(rest))
         else:
             del self._pending[stream]
+        return done
 
     def flush(self) -> Iterator[LogLine]:
         """Emit what is left: last lines written without a newline."""
@@ -174,10 +177,8 @@ def _cut_frames(read: Callable[[int], bytes], chunk: int) -> Iterator[tuple[Stre
     buffer = b""
     at = 0
     unpack = struct.Struct(">BxxxL").unpack_from
-    while True:
-        data = read(chunk)
-        if not data:
-            return  # a frame cut short at the end is dropped, as read_frames does
+    # A frame cut short at the end is dropped, as read_frames does.
+    while data := read(chunk):
         buffer = buffer[at:] + data if at < len(buffer) else data
         at = 0
         while len(buffer) - at >= 8:
