@@ -107,8 +107,9 @@ STOPPED_STATS_ROW: Mapping[str, str] = {
 # is checked again: a sample takes about a second.
 _STATS_RECHECK = 20.0
 # `exec -i` of 2.0.3 (on containerd 1.6) never ends the command's input:
-# `cat` waited forever. 2.2.2 is right; the first release with it is not
-# known here, so the gate is the oldest release tested to have it.
+# `cat` waited forever. 2.2.2 ends it, but for an input that ends before its
+# exec exists (see exec_input); the first release with it is not known here,
+# so the gate is the oldest release tested to have it.
 EXEC_STDIN_SINCE = (2, 2, 0)
 # containerd 1.6's restart monitor takes only "always"; 1.7 added on-failure
 # and unless-stopped (nerdctl asks the plugin, and refuses the others).
