@@ -360,7 +360,10 @@ class Runtime(abc.ABC):
             self._network(spec.network)
         if spec.aliases:
             self._require(Capability.NETWORK_ALIASES, "network aliases")
-        if policy == "always":
+        if Capability.IMAGE_STORE not in self.capabilities:
+            # No store to look in: the runtime's nodes apply the policy.
+            spec = attrs.evolve(spec, pull=policy)
+        elif policy == "always":
             self.pull(spec.image)
         elif policy == "missing":
             try:

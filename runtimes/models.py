@@ -154,6 +154,41 @@ class Capability(enum.StrEnum):
     #: in :meth:`~runtimes.Runtime.wait_for` and
     #: :meth:`~runtimes.Runtime.check_health`, with the same semantics.
     SCHEDULES_HEALTHCHECKS = "schedules-healthchecks"
+    # What a container engine on one machine has and a cluster may not
+    # (Kubernetes: see docs/kubernetes.md); the engine adapters declare all
+    # of :data:`ENGINE_CAPABILITIES`.
+    #: ``build``: an image builder.
+    BUILD = "build"
+    #: ``images``, ``image``, ``remove_image``, ``tag``, ``pull``, ``push``,
+    #: ``login``, ``logout``: an image store this library reads and fills.
+    IMAGE_STORE = "image-store"
+    #: Named volumes (``create_volume``... and ``run(volumes=["name:/path"])``).
+    VOLUMES = "volumes"
+    #: User networks (``create_network``... and ``run(network="name")``), and
+    #: so stacks, whose services find each other on one.
+    NETWORKS = "networks"
+    #: Each log line says which stream wrote it, and ``logs(stdout=False)``
+    #: or ``logs(stderr=False)`` reads one stream only.
+    LOG_STREAMS = "log-streams"
+    #: ``exec`` takes ``env``, ``workdir`` and ``user``.
+    EXEC_OPTIONS = "exec-options"
+    #: ``run(remove=True)``: the engine deletes the container once it exits.
+    AUTO_REMOVE = "auto-remove"
+
+
+#: What every container engine on one machine provides (Docker, Podman,
+#: nerdctl); an adapter to a cluster declares the part it can honour.
+ENGINE_CAPABILITIES = frozenset(
+    {
+        Capability.BUILD,
+        Capability.IMAGE_STORE,
+        Capability.VOLUMES,
+        Capability.NETWORKS,
+        Capability.LOG_STREAMS,
+        Capability.EXEC_OPTIONS,
+        Capability.AUTO_REMOVE,
+    }
+)
 
 
 class MountType(enum.StrEnum):

@@ -30,6 +30,7 @@ from runtimes.adapters import _cli
 from runtimes.base import Runtime
 from runtimes.errors import BuildFailed, CommandFailed, RuntimeUnavailable, Timeout, Unsupported
 from runtimes.models import (
+    ENGINE_CAPABILITIES,
     Capability,
     Container,
     ExecResult,
@@ -70,17 +71,20 @@ class DockerRuntime(Runtime):
     """
 
     name = "docker"
-    capabilities = frozenset(
-        {
-            Capability.PRECISE_LOG_TIMESTAMPS,
-            Capability.CREATES_MISSING_WORKDIR,
-            Capability.KEEPS_UNTERMINATED_LAST_LINE,
-            Capability.NETWORK_ALIASES,
-            Capability.NETWORK_CONNECT,
-            Capability.INTERNAL_NETWORKS,
-            Capability.ISOLATED_NETWORKS,
-            Capability.SCHEDULES_HEALTHCHECKS,
-        }
+    capabilities = (
+        frozenset(
+            {
+                Capability.PRECISE_LOG_TIMESTAMPS,
+                Capability.CREATES_MISSING_WORKDIR,
+                Capability.KEEPS_UNTERMINATED_LAST_LINE,
+                Capability.NETWORK_ALIASES,
+                Capability.NETWORK_CONNECT,
+                Capability.INTERNAL_NETWORKS,
+                Capability.ISOLATED_NETWORKS,
+                Capability.SCHEDULES_HEALTHCHECKS,
+            }
+        )
+        | ENGINE_CAPABILITIES
     )
     options = ("host", "timeout")
     # dockerd reads registry CAs from its own directory, not per call.

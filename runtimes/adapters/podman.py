@@ -43,6 +43,7 @@ from runtimes.adapters._podman_service import PrivateService, answers, standard_
 from runtimes.base import Runtime
 from runtimes.errors import ImageNotFound, RuntimesError, RuntimeUnavailable, Timeout
 from runtimes.models import (
+    ENGINE_CAPABILITIES,
     Capability,
     Container,
     ContainerState,
@@ -86,14 +87,17 @@ class PodmanRuntime(Runtime):
     """
 
     name = "podman"
-    capabilities = frozenset(
-        {
-            Capability.LOSSLESS_LOGS,
-            Capability.KEEPS_UNTERMINATED_LAST_LINE,
-            Capability.NETWORK_ALIASES,
-            Capability.NETWORK_CONNECT,
-            Capability.PER_CALL_REGISTRY_TLS,
-        }
+    capabilities = (
+        frozenset(
+            {
+                Capability.LOSSLESS_LOGS,
+                Capability.KEEPS_UNTERMINATED_LAST_LINE,
+                Capability.NETWORK_ALIASES,
+                Capability.NETWORK_CONNECT,
+                Capability.PER_CALL_REGISTRY_TLS,
+            }
+        )
+        | ENGINE_CAPABILITIES
     )
     unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
         Capability.INTERNAL_NETWORKS: (

@@ -40,7 +40,7 @@ import runtimes
 import runtimes.stacks
 from runtimes.base import Runtime
 from runtimes.models import Capability, Container, ContainerState, LogLine, Network
-from runtimes.testing._base import CONTAINER_VERBS, _Base
+from runtimes.testing._base import CONTAINER_VERBS, _Base, need
 from runtimes.testing.bad_input import BadInputContract
 from runtimes.testing.images import write_busybox_context
 from runtimes.testing.plugin import SESSION_LABEL
@@ -112,6 +112,8 @@ def texts(lines: list[LogLine]) -> list[str]:
 
 
 class BuildContract(_Base):
+    requires = frozenset({Capability.BUILD})
+
     def _context(self, tmp_path: Path, dockerfile: str) -> Path:
         return write_busybox_context(tmp_path / "ctx", dockerfile)
 
@@ -225,6 +227,7 @@ class ImagesContract(_Base):
     def test_image_listing_and_lookup(
         self, rt: Runtime, test_image: str, session_labels: dict[str, str]
     ) -> None:
+        need(rt, Capability.IMAGE_STORE)
         image = rt.image(test_image)
         assert image.id.startswith("sha256:")
         assert len(image.id) == 71
@@ -235,6 +238,7 @@ class ImagesContract(_Base):
         assert rt.image(image.id).id == image.id
 
     def test_missing_image(self, rt: Runtime, runtimes_session_id: str) -> None:
+        need(rt, Capability.IMAGE_STORE)
         ref = f"runtimes-test/missing:{runtimes_session_id}"
         with pytest.raises(runtimes.ImageNotFound):
             rt.image(ref)
@@ -331,6 +335,7 @@ class RunContract(_Base):
         unique_name: Callable[[str], str],
         session_labels: dict[str, str],
     ) -> None:
+        need(rt, Capability.VOLUMES)
         name = unique_name("vol")
         rt.create_volume(name, labels=session_labels)
         users: list[Container] = []
@@ -395,6 +400,7 @@ class RunContract(_Base):
 
 class LogsContract(_Base):
     def test_streams_are_tagged(self, rt: Runtime, launch: Launch) -> None:
+        need(rt, Capability.LOG_STREAMS)
         c = launch(["sh", "-c", "echo out; echo err >&2"])
         assert rt.wait(c, timeout=60) == 0
         lines = list(rt.logs(c))
@@ -415,6 +421,7 @@ class LogsContract(_Base):
 
     @pytest.mark.parametrize("follow", [False, True], ids=["read", "follow"])
     def test_log_integrity(self, rt: Runtime, launch: Launch, tmp_path: Path, follow: bool) -> None:
+        need(rt, Capability.LOG_STREAMS)
         # 20 MB in 100 KB lines, a carriage return inside a line, UTF-8, and
         # a last line without its newline, on each stream.
         big = b"".join(b"%06d" % i + b"x" * 99_993 + b"\n" for i in range(200))
@@ -556,6 +563,7 @@ class LifecycleContract(_Base):
             rt.inspect(c.id)
 
     def test_remove_flag_deletes_after_exit(self, rt: Runtime, launch: Launch) -> None:
+        need(rt, Capability.AUTO_REMOVE)
         c = launch(["sh", "-c", "sleep 0.5"], remove=True)
         deadline = time.monotonic() + 30
         while rt.ps(all=True, name=c.name):
@@ -568,6 +576,7 @@ class LifecycleContract(_Base):
 
 class ExecContract(_Base):
     def test_exec(self, rt: Runtime, launch: Launch) -> None:
+        need(rt, Capability.EXEC_OPTIONS)
         c = launch(["sleep", "1000"])
         result = rt.exec(
             c,
@@ -612,6 +621,7 @@ class ErrorsContract(_Base):
         assert {rt.inspect(c.id).id for c in pair} == {c.id for c in pair}
 
     def test_volume_not_found(self, rt: Runtime, runtimes_session_id: str) -> None:
+        need(rt, Capability.VOLUMES)
         with pytest.raises(runtimes.VolumeNotFound):
             rt.remove_volume(f"rt-{runtimes_session_id}-no-volume")
 
@@ -627,6 +637,8 @@ class ErrorsContract(_Base):
         with pytest.raises(runtimes.NameConflict):
             launch(["sleep", "1000"], name=name)
         assert len(rt.ps(all=True, name=name)) == 1
+        if Capability.VOLUMES not in rt.capabilities:
+            return
         volume = unique_name("dupvol")
         rt.create_volume(volume, labels=session_labels)
         try:
@@ -672,6 +684,8 @@ class ErrorsContract(_Base):
 
 
 class VolumesContract(_Base):
+    requires = frozenset({Capability.VOLUMES})
+
     def test_volume_lifecycle(
         self, rt: Runtime, unique_name: Callable[[str], str], session_labels: dict[str, str]
     ) -> None:
@@ -714,6 +728,8 @@ def network_with_free_subnet(make_network: MakeNetwork, **kwargs: Any) -> Networ
 
 
 class NetworksContract(_Base):
+    requires = frozenset({Capability.NETWORKS})
+
     def test_network_lifecycle_labels_and_filters(
         self, rt: Runtime, make_network: MakeNetwork, session_labels: dict[str, str]
     ) -> None:
@@ -964,6 +980,8 @@ class RegistryContract(_Base):
     """Pull, push, tag and credentials against real registries on loopback
     (:mod:`runtimes.testing.registry`); nothing is pulled from elsewhere."""
 
+    requires = frozenset({Capability.IMAGE_STORE})
+
     @pytest.fixture
     def private_credential_store(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """``login`` writes to stores of this test only, not the user's."""
@@ -1021,6 +1039,7 @@ class RegistryContract(_Base):
         session_labels: dict[str, str],
         tmp_path: Path,
     ) -> None:
+        need(rt, Capability.BUILD)
         # The first event must arrive while the registry is still being
         # talked to, not replayed after the transfer.  A 128 MB layer of its
         # own makes the push outlast nerdctl's 100 ms progress ticks (32 MB
@@ -1074,6 +1093,7 @@ class RegistryContract(_Base):
         session_labels: dict[str, str],
         tmp_path: Path,
     ) -> None:
+        need(rt, Capability.BUILD)
         ref, image_id = pushed
         context = tmp_path / "ctx"
         context.mkdir()
@@ -1331,6 +1351,8 @@ def stack_leftovers(rt: Runtime, name: str) -> list[str]:
 
 
 class StacksContract(_Base):
+    requires = frozenset({Capability.NETWORKS})
+
     def _web_stack(self, name: str, test_image: str, **app: Any) -> runtimes.Stack:
         return runtimes.Stack(
             name,
