@@ -939,7 +939,7 @@ class KubernetesRuntime(Runtime):
             for sock, _ in listeners:
                 sock.close()
             with contextlib.suppress(RuntimesError):
-                self._delete(created, grace=0)
+                self._purge(created, name)
             raise
         forwards = [
             _Forwarder(
@@ -1051,8 +1051,9 @@ class KubernetesRuntime(Runtime):
 
         def release() -> None:
             with contextlib.suppress(Exception):
-                response.release_conn()
                 response.close()
+            with contextlib.suppress(Exception):
+                response.release_conn()
 
         return _logs.Closing(
             log_lines(chunks(), timestamps=spec.timestamps),
@@ -1134,18 +1135,20 @@ class KubernetesRuntime(Runtime):
             forwards = self._forwards.pop(cid, [])
         for forward in forwards:
             forward.close()
-        name = pod["metadata"]["name"]
-        if KEEP_FINALIZER in (pod["metadata"].get("finalizers") or ()):
-            finalizers = [f for f in pod["metadata"]["finalizers"] if f != KEEP_FINALIZER]
-            patch = {
-                "metadata": {
-                    "finalizers": finalizers or None,
-                    "resourceVersion": pod["metadata"]["resourceVersion"],
-                }
-            }
-            with self._api("remove", "container", ref):
+        self._purge(pod, ref)
+        self._ids.pop(cid, None)
+
+    def _purge(self, pod: Mapping[str, Any], ref: str) -> None:
+        """Take the finalizer off and delete the pod at once."""
+        metadata = pod["metadata"]
+        if KEEP_FINALIZER in (metadata.get("finalizers") or ()):
+            finalizers = [f for f in metadata["finalizers"] if f != KEEP_FINALIZER]
+            # No resourceVersion: the kubelet updates the status meanwhile,
+            # and the finalizers are the library's alone.
+            patch = {"metadata": {"finalizers": finalizers or None}}
+            with contextlib.suppress(ContainerNotFound), self._api("remove", "container", ref):
                 self._core.patch_namespaced_pod(
-                    name,
+                    metadata["name"],
                     self.namespace,
                     patch,
                     _content_type="application/merge-patch+json",
@@ -1154,7 +1157,6 @@ class KubernetesRuntime(Runtime):
                 ).release_conn()
         with contextlib.suppress(ContainerNotFound):
             self._delete(pod, grace=0)
-        self._ids.pop(cid, None)
 
     def _exec(self, spec: ExecSpec) -> ExecResult:
         if spec.env or spec.workdir is not None or spec.user is not None:

@@ -187,44 +187,42 @@ def test_log_lines_cut_the_timestamps_of_later_records() -> None:
     assert lines[0].timestamp.microsecond == 123456
 
 
+def status(code: int, reason: str, message: str, **details: str) -> str:
+    """A ``Status`` object as the API server sends it with an error."""
+    body = {"kind": "Status", "status": "Failure", "message": message, "reason": reason}
+    return json.dumps({**body, "code": code, **({"details": details} if details else {})})
+
+
 @pytest.mark.parametrize(
-    ("status", "body", "expected"),
+    ("code", "body", "expected"),
     [
         (
             403,
-            '{"kind":"Status","message":"pods is forbidden: User \\"limited\\" cannot create resource","reason":"Forbidden","code":403}',
+            status(403, "Forbidden", 'pods is forbidden: User "limited" cannot create resource'),
             runtimes.Forbidden,
         ),
-        (
-            401,
-            '{"kind":"Status","message":"Unauthorized","reason":"Unauthorized","code":401}',
-            runtimes.Forbidden,
-        ),
+        (401, status(401, "Unauthorized", "Unauthorized"), runtimes.Forbidden),
         (
             404,
-            '{"kind":"Status","message":"namespaces \\"nope\\" not found","reason":"NotFound","details":{"name":"nope","kind":"namespaces"},"code":404}',
+            status(404, "NotFound", 'namespaces "nope" not found', name="nope", kind="namespaces"),
             runtimes.RuntimeUnavailable,
         ),
         (
             404,
-            '{"kind":"Status","message":"pods \\"x\\" not found","reason":"NotFound","details":{"name":"x","kind":"pods"},"code":404}',
+            status(404, "NotFound", 'pods "x" not found', name="x", kind="pods"),
             runtimes.ContainerNotFound,
         ),
         (
             409,
-            '{"kind":"Status","message":"pods \\"x\\" already exists","reason":"AlreadyExists","details":{"name":"x","kind":"pods"},"code":409}',
+            status(409, "AlreadyExists", 'pods "x" already exists', name="x", kind="pods"),
             runtimes.NameConflict,
         ),
-        (
-            422,
-            '{"kind":"Status","message":"Pod \\"X\\" is invalid","reason":"Invalid","code":422}',
-            runtimes.InvalidSpec,
-        ),
+        (422, status(422, "Invalid", 'Pod "X" is invalid'), runtimes.InvalidSpec),
         (500, "oops", runtimes.CommandFailed),
     ],
 )
-def test_api_errors(status: int, body: str, expected: type[Exception]) -> None:
-    error = kube.translate_api_error(status, body, operation="run", target="container", ref="x")
+def test_api_errors(code: int, body: str, expected: type[Exception]) -> None:
+    error = kube.translate_api_error(code, body, operation="run", target="container", ref="x")
     assert type(error) is expected
     if expected is runtimes.Forbidden:
         assert isinstance(error, PermissionError)
