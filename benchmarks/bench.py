@@ -1,7 +1,7 @@
 """Per-call cost of runtimes next to the raw SDK or CLI, in one run.
 
     python benchmarks/bench.py [--containers 20] [--repeat 9] [--registry-mb 50]
-                               [docker podman nerdctl]
+                               [docker podman nerdctl kubernetes]
 
 For each runtime it creates N labelled containers, then times listing them
 with every field filled (state, exit code, ports, labels) and one run-to-exit,
@@ -9,8 +9,12 @@ printing medians in milliseconds and the ratio to runtimes.  Then it pushes
 and pulls an image with a layer of ``--registry-mb`` random megabytes to and
 from a registry on 127.0.0.1 (``runtimes.testing.registry``), through
 runtimes and through the runtime's own CLI (``0`` skips this).  Everything it
-creates is removed at the end.  Figures, never assertions: the machine's
-load decides absolute numbers, the ratios are what to read.
+creates is removed at the end.  For ``kubernetes`` (pods, with
+``kubectl`` on PATH and ``RUNTIMES_TEST_IMAGE_LOADER`` set as for the
+contract suite): ``ps`` next to ``kubectl get pods -o json``, run-to-exit
+next to ``kubectl run --rm -i --restart=Never``; no registry figures.
+Figures, never assertions: the machine's load decides absolute numbers,
+the ratios are what to read.
 """
 
 from __future__ import annotations
@@ -76,6 +80,10 @@ def contenders(
         own["podman-py containers.list(sparse=False)"] = lambda: client.containers.list(
             all=True, filters={"label": label}, sparse=False
         )
+    elif name == "kubernetes":
+        own["kubectl get pods -o json"] = lambda: json.loads(
+            cli("kubectl", "get", "pods", "-o", "json", "-l", label)
+        )
     else:
         ids = lambda: cli("nerdctl", "ps", "-aq", "--no-trunc", "--filter", flt).split()  # noqa: E731
         own["nerdctl ps + one inspect per container (python-on-whales style)"] = lambda: [
@@ -91,11 +99,51 @@ def contenders(
         rt.remove(c)
 
     own["runtimes run+wait+remove"] = run_to_exit
+    if name == "kubernetes":
+        own["kubectl run --rm -i --restart=Never"] = lambda: cli(
+            "kubectl",
+            "run",
+            f"bench-{uuid.uuid4().hex[:8]}",
+            "--rm",
+            "-i",
+            "--restart=Never",
+            f"--image={image}",
+            "--image-pull-policy=Never",
+            f"--labels={label}",
+            "--quiet",
+            "--command",
+            "--",
+            "true",
+        )
+        return own
     binary = {"docker": "docker", "podman": "podman", "nerdctl": "nerdctl"}[name]
     own[f"{binary} run --rm (CLI)"] = lambda: cli(
         binary, "run", "--rm", "--label", label, image, "true"
     )
     return own
+
+
+def bench_image(rt: runtimes.Runtime, image: str, labels: dict[str, str]) -> Callable[[], None]:
+    """Build the busybox image; a runtime that cannot build (a cluster) gets
+    docker's, loaded by ``RUNTIMES_TEST_IMAGE_LOADER`` as in the contract
+    suite.  Returns what removes the builder's copy."""
+    if runtimes.Capability.BUILD in rt.capabilities:
+        with tempfile.TemporaryDirectory() as tmp:
+            rt.build(write_busybox_context(Path(tmp)), tag=image, labels=labels)
+        return lambda: None
+    import shlex
+
+    builder = runtimes.connect(os.environ.get("RUNTIMES_TEST_IMAGE_BUILDER", "docker"))
+    with tempfile.TemporaryDirectory() as tmp:
+        builder.build(write_busybox_context(Path(tmp)), tag=image, labels=labels)
+    loader = shlex.split(os.environ["RUNTIMES_TEST_IMAGE_LOADER"])
+    subprocess.run([*loader, image], capture_output=True, check=True, timeout=600)
+
+    def drop() -> None:
+        builder.remove_image(image, force=True)
+        builder.close()
+
+    return drop
 
 
 def _is_run(what: str) -> bool:
@@ -108,9 +156,9 @@ def bench(name: str, count: int, repeat: int) -> None:
     label = f"runtimes.bench={session}"
     labels = {"runtimes.bench": session}
     image = f"runtimes-bench:{session}"
+    drop_image: Callable[[], None] = lambda: None  # noqa: E731
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            rt.build(write_busybox_context(Path(tmp)), tag=image, labels=labels)
+        drop_image = bench_image(rt, image, labels)
         for _ in range(count):
             rt.run(image, ["sleep", "1000"], labels=labels)
         print(f"\n== {name}: {count} containers, median of {repeat} runs")
@@ -127,6 +175,7 @@ def bench(name: str, count: int, repeat: int) -> None:
     finally:
         cleanup(rt, labels)
         rt.close()
+        drop_image()
 
 
 CLI_REGISTRY_FLAGS = {
@@ -210,7 +259,7 @@ def main() -> None:
     args = parser.parse_args()
     for name in args.runtimes:
         bench(name, args.containers, args.repeat)
-        if args.registry_mb:
+        if args.registry_mb and name in CLI_REGISTRY_FLAGS:
             bench_registry(name, args.registry_mb, args.registry_repeat)
 
 
