@@ -458,27 +458,55 @@ class _Forwarder:
             ).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        forward = None
+        ws = None
         try:
-            forward = self._open_stream()
-            remote = forward.socket(self._port)
-            remote.setblocking(True)
-            ends = [conn, remote]
-            while not self._closed.is_set():
-                readable, _, _ = select.select(ends, [], [], 1.0)
-                for end in readable:
-                    data = end.recv(65536)
-                    if not data:
-                        return
-                    (remote if end is conn else conn).sendall(data)
+            ws = self._open_stream()
+            pump(conn, ws, self._closed)
         except Exception:  # a failed forward is a closed connection, as with kubectl
             return
         finally:
             with contextlib.suppress(Exception):
                 conn.close()
-            if forward is not None:
+            if ws is not None:
                 with contextlib.suppress(Exception):
-                    forward.close()
+                    ws.shutdown()
+
+
+def pump(conn: socket.socket, ws: Any, closed: threading.Event) -> None:
+    """Copy bytes between a local connection and a ``portforward`` websocket
+    (``v4.channel.k8s.io``: channel 0 data, 1 errors, each opened by a frame
+    with the port number) until either side ends or reports an error."""
+    from websocket import ABNF, WebSocketConnectionClosedException
+
+    opened: set[int] = set()
+    remote = ws.sock
+    while not closed.is_set():
+        readable, _, _ = select.select([conn, remote], [], [], 1.0)
+        if conn in readable:
+            data = conn.recv(65536)
+            if not data:
+                return
+            ws.send_binary(b"\x00" + data)
+        if remote not in readable:
+            continue
+        while True:
+            try:
+                opcode, frame = ws.recv_data_frame(True)
+            except WebSocketConnectionClosedException:
+                return
+            if opcode == ABNF.OPCODE_CLOSE:
+                return
+            if opcode == ABNF.OPCODE_BINARY and frame.data:
+                channel, payload = frame.data[0], frame.data[1:]
+                if channel not in opened:
+                    opened.add(channel)  # the port number, sent once per channel
+                elif channel == 0:
+                    conn.sendall(payload)
+                elif payload:
+                    return  # the kubelet could not connect: close, as a refused port
+            pending = getattr(remote, "pending", None)
+            if pending is None or not pending():
+                break
 
 
 # -- the adapter -----------------------------------------------------------------------
@@ -671,10 +699,17 @@ class KubernetesRuntime(Runtime):
         return (min(CONNECT_TIMEOUT, self.default_timeout), seconds or self.default_timeout)
 
     def _json(self, response: Any) -> Any:
+        """The body as JSON; the connection goes back to the pool only once
+        the body is read to its end (else its rest would answer the next call)."""
         try:
             return json.loads(response.data)
         finally:
             response.release_conn()
+
+    def _discard(self, response: Any) -> None:
+        with contextlib.suppress(Exception):
+            response.drain_conn()
+        response.release_conn()
 
     # -- info -----------------------------------------------------------------------
 
@@ -867,7 +902,8 @@ class KubernetesRuntime(Runtime):
                         if deadline is not None and time.monotonic() >= deadline:
                             return None
                 finally:
-                    response.release_conn()
+                    # A watch left early still streams: never back to the pool.
+                    response.close()
             current = self._get(name, operation)
             if current["metadata"]["uid"] != uid:
                 raise ContainerNotFound(name, f"kubernetes: {name} was removed")
@@ -988,13 +1024,29 @@ class KubernetesRuntime(Runtime):
                 operation="run",
             )
 
+    def _websocket_url(self, name: str, subresource: str, query: list[tuple[str, str]]) -> str:
+        from urllib.parse import quote, urlencode
+
+        path = f"/api/v1/namespaces/{quote(self.namespace)}/pods/{quote(name)}/{subresource}"
+        url: str = self._k8s.stream.ws_client.get_websocket_url(self.host + path)
+        return f"{url}?{urlencode(query)}"
+
+    def _websocket_headers(self) -> dict[str, str]:
+        # The headers the client's own requests carry (a bearer token, for
+        # whichever key the client version names it by); certificates are
+        # in the configuration the websocket reads.
+        headers: dict[str, str] = {}
+        for setting in self._configuration.auth_settings().values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[str(setting["key"]).lower()] = str(setting["value"])
+        return headers
+
     def _open_forward(self, name: str, port: int) -> Any:
-        # A client of its own: the stream helpers patch the client they are given.
-        client = self._k8s.client.ApiClient(self._configuration)
-        core = self._k8s.client.CoreV1Api(client)
-        return self._k8s.stream.portforward(
-            core.connect_get_namespaced_pod_portforward, name, self.namespace, ports=str(port)
-        )
+        # Our own websocket, not the client's PortForward, whose thread
+        # leaves its socket open when the server closes first.
+        ws_client = self._k8s.stream.ws_client
+        url = self._websocket_url(name, "portforward", [("ports", str(port))])
+        return ws_client.create_websocket(self._configuration, url, self._websocket_headers())
 
     def _ps(self, spec: PsSpec) -> list[Container]:
         selector = [f"{MANAGED_LABEL}={MANAGED_BY}"]
@@ -1071,13 +1123,15 @@ class KubernetesRuntime(Runtime):
             }
         )
         with self._api("remove", "container", metadata["name"]):
-            self._core.delete_namespaced_pod(
-                metadata["name"],
-                self.namespace,
-                body=body,
-                _preload_content=False,
-                _request_timeout=self._timeout(),
-            ).release_conn()
+            self._discard(
+                self._core.delete_namespaced_pod(
+                    metadata["name"],
+                    self.namespace,
+                    body=body,
+                    _preload_content=False,
+                    _request_timeout=self._timeout(),
+                )
+            )
 
     def _stop(self, ref: str, *, timeout: float) -> None:
         pod = self._resolve(ref, "stop")
@@ -1147,14 +1201,16 @@ class KubernetesRuntime(Runtime):
             # and the finalizers are the library's alone.
             patch = {"metadata": {"finalizers": finalizers or None}}
             with contextlib.suppress(ContainerNotFound), self._api("remove", "container", ref):
-                self._core.patch_namespaced_pod(
-                    metadata["name"],
-                    self.namespace,
-                    patch,
-                    _content_type="application/merge-patch+json",
-                    _preload_content=False,
-                    _request_timeout=self._timeout(),
-                ).release_conn()
+                self._discard(
+                    self._core.patch_namespaced_pod(
+                        metadata["name"],
+                        self.namespace,
+                        patch,
+                        _content_type="application/merge-patch+json",
+                        _preload_content=False,
+                        _request_timeout=self._timeout(),
+                    )
+                )
         with contextlib.suppress(ContainerNotFound):
             self._delete(pod, grace=0)
 
@@ -1170,44 +1226,40 @@ class KubernetesRuntime(Runtime):
 
     def _exec_argv(self, pod: Mapping[str, Any], argv: list[str], operation: str) -> ExecResult:
         name = pod["metadata"]["name"]
-        client = self._k8s.client.ApiClient(self._configuration)
-        try:
-            core = self._k8s.client.CoreV1Api(client)
-            with self._api(operation, "container", name):
-                ws = self._k8s.stream.stream(
-                    core.connect_get_namespaced_pod_exec,
-                    name,
-                    self.namespace,
-                    command=argv,
-                    container=CONTAINER,
-                    stderr=True,
-                    stdin=False,
-                    stdout=True,
-                    tty=False,
-                    _preload_content=False,
-                    binary=True,
+        query = [("command", arg) for arg in argv]
+        query += [("container", CONTAINER), ("stdout", "true"), ("stderr", "true")]
+        url = self._websocket_url(name, "exec", query)
+        out, err = bytearray(), bytearray()
+        with self._api(operation, "container", name):
+            try:
+                ws = self._k8s.stream.ws_client.WSClient(
+                    self._configuration, url, self._websocket_headers(), False, binary=True
                 )
-                out, err = bytearray(), bytearray()
+            except Exception as exc:
+                raise self._transport_error(operation, str(exc), "container", name) from (
+                    redact_exception(exc)
+                )
+            try:
                 deadline = time.monotonic() + self.default_timeout
-                try:
-                    while ws.is_open():
-                        left = deadline - time.monotonic()
-                        if left <= 0:
-                            raise Timeout(
-                                f"kubernetes exec: {argv[0]} still running after "
-                                f"{self.default_timeout:g} s"
-                            )
-                        ws.update(timeout=min(left, 1.0))
-                        out += ws.read_channel(1)
-                        err += ws.read_channel(2)
+                while ws.is_open():
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise Timeout(
+                            f"kubernetes exec: {argv[0]} still running after "
+                            f"{self.default_timeout:g} s"
+                        )
+                    ws.update(timeout=min(left, 1.0))
                     out += ws.read_channel(1)
                     err += ws.read_channel(2)
-                    status = ws.read_channel(3)
-                finally:
-                    ws.close()
-        finally:
-            with contextlib.suppress(Exception):
-                client.close()
+                out += ws.read_channel(1)
+                err += ws.read_channel(2)
+                status = ws.read_channel(3)
+            finally:
+                ws.close()
+                # websocket-client's close() leaves the socket open when the
+                # server closed first (the usual end of an exec).
+                with contextlib.suppress(Exception):
+                    ws.sock.shutdown()
         return ExecResult(exit_code=exec_exit_code(status), stdout=bytes(out), stderr=bytes(err))
 
 
