@@ -562,7 +562,8 @@ class KubernetesRuntime(Runtime):
             "the healthcheck is not made a probe; the library runs it by exec"
         ),
     }
-    builtin_networks = frozenset({"host", "none"})
+    # "bridge", every engine's default network, is the cluster's pod network here.
+    builtin_networks = frozenset({"bridge", "host", "none"})
 
     def __init__(
         self,

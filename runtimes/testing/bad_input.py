@@ -828,6 +828,8 @@ def _endpoint_option(rt: Runtime) -> dict[str, str]:
     """An explicit endpoint where nothing listens, in the adapter's own option."""
     if "address" in type(rt).options:
         return {"address": "/nonexistent/runtimes-bad-input.sock"}
+    if "kubeconfig" in type(rt).options:
+        return {"kubeconfig": "/nonexistent/runtimes-bad-input.kubeconfig"}
     return {"host": "unix:///nonexistent/runtimes-bad-input.sock"}
 
 
