@@ -1,6 +1,6 @@
 """Per-call cost of runtimes next to the raw SDK or CLI, in one run.
 
-    python benchmarks/bench.py [--containers 20] [--repeat 9] [--registry-mb 50]
+    python benchmarks/bench.py [--containers 20] [--repeat 9] [--registry-mb 50] [--copy-mb 10]
                                [docker podman nerdctl kubernetes]
 
 For each runtime it creates N labelled containers, then times listing them
@@ -8,11 +8,13 @@ with every field filled (state, exit code, ports, labels) and one run-to-exit,
 printing medians in milliseconds and the ratio to runtimes.  Then it pushes
 and pulls an image with a layer of ``--registry-mb`` random megabytes to and
 from a registry on 127.0.0.1 (``runtimes.testing.registry``), through
-runtimes and through the runtime's own CLI (``0`` skips this).  Everything it
+runtimes and through the runtime's own CLI (``0`` skips this), and copies a
+``--copy-mb`` file in and out of a running and a stopped container, through
+runtimes and the runtime's own ``cp``.  Everything it
 creates is removed at the end.  For ``kubernetes`` (pods, with
 ``kubectl`` on PATH and ``RUNTIMES_TEST_IMAGE_LOADER`` set as for the
 contract suite): ``ps`` next to ``kubectl get pods -o json``, run-to-exit
-next to ``kubectl run --rm -i --restart=Never``; no registry figures.
+next to ``kubectl run --rm -i --restart=Never``; no registry or copy figures.
 Figures, never assertions: the machine's load decides absolute numbers,
 the ratios are what to read.
 """
@@ -247,6 +249,45 @@ def bench_registry(name: str, megabytes: int, repeat: int) -> None:
         rt.close()
 
 
+def bench_copy(name: str, megabytes: int, repeat: int) -> None:
+    """copy_to / copy_from of one file, running and stopped containers, next
+    to the runtime's own ``cp`` (which writes to a local path, as
+    ``copy_from(dest=...)`` does)."""
+    rt = runtimes.connect(name)
+    session = uuid.uuid4().hex[:8]
+    labels = {"runtimes.bench": session}
+    image = f"runtimes-bench:{session}"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            rt.build(write_busybox_context(Path(tmp)), tag=image, labels=labels)
+            source = Path(tmp) / "blob"
+            source.write_bytes(os.urandom(megabytes << 20))
+            back = Path(tmp) / "back"
+            running = rt.run(image, ["sleep", "1000"], labels=labels)
+            stopped = rt.run(image, ["true"], labels=labels)
+            rt.wait(stopped)
+            print(f"\n== {name}: copy of a {megabytes} MB file, median of {repeat}")
+            for state, c in (("running", running), ("stopped", stopped)):
+                calls: dict[str, Callable[[], Any]] = {
+                    "runtimes copy_to": lambda c=c: rt.copy_to(c, source, "/tmp/blob"),
+                    f"{name} cp in (CLI)": lambda c=c: cli(
+                        name, "cp", str(source), f"{c.id}:/tmp/blob"
+                    ),
+                    "runtimes copy_from (bytes)": lambda c=c: rt.copy_from(c, "/tmp/blob"),
+                    "runtimes copy_from (to a path)": lambda c=c: rt.copy_from(
+                        c, "/tmp/blob", back
+                    ),
+                    f"{name} cp out (CLI)": lambda c=c: cli(
+                        name, "cp", f"{c.id}:/tmp/blob", str(back)
+                    ),
+                }
+                for what, call in calls.items():
+                    print(f"  {median_ms(call, repeat):8.1f} ms  {state:8}  {what}")
+    finally:
+        cleanup(rt, labels)
+        rt.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -255,12 +296,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--registry-mb", type=int, default=50)
     parser.add_argument("--registry-repeat", type=int, default=3)
+    parser.add_argument("--copy-mb", type=int, default=10)
     parser.add_argument("runtimes", nargs="*", default=["docker", "podman", "nerdctl"])
     args = parser.parse_args()
     for name in args.runtimes:
         bench(name, args.containers, args.repeat)
         if args.registry_mb and name in CLI_REGISTRY_FLAGS:
             bench_registry(name, args.registry_mb, args.registry_repeat)
+        if args.copy_mb and name in CLI_REGISTRY_FLAGS:
+            bench_copy(name, args.copy_mb, args.repeat)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from runtimes.errors import (
     NetworkInUse,
     NetworkNotFound,
     NotFound,
+    PathNotFound,
     RegistryUnavailable,
     RuntimesError,
     RuntimeUnavailable,
@@ -51,9 +52,12 @@ from runtimes.models import (
     NetworkAttachment,
     PortBinding,
     PortMapping,
+    Process,
     Progress,
+    PruneReport,
     RegistryAuth,
     RuntimeInfo,
+    Stats,
     Volume,
 )
 
@@ -61,10 +65,12 @@ if _TYPE_CHECKING:
     from runtimes.base import Runtime
     from runtimes.registry import available, connect, known, register_adapter, select
     from runtimes.stacks import Service, Stack, StackFailed
+    from runtimes.streams import ExecStream
 
 # Loaded on first access (PEP 562): the interface module pulls in validation,
 # logging and the log-frame reader, the registry reads config files.
 _LAZY = {
+    "ExecStream": "runtimes.streams",
     "Runtime": "runtimes.base",
     "available": "runtimes.registry",
     "connect": "runtimes.registry",
@@ -102,6 +108,7 @@ __all__ = [
     "ContainerNotFound",
     "ContainerState",
     "ExecResult",
+    "ExecStream",
     "Forbidden",
     "FrozenDict",
     "Healthcheck",
@@ -117,9 +124,12 @@ __all__ = [
     "NetworkInUse",
     "NetworkNotFound",
     "NotFound",
+    "PathNotFound",
     "PortBinding",
     "PortMapping",
+    "Process",
     "Progress",
+    "PruneReport",
     "RegistryAuth",
     "RegistryUnavailable",
     "Runtime",
@@ -129,6 +139,7 @@ __all__ = [
     "Service",
     "Stack",
     "StackFailed",
+    "Stats",
     "Timeout",
     "UnknownRuntime",
     "Unsupported",

@@ -25,10 +25,19 @@ from pathlib import Path
 from typing import Any
 
 from runtimes._shell import Shell
-from runtimes.errors import CommandFailed
+from runtimes.errors import CommandFailed, RuntimesError
 from runtimes.models import RegistryAuth
 
-__all__ = ["auth_config", "config_key", "docker_config_path", "erase", "store", "temporary_config"]
+__all__ = [
+    "auth_config",
+    "config_key",
+    "docker_config_path",
+    "erase",
+    "lookup",
+    "podman_auth_files",
+    "store",
+    "temporary_config",
+]
 
 #: The key Docker's tools use for Docker Hub.
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
@@ -138,3 +147,63 @@ def temporary_config(registry: str, auth: RegistryAuth, filename: str) -> Iterat
         entry = {"auth": _encoded(auth)}
         _write(path, {"auths": {registry: entry, config_key(registry): entry}})
         yield path
+
+
+def podman_auth_files() -> list[Path]:
+    """Where Podman's client looks for stored credentials, in its order:
+    ``REGISTRY_AUTH_FILE``, else ``$XDG_RUNTIME_DIR/containers/auth.json``
+    (``/run/containers/UID/auth.json``), then ``~/.config/containers/auth.json``
+    and Docker's config."""
+    first = os.environ.get("REGISTRY_AUTH_FILE")
+    if first:
+        return [Path(first)]
+    runtime_dir = os.environ.get("XDG_RUNTIME_DIR") or f"/run/containers/{os.getuid()}"
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        runtime_dir = os.path.join(runtime_dir, "containers")
+    config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(Path.home(), ".config")
+    return [
+        Path(runtime_dir) / "auth.json",
+        Path(config_home) / "containers" / "auth.json",
+        docker_config_path(),
+    ]
+
+
+def lookup(registry: str, paths: list[Path], *, timeout: float = 30) -> RegistryAuth | None:
+    """The credentials stored for ``registry`` in the first of ``paths``
+    that has some (its ``auths`` entry, or its credential helper), else
+    ``None``: what a CLI would send, for an API call made on its behalf."""
+    keys = dict.fromkeys((registry, config_key(registry), f"https://{registry}"))
+    for path in paths:
+        try:
+            data = _load(path)
+        except CommandFailed:
+            continue
+        found_auths = data.get("auths")
+        auths: dict[str, Any] = found_auths if isinstance(found_auths, dict) else {}
+        for key in keys:
+            helper = _helper(data, key)
+            if helper is not None:
+                found = _helper_get(helper, key, timeout)
+                if found is not None:
+                    return found
+            entry = auths.get(key)
+            if isinstance(entry, dict) and entry.get("auth"):
+                try:
+                    user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+                except (ValueError, UnicodeDecodeError):
+                    continue
+                return RegistryAuth(user, password)
+    return None
+
+
+def _helper_get(name: str, key: str, timeout: float) -> RegistryAuth | None:
+    try:
+        done = Shell("runtimes", f"docker-credential-{name}", timeout=timeout).run(
+            ["get"], operation="credential helper get", stdin=key.encode()
+        )
+        found = json.loads(done.stdout)
+    except (RuntimesError, ValueError):
+        return None  # "credentials not found" is an error exit; so is a missing helper
+    if not isinstance(found, dict) or not found.get("Username"):
+        return None
+    return RegistryAuth(str(found["Username"]), str(found.get("Secret") or ""))

@@ -153,7 +153,8 @@ def _steps(rt: runtimes.Runtime, name: str, labels: Mapping[str, str], out: Text
             tag,
             COMMAND,
             name=f"runtimes-demo-{demo_id}",
-            ports=[f"127.0.0.1::{PORT}"],
+            # A remote engine's loopback is its own: publish on every address there.
+            ports=[f"127.0.0.1::{PORT}" if rt.engine_host is None else str(PORT)],
             labels=labels,
         )
         step.detail = f"{container.name} {container.state}"
@@ -162,7 +163,8 @@ def _steps(rt: runtimes.Runtime, name: str, labels: Mapping[str, str], out: Text
             binding = container.port(PORT)
         except LookupError as exc:
             raise DemoFailed(f"fetch failed: {exc}") from exc
-        url = f"http://{binding.host_ip}:{binding.host_port}/"
+        host = f"[{binding.host}]" if ":" in binding.host else binding.host
+        url = f"http://{host}:{binding.host_port}/"
         step.detail = f"{url} -> {_fetch(url).strip()!r}"
     with _step(out, name, "ps") as step:
         listed = rt.ps(labels=labels)

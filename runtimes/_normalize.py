@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from runtimes.errors import CommandFailed
 from runtimes.models import (
     Container,
     ContainerState,
@@ -21,6 +22,7 @@ from runtimes.models import (
     Network,
     NetworkAttachment,
     PortBinding,
+    Process,
     Volume,
 )
 
@@ -46,6 +48,11 @@ _EXIT_RE = re.compile(r"^Exited \((-?\d+)\)")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 # Go's zero time, which runtimes print for "never".
 _ZERO_YEAR = 1
+
+
+def carries(labels: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
+    """Whether ``labels`` holds every one of ``wanted``."""
+    return all(labels.get(k) == v for k, v in wanted.items())
 
 
 def state(value: str | None) -> ContainerState:
@@ -403,3 +410,43 @@ def nerdctl_attachments(
             key=lambda a: a.network,
         )
     )
+
+
+#: What ``top`` asks the host's ``ps`` for (Docker, nerdctl): the columns of
+#: :class:`~runtimes.Process`, the user name unabridged.
+TOP_PS_ARGS = "-ww -o pid,user:64,args"
+#: The same through Podman's own ``ps`` descriptors: host pid and host user.
+PODMAN_TOP_DESCRIPTORS = "hpid,huser,args"
+_PID_TITLES = ("PID", "HPID")
+_USER_TITLES = ("USER", "HUSER", "UID")
+_COMMAND_TITLES = ("COMMAND", "CMD", "ARGS")
+
+
+def processes(titles: Any, rows: Any, *, runtime: str) -> list[Process]:
+    """``top``'s table (``Titles`` and ``Processes``) as processes.
+
+    Columns are found by title, whichever ``ps`` printed them.
+    """
+    names = [str(t).upper() for t in titles or ()]
+
+    def column(wanted: tuple[str, ...]) -> int | None:
+        return next((names.index(t) for t in wanted if t in names), None)
+
+    pid, user, command = column(_PID_TITLES), column(_USER_TITLES), column(_COMMAND_TITLES)
+    if pid is None or command is None:
+        raise CommandFailed(
+            f"top printed no PID or command column: {names}", runtime=runtime, operation="top"
+        )
+    found = []
+    for row in rows or ():
+        cells = [str(cell) for cell in row]
+        if len(cells) != len(names) or not cells[pid].isdigit():
+            continue
+        found.append(
+            Process(
+                pid=int(cells[pid]),
+                user=cells[user] if user is not None else "",
+                command=cells[command].strip(),
+            )
+        )
+    return found

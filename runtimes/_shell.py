@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -20,7 +21,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Literal
+from typing import IO, Literal
 
 import attrs
 
@@ -142,13 +143,15 @@ class Shell:
         stdin: bytes | None = None,
         env: Mapping[str, str] | None = None,
         registry: str | None = None,
+        path: str | None = None,
     ) -> Completed:
         """Run to completion and capture output; raise the translated error
         when ``check`` and the exit code is not 0.
 
         ``env`` adds variables to the process's environment (for values that
         must not appear on its command line).  ``registry`` names the
-        registry a verb talks to, for classifying its errors.
+        registry a verb talks to, and ``path`` the path inside the container
+        it copies, for classifying its errors.
         """
         argv = self.argv(args)
         self._log(argv)
@@ -176,7 +179,9 @@ class Shell:
         log.debug("exit %d after %.0f ms", proc.returncode, (time.monotonic() - started) * 1000)
         done = Completed(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
         if check and done.returncode != 0:
-            raise self.error(done, operation=operation, target=target, ref=ref, registry=registry)
+            raise self.error(
+                done, operation=operation, target=target, ref=ref, registry=registry, path=path
+            )
         return done
 
     def error(
@@ -187,6 +192,7 @@ class Shell:
         target: Target = "none",
         ref: str | None = None,
         registry: str | None = None,
+        path: str | None = None,
     ) -> RuntimesError:
         """The library error for a failed command."""
         stderr = done.stderr.decode("utf-8", "replace")
@@ -200,6 +206,7 @@ class Shell:
             exit_code=done.returncode,
             command=done.argv,
             registry=registry,
+            path=path,
         )
 
     def stream(
@@ -209,6 +216,8 @@ class Shell:
         operation: str,
         idle_timeout: float | None = None,
         env: Mapping[str, str] | None = None,
+        stdin: bytes | IO[bytes] | None = None,
+        tty: bool = False,
         on_start: Callable[[subprocess.Popen[bytes]], object] | None = None,
     ) -> Iterator[tuple[Literal["stdout", "stderr", "exit"], bytes]]:
         """Run and yield ``(stream, line)`` as lines arrive on either pipe.
@@ -218,25 +227,44 @@ class Shell:
         print nothing (``Timeout``, the process killed), like an API's read
         timeout: a long build that keeps printing is never cut.  ``None``
         streams for as long as the caller reads (``logs --follow``).
-        ``env`` adds variables to the process's environment.  ``on_start``
-        receives the process once started, so that another thread can end
-        a stream blocked on a silent process (:func:`terminate`).
+        ``env`` adds variables to the process's environment.  ``stdin``
+        (bytes, or a binary file read to its end) is written to the
+        process's input from a thread, then closed; ``tty`` gives the
+        process a terminal as its input instead (``exec -t`` needs one).
+        ``on_start`` receives the process once started, so that another
+        thread can end a stream blocked on a silent process (:func:`terminate`).
         """
         argv = self.argv(args)
         self._log(argv)
+        terminal: tuple[int, int] | None = os.openpty() if tty else None
         try:
             proc = subprocess.Popen(
                 argv,
-                stdin=subprocess.DEVNULL,
+                stdin=(
+                    terminal[1]
+                    if terminal is not None
+                    else subprocess.PIPE
+                    if stdin is not None
+                    else subprocess.DEVNULL
+                ),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=self._environ(env),
             )
         except OSError as exc:
+            if terminal is not None:
+                os.close(terminal[0])
+                os.close(terminal[1])
             raise self._missing(exc) from None
+        if terminal is not None:
+            os.close(terminal[1])  # the child holds it; ours would keep it open
         if on_start is not None:
             on_start(proc)
         lines: queue.Queue[tuple[Literal["stdout", "stderr"], bytes | None]] = queue.Queue()
+        feeder = None
+        if stdin is not None and proc.stdin is not None:
+            feeder = threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True)
+            feeder.start()
 
         def pump(name: Literal["stdout", "stderr"], pipe: object) -> None:
             assert hasattr(pipe, "readline")
@@ -279,6 +307,29 @@ class Shell:
             terminate(proc, grace=5)
             for reader in readers:
                 reader.join(timeout=5)
-            for pipe in (proc.stdout, proc.stderr):
+            if feeder is not None:
+                feeder.join(timeout=5)
+            for pipe in (proc.stdin, proc.stdout, proc.stderr):
                 if pipe is not None:
-                    pipe.close()
+                    with contextlib.suppress(OSError):
+                        pipe.close()
+            if terminal is not None:
+                os.close(terminal[0])
+
+
+def _feed(pipe: IO[bytes], data: bytes | IO[bytes]) -> None:
+    """Write ``data`` to a process's input, then close it (its end of file).
+
+    A process that exits without reading it all is not an error.
+    """
+    try:
+        if isinstance(data, bytes):
+            pipe.write(data)
+        else:
+            while chunk := data.read(1 << 16):
+                pipe.write(chunk)
+    except (OSError, ValueError):  # BrokenPipeError: the process is gone
+        pass
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            pipe.close()

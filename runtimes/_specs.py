@@ -12,6 +12,7 @@ newline.
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import json
 import math
@@ -21,7 +22,7 @@ import shlex
 import signal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 import attrs
 
@@ -574,6 +575,65 @@ def check_path(path: str | None, what: str) -> str | None:
     return path
 
 
+def check_container_path(path: object, what: str) -> str:
+    """An absolute path inside a container, below ``/``, without ``..``.
+
+    ``..`` is refused rather than resolved: every runtime resolves paths
+    inside the container's root, but a caller writing ``/app/../../etc``
+    meant something else than ``/etc``.  ``//`` and ``/./`` are collapsed
+    and a trailing ``/`` dropped.
+    """
+    if not isinstance(path, str) or not path.startswith("/") or not path.isprintable():
+        raise InvalidSpec(
+            f"{what} {path!r} must be an absolute path inside the container, "
+            "without control characters"
+        )
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise InvalidSpec(f"{what} {path!r} may not contain '..': give the path from /")
+    if not parts:
+        raise InvalidSpec(f"{what} {path!r} must name a file or directory below /")
+    return "/" + "/".join(parts)
+
+
+def check_copy_source(source: object) -> str | bytes:
+    """What ``copy_to`` copies: bytes, or an existing local file or directory
+    (made absolute)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    try:
+        path = os.fspath(source)  # type: ignore[call-overload]
+    except TypeError:
+        raise InvalidSpec(
+            f"copy source must be bytes or a local path, got {type(source).__name__}"
+        ) from None
+    if not isinstance(path, str) or not path or "\x00" in path:
+        raise InvalidSpec(f"copy source must be bytes or a text path, got {source!r}")
+    absolute = os.path.abspath(os.path.expanduser(path))
+    if not os.path.exists(absolute):
+        raise InvalidSpec(f"copy source {absolute!r} does not exist")
+    if not (os.path.isfile(absolute) or os.path.isdir(absolute)):
+        raise InvalidSpec(f"copy source {absolute!r} is neither a file nor a directory")
+    return absolute
+
+
+def check_copy_destination(dest: object) -> str | None:
+    """Where ``copy_from`` writes: ``None`` (return the bytes) or a local
+    path whose directory exists (made absolute)."""
+    if dest is None:
+        return None
+    try:
+        path = os.fspath(dest)  # type: ignore[call-overload]
+    except TypeError:
+        raise InvalidSpec(f"copy destination must be a local path, got {dest!r}") from None
+    if not isinstance(path, str) or not path or "\x00" in path:
+        raise InvalidSpec(f"copy destination must be a text path, got {dest!r}")
+    absolute = os.path.abspath(os.path.expanduser(path))
+    if not os.path.isdir(os.path.dirname(absolute)):
+        raise InvalidSpec(f"the directory of copy destination {absolute!r} does not exist")
+    return absolute
+
+
 def check_user(user: str | None) -> str | None:
     """``user[:group]`` (names or ids), or ``None``; ``""`` means ``None``."""
     if user is None or user == "":
@@ -761,19 +821,48 @@ def exec_spec(
     env: Mapping[str, str] | None,
     workdir: str | None,
     user: str | None,
+    stdin: object = None,
+    stream: bool = False,
+    detach: bool = False,
+    tty: bool = False,
 ) -> ExecSpec:
     ref = check_ref(container)
     argv = check_command(command) or []
     if not argv:
         raise InvalidSpec("exec needs a command")
     checked_env = check_env(env)
+    checked_stdin = check_stdin(stdin)
+    check_flag(stream, "stream")
+    check_flag(detach, "detach")
+    check_flag(tty, "tty")
+    if detach and (stream or checked_stdin is not None or tty):
+        raise InvalidSpec("exec(detach=True) returns at once: it takes no stream, stdin or tty")
+    if tty and checked_stdin is not None:
+        # A terminal never passes on the end of the input: the command
+        # would wait for more forever.
+        raise InvalidSpec("exec takes stdin or tty, not both")
     return ExecSpec(
         container=ref,
         command=tuple(argv),
         env=checked_env,
         workdir=check_path(workdir, "workdir"),
         user=check_user(user),
+        stdin=checked_stdin,
+        tty=tty,
     )
+
+
+def check_stdin(stdin: object) -> bytes | IO[bytes] | None:
+    """``exec``'s input: ``None``, bytes, or a file opened in binary mode."""
+    if stdin is None:
+        return None
+    if isinstance(stdin, (bytes, bytearray, memoryview)):
+        return bytes(stdin)
+    if isinstance(stdin, (io.TextIOBase, str)):
+        raise InvalidSpec("stdin must be bytes or a file opened in binary mode, not text")
+    if not callable(getattr(stdin, "read", None)):
+        raise InvalidSpec(f"stdin must be bytes or a binary file, got {type(stdin).__name__}")
+    return stdin  # type: ignore[return-value]
 
 
 _FROM_RE = re.compile(r"^\s*FROM\s+(?P<rest>.+)$", re.I)

@@ -21,6 +21,7 @@ from runtimes.errors import (
     NetworkInUse,
     NetworkNotFound,
     NotFound,
+    PathNotFound,
     RegistryUnavailable,
     RuntimesError,
     RuntimeUnavailable,
@@ -38,7 +39,15 @@ _IMAGE_MISSING = re.compile(
     re.I,
 )
 _CONTAINER_MISSING = re.compile(
-    r"no such container|no container with (name or id|id)|container .* does not exist",
+    r"no such container|no container with (name or id|id)|container .* does not exist|"
+    r"no container found for",
+    re.I,
+)
+# A path inside the container (copy_to, copy_from), as Docker, Podman and
+# nerdctl word it.
+_PATH_MISSING = re.compile(
+    r"could not find the file|could not be found on container|source does not exist|"
+    r"destination parent does not exist|no such file or directory",
     re.I,
 )
 _VOLUME_MISSING = re.compile(r"no such volume|volume .*not found|no volume with name", re.I)
@@ -74,6 +83,9 @@ _START_FAILED = re.compile(
     r"workdir .* does not exist|failed to create shim task|starting container process caused",
     re.I,
 )
+# The container exists but has no process to act on (nerdctl says "task
+# ... not found", which the generic "not found" below would misread).
+_NOT_RUNNING = re.compile(r"no running task found|is not running|container state improper", re.I)
 # A prefix that matches several objects: the caller must say which.
 _AMBIGUOUS = re.compile(
     r"multiple IDs found|more than one (result|container|image)|ambiguous|"
@@ -141,12 +153,15 @@ def translate(
     status: int | None = None,
     command: Sequence[str] | None = None,
     registry: str | None = None,
+    path: str | None = None,
 ) -> RuntimesError:
     """Return the exception that best describes a runtime's error text.
 
     ``registry`` names the registry a verb talked to (pull, push, login):
     then refused credentials and an unreachable registry are told apart
-    from the engine's own failures.
+    from the engine's own failures.  ``path`` names the path inside the
+    container a verb copies (``ref`` is then the container): a missing
+    path is :class:`~runtimes.PathNotFound`.
     """
     text = " ".join(message.split()) or "(no error output)"
 
@@ -179,9 +194,13 @@ def translate(
             return RegistryUnavailable(
                 registry, f"{runtime} {operation}: cannot talk to registry {registry}: {text}"
             )
+    if path is not None and _PATH_MISSING.search(text) and not _CONTAINER_MISSING.search(text):
+        return PathNotFound(path, f"{runtime}: path not found in container {ref}: {text}")
     if _RLIMIT.search(text):
         return failed(f"{text}; {RLIMIT_HINT}")
     if _START_FAILED.search(text):
+        return failed(text)
+    if _NOT_RUNNING.search(text) and not _CONTAINER_MISSING.search(text):
         return failed(text)
     if _AMBIGUOUS.search(text):
         return failed(f"ambiguous reference {ref or ''}: {text}".replace("  ", " "))

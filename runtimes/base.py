@@ -19,13 +19,16 @@ import contextlib
 import http.client
 import logging
 import os
+import posixpath
 import re
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal, overload
 
 import attrs
 
@@ -33,6 +36,7 @@ from runtimes import _logs, _redact, _specs
 from runtimes._specs import ContainerRef, Since
 from runtimes.errors import (
     BuildFailed,
+    CommandFailed,
     ContainerExited,
     ContainerNotFound,
     ImageNotFound,
@@ -40,6 +44,7 @@ from runtimes.errors import (
     NameConflict,
     NetworkInUse,
     NetworkNotFound,
+    NotFound,
     RuntimesError,
     Timeout,
     Unsupported,
@@ -58,10 +63,14 @@ from runtimes.models import (
     MountType,
     Network,
     PortMapping,
+    Process,
     Progress,
+    PruneReport,
     RegistryAuth,
     RuntimeInfo,
+    Stats,
     Volume,
+    connect_host,
 )
 from runtimes.specs import (
     BuildSpec,
@@ -73,6 +82,7 @@ from runtimes.specs import (
     PushSpec,
     RunSpec,
 )
+from runtimes.streams import ExecStream
 
 if TYPE_CHECKING:
     from runtimes.stacks import RunningStack, Stack
@@ -107,7 +117,8 @@ class Runtime(abc.ABC):
     name: ClassVar[str]
     #: Optional behaviours this runtime provides.  Declared on the adapter
     #: class, or set per instance by an adapter whose behaviours depend on
-    #: the version it reaches (nerdctl).
+    #: the version it reaches (nerdctl) or on where the engine is (Podman
+    #: reached remotely takes no per-call registry CA).
     capabilities: frozenset[Capability] = frozenset()
     #: Options the adapter accepts from ``connect(**options)``, env or config.
     options: ClassVar[tuple[str, ...]] = ()
@@ -125,7 +136,13 @@ class Runtime(abc.ABC):
     default_timeout: float = 120.0
     #: Where the engine itself reads a registry's CA (``DIR/HOST:PORT/ca.crt``)
     #: when the adapter lacks :attr:`~runtimes.Capability.PER_CALL_REGISTRY_TLS`.
-    engine_certs_dir: ClassVar[str | None] = None
+    engine_certs_dir: str | None = None
+    #: The host a client reaches the engine's published ports at: ``None``
+    #: for an engine on this machine; the endpoint's host for a remote one
+    #: (``tcp://``, ``ssh://``), or the ``engine_host`` option (see
+    #: :meth:`configure`).  :attr:`PortBinding.host
+    #: <runtimes.PortBinding.host>` is derived from it.
+    engine_host: str | None = None
 
     #: Default pull policy of :meth:`run` and :meth:`build`: ``"never"``,
     #: ``"missing"`` or ``"always"`` (option ``pull``, see :meth:`configure`).
@@ -174,6 +191,7 @@ class Runtime(abc.ABC):
         pull: str | None = None,
         insecure_registries: Sequence[str] | str | None = None,
         registry_certs: str | os.PathLike[str] | None = None,
+        engine_host: str | None = None,
     ) -> Runtime:
         """Set what every adapter shares; :func:`runtimes.connect` calls it with
         the options ``pull``, ``insecure_registries`` and ``registry_certs``
@@ -187,7 +205,10 @@ class Runtime(abc.ABC):
         (``DIR/HOST:PORT/ca.crt``).  An adapter whose engine reads these
         only from its own configuration (dockerd) refuses a registry that
         its engine does not already treat so, with
-        :class:`~runtimes.Unsupported` naming the fix.  Returns ``self``.
+        :class:`~runtimes.Unsupported` naming the fix.  ``engine_host``
+        names the host where the engine publishes ports, when the endpoint
+        does not tell (an ``~/.ssh/config`` alias, nerdctl behind a command
+        prefix); see :attr:`engine_host`.  Returns ``self``.
         """
         if pull is not None:
             self.pull_policy = _specs.check_pull_policy(pull)
@@ -207,6 +228,10 @@ class Runtime(abc.ABC):
             if not isinstance(path, str) or not os.path.isdir(path):
                 raise InvalidSpec(f"registry_certs {registry_certs!r} is not a directory")
             self.registry_certs = os.path.abspath(path)
+        if engine_host is not None:
+            if not isinstance(engine_host, str) or not engine_host.strip() or "/" in engine_host:
+                raise InvalidSpec(f"engine_host {engine_host!r} must be a host name or address")
+            self.engine_host = engine_host.strip()
         return self
 
     def info(self) -> RuntimeInfo:
@@ -342,14 +367,21 @@ class Runtime(abc.ABC):
             remove=remove,
             builtin_networks=self.builtin_networks,
         )
-        if check is not None:
-            spec = attrs.evolve(
-                spec,
-                labels={**spec.labels, _specs.HEALTHCHECK_LABEL: _specs.healthcheck_label(check)},
-                healthcheck=check
-                if Capability.SCHEDULES_HEALTHCHECKS in self.capabilities
-                else None,
-            )
+        return self._make(self._with_healthcheck(spec, check), pull, self._run)
+
+    def _with_healthcheck(self, spec: RunSpec, check: Healthcheck | None) -> RunSpec:
+        if check is None:
+            return spec
+        return attrs.evolve(
+            spec,
+            labels={**spec.labels, _specs.HEALTHCHECK_LABEL: _specs.healthcheck_label(check)},
+            healthcheck=check if Capability.SCHEDULES_HEALTHCHECKS in self.capabilities else None,
+        )
+
+    def _make(self, spec: RunSpec, pull: str | None, make: Callable[[RunSpec], str]) -> Container:
+        """What ``run`` and ``create`` share: the pull policy, named volumes
+        and networks that must exist, and a container the caller cannot be
+        handed removed."""
         policy = _specs.check_pull_policy(self.pull_policy if pull is None else pull)
         for mount in spec.volumes:
             if mount.type is MountType.VOLUME:
@@ -372,7 +404,7 @@ class Runtime(abc.ABC):
                 self.pull(spec.image)
         try:
             with _redact.secrets(spec.env):
-                container_id = self._run(spec)
+                container_id = make(spec)
         except ImageNotFound as exc:
             if policy != "never":
                 raise
@@ -597,10 +629,8 @@ class Runtime(abc.ABC):
                 raise InvalidSpec(
                     f"wait_for port={want_port}: that port is not published by {current.name}"
                 ) from exc
-            host_ip = (
-                binding.host_ip if binding.host_ip not in ("", "0.0.0.0", "::") else "127.0.0.1"
-            )
-            host_port = (host_ip, binding.host_port)
+            # `host` is where this machine connects (the engine's host when remote).
+            host_port = (binding.host, binding.host_port)
         done: set[str] = set()
         wanted = {
             name
@@ -744,6 +774,7 @@ class Runtime(abc.ABC):
         ref = _specs.check_ref(container)
         self._remove(ref, force=_specs.check_flag(force, "force"))
 
+    @overload
     def exec(
         self,
         container: ContainerRef,
@@ -752,15 +783,339 @@ class Runtime(abc.ABC):
         env: Mapping[str, str] | None = None,
         workdir: str | None = None,
         user: str | None = None,
-    ) -> ExecResult:
-        """Run a command in a running container and collect its output.
+        stdin: bytes | IO[bytes] | None = None,
+        stream: Literal[False] = False,
+        detach: Literal[False] = False,
+        tty: bool = False,
+    ) -> ExecResult: ...
 
-        The command's own exit code is returned, whatever it is (``127`` when
-        the executable is missing); only the runtime failing raises.
+    @overload
+    def exec(
+        self,
+        container: ContainerRef,
+        command: str | Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        stdin: bytes | IO[bytes] | None = None,
+        stream: Literal[True],
+        detach: Literal[False] = False,
+        tty: bool = False,
+    ) -> ExecStream: ...
+
+    @overload
+    def exec(
+        self,
+        container: ContainerRef,
+        command: str | Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        stdin: None = None,
+        stream: Literal[False] = False,
+        detach: Literal[True],
+        tty: Literal[False] = False,
+    ) -> None: ...
+
+    def exec(
+        self,
+        container: ContainerRef,
+        command: str | Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        stdin: bytes | IO[bytes] | None = None,
+        stream: bool = False,
+        detach: bool = False,
+        tty: bool = False,
+    ) -> ExecResult | ExecStream | None:
+        """Run a command in a running container.
+
+        By default, wait for it and return its output and exit code as an
+        :class:`~runtimes.ExecResult`.  The command's own exit code is
+        returned, whatever it is (``127`` when the executable is missing);
+        only the runtime failing raises.
+
+        ``stdin`` (bytes, or a file opened in binary mode, read to its end)
+        is the command's input, followed by end of file; without it the
+        command reads nothing.  ``stream=True`` returns an
+        :class:`~runtimes.ExecStream` at once: an iterator of
+        :class:`~runtimes.LogLine` tagged ``stdout``/``stderr`` as the
+        command writes them, whose ``exit_code`` is set once it is
+        exhausted (close it, or use it as a context manager, to stop early).
+        A container that is missing or not running raises before it is
+        returned.  ``detach=True`` starts the command and returns ``None``
+        at once, without waiting for it or its output.  ``tty=True`` runs it
+        on a terminal: all output comes as ``stdout``, with ``\r\n`` line
+        ends; not with ``stdin`` (a terminal never ends its input).
         """
-        spec = _specs.exec_spec(container, command, env=env, workdir=workdir, user=user)
+        spec = _specs.exec_spec(
+            container,
+            command,
+            env=env,
+            workdir=workdir,
+            user=user,
+            stdin=stdin,
+            stream=stream,
+            detach=detach,
+            tty=tty,
+        )
         with _redact.secrets(spec.env):
+            if detach:
+                self._exec_detached(spec)
+                return None
+            if stream:
+                return self._exec_stream(spec)
             return self._exec(spec)
+
+    def _require_running(self, ref: str, operation: str) -> None:
+        """For adapters whose failure would otherwise show only later (a CLI
+        stream): :class:`~runtimes.ContainerNotFound`, or
+        :class:`~runtimes.CommandFailed` when the container is not running."""
+        state = self._inspect(ref).state
+        if state is not ContainerState.RUNNING:
+            raise CommandFailed(
+                f"container {ref} is {state}, not running",
+                runtime=self.name,
+                operation=operation,
+            )
+
+    # -- files in and out -------------------------------------------------
+
+    def copy_to(
+        self,
+        container: ContainerRef,
+        source: str | os.PathLike[str] | bytes,
+        dest_path: str,
+    ) -> None:
+        """Copy a local file or directory, or ``bytes``, into a container,
+        running or stopped.
+
+        ``dest_path`` is the absolute path the copy gets.  A file (or
+        ``bytes``, written with mode ``0644``) becomes the file
+        ``dest_path``, replacing one that is there; if ``dest_path`` is an
+        existing directory, the file goes inside it under its own name (for
+        ``bytes``: the last component of ``dest_path``), as ``cp`` does.  A
+        directory becomes the directory ``dest_path``: created if missing,
+        else merged into it (existing files of the same name are replaced,
+        and the directory takes the source's mode).  Modes are kept; the
+        copies belong to the container's root.  Symbolic links inside a tree
+        stay links; a ``source`` that is a link is followed (and the copy
+        named after its target).
+
+        ``dest_path`` must be absolute, without ``..``
+        (:class:`~runtimes.InvalidSpec`), and the directory it goes in must
+        exist (:class:`~runtimes.PathNotFound`, also a
+        ``FileNotFoundError``).  A missing local ``source`` is
+        :class:`~runtimes.InvalidSpec`, a missing container
+        :class:`~runtimes.ContainerNotFound`.
+        """
+        ref = _specs.check_ref(container)
+        dest = _specs.check_container_path(dest_path, "dest_path")
+        checked = _specs.check_copy_source(source)
+        if isinstance(checked, str):
+            self._copy_to(ref, os.path.realpath(checked), dest)
+            return
+        with tempfile.TemporaryDirectory(prefix="runtimes-copy-") as tmp:
+            path = os.path.join(tmp, posixpath.basename(dest))
+            with open(path, "wb") as fh:
+                fh.write(checked)
+            os.chmod(path, 0o644)
+            self._copy_to(ref, path, dest)
+
+    def copy_from(
+        self,
+        container: ContainerRef,
+        src_path: str,
+        dest: str | os.PathLike[str] | None = None,
+    ) -> bytes | None:
+        """Copy a file or directory out of a container, running or stopped.
+
+        Without ``dest``, return the bytes of the file ``src_path``; a
+        directory then raises :class:`~runtimes.InvalidSpec` (give
+        ``dest``).  With ``dest``, a local path, write the copy there and
+        return ``None``, with the same rules as :meth:`copy_to`: a file
+        becomes the file ``dest`` (or goes inside ``dest`` if that is a
+        directory), a directory becomes the directory ``dest`` (created, or
+        merged into).  Modes are kept (without set-id and sticky bits); the
+        copies belong to the calling user; nothing in the archive may land
+        outside ``dest``.  A ``src_path`` that is a symbolic link is
+        followed.
+
+        ``src_path`` must be absolute, without ``..``; the directory of
+        ``dest`` must exist (:class:`~runtimes.InvalidSpec`).  A missing
+        ``src_path`` raises :class:`~runtimes.PathNotFound` (also a
+        ``FileNotFoundError``).
+        """
+        ref = _specs.check_ref(container)
+        path = _specs.check_container_path(src_path, "src_path")
+        target = _specs.check_copy_destination(dest)
+        if target is None:
+            with tempfile.TemporaryDirectory(prefix="runtimes-copy-") as tmp:
+                copy = os.path.join(tmp, "copy")
+                self._copy_from(ref, path, copy)
+                if os.path.isdir(copy):
+                    raise InvalidSpec(
+                        f"{path} is a directory in {ref}: copy_from(..., dest=LOCAL_DIR) "
+                        "writes a directory; without dest only a file's bytes are returned"
+                    )
+                with open(copy, "rb") as fh:
+                    return fh.read()
+        # Next to dest, so that the copy is renamed into place, not copied twice.
+        with tempfile.TemporaryDirectory(
+            prefix=".runtimes-copy-", dir=os.path.dirname(target)
+        ) as tmp:
+            copy = os.path.join(tmp, "copy")
+            self._copy_from(ref, path, copy)
+            _place(copy, target, posixpath.basename(path))
+        return None
+
+    # -- the rest of the lifecycle -------------------------------------------
+
+    def create(
+        self,
+        image: str,
+        command: str | Sequence[str] | None = None,
+        *,
+        name: str | None = None,
+        env: Mapping[str, str] | None = None,
+        ports: Sequence[str | int | PortMapping] | str | None = None,
+        volumes: Sequence[str | Mount] | str | None = None,
+        labels: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        user: str | None = None,
+        entrypoint: str | Sequence[str] | None = None,
+        network: str | None = None,
+        aliases: Sequence[str] | str = (),
+        hostname: str | None = None,
+        remove: bool = False,
+        pull: str | None = None,
+        healthcheck: Healthcheck | None = None,
+    ) -> Container:
+        """Create a container as :meth:`run` would, without starting it;
+        return it as inspected (state ``CREATED``).
+
+        Same arguments and errors as :meth:`run`; :meth:`start` starts it
+        (and a process that cannot start raises there).  With
+        ``remove=True`` the runtime deletes it once it exits after starting.
+        """
+        check = _specs.check_healthcheck(healthcheck)
+        spec = _specs.run_spec(
+            image,
+            command,
+            name=name,
+            env=env,
+            ports=ports,
+            volumes=volumes,
+            labels=labels,
+            workdir=workdir,
+            user=user,
+            entrypoint=entrypoint,
+            network=network,
+            aliases=aliases,
+            hostname=hostname,
+            remove=remove,
+            builtin_networks=self.builtin_networks,
+        )
+        return self._make(self._with_healthcheck(spec, check), pull, self._create)
+
+    def start(self, container: ContainerRef) -> None:
+        """Start a created or stopped container; starting a running one does
+        nothing.  :class:`~runtimes.CommandFailed` if its process cannot
+        start (the container stays, stopped)."""
+        self._start(_specs.check_ref(container))
+
+    def restart(self, container: ContainerRef, timeout: float = 10) -> None:
+        """Stop the container (the stop signal, then SIGKILL after
+        ``timeout`` seconds) and start it again; a stopped one is started.
+        It keeps its id, its file system and its volumes."""
+        ref = _specs.check_ref(container)
+        self._restart(ref, timeout=_specs.check_seconds(timeout, "timeout") or 0.0)
+
+    def pause(self, container: ContainerRef) -> None:
+        """Freeze every process of a running container (state ``PAUSED``);
+        :class:`~runtimes.CommandFailed` if it is not running or already paused."""
+        self._pause(_specs.check_ref(container))
+
+    def unpause(self, container: ContainerRef) -> None:
+        """Thaw a paused container (state ``RUNNING`` again);
+        :class:`~runtimes.CommandFailed` if it is not paused."""
+        self._unpause(_specs.check_ref(container))
+
+    def rename(self, container: ContainerRef, name: str) -> None:
+        """Give a container another name; it keeps its id.
+        :class:`~runtimes.NameConflict` if another container has the name."""
+        ref = _specs.check_ref(container)
+        new = _specs.check_name(name)
+        try:
+            self._rename(ref, new)
+        except NameConflict as exc:
+            # Runtimes name the container or nothing; the taken name is `new`.
+            raise NameConflict(new, str(exc)) from exc
+
+    def stats(self, container: ContainerRef) -> Stats:
+        """One sample of the container's CPU, memory, network and block I/O
+        (see :class:`~runtimes.Stats` for what each runtime reports).  The
+        CPU figure takes about a second to measure; a container that is not
+        running reports ``0`` everywhere."""
+        return self._stats(_specs.check_ref(container))
+
+    def top(self, container: ContainerRef) -> list[Process]:
+        """The processes running in the container, as the engine's host sees
+        them (:class:`~runtimes.Process`); :class:`~runtimes.CommandFailed`
+        if it is not running."""
+        return self._top(_specs.check_ref(container))
+
+    def prune(
+        self,
+        *,
+        labels: Mapping[str, str] | None = None,
+        containers: bool = True,
+        images: bool = True,
+        volumes: bool = True,
+    ) -> PruneReport:
+        """Remove what is not in use, and report it.
+
+        In this order: containers that are not running (created, exited,
+        dead), then volumes no container uses, then images no container
+        uses (tagged or not).  With ``labels``, only objects carrying every
+        one of them are candidates; **on a shared machine, always give
+        labels**.  Something in use, or that starts being used meanwhile,
+        is left alone: its removal is refused, never forced.
+        """
+        checked = _specs.check_labels(labels)
+        report: dict[str, list[str]] = {"containers": [], "images": [], "volumes": []}
+        if _specs.check_flag(containers, "containers"):
+            for c in self._ps(PsSpec(all=True, labels=checked)):
+                if c.state in _PRUNABLE:
+                    with contextlib.suppress(NotFound, CommandFailed, NameConflict):
+                        self._remove(c.id, force=False)
+                        report["containers"].append(c.id)
+        if _specs.check_flag(volumes, "volumes"):
+            for volume in self._volumes(checked):
+                with contextlib.suppress(NotFound, CommandFailed, NameConflict):
+                    self._remove_volume(volume.name, force=False)
+                    report["volumes"].append(volume.name)
+        if _specs.check_flag(images, "images"):
+            candidates = self._images(checked)
+            used = _images_in_use(self._ps(PsSpec(all=True))) if candidates else set()
+            for image in candidates:
+                if _is_used(image, used):
+                    continue
+                # By name, never by id: on nerdctl an id is a content digest
+                # that identical images of other users share.
+                with contextlib.suppress(NotFound, CommandFailed, NameConflict):
+                    for ref in image.tags or (image.id,):
+                        self._remove_image(ref, force=False)
+                    report["images"].append(image.id)
+        return PruneReport(
+            containers=tuple(report["containers"]),
+            images=tuple(report["images"]),
+            volumes=tuple(report["volumes"]),
+        )
 
     # -- registries -------------------------------------------------------
 
@@ -1071,10 +1426,18 @@ class Runtime(abc.ABC):
                 raise BuildFailed(f"invalid base image {ref}: {exc}", runtime=self.name) from exc
 
     def _own(self, container: Container) -> Container:
-        # Container.runtime names the adapter the caller used, whatever produced it.
-        if container.runtime == self.name:
-            return container
-        return attrs.evolve(container, runtime=self.name)
+        # Container.runtime names the adapter the caller used, whatever
+        # produced it; a published port of a remote engine is reached at the
+        # engine's host (testcontainers #2811), decided here for every verb.
+        changes: dict[str, Any] = {}
+        if container.runtime != self.name:
+            changes["runtime"] = self.name
+        if self.engine_host is not None and container.ports:
+            changes["ports"] = tuple(
+                attrs.evolve(p, host=connect_host(p.host_ip, self.engine_host))
+                for p in container.ports
+            )
+        return attrs.evolve(container, **changes) if changes else container
 
     # -- what an adapter implements ---------------------------------------------
     #
@@ -1138,7 +1501,62 @@ class Runtime(abc.ABC):
 
     @abc.abstractmethod
     def _exec(self, spec: ExecSpec) -> ExecResult:
-        """Run a command in the container and collect its output and exit code."""
+        """Run a command in the container and collect its output and exit code
+        (``spec.stdin`` fed to it, ``spec.tty`` a terminal)."""
+
+    @abc.abstractmethod
+    def _exec_stream(self, spec: ExecSpec) -> ExecStream:
+        """Start the command and return its output as it comes; a missing or
+        stopped container raises here, not on the first ``next()``."""
+
+    @abc.abstractmethod
+    def _exec_detached(self, spec: ExecSpec) -> None:
+        """Start the command and return without waiting for it."""
+
+    @abc.abstractmethod
+    def _copy_to(self, ref: str, source: str, dest: str) -> None:
+        """Copy the local file or directory ``source`` (absolute, existing)
+        so that it becomes ``dest`` in the container, with the rules of
+        :meth:`copy_to`; :class:`~runtimes.PathNotFound` when the directory
+        of ``dest`` is missing."""
+
+    @abc.abstractmethod
+    def _copy_from(self, ref: str, path: str, target: str) -> None:
+        """Write the container's ``path`` (a link followed) to the local
+        ``target``, which does not exist yet but whose directory does;
+        :class:`~runtimes.PathNotFound` when ``path`` is missing."""
+
+    @abc.abstractmethod
+    def _create(self, spec: RunSpec) -> str:
+        """Create without starting, return the full id."""
+
+    @abc.abstractmethod
+    def _start(self, ref: str) -> None:
+        """Start; a running container is left as it is."""
+
+    @abc.abstractmethod
+    def _restart(self, ref: str, *, timeout: float) -> None:
+        """Stop (SIGKILL after ``timeout`` seconds) and start again."""
+
+    @abc.abstractmethod
+    def _pause(self, ref: str) -> None:
+        """Freeze the container's processes."""
+
+    @abc.abstractmethod
+    def _unpause(self, ref: str) -> None:
+        """Thaw them."""
+
+    @abc.abstractmethod
+    def _rename(self, ref: str, name: str) -> None:
+        """Rename; :class:`~runtimes.NameConflict` if ``name`` is taken."""
+
+    @abc.abstractmethod
+    def _stats(self, ref: str) -> Stats:
+        """One sample, CPU over about a second; zeros when not running."""
+
+    @abc.abstractmethod
+    def _top(self, ref: str) -> list[Process]:
+        """The processes, with host pids."""
 
     @abc.abstractmethod
     def _pull(self, spec: PullSpec) -> str:
@@ -1200,6 +1618,59 @@ class Runtime(abc.ABC):
     def _disconnect_network(self, ref: str, network: str) -> None:
         """Detach a container from a network (``Capability.NETWORK_CONNECT``)."""
         self._require(Capability.NETWORK_CONNECT, "disconnecting a container from a network")
+
+
+#: States ``prune`` removes: the container has no process.
+_PRUNABLE = (ContainerState.CREATED, ContainerState.EXITED, ContainerState.DEAD)
+
+
+def _images_in_use(containers: Sequence[Container]) -> set[str]:
+    """How the containers name their images: references and ids, ``sha256:`` removed."""
+    used: set[str] = set()
+    for c in containers:
+        for ref in (c.image, c.raw.get("ImageID"), c.raw.get("Image")):
+            if isinstance(ref, str) and ref:
+                used.add(ref.removeprefix("sha256:"))
+    return used
+
+
+def _is_used(image: Image, used: set[str]) -> bool:
+    """Whether a container names ``image`` by a tag, its id or a prefix of it."""
+    if any(tag in used for tag in image.tags):
+        return True
+    digest = image.id.removeprefix("sha256:")
+    return any(len(ref) >= 12 and digest.startswith(ref) for ref in used)
+
+
+def _place(copy: str, target: str, name: str) -> None:
+    """Move a fresh local copy to ``target`` by the rules of ``copy_from``.
+
+    A file replaces ``target``, or goes into it under ``name`` when it is a
+    directory; a directory becomes ``target`` or is merged into it.
+    """
+    if not os.path.isdir(copy) or os.path.islink(copy):
+        final = os.path.join(target, name) if os.path.isdir(target) else target
+        if os.path.isdir(final) and not os.path.islink(final):
+            raise InvalidSpec(f"cannot replace the directory {final} with a file")
+        os.replace(copy, final)
+    elif not os.path.lexists(target):
+        os.rename(copy, target)
+    elif os.path.isdir(target):
+        _merge(copy, target)
+    else:
+        raise InvalidSpec(f"cannot copy a directory onto the file {target}")
+
+
+def _merge(source: str, target: str) -> None:
+    for entry in os.scandir(source):
+        into = os.path.join(target, entry.name)
+        if entry.is_dir(follow_symlinks=False) and os.path.isdir(into):
+            _merge(entry.path, into)
+            continue
+        if os.path.isdir(into) and not os.path.islink(into):
+            raise InvalidSpec(f"cannot replace the directory {into} with a file")
+        os.replace(entry.path, into)
+    shutil.copymode(source, target)
 
 
 def _auth_secrets(auth: RegistryAuth | None) -> dict[str, str]:

@@ -11,6 +11,7 @@ so ``except LookupError`` or ``except TimeoutError`` keeps working.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 
 from runtimes._redact import redact_argv, redact_text
@@ -29,6 +30,7 @@ __all__ = [
     "NetworkInUse",
     "NetworkNotFound",
     "NotFound",
+    "PathNotFound",
     "RegistryUnavailable",
     "RuntimeUnavailable",
     "RuntimesError",
@@ -58,14 +60,28 @@ class RuntimesError(Exception):
 class RuntimeUnavailable(RuntimesError, OSError):
     """The runtime's binary, socket, SDK or daemon is missing or not answering.
 
-    The message says how to install or start what is missing.
+    The message says how to install or start what is missing, or, for an
+    engine that was reached over the network and refused, why.
     """
 
-    def __init__(self, runtime: str, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, runtime: str, message: str, *, hint: str | None = None, reason: str | None = None
+    ) -> None:
         #: Name of the runtime that could not be reached.
         self.runtime = runtime
         #: How to fix it (install command, daemon to start), if known.
         self.hint = hint
+        #: Why a remote engine could not be reached, when that is known:
+        #: ``"unknown-ca"``, ``"server-certificate-expired"``, ``"name-mismatch"``,
+        #: ``"not-tls"``, ``"client-certificate-required"``,
+        #: ``"client-certificate-refused"``, ``"client-certificate-expired"``,
+        #: ``"client-certificate-untrusted"``, ``"tls-files"``,
+        #: ``"connection-refused"``, ``"unreachable"``, ``"unknown-host"``,
+        #: ``"connection-closed"``, ``"ssh-auth-refused"``, ``"ssh-host-key"``,
+        #: ``"ssh-forwarding-refused"``, ``"ssh-remote-command"``,
+        #: ``"ssh-client-missing"``, ``"ssh-failed"``, ``"unknown-context"``,
+        #: ``"unknown-connection"``.  ``None`` otherwise.
+        self.reason = reason
         text = f"{runtime}: {message}"
         if hint:
             text += f": {hint}"
@@ -110,6 +126,27 @@ class VolumeNotFound(NotFound):
     """No volume has this name."""
 
     _kind = "volume"
+
+
+class PathNotFound(NotFound, FileNotFoundError):
+    """A path inside a container does not exist: the source of
+    ``copy_from``, or the directory a ``copy_to`` destination would go in.
+
+    Also a :class:`FileNotFoundError` (``errno`` is ``ENOENT``, ``filename``
+    the path), so ``except FileNotFoundError`` keeps working.
+    """
+
+    _kind = "path"
+
+    def __init__(self, ref: str, message: str | None = None) -> None:
+        super().__init__(ref, message)
+        self.errno = errno.ENOENT
+        self.strerror = self.message
+        self.filename = ref
+
+    def __str__(self) -> str:
+        # OSError would print "[Errno 2] ..." once errno is set.
+        return self.message
 
 
 class NetworkNotFound(NotFound):

@@ -32,9 +32,12 @@ __all__ = [
     "NetworkAttachment",
     "PortBinding",
     "PortMapping",
+    "Process",
     "Progress",
+    "PruneReport",
     "RegistryAuth",
     "RuntimeInfo",
+    "Stats",
     "Volume",
 ]
 
@@ -147,6 +150,9 @@ class Capability(enum.StrEnum):
     #: call.  (dockerd reads its own ``daemon.json`` and
     #: ``/etc/docker/certs.d``; see :attr:`~runtimes.Runtime.engine_certs_dir`.)
     PER_CALL_REGISTRY_TLS = "per-call-registry-tls"
+    #: ``stats()`` reports ``cpu_percent``.  (nerdctl 2.0 prints ``0.00%``
+    #: or thousands of percent for a busy container: ``None``; 2.2 is right.)
+    STATS_CPU = "stats-cpu"
     #: The engine runs a container's :class:`Healthcheck` on its own schedule
     #: and reports the state in ``Container.health``.  (Podman 4.3 schedules
     #: checks with systemd timers, absent without systemd; nerdctl 2.0 has
@@ -174,6 +180,14 @@ class Capability(enum.StrEnum):
     EXEC_OPTIONS = "exec-options"
     #: ``run(remove=True)``: the engine deletes the container once it exits.
     AUTO_REMOVE = "auto-remove"
+    #: ``exec`` with ``stdin``, ``tty``, ``stream=True`` or ``detach=True``.
+    EXEC_IO = "exec-io"
+    #: ``copy_to`` and ``copy_from``.
+    COPY = "copy"
+    #: ``create`` and ``start``, ``restart``, ``pause``, ``unpause``, ``rename``.
+    CONTROL = "control"
+    #: ``stats`` and ``top``.
+    STATS = "stats"
 
 
 #: What every container engine on one machine provides (Docker, Podman,
@@ -187,6 +201,10 @@ ENGINE_CAPABILITIES = frozenset(
         Capability.LOG_STREAMS,
         Capability.EXEC_OPTIONS,
         Capability.AUTO_REMOVE,
+        Capability.EXEC_IO,
+        Capability.COPY,
+        Capability.CONTROL,
+        Capability.STATS,
     }
 )
 
@@ -212,6 +230,33 @@ class PortMapping:
     host_port: int | None = None
 
 
+_EVERY_ADDRESS = {"", "0.0.0.0", "::", "[::]"}
+
+
+def connect_host(host_ip: str, engine_host: str | None) -> str:
+    """The address a client uses for a port bound to ``host_ip`` by an
+    engine on ``engine_host`` (``None``: this machine)."""
+    ip = host_ip.strip("[]") if host_ip.startswith("[") else host_ip
+    if engine_host is not None:
+        if ip in _EVERY_ADDRESS or _is_loopback(ip):
+            return engine_host
+        return ip
+    if ip in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if ip in ("::", "[::]"):
+        return "::1"
+    return ip
+
+
+def _is_loopback(address: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
+
+
 @attrs.frozen(kw_only=True)
 class PortBinding:
     """A published port as the runtime actually bound it."""
@@ -224,6 +269,15 @@ class PortBinding:
     host_ip: str
     #: Host port bound; the chosen one when the caller left it open.
     host_port: int
+    #: Where a client on this machine connects to reach the port: the
+    #: engine's host for a remote engine (unless the port is bound to one
+    #: of its non-loopback addresses), else ``host_ip``, with ``127.0.0.1``
+    #: (``::1``) for a port bound to every address.
+    host: str = attrs.field()
+
+    @host.default
+    def _local_host(self) -> str:
+        return connect_host(self.host_ip, None)
 
 
 @attrs.frozen(kw_only=True)
@@ -416,6 +470,64 @@ class ExecResult:
 
 
 @attrs.frozen(kw_only=True)
+class Stats:
+    """One sample of a container's resource use (``stats``).
+
+    A container that is not running uses nothing: every figure is ``0``.
+    A figure the runtime does not report is ``None``.
+    """
+
+    #: CPU used over about the last second, in percent of one CPU (200.0 is
+    #: two CPUs busy).  ``None`` without :attr:`Capability.STATS_CPU`.
+    cpu_percent: float | None
+    #: Memory in use, in bytes: without the page cache on Docker and nerdctl
+    #: (as their ``stats`` show it), with it on Podman.
+    memory_usage: int | None
+    #: The container's memory limit in bytes; the host's memory when it has none.
+    memory_limit: int | None
+    #: Bytes received on every network interface of the container.
+    network_rx: int | None
+    #: Bytes sent on every network interface of the container.
+    network_tx: int | None
+    #: Bytes read from block devices.
+    block_read: int | None
+    #: Bytes written to block devices.
+    block_write: int | None
+    #: Processes (and threads) in the container.
+    pids: int | None
+    #: The backend's own record, untouched.
+    raw: Mapping[str, Any] = attrs.field(
+        factory=dict, converter=_frozen_raw, eq=False, repr=False, hash=False
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Process:
+    """One process running in a container (``top``)."""
+
+    #: Process id on the engine's host (what ``kill`` on the host takes),
+    #: not the id inside the container.
+    pid: int
+    #: User it runs as, as the engine's host names it (a number when the
+    #: host has no name for it).
+    user: str
+    #: Command line.
+    command: str
+
+
+@attrs.frozen(kw_only=True)
+class PruneReport:
+    """What ``prune`` removed."""
+
+    #: Ids of the removed containers.
+    containers: tuple[str, ...] = ()
+    #: Ids of the removed images.
+    images: tuple[str, ...] = ()
+    #: Names of the removed volumes.
+    volumes: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
 class RuntimeInfo:
     """What a runtime reports about itself."""
 
@@ -433,6 +545,10 @@ class RuntimeInfo:
     rootless: bool = False
     #: Where the library talks to: socket URL or binary path.
     endpoint: str = ""
+    #: Why that endpoint: the option or variable that named it (``"option
+    #: host"``, ``"DOCKER_HOST"``, ``"Docker context 'x' (DOCKER_CONTEXT)"``,
+    #: ``"CONTAINER_HOST"``...), or ``""`` when the adapter does not say.
+    endpoint_source: str = ""
     #: Storage driver or snapshotter.
     storage_driver: str | None = None
     #: Capabilities the adapter declares.

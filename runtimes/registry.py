@@ -57,7 +57,7 @@ ENTRY_POINT_GROUP = "runtimes.adapters"
 #: Options every adapter takes, applied by :meth:`Runtime.configure`; they may
 #: also be set for all runtimes at once (``RUNTIMES_PULL``, ``[tool.runtimes]
 #: pull = "missing"``).
-COMMON_OPTIONS = ("pull", "insecure_registries", "registry_certs")
+COMMON_OPTIONS = ("pull", "insecure_registries", "registry_certs", "engine_host")
 AUTO_ORDER = ("docker", "podman", "nerdctl")
 
 

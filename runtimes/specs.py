@@ -12,6 +12,7 @@ Adapter authors read these; callers never build them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import IO
 
 import attrs
 
@@ -157,6 +158,12 @@ class ExecSpec:
     workdir: str | None = None
     #: ``user[:group]``, or ``None`` for the container's.
     user: str | None = None
+    #: What the command reads on its standard input (bytes, or a binary
+    #: file read to its end), then end of file; ``None``: no input at all.
+    stdin: bytes | IO[bytes] | None = attrs.field(default=None, repr=False)
+    #: Run the command on a terminal: its output all comes as ``stdout``,
+    #: with the terminal's ``\r\n`` line ends.  Never with ``stdin``.
+    tty: bool = False
 
 
 @attrs.frozen(kw_only=True)

@@ -241,7 +241,9 @@ class RunningStack:
 
     def exec(self, service: str, command: str | Sequence[str], **kwargs: Any) -> ExecResult:
         """:meth:`~runtimes.Runtime.exec` in the service's container."""
-        return self.runtime.exec(self[service], command, **kwargs)
+        # exec's overloads cannot tell which one **kwargs picks.
+        result: ExecResult = self.runtime.exec(self[service], command, **kwargs)
+        return result
 
 
 @contextlib.contextmanager

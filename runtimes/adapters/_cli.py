@@ -15,15 +15,15 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from runtimes._shell import Shell, clean_error_text
+from runtimes._shell import Completed, Shell, clean_error_text
 from runtimes._translate import translate
 from runtimes.errors import BuildFailed, InvalidSpec, RuntimesError, Timeout
-from runtimes.models import Mount, PortMapping, Progress
-from runtimes.specs import BuildSpec, PullSpec, RunSpec
+from runtimes.models import ExecResult, LogLine, Mount, PortMapping, Progress
+from runtimes.specs import BuildSpec, ExecSpec, PullSpec, RunSpec
 
 _BUILD_EXIT = re.compile(r"exit code: (\d+)")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -71,13 +71,15 @@ def run_args(
     remove_flag: bool = True,
     cidfile: str | None = None,
     env_args: Sequence[str] = (),
+    create: bool = False,
 ) -> list[str]:
-    """``run -d --pull never ...`` arguments for a validated spec.
+    """``run -d --pull never ...`` (or ``create --pull never ...``) arguments
+    for a validated spec.
 
     ``env_args`` carry the environment (see :func:`env_transport`): values
     never go on the command line, where any local user can read them.
     """
-    args = ["run", "-d", "--pull", "never"]
+    args = ["create", "--pull", "never"] if create else ["run", "-d", "--pull", "never"]
     if cidfile:
         args += ["--cidfile", cidfile]
     if spec.name:
@@ -172,22 +174,28 @@ def env_transport(directory: str, env: Mapping[str, str]) -> tuple[list[str], di
     return args, through_env
 
 
-def run_detached(shell: Shell, spec: RunSpec, *, remove_flag: bool = True) -> str:
-    """``run -d`` and return the new id; a container the CLI created but could
-    not start (found through ``--cidfile``) is removed before the error."""
+def run_detached(
+    shell: Shell, spec: RunSpec, *, remove_flag: bool = True, create: bool = False
+) -> str:
+    """``run -d`` (or ``create``) and return the new id; a container the CLI
+    created but could not start (found through ``--cidfile``) is removed
+    before the error."""
+    operation = "create" if create else "run"
     with tempfile.TemporaryDirectory(prefix="runtimes-run-") as tmp:
         cidfile = os.path.join(tmp, "cid")
         env_args, through_env = env_transport(tmp, spec.env)
-        args = run_args(spec, remove_flag=remove_flag, cidfile=cidfile, env_args=env_args)
+        args = run_args(
+            spec, remove_flag=remove_flag, cidfile=cidfile, env_args=env_args, create=create
+        )
         try:
-            done = shell.run(args, operation="run", check=False, env=through_env)
+            done = shell.run(args, operation=operation, check=False, env=through_env)
         except Timeout:
             # The CLI was killed: whatever it created must go too.
             _remove_created(shell, cidfile)
             raise
         if done.returncode != 0:
             _remove_created(shell, cidfile)
-            raise shell.error(done, operation="run", target="image", ref=spec.image)
+            raise shell.error(done, operation=operation, target="image", ref=spec.image)
     return done.stdout.decode().strip().splitlines()[-1]
 
 
@@ -201,6 +209,91 @@ def _remove_created(shell: Shell, cidfile: str) -> None:
     if cid:
         with contextlib.suppress(RuntimesError):
             shell.run(["rm", "-f", "--", cid], operation="run", check=False)
+
+
+def exec_args(spec: ExecSpec, env_args: Sequence[str], *, detach: bool = False) -> list[str]:
+    """``exec`` arguments for a validated spec (env through ``env_args``)."""
+    args = ["exec", *env_args]
+    if detach:
+        args.append("-d")
+    if spec.stdin is not None:
+        args.append("-i")
+    if spec.tty:
+        args.append("-t")
+    if spec.workdir:
+        args += ["-w", spec.workdir]
+    if spec.user:
+        args += ["-u", spec.user]
+    return [*args, "--", spec.container, *spec.command]
+
+
+def exec_lines(
+    shell: Shell,
+    spec: ExecSpec,
+    *,
+    outcome: Callable[[Completed], ExecResult | None],
+    held: Callable[[bytes, bool], bool],
+    idle_timeout: float | None,
+    global_args: Sequence[str] = (),
+    release_on_output: bool = False,
+) -> Generator[LogLine, None, int]:
+    """``exec`` through the CLI: its output lines as they come, then its exit code.
+
+    The CLI's own messages share the command's stderr.  ``held(line,
+    output_seen)`` says which stderr lines may be the CLI's: they are held
+    back until the end, or only until more output comes when
+    ``release_on_output`` (a CLI that fails before the command prints
+    anything).  At the end ``outcome`` reads the exit code and the held
+    lines as a ``Completed`` (no stdout) and returns the command's result,
+    or ``None`` when the CLI itself failed (raised).  Lines it gives back as
+    the command's stderr are yielded last.
+    """
+    with tempfile.TemporaryDirectory(prefix="runtimes-exec-") as tmp:
+        env_args, through_env = env_transport(tmp, spec.env)
+        args = [*global_args, *exec_args(spec, env_args)]
+        pending: list[bytes] = []
+        seen = False
+        code = 0
+        for stream, data in shell.stream(
+            args,
+            operation="exec",
+            idle_timeout=idle_timeout,
+            env=through_env,
+            stdin=spec.stdin,
+            tty=spec.tty,
+        ):
+            if stream == "exit":
+                code = int(data)
+                continue
+            if stream == "stderr" and held(data, seen):
+                pending.append(data)
+                continue
+            if release_on_output:
+                for line in pending:
+                    yield LogLine(stream="stderr", data=line)
+                pending.clear()
+            seen = True
+            yield LogLine(stream=stream, data=data)
+    done = Completed(tuple(shell.argv(args)), code, b"", b"".join(pending))
+    result = outcome(done)
+    if result is None:
+        raise shell.error(done, operation="exec", target="container", ref=spec.container)
+    for line in result.stderr.splitlines(keepends=True):
+        yield LogLine(stream="stderr", data=line)
+    return result.exit_code
+
+
+def exec_detached(shell: Shell, spec: ExecSpec, global_args: Sequence[str] = ()) -> None:
+    """``exec -d``: returns once the command is started."""
+    with tempfile.TemporaryDirectory(prefix="runtimes-exec-") as tmp:
+        env_args, through_env = env_transport(tmp, spec.env)
+        shell.run(
+            [*global_args, *exec_args(spec, env_args, detach=True)],
+            operation="exec",
+            target="container",
+            ref=spec.container,
+            env=through_env,
+        )
 
 
 def parse_json_stream(data: bytes) -> Iterator[Any]:

@@ -13,22 +13,42 @@ import contextlib
 import functools
 import os
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+import socket
+import threading
+import time
+from collections.abc import Generator, Iterator, Mapping
+from typing import IO, Any, Literal
 
+import attrs
 import docker
 import docker.auth
 import docker.constants
 import docker.errors
+import docker.tls
 import requests.exceptions
 
-from runtimes import _credentials, _logs, _normalize, _specs
+from runtimes import _archive, _credentials, _logs, _normalize, _specs
 from runtimes._redact import redact_exception
 from runtimes._translate import Target, translate
-from runtimes._transport import Endpoint, http_errors, unix_socket_accepts
-from runtimes.adapters import _cli
+from runtimes._transport import (
+    ConnectFailure,
+    Endpoint,
+    connect_failure,
+    engine_host,
+    http_errors,
+    unix_socket_accepts,
+)
+from runtimes.adapters import _cli, _docker_endpoint, _ssh
 from runtimes.base import Runtime
-from runtimes.errors import BuildFailed, CommandFailed, RuntimeUnavailable, Timeout, Unsupported
+from runtimes.errors import (
+    BuildFailed,
+    CommandFailed,
+    InvalidSpec,
+    RuntimesError,
+    RuntimeUnavailable,
+    Timeout,
+    Unsupported,
+)
 from runtimes.models import (
     ENGINE_CAPABILITIES,
     Capability,
@@ -39,9 +59,11 @@ from runtimes.models import (
     LogLine,
     MountType,
     Network,
+    Process,
     Progress,
     ProgressStatus,
     RuntimeInfo,
+    Stats,
     Volume,
 )
 from runtimes.specs import (
@@ -54,10 +76,11 @@ from runtimes.specs import (
     PushSpec,
     RunSpec,
 )
+from runtimes.streams import ExecStream
 
 __all__ = ["DockerRuntime"]
 
-DEFAULT_HOST = "unix:///var/run/docker.sock"
+DEFAULT_HOST = _docker_endpoint.DEFAULT_HOST
 #: Seconds to wait for the daemon's first answer, apart from the per-call timeout.
 CONNECT_TIMEOUT = 5.0
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -66,8 +89,14 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 class DockerRuntime(Runtime):
     """Docker Engine over its HTTP API.
 
-    Options: ``host`` (default ``DOCKER_HOST``, else the standard socket) and
-    ``timeout`` (seconds per API call, default 120).
+    Options: ``host`` (``unix://``, ``tcp://`` or ``ssh://``), ``context`` (a
+    Docker context by name), ``tls_ca``, ``tls_cert``, ``tls_key``,
+    ``tls_verify``, ``ssh_identity`` (private key file), ``ssh_known_hosts``
+    (a known-hosts file besides the user's), ``ssh_client`` (``"openssh"``,
+    the default, or ``"paramiko"``) and ``timeout`` (seconds per API call,
+    default 120).  Without ``host`` or ``context`` the endpoint follows the
+    docker CLI: ``DOCKER_HOST``, ``DOCKER_CONTEXT``, the current context,
+    the standard socket (:mod:`runtimes.adapters._docker_endpoint`).
     """
 
     name = "docker"
@@ -77,6 +106,7 @@ class DockerRuntime(Runtime):
                 Capability.PRECISE_LOG_TIMESTAMPS,
                 Capability.CREATES_MISSING_WORKDIR,
                 Capability.KEEPS_UNTERMINATED_LAST_LINE,
+                Capability.STATS_CPU,
                 Capability.NETWORK_ALIASES,
                 Capability.NETWORK_CONNECT,
                 Capability.INTERNAL_NETWORKS,
@@ -86,49 +116,81 @@ class DockerRuntime(Runtime):
         )
         | ENGINE_CAPABILITIES
     )
-    options = ("host", "timeout")
+    options = (
+        "host",
+        "context",
+        "tls_verify",
+        "tls_ca",
+        "tls_cert",
+        "tls_key",
+        "ssh_identity",
+        "ssh_known_hosts",
+        "ssh_client",
+        "timeout",
+    )
     # dockerd reads registry CAs from its own directory, not per call.
     engine_certs_dir = "/etc/docker/certs.d"
 
-    def __init__(self, host: str | None = None, timeout: float | str | None = None) -> None:
-        self.host = host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+    def __init__(
+        self,
+        host: str | None = None,
+        context: str | None = None,
+        tls_verify: bool | str | None = None,
+        tls_ca: str | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        ssh_identity: str | None = None,
+        ssh_known_hosts: str | None = None,
+        ssh_client: str | None = None,
+        timeout: float | str | None = None,
+    ) -> None:
         self.default_timeout = float(timeout) if timeout is not None else 120.0
-        try:
-            self._client = _open_client(self.host, self.default_timeout)
-        except RuntimeUnavailable:
-            raise RuntimeUnavailable(
-                "docker",
-                f"cannot reach the Docker daemon at {self.host}",
-                hint="start dockerd (or set DOCKER_HOST / RUNTIMES_DOCKER_HOST)",
-            ) from None
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            raise RuntimeUnavailable(
-                "docker",
-                f"cannot reach the Docker daemon at {self.host}",
-                hint="start dockerd (or set DOCKER_HOST / RUNTIMES_DOCKER_HOST)",
-            ) from redact_exception(exc)
+        self.endpoint = _docker_endpoint.resolve(
+            host=host,
+            context=context,
+            tls_verify=tls_verify,
+            tls_ca=tls_ca,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+        )
+        self.host = self.endpoint.url
+        self.engine_host = engine_host(self.host)
+        self._ssh = _SshSettings(ssh_identity, ssh_known_hosts, ssh_client)
+        self._client, self._bridge = _open_client(self.endpoint, self.default_timeout, self._ssh)
 
     @classmethod
     def configured_endpoint(cls, **options: Any) -> str | None:
-        return options.get("host") or os.environ.get("DOCKER_HOST") or None
+        try:
+            endpoint = _endpoint_of(options)
+        except RuntimesError:
+            return None
+        return None if endpoint.source == "default socket" else endpoint.describe()
 
     @classmethod
     def detect(cls, **options: Any) -> str | None:
-        host = options.get("host") or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+        try:
+            endpoint = _endpoint_of(options)
+        except RuntimesError as exc:
+            return str(exc)
+        host = endpoint.url
         if host.startswith("unix://") and not os.path.exists(host[len("unix://") :]):
             return f"no Docker socket at {host}: start dockerd"
+        settings = _SshSettings(
+            options.get("ssh_identity"), options.get("ssh_known_hosts"), options.get("ssh_client")
+        )
         try:
-            _open_client(host, CONNECT_TIMEOUT).close()
-        except (
-            RuntimeUnavailable,
-            docker.errors.DockerException,
-            requests.exceptions.RequestException,
-        ):
-            return f"the Docker daemon at {host} does not answer: start dockerd"
+            client, bridge = _open_client(endpoint, CONNECT_TIMEOUT, settings)
+        except RuntimeUnavailable as exc:
+            return str(exc)
+        client.close()
+        if bridge is not None:
+            bridge.close()
         return None
 
     def close(self) -> None:
         self._client.close()
+        if self._bridge is not None:
+            self._bridge.close()
 
     def __repr__(self) -> str:
         return f"<DockerRuntime host={self.host!r}>"
@@ -147,8 +209,9 @@ class DockerRuntime(Runtime):
         target: Target = "none",
         ref: str | None = None,
         registry: str | None = None,
+        path: str | None = None,
     ) -> contextlib.AbstractContextManager[None]:
-        return http_errors(self._endpoint, operation, target, ref, registry)
+        return http_errors(self._endpoint, operation, target, ref, registry, path)
 
     # -- info ---------------------------------------------------------------------
 
@@ -165,6 +228,7 @@ class DockerRuntime(Runtime):
             arch=version.get("Arch", ""),
             rootless="rootless" in security,
             endpoint=self.host,
+            endpoint_source=self.endpoint.source,
             storage_driver=info.get("Driver"),
             capabilities=self.capabilities,
             raw={"version": version, "info": info},
@@ -372,6 +436,18 @@ class DockerRuntime(Runtime):
     # -- containers ---------------------------------------------------------------
 
     def _run(self, spec: RunSpec) -> str:
+        container_id = self._create(spec)
+        try:
+            with self._api("run", "container", spec.name or container_id):
+                self._client.start(container_id)
+        except BaseException:
+            # A container that never started is useless to the caller: don't leak it.
+            with contextlib.suppress(Exception):
+                self._client.remove_container(container_id, force=True)
+            raise
+        return container_id
+
+    def _create(self, spec: RunSpec) -> str:
         host_config: dict[str, Any] = self._client.create_host_config(
             auto_remove=spec.remove, network_mode=spec.network
         )
@@ -415,16 +491,15 @@ class DockerRuntime(Runtime):
                 detach=True,
             )
         container_id: str = created["Id"]
-        try:
-            with self._api("run", "container", spec.name or container_id):
-                if spec.name is None and spec.network and spec.network not in self.builtin_networks:
+        if spec.name is None and spec.network and spec.network not in self.builtin_networks:
+            try:
+                with self._api("run", "container", container_id):
                     self._resolve_generated_name(container_id, spec.network, spec.aliases)
-                self._client.start(container_id)
-        except BaseException:
-            # A container that never started is useless to the caller: don't leak it.
-            with contextlib.suppress(Exception):
-                self._client.remove_container(container_id, force=True)
-            raise
+            except BaseException:
+                # Unusable as asked for: don't leak it.
+                with contextlib.suppress(Exception):
+                    self._client.remove_container(container_id, force=True)
+                raise
         return container_id
 
     def _resolve_generated_name(
@@ -579,21 +654,179 @@ class DockerRuntime(Runtime):
         with self._api("remove", "container", ref):
             self._client.remove_container(ref, force=force)
 
+    def _exec_create(self, spec: ExecSpec) -> str:
+        created = self._client.exec_create(
+            spec.container,
+            list(spec.command),
+            environment=dict(spec.env) or None,
+            workdir=spec.workdir,
+            user=spec.user or "",
+            stdout=True,
+            stderr=True,
+            stdin=spec.stdin is not None,
+            tty=spec.tty,
+        )
+        return str(created["Id"])
+
     def _exec(self, spec: ExecSpec) -> ExecResult:
+        if spec.stdin is not None or spec.tty:
+            return self._exec_stream(spec, idle_timeout=self.default_timeout).result()
         ref = spec.container
         with self._api("exec", "container", ref):
-            created = self._client.exec_create(
-                ref,
-                list(spec.command),
-                environment=dict(spec.env) or None,
-                workdir=spec.workdir,
-                user=spec.user or "",
-                stdout=True,
-                stderr=True,
+            exec_id = self._exec_create(spec)
+            out, err = self._client.exec_start(exec_id, demux=True)
+        return ExecResult(
+            exit_code=self._exec_exit_code(exec_id), stdout=out or b"", stderr=err or b""
+        )
+
+    def _exec_stream(self, spec: ExecSpec, idle_timeout: float | None = None) -> ExecStream:
+        ref = spec.container
+        with self._api("exec", "container", ref):
+            exec_id = self._exec_create(spec)
+            response = self._client._post_json(  # noqa: SLF001 - the hijacked connection
+                self._client._url("/exec/{0}/start", exec_id),  # noqa: SLF001
+                headers={"Connection": "Upgrade", "Upgrade": "tcp"},
+                data={"Tty": spec.tty, "Detach": False},
+                stream=True,
             )
-            out, err = self._client.exec_start(created["Id"], demux=True)
-            exit_code = self._client.exec_inspect(created["Id"]).get("ExitCode")
-        return ExecResult(exit_code=int(exit_code or 0), stdout=out or b"", stderr=err or b"")
+            try:
+                self._client._raise_for_status(response)  # noqa: SLF001
+            except BaseException:
+                response.close()
+                raise
+        # The buffered reader over the socket: bytes that arrived with the
+        # answer's headers are already in its buffer.
+        reader = response.raw._fp.fp  # noqa: SLF001
+        sock = reader.raw._sock  # noqa: SLF001
+        sock.settimeout(idle_timeout)
+        feeder = None
+        if spec.stdin is not None:
+            feeder = threading.Thread(target=_feed_socket, args=(sock, spec.stdin), daemon=True)
+            feeder.start()
+
+        def lines() -> Generator[LogLine, None, int]:
+            try:
+                with self._api("exec", "container", ref), _socket_errors(idle_timeout):
+                    if spec.tty:
+                        joiner = _logs.LineJoiner(keep_timestamps=False)
+                        while chunk := reader.read1(1 << 16):
+                            yield from joiner.feed("stdout", chunk)
+                        yield from joiner.flush()
+                    else:
+                        yield from _logs.join_frames(
+                            _logs.read_frames(reader.read1),
+                            timestamps=False,
+                            framed_timestamps=False,
+                        )
+            finally:
+                response.close()
+            if feeder is not None:
+                feeder.join(timeout=self.default_timeout)
+            return self._exec_exit_code(exec_id)
+
+        return ExecStream(lines(), response.close, secrets=spec.env)
+
+    def _exec_exit_code(self, exec_id: str) -> int:
+        # The output can end a moment before dockerd records the exit.
+        deadline = time.monotonic() + self.default_timeout
+        while True:
+            with self._api("exec"):
+                found = self._client.exec_inspect(exec_id)
+            if not found.get("Running") or time.monotonic() > deadline:
+                return int(found.get("ExitCode") or 0)
+            time.sleep(0.01)
+
+    def _exec_detached(self, spec: ExecSpec) -> None:
+        with self._api("exec", "container", spec.container):
+            self._client.exec_start(self._exec_create(spec), detach=True)
+
+    # -- files in and out: the archive API ---------------------------------------
+
+    def _archive_url(self, ref: str) -> str:
+        return str(self._client._url("/containers/{0}/archive", ref))  # noqa: SLF001
+
+    def _stat(self, ref: str, path: str) -> _archive.PathStat | None:
+        """The engine's stat of ``path``; ``None`` if it, or the container,
+        does not exist (a HEAD answer has no body to tell which: the put
+        that follows says)."""
+        with self._api("copy_to", "container", ref):
+            response = self._client.head(
+                self._archive_url(ref), params={"path": path}, timeout=self.default_timeout
+            )
+            try:
+                if response.status_code == 404:
+                    return None
+                self._client._raise_for_status(response)  # noqa: SLF001
+                return _archive.path_stat(response.headers.get(_archive.STAT_HEADER))
+            finally:
+                response.close()
+
+    def _copy_to(self, ref: str, source: str, dest: str) -> None:
+        directory, name = _archive.put_destination(
+            dest, source, self._stat(ref, dest), lambda path: self._stat(ref, path)
+        )
+        with (
+            _archive.pack(source, name) as tar,
+            self._api("copy_to", "container", ref, path=directory),
+        ):
+            self._client.put_archive(ref, directory, _archive.chunks(tar))
+
+    def _copy_from(self, ref: str, path: str, target: str) -> None:
+        with self._api("copy_from", "container", ref, path=path):
+            response = self._get_archive(ref, path)
+            try:
+                found = _archive.path_stat(response.headers.get(_archive.STAT_HEADER))
+                if found is not None and found.is_symlink and found.link_target:
+                    response.close()
+                    response = self._get_archive(ref, found.link_target)
+                _archive.unpack(response.raw, target, runtime=self.name)
+            finally:
+                response.close()
+
+    def _get_archive(self, ref: str, path: str) -> Any:
+        response = self._client._get(  # noqa: SLF001 - a raw stream for tarfile
+            self._archive_url(ref),
+            params={"path": path},
+            stream=True,
+            # dockerd gzips the tar when asked, which costs more than the
+            # bytes it saves on a local socket.
+            headers={"Accept-Encoding": "identity"},
+        )
+        self._client._raise_for_status(response)  # noqa: SLF001
+        response.raw.decode_content = True
+        return response
+
+    # -- the rest of the lifecycle ----------------------------------------------
+
+    def _start(self, ref: str) -> None:
+        with self._api("start", "container", ref):
+            self._client.start(ref)
+
+    def _restart(self, ref: str, *, timeout: float) -> None:
+        with self._api("restart", "container", ref):
+            self._client.restart(ref, timeout=max(0, round(timeout)))
+
+    def _pause(self, ref: str) -> None:
+        with self._api("pause", "container", ref):
+            self._client.pause(ref)
+
+    def _unpause(self, ref: str) -> None:
+        with self._api("unpause", "container", ref):
+            self._client.unpause(ref)
+
+    def _rename(self, ref: str, name: str) -> None:
+        with self._api("rename", "container", ref):
+            self._client.rename(ref, name)
+
+    def _stats(self, ref: str) -> Stats:
+        # stream=False: dockerd samples twice, a second apart, for the CPU figure.
+        with self._api("stats", "container", ref):
+            return stats_record(self._client.stats(ref, stream=False))
+
+    def _top(self, ref: str) -> list[Process]:
+        with self._api("top", "container", ref):
+            found = self._client.top(ref, ps_args=_normalize.TOP_PS_ARGS)
+        return _normalize.processes(found.get("Titles"), found.get("Processes"), runtime=self.name)
 
     # -- volumes ------------------------------------------------------------------
 
@@ -660,29 +893,151 @@ class DockerRuntime(Runtime):
             self._client.disconnect_container_from_network(ref, network)
 
 
-def _open_client(host: str, timeout: float) -> docker.APIClient:
-    """An API client speaking the daemon's own API version.
+@attrs.frozen
+class _SshSettings:
+    identity: str | None = None
+    known_hosts: str | None = None
+    client: str | None = None
+
+
+def _endpoint_of(options: Mapping[str, Any]) -> _docker_endpoint.DockerEndpoint:
+    return _docker_endpoint.resolve(
+        host=options.get("host"),
+        context=options.get("context"),
+        tls_verify=options.get("tls_verify"),
+        tls_ca=options.get("tls_ca"),
+        tls_cert=options.get("tls_cert"),
+        tls_key=options.get("tls_key"),
+    )
+
+
+def _unavailable(
+    endpoint: _docker_endpoint.DockerEndpoint, failure: ConnectFailure | None
+) -> RuntimeUnavailable:
+    where = endpoint.describe()
+    if endpoint.scheme == "unix":
+        hint = "start dockerd (or set DOCKER_HOST / RUNTIMES_DOCKER_HOST)"
+        return RuntimeUnavailable("docker", f"cannot reach the Docker daemon at {where}", hint=hint)
+    if failure is None:
+        return RuntimeUnavailable("docker", f"cannot reach the Docker daemon at {where}")
+    return RuntimeUnavailable(
+        "docker",
+        f"cannot reach the Docker daemon at {where}: {failure.text}",
+        reason=failure.reason,
+    )
+
+
+def _open_client(
+    endpoint: _docker_endpoint.DockerEndpoint, timeout: float, ssh: _SshSettings
+) -> tuple[docker.APIClient, _ssh.CommandBridge | None]:
+    """An API client speaking the daemon's own API version, and the SSH
+    bridge it goes through (``None`` unless the endpoint is ``ssh://``).
 
     docker-py's ``version="auto"`` asks the daemon from inside the
     constructor, and a failure there leaks the client's open socket; asking
     here lets the client be closed, and bounds the first answer by
-    :data:`CONNECT_TIMEOUT` whatever the per-call timeout.
+    :data:`CONNECT_TIMEOUT` whatever the per-call timeout.  A failure is
+    :class:`~runtimes.RuntimeUnavailable` naming the cause (``reason``).
     """
-    if not unix_socket_accepts(host, CONNECT_TIMEOUT):
-        raise RuntimeUnavailable("docker", f"nothing answers at {host}")
-    client = docker.APIClient(
-        base_url=host,
-        version=docker.constants.MINIMUM_DOCKER_API_VERSION,
-        timeout=min(timeout, CONNECT_TIMEOUT),
-    )
+    bridge: _ssh.CommandBridge | None = None
+    url = endpoint.url
+    kwargs: dict[str, Any] = {}
+    if ssh.client not in (None, "openssh", "paramiko"):
+        raise InvalidSpec(f"docker: ssh_client must be 'openssh' or 'paramiko', not {ssh.client!r}")
+    if endpoint.scheme == "ssh":
+        if ssh.client == "paramiko":
+            kwargs["use_ssh_client"] = False
+        else:
+            try:
+                destination = _ssh.SshDestination.parse(url)
+            except RuntimesError as exc:
+                raise RuntimeUnavailable("docker", str(exc), reason="ssh-failed") from None
+            options = _ssh.SshOptions(
+                destination,
+                identity=ssh.identity,
+                known_hosts=ssh.known_hosts,
+                connect_timeout=CONNECT_TIMEOUT,
+            )
+            bridge = _ssh.CommandBridge(options, ["docker", "system", "dial-stdio"])
+            url = bridge.url
+    elif endpoint.tls is not None:
+        tls = endpoint.tls
+        kwargs["tls"] = docker.tls.TLSConfig(
+            client_cert=(tls.cert, tls.key) if tls.cert and tls.key else None,
+            ca_cert=tls.ca,
+            verify=tls.verify,
+        )
     try:
-        server = client.version(api_version=False)
+        if bridge is None and not unix_socket_accepts(url, CONNECT_TIMEOUT):
+            raise _unavailable(endpoint, None)
+        try:
+            client = docker.APIClient(
+                base_url=url,
+                version=docker.constants.MINIMUM_DOCKER_API_VERSION,
+                timeout=min(timeout, CONNECT_TIMEOUT),
+                **kwargs,
+            )
+        except docker.errors.DockerException as exc:
+            # paramiko missing, a malformed URL: said before any connection.
+            missing = "ssh-client-missing" if "paramiko" in str(exc) else None
+            raise RuntimeUnavailable(
+                "docker", f"cannot use {endpoint.describe()}: {exc}", reason=missing
+            ) from redact_exception(exc)
+        if bridge is not None:
+            adapter = _ssh.UnixAdapter(bridge.path, min(timeout, CONNECT_TIMEOUT))
+            client.mount("http+docker://", adapter)
+            client._custom_adapter = adapter  # noqa: SLF001 - the one docker-py falls back to
+        # Nothing from the requests environment: a machine-wide
+        # REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE would replace the daemon's CA on
+        # every request (docker-py #2433, #2598), HTTP_PROXY would send a
+        # tcp:// daemon's calls through a proxy.
+        client.trust_env = False
+        try:
+            server = client.version(api_version=False)
+        except BaseException as exc:
+            client.close()
+            if not isinstance(exc, _SDK_ERRORS):
+                raise
+            failure = bridge.failure() if bridge is not None else None
+            failure = failure or _failure_of(exc, endpoint.tls)
+            raise _unavailable(endpoint, failure) from redact_exception(exc)
     except BaseException:
-        client.close()
+        if bridge is not None:
+            bridge.close()
         raise
     client._version = server["ApiVersion"]  # noqa: SLF001 - what version="auto" sets
     client.timeout = timeout
-    return client
+    return client, bridge
+
+
+_SDK_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
+
+
+def _failure_of(exc: BaseException, tls: _docker_endpoint.TlsFiles | None) -> ConnectFailure | None:
+    """Why the first call failed.  dockerd (Go's TLS server) answers every
+    refused client certificate alike, with a "bad certificate" alert or by
+    closing the connection; what this side offered tells the cases apart."""
+    failure = connect_failure(exc)
+    refused = ("client-certificate-refused", "tls-closed")
+    if tls is None or failure is None or failure.reason not in refused:
+        return failure
+    if tls.cert is None:
+        return ConnectFailure(
+            "client-certificate-required",
+            "the engine requires a client certificate and none was offered "
+            "(set tls_cert and tls_key, or DOCKER_CERT_PATH with cert.pem and key.pem)",
+        )
+    expired = _docker_endpoint.certificate_expired(tls.cert)
+    if expired is not None:
+        return ConnectFailure(
+            "client-certificate-expired",
+            f"the engine refused the client certificate {tls.cert}: it expired on {expired}",
+        )
+    return ConnectFailure(
+        "client-certificate-refused",
+        f"the engine refused the client certificate {tls.cert} (not signed by a CA "
+        "it trusts, or not made for client authentication)",
+    )
 
 
 # Docker's per-layer statuses, as the daemon words them, to Progress.status.
@@ -764,3 +1119,74 @@ def _healthcheck(check: Healthcheck | None) -> dict[str, Any] | None:
         "retries": check.retries,
         "start_period": int(check.start_period * nanos),
     }
+
+
+@contextlib.contextmanager
+def _socket_errors(idle_timeout: float | None) -> Iterator[None]:
+    """The hijacked exec connection is a plain socket: its failures are ours to map."""
+    try:
+        yield
+    except TimeoutError:
+        raise Timeout(f"docker exec printed nothing for {idle_timeout:g} s") from None
+    except OSError as exc:
+        raise RuntimeUnavailable("docker", f"lost the exec connection: {exc}") from None
+
+
+def _feed_socket(sock: socket.socket, data: bytes | IO[bytes]) -> None:
+    """Send an exec's input, then end it with a half-close: dockerd closes
+    the command's stdin when its side of the connection reads end of file."""
+    try:
+        if isinstance(data, bytes):
+            sock.sendall(data)
+        else:
+            while chunk := data.read(1 << 16):
+                sock.sendall(chunk)
+        sock.shutdown(socket.SHUT_WR)
+    except (OSError, ValueError):  # the command ended without reading it all
+        pass
+
+
+def stats_record(raw: Mapping[str, Any]) -> Stats:
+    """An Engine API stats sample (``stream=false``) as :class:`~runtimes.Stats`.
+
+    CPU as ``docker stats`` computes it: the container's share of the host's
+    CPU time between ``precpu_stats`` and ``cpu_stats``, times the CPUs.
+    Memory without the inactive page cache (cgroup v1
+    ``total_inactive_file``, v2 ``inactive_file``), as ``docker stats``.
+    A container that is not running has empty sections: zeros.
+    """
+    cpu = raw.get("cpu_stats") or {}
+    pre = raw.get("precpu_stats") or {}
+    cpu_delta = (cpu.get("cpu_usage") or {}).get("total_usage", 0) - (
+        pre.get("cpu_usage") or {}
+    ).get("total_usage", 0)
+    system_delta = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
+    cpus = (
+        cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or ()) or 1
+    )
+    cpu_percent = (
+        cpu_delta / system_delta * cpus * 100.0 if system_delta > 0 and cpu_delta > 0 else 0.0
+    )
+    memory = raw.get("memory_stats") or {}
+    usage = int(memory.get("usage") or 0)
+    details = memory.get("stats") or {}
+    cache = details.get("total_inactive_file", details.get("inactive_file", 0)) or 0
+    if 0 < cache < usage:
+        usage -= int(cache)
+    networks = (raw.get("networks") or {}).values()
+    blkio = (raw.get("blkio_stats") or {}).get("io_service_bytes_recursive") or ()
+    return Stats(
+        cpu_percent=cpu_percent,
+        memory_usage=usage,
+        memory_limit=int(memory.get("limit") or 0),
+        network_rx=sum(int(n.get("rx_bytes") or 0) for n in networks),
+        network_tx=sum(int(n.get("tx_bytes") or 0) for n in networks),
+        block_read=sum(
+            int(e.get("value") or 0) for e in blkio if str(e.get("op")).lower() == "read"
+        ),
+        block_write=sum(
+            int(e.get("value") or 0) for e in blkio if str(e.get("op")).lower() == "write"
+        ),
+        pids=int((raw.get("pids_stats") or {}).get("current") or 0),
+        raw=raw,
+    )

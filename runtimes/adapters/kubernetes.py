@@ -54,7 +54,9 @@ from runtimes.models import (
     MountType,
     Network,
     PortBinding,
+    Process,
     RuntimeInfo,
+    Stats,
     Volume,
 )
 from runtimes.specs import (
@@ -67,6 +69,7 @@ from runtimes.specs import (
     PushSpec,
     RunSpec,
 )
+from runtimes.streams import ExecStream
 
 __all__ = ["KubernetesRuntime", "container_from_pod", "pod_manifest"]
 
@@ -555,6 +558,13 @@ class KubernetesRuntime(Runtime):
         Capability.AUTO_REMOVE: (
             "nothing in a cluster deletes a finished bare pod; remove it, or use running()"
         ),
+        Capability.EXEC_IO: "not mapped yet (the exec subresource has stdin and tty channels)",
+        Capability.COPY: "not mapped yet (kubectl cp does it with tar through exec)",
+        Capability.CONTROL: (
+            "a pod cannot be paused, renamed or restarted in place; create/start are not "
+            "mapped yet (a scheduling gate would hold a created pod)"
+        ),
+        Capability.STATS: "not mapped yet (the kubelet's summary API has the figures)",
         Capability.NETWORK_ALIASES: "pods have no network aliases",
         Capability.NETWORK_CONNECT: "a pod's network is fixed when it starts",
         Capability.INTERNAL_NETWORKS: "no user networks",
@@ -1226,9 +1236,11 @@ class KubernetesRuntime(Runtime):
             self._delete(pod, grace=0)
 
     def _exec(self, spec: ExecSpec) -> ExecResult:
+        pod = self._resolve(spec.container, "exec")
         if spec.env or spec.workdir is not None or spec.user is not None:
             self._require(Capability.EXEC_OPTIONS, "exec with env, workdir or user")
-        pod = self._resolve(spec.container, "exec")
+        if spec.stdin is not None or spec.tty:
+            self._require(Capability.EXEC_IO, "exec with stdin or a tty")
         if pod_state(pod)[0] is not ContainerState.RUNNING:
             raise CommandFailed(
                 f"container {spec.container} is not running", runtime=self.name, operation="exec"
@@ -1272,6 +1284,53 @@ class KubernetesRuntime(Runtime):
                 with contextlib.suppress(Exception):
                     ws.sock.shutdown()
         return ExecResult(exit_code=exec_exit_code(status), stdout=bytes(out), stderr=bytes(err))
+
+    # -- verbs not mapped yet: the container is looked up first, so a
+    # missing one is ContainerNotFound as everywhere, then Unsupported.
+
+    def _unmapped(self, ref: str, capability: Capability, what: str) -> None:
+        self._resolve(ref, what)
+        self._require(capability, what)
+
+    def _exec_stream(self, spec: ExecSpec) -> ExecStream:
+        self._unmapped(spec.container, Capability.EXEC_IO, "exec(stream=True)")
+        raise AssertionError("unreachable")
+
+    def _exec_detached(self, spec: ExecSpec) -> None:
+        self._unmapped(spec.container, Capability.EXEC_IO, "exec(detach=True)")
+
+    def _copy_to(self, ref: str, source: str, dest: str) -> None:
+        self._unmapped(ref, Capability.COPY, "copy_to")
+
+    def _copy_from(self, ref: str, path: str, target: str) -> None:
+        self._unmapped(ref, Capability.COPY, "copy_from")
+
+    def _create(self, spec: RunSpec) -> str:
+        self._require(Capability.CONTROL, "create")
+        raise AssertionError("unreachable")
+
+    def _start(self, ref: str) -> None:
+        self._unmapped(ref, Capability.CONTROL, "start")
+
+    def _restart(self, ref: str, *, timeout: float) -> None:
+        self._unmapped(ref, Capability.CONTROL, "restart")
+
+    def _pause(self, ref: str) -> None:
+        self._unmapped(ref, Capability.CONTROL, "pause")
+
+    def _unpause(self, ref: str) -> None:
+        self._unmapped(ref, Capability.CONTROL, "unpause")
+
+    def _rename(self, ref: str, name: str) -> None:
+        self._unmapped(ref, Capability.CONTROL, "rename")
+
+    def _stats(self, ref: str) -> Stats:
+        self._unmapped(ref, Capability.STATS, "stats")
+        raise AssertionError("unreachable")
+
+    def _top(self, ref: str) -> list[Process]:
+        self._unmapped(ref, Capability.STATS, "top")
+        raise AssertionError("unreachable")
 
 
 def exec_exit_code(status: bytes | str) -> int:

@@ -11,13 +11,15 @@ ambiguous ``k=v,...`` string, so state, exit code and labels come from
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import posixpath
 import re
+import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Literal, NamedTuple
 
@@ -47,9 +49,11 @@ from runtimes.models import (
     Image,
     LogLine,
     Network,
+    Process,
     Progress,
     ProgressStatus,
     RuntimeInfo,
+    Stats,
     Volume,
 )
 from runtimes.specs import (
@@ -62,6 +66,7 @@ from runtimes.specs import (
     PushSpec,
     RunSpec,
 )
+from runtimes.streams import ExecStream, collect
 
 __all__ = ["NerdctlRuntime"]
 
@@ -77,9 +82,15 @@ INSTALL_HINT = "install nerdctl and start containerd (see scripts/prepare-machin
 #: time (nerdctl#2313); 2.2 keeps it unless the logs are read before its
 #: logger has finished, right after the exit (1 read in 30-40 here).
 KEEPS_LAST_LINE_SINCE = (2, 3, 4)
+#: The first nerdctl whose ``stats`` CPU figure is right here: 2.0.3 (on
+#: containerd 1.6, cgroup v1) prints 0.00% or thousands of percent for a
+#: busy container, 2.2.2 (on containerd 2.4) what Docker prints.
+STATS_CPU_SINCE = (2, 2, 0)
 _VERSION = re.compile(rb"^nerdctl version v?(\d+)\.(\d+)\.(\d+)\b")
 # Labels nerdctl adds for its own bookkeeping; callers never set them.
 _INTERNAL_LABELS = ("nerdctl/", "io.containerd.image.config.")
+# Links followed at the top of a copy before giving up (Linux's own limit).
+_MAX_LINKS = 40
 _EXEC_EXIT = re.compile(r'level=fatal msg="exec failed with exit code (\d+)"')
 
 
@@ -136,6 +147,13 @@ class NerdctlRuntime(Runtime):
         timeout: float | str | None = None,
     ) -> None:
         self.address = address or os.environ.get("CONTAINERD_ADDRESS") or DEFAULT_ADDRESS
+        self._address_source = (
+            "option address"
+            if address
+            else "CONTAINERD_ADDRESS"
+            if os.environ.get("CONTAINERD_ADDRESS")
+            else "default socket"
+        )
         self.namespace = namespace or os.environ.get("CONTAINERD_NAMESPACE") or "default"
         self.buildkit_host = buildkit_host or os.environ.get("BUILDKIT_HOST") or None
         self.default_timeout = float(timeout) if timeout is not None else 120.0
@@ -204,7 +222,9 @@ class NerdctlRuntime(Runtime):
             os=client.get("Os", ""),
             arch=client.get("Arch", ""),
             rootless="rootless" in " ".join(info.get("SecurityOptions") or ()),
-            endpoint=f"{self.address} (namespace {self.namespace})",
+            endpoint=f"{self.address} (namespace {self.namespace})"
+            + (f" via {shlex.join(self._shell.prefix)}" if self._shell.prefix else ""),
+            endpoint_source=self._address_source,
             storage_driver=info.get("Driver"),
             capabilities=self.capabilities,
             raw={"version": version, "info": info},
@@ -338,10 +358,7 @@ class NerdctlRuntime(Runtime):
         # nerdctl (2.0, 2.2) refuses `-d --rm`: a helper removes the container on exit.
         container_id = _cli.run_detached(self._shell, spec, remove_flag=False)
         if spec.remove:
-            # Returns as soon as the detached remover is started.
-            remover = Shell("nerdctl", sys.executable, timeout=self.default_timeout)
-            helper = ["-m", "runtimes._autoremove", "--detach", *self._shell.argv([])]
-            remover.run([*helper, "--", container_id], operation="run")
+            self._remove_on_exit(container_id)
         return container_id
 
     def _container(self, raw: Mapping[str, Any]) -> Container:
@@ -506,24 +523,139 @@ class NerdctlRuntime(Runtime):
             raise missing
 
     def _exec(self, spec: ExecSpec) -> ExecResult:
-        ref = spec.container
-        with tempfile.TemporaryDirectory(prefix="runtimes-exec-") as tmp:
-            env_args, through_env = _cli.env_transport(tmp, spec.env)
-            args = ["exec", *env_args]
-            if spec.workdir:
-                args += ["-w", spec.workdir]
-            if spec.user:
-                args += ["-u", spec.user]
-            done = self._shell.run(
-                [*args, "--", ref, *spec.command],
-                operation="exec",
-                check=False,
-                env=through_env,
+        return collect(self._exec_lines(spec, idle_timeout=self.default_timeout))
+
+    def _exec_stream(self, spec: ExecSpec) -> ExecStream:
+        self._require_running(spec.container, "exec")
+        return ExecStream(self._exec_lines(spec, idle_timeout=None), secrets=spec.env)
+
+    def _exec_lines(
+        self, spec: ExecSpec, idle_timeout: float | None
+    ) -> Generator[LogLine, None, int]:
+        # nerdctl's own failure, and the command's exit code, come last as a
+        # logrus fatal line on stderr (exec_result).
+        return _cli.exec_lines(
+            self._shell,
+            spec,
+            outcome=exec_result,
+            held=lambda line, seen: b"level=fatal" in line,
+            idle_timeout=idle_timeout,
+        )
+
+    def _exec_detached(self, spec: ExecSpec) -> None:
+        _cli.exec_detached(self._shell, spec)
+
+    # -- files in and out: `nerdctl cp`, which takes no tar on stdin or stdout ----
+
+    def _copy_to(self, ref: str, source: str, dest: str) -> None:
+        # "DIR/." copies the directory's contents: DIR becomes dest, never
+        # dest/DIR when dest exists.
+        local = os.path.join(source, ".") if os.path.isdir(source) else source
+        self._shell.run(
+            ["cp", "--", local, f"{ref}:{dest}"],
+            operation="copy_to",
+            target="container",
+            ref=ref,
+            path=posixpath.dirname(dest),
+        )
+
+    def _copy_from(self, ref: str, path: str, target: str) -> None:
+        # `cp -L` would follow every link of a tree: only the top one is
+        # followed, resolved inside the container as the engines' APIs do.
+        for _ in range(_MAX_LINKS):
+            self._shell.run(
+                ["cp", "--", f"{ref}:{path}", target],
+                operation="copy_from",
+                target="container",
+                ref=ref,
+                path=path,
             )
-        result = exec_result(done)
-        if isinstance(result, ExecResult):
-            return result
-        raise self._shell.error(done, operation="exec", target="container", ref=ref)
+            if not os.path.islink(target):
+                return
+            path = posixpath.normpath(posixpath.join(posixpath.dirname(path), os.readlink(target)))
+            os.unlink(target)
+        raise CommandFailed(
+            f"too many levels of symbolic links at {path}", runtime=self.name, operation="copy_from"
+        )
+
+    # -- the rest of the lifecycle ------------------------------------------------------------
+
+    def _create(self, spec: RunSpec) -> str:
+        check_cli_labels(spec.labels)
+        # `create --rm` only records the wish (label nerdctl/auto-remove):
+        # _start honours it.
+        return _cli.run_detached(self._shell, spec, create=True)
+
+    def _verb(self, operation: str, *args: str, ref: str, **kwargs: Any) -> Completed:
+        return self._shell.run(
+            [operation, *args, "--", ref],
+            operation=operation,
+            target="container",
+            ref=ref,
+            **kwargs,
+        )
+
+    def _start(self, ref: str) -> None:
+        self._verb("start", ref=ref)
+        found = self._json(
+            ["container", "inspect", "--", ref], "start", target="container", ref=ref
+        )
+        labels = (found[0].get("Config") or {}).get("Labels") or {} if found else {}
+        if labels.get("nerdctl/auto-remove") == "true":
+            self._remove_on_exit(found[0]["Id"])
+
+    def _remove_on_exit(self, container_id: str) -> None:
+        # Returns as soon as the detached remover is started.
+        remover = Shell("nerdctl", sys.executable, timeout=self.default_timeout)
+        helper = ["-m", "runtimes._autoremove", "--detach", *self._shell.argv([])]
+        remover.run([*helper, "--", container_id], operation="run")
+
+    def _restart(self, ref: str, *, timeout: float) -> None:
+        seconds = max(0, round(timeout))
+        self._verb("restart", "-t", str(seconds), ref=ref, timeout=seconds + self.default_timeout)
+
+    def _pause(self, ref: str) -> None:
+        self._verb("pause", ref=ref)
+
+    def _unpause(self, ref: str) -> None:
+        self._verb("unpause", ref=ref)
+
+    def _rename(self, ref: str, name: str) -> None:
+        self._shell.run(
+            ["rename", "--", ref, name], operation="rename", target="container", ref=ref
+        )
+
+    def _stats(self, ref: str) -> Stats:
+        done = self._verb("stats", "--no-stream", "--format", "{{json .}}", ref=ref)
+        rows = list(_cli.parse_json_stream(done.stdout))
+        if not rows:
+            raise CommandFailed(
+                "nerdctl printed no statistics", runtime=self.name, operation="stats"
+            )
+        return stats_record(
+            rows[0], self._host_memory, cpu=Capability.STATS_CPU in self.capabilities
+        )
+
+    @functools.cached_property
+    def _host_memory(self) -> int | None:
+        """The host's memory, which stands for "no limit" as on Docker and Podman."""
+        info = self._json(["info", "--format", "{{json .}}"], "stats")
+        total = info[0].get("MemTotal") if info else None
+        return int(total) if isinstance(total, int) else None
+
+    def _top(self, ref: str) -> list[Process]:
+        done = self._shell.run(
+            ["top", "--", ref, *_normalize.TOP_PS_ARGS.split()],
+            operation="top",
+            target="container",
+            ref=ref,
+        )
+        titles, rows = top_table(done.stdout)
+        if not titles:
+            # nerdctl prints nothing, and exits 0, for a container that has exited.
+            self._require_running(ref, "top")
+            return []
+        return _normalize.processes(titles, rows, runtime=self.name)
 
     # -- volumes -------------------------------------------------------------------------------
 
@@ -627,9 +759,12 @@ def capabilities_for(version: tuple[int, int, int] | None) -> frozenset[Capabili
     """What the adapter provides on nerdctl ``version``: the one place where
     nerdctl's version changes a promise.  An unknown version gets only what
     every supported nerdctl provides."""
+    found = set(NerdctlRuntime.capabilities)
     if version is not None and version >= KEEPS_LAST_LINE_SINCE:
-        return NerdctlRuntime.capabilities | {Capability.KEEPS_UNTERMINATED_LAST_LINE}
-    return NerdctlRuntime.capabilities
+        found.add(Capability.KEEPS_UNTERMINATED_LAST_LINE)
+    if version is not None and version >= STATS_CPU_SINCE:
+        found.add(Capability.STATS_CPU)
+    return frozenset(found)
 
 
 def check_cli_labels(labels: Mapping[str, str]) -> None:
@@ -833,3 +968,72 @@ class ProgressRows:
                 if name.startswith(f"{kind}-sha256:"):
                     return name[len(kind) + 1 :]
         return None
+
+
+# go-units: HumanSize (decimal, for I/O) and BytesSize (binary, for memory).
+_SIZE = re.compile(r"(?P<number>[0-9.]+)\s*(?P<unit>[kKMGTPEZY]?i?B)")
+_SIZE_UNITS = {
+    **{p + "B": 1000**i for i, p in enumerate(("", "k", "M", "G", "T", "P", "E", "Z", "Y"))},
+    "KB": 1000,
+    **{p + "iB": 1024 ** (i + 1) for i, p in enumerate(("K", "M", "G", "T", "P", "E", "Z", "Y"))},
+}
+# cgroup v1's "no limit" (PAGE_COUNTER_MAX pages), which nerdctl prints as 8EiB.
+_UNLIMITED = 1 << 62
+
+
+def size_bytes(text: str) -> int | None:
+    """``"484KiB"``, ``"1.45kB"``, ``"0B"`` -> bytes (rounded: the CLI
+    prints three or four significant digits)."""
+    match = _SIZE.fullmatch(text.strip())
+    if match is None:
+        return None
+    return round(float(match["number"]) * int(_SIZE_UNITS.get(match["unit"], 1)))
+
+
+def _pair(text: object) -> tuple[int | None, int | None]:
+    first, _, second = str(text or "").partition("/")
+    return size_bytes(first), size_bytes(second)
+
+
+def stats_record(row: Mapping[str, Any], host_memory: int | None, *, cpu: bool) -> Stats:
+    """One row of ``nerdctl stats --no-stream --format '{{json .}}'`` as
+    :class:`~runtimes.Stats`.
+
+    Every figure is humanised text.  ``CPUPerc`` is read only with ``cpu``
+    (:data:`STATS_CPU_SINCE`): nerdctl 2.0 prints ``0.00%`` or thousands of
+    percent for a busy container.  A memory limit of 8 EiB means none: the
+    host's memory stands for it, as on Docker and Podman.
+    """
+    usage, limit = _pair(row.get("MemUsage"))
+    if limit is not None and limit >= _UNLIMITED and host_memory:
+        limit = host_memory
+    rx, tx = _pair(row.get("NetIO"))
+    read, write = _pair(row.get("BlockIO"))
+    pids = str(row.get("PIDs") or "").strip()
+    percent = str(row.get("CPUPerc") or "").strip().removesuffix("%")
+    try:
+        cpu_percent = float(percent) if cpu else None
+    except ValueError:
+        cpu_percent = None
+    return Stats(
+        cpu_percent=cpu_percent,
+        memory_usage=usage,
+        memory_limit=limit,
+        network_rx=rx,
+        network_tx=tx,
+        block_read=read,
+        block_write=write,
+        pids=int(pids) if pids.isdigit() else None,
+        raw=row,
+    )
+
+
+def top_table(output: bytes) -> tuple[list[str], list[list[str]]]:
+    """``nerdctl top``'s table: titles, and rows split into as many cells
+    (the last one, the command, keeps its spaces)."""
+    lines = [line for line in output.decode("utf-8", "replace").splitlines() if line.strip()]
+    if not lines:
+        return [], []
+    titles = lines[0].split()
+    rows = [line.split(None, len(titles) - 1) for line in lines[1:]]
+    return titles, rows

@@ -20,6 +20,7 @@ Verbs by transport, chosen by measurement (see ``benchmarks/``):
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import json
@@ -27,21 +28,31 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, ClassVar, Literal
 
 import attrs
 import podman
 import podman.errors
 
-from runtimes import _credentials, _logs, _normalize, _specs
+from runtimes import _archive, _credentials, _logs, _normalize, _specs
 from runtimes._shell import Completed, Shell
 from runtimes._translate import Target, translate
-from runtimes._transport import Endpoint, http_errors, message_from_body
-from runtimes.adapters import _cli
+from runtimes._transport import Endpoint, engine_host, http_errors, message_from_body
+from runtimes.adapters import _cli, _podman_endpoint, _ssh
 from runtimes.adapters._podman_service import PrivateService, answers, standard_sockets
 from runtimes.base import Runtime
-from runtimes.errors import ImageNotFound, RuntimesError, RuntimeUnavailable, Timeout
+from runtimes.errors import (
+    CommandFailed,
+    ContainerNotFound,
+    ImageNotFound,
+    PathNotFound,
+    RuntimesError,
+    RuntimeUnavailable,
+    Timeout,
+)
 from runtimes.models import (
     ENGINE_CAPABILITIES,
     Capability,
@@ -51,9 +62,11 @@ from runtimes.models import (
     Image,
     LogLine,
     Network,
+    Process,
     Progress,
     ProgressStatus,
     RuntimeInfo,
+    Stats,
     Volume,
 )
 from runtimes.specs import (
@@ -66,24 +79,40 @@ from runtimes.specs import (
     PushSpec,
     RunSpec,
 )
+from runtimes.streams import ExecStream, collect
 
 __all__ = ["PodmanRuntime"]
 
 INSTALL_HINT = "install Podman (Debian: apt-get install podman)"
+#: Seconds for an SSH login and the service's first answer.
+CONNECT_TIMEOUT = 5.0
 _FOREVER = 10 * 365 * 86400.0
 _IMAGE_ID = re.compile(r"[0-9a-f]{64}")
+#: One demultiplexed log record: its stream and payload.
+_Frame = tuple[_logs.Stream, bytes]
 _COPYING = re.compile(
     r"Copying (?P<what>blob|config) (?:sha256:)?(?P<digest>[0-9a-f]{12,64})(?P<rest>.*)"
 )
 
 
 class PodmanRuntime(Runtime):
-    """Podman, rootful or rootless.
+    """Podman, rootful or rootless, here or remote.
 
-    Options: ``host`` (service URL; default ``CONTAINER_HOST``, then the
-    standard sockets, then a private service), ``binary`` (default
-    ``podman``), ``service_idle`` (seconds a private service may sit idle
-    before it exits, default 300) and ``timeout`` (seconds per call).
+    Options: ``host`` (service URL: ``unix://``, ``ssh://user@host[:port]/socket``
+    or ``tcp://``), ``connection`` (a ``podman system connection`` by name),
+    ``ssh_identity`` (private key; default ``CONTAINER_SSHKEY`` or the
+    connection's), ``ssh_known_hosts`` (a known-hosts file besides the
+    user's), ``binary`` (default ``podman``), ``service_idle`` (seconds a
+    private service may sit idle before it exits, default 300) and
+    ``timeout`` (seconds per call).  Without ``host`` or ``connection``:
+    ``CONTAINER_HOST``, ``CONTAINER_CONNECTION``, the default system
+    connection (:mod:`runtimes.adapters._podman_endpoint`), then the
+    standard sockets, then a private service.
+
+    A remote service is reached with its own ``podman --remote`` for the CLI
+    verbs too, so every verb goes to the same engine; over SSH both go
+    through one ``ssh`` tunnel to the service's socket
+    (:class:`runtimes.adapters._ssh.SocketTunnel`).
     """
 
     name = "podman"
@@ -95,6 +124,7 @@ class PodmanRuntime(Runtime):
                 Capability.NETWORK_ALIASES,
                 Capability.NETWORK_CONNECT,
                 Capability.PER_CALL_REGISTRY_TLS,
+                Capability.STATS_CPU,
             }
         )
         | ENGINE_CAPABILITIES
@@ -114,11 +144,22 @@ class PodmanRuntime(Runtime):
             "under systemd; the library runs the check itself (check_health, wait_for)"
         ),
     }
-    options = ("host", "binary", "service_idle", "timeout")
+    options = (
+        "host",
+        "connection",
+        "ssh_identity",
+        "ssh_known_hosts",
+        "binary",
+        "service_idle",
+        "timeout",
+    )
 
     def __init__(
         self,
         host: str | None = None,
+        connection: str | None = None,
+        ssh_identity: str | None = None,
+        ssh_known_hosts: str | None = None,
         binary: str | None = None,
         service_idle: int | str | None = None,
         timeout: float | str | None = None,
@@ -127,15 +168,21 @@ class PodmanRuntime(Runtime):
         self.default_timeout = float(timeout) if timeout is not None else 120.0
         if shutil.which(self.binary) is None:
             raise RuntimeUnavailable("podman", f"{self.binary} is not on PATH", hint=INSTALL_HINT)
-        explicit = host or os.environ.get("CONTAINER_HOST")
+        self.endpoint = _podman_endpoint.resolve(
+            host=host, connection=connection, ssh_identity=ssh_identity
+        )
         self._service: PrivateService | None = None
+        self._tunnel: _ssh.SocketTunnel | None = None
+        explicit = self.endpoint.url
         if explicit:
             # An endpoint that was asked for and fails is an error, not a fallback.
-            if explicit.startswith("unix://") and not answers(explicit):
-                raise RuntimeUnavailable(
-                    "podman", f"no Podman service answers at {explicit}", hint=INSTALL_HINT
-                )
             self.host = explicit
+            self._url = self._reach(self.endpoint, ssh_known_hosts)
+            self.engine_host = engine_host(explicit)
+            # `podman --remote` pushes and pulls take no --cert-dir: the
+            # service reads registry CAs from its own host's certs.d.
+            self.capabilities = self.capabilities - {Capability.PER_CALL_REGISTRY_TLS}
+            self.engine_certs_dir = "/etc/containers/certs.d"
         else:
             found = next((f"unix://{s}" for s in standard_sockets() if os.path.exists(s)), None)
             if found and answers(found):
@@ -144,11 +191,12 @@ class PodmanRuntime(Runtime):
                 self._service = PrivateService(self.binary, int(service_idle or 300))
                 self._service.ensure()
                 self.host = self._service.url
-        self._client = podman.PodmanClient(base_url=self.host, timeout=self.default_timeout)
+            self._url = self.host
+        self._client = podman.PodmanClient(base_url=self._url, timeout=self.default_timeout)
         # The CLI works on local storage directly, unless the service is remote.
         self._remote = bool(explicit)
-        remote = ["--remote", "--url", self.host] if self._remote else []
-        self._shell = Shell(
+        remote = ["--remote", "--url", self._url] if self._remote else []
+        self._cli_shell = Shell(
             "podman",
             self.binary,
             global_args=remote,
@@ -156,18 +204,111 @@ class PodmanRuntime(Runtime):
             install_hint=INSTALL_HINT,
         )
 
+    def _reach(self, endpoint: _podman_endpoint.PodmanEndpoint, known_hosts: str | None) -> str:
+        """The local URL that reaches ``endpoint``: an SSH tunnel's socket for
+        ``ssh://``, else the URL itself once a service answers there."""
+        url = endpoint.url or ""
+        if url.startswith("ssh://"):
+            try:
+                destination = _ssh.SshDestination.parse(url)
+            except RuntimesError as exc:
+                raise RuntimeUnavailable("podman", str(exc), reason="ssh-failed") from None
+            remote_path = destination.path or (
+                "/run/podman/podman.sock" if destination.user in (None, "root") else ""
+            )
+            if not remote_path:
+                raise RuntimeUnavailable(
+                    "podman",
+                    f"{endpoint.describe()} names no socket path: add it, e.g. "
+                    f"ssh://{destination.user}@{destination.host}/run/user/UID/podman/podman.sock",
+                    reason="ssh-failed",
+                )
+            options = _ssh.SshOptions(
+                destination,
+                identity=endpoint.identity,
+                known_hosts=known_hosts,
+                connect_timeout=CONNECT_TIMEOUT,
+            )
+            self._tunnel = _ssh.SocketTunnel(options, remote_path)
+            try:
+                self._ensure_tunnel()
+                if not answers(self._tunnel.url, timeout=CONNECT_TIMEOUT):
+                    failure = self._tunnel.failure()
+                    why = f": {failure.text}" if failure else ""
+                    raise RuntimeUnavailable(
+                        "podman",
+                        f"no Podman service answers at {remote_path} on {destination.host} "
+                        f"({endpoint.describe()}){why}",
+                        reason=failure.reason if failure else "no-service",
+                    )
+            except BaseException:
+                self._tunnel.close()
+                raise
+            return self._tunnel.url
+        if url.startswith("unix://") and not answers(url):
+            raise RuntimeUnavailable(
+                "podman",
+                f"no Podman service answers at {endpoint.describe()}",
+                hint=INSTALL_HINT,
+            )
+        return url
+
+    @property
+    def _shell(self) -> Shell:
+        # The CLI verbs go through the tunnel too: start it again if ssh died.
+        if getattr(self, "_tunnel", None) is not None:
+            self._ensure_tunnel()
+        return self._cli_shell
+
+    @_shell.setter
+    def _shell(self, shell: Shell) -> None:
+        self._cli_shell = shell
+
+    def _ensure_tunnel(self) -> None:
+        assert self._tunnel is not None
+        try:
+            self._tunnel.ensure()
+        except _ssh.SshUnavailable as exc:
+            raise RuntimeUnavailable(
+                "podman",
+                f"cannot reach the Podman service at {self.endpoint.describe()}: "
+                f"{exc.failure.text}",
+                reason=exc.failure.reason,
+            ) from None
+
     @classmethod
     def configured_endpoint(cls, **options: Any) -> str | None:
-        return options.get("host") or os.environ.get("CONTAINER_HOST") or None
+        try:
+            endpoint = _podman_endpoint.resolve(
+                host=options.get("host"),
+                connection=options.get("connection"),
+                ssh_identity=options.get("ssh_identity"),
+            )
+        except RuntimesError:
+            return None
+        return endpoint.describe() if endpoint.url else None
 
     @classmethod
     def detect(cls, **options: Any) -> str | None:
         binary = options.get("binary") or "podman"
         if shutil.which(binary) is None:
             return f"{binary} is not on PATH: {INSTALL_HINT}"
-        host = options.get("host") or os.environ.get("CONTAINER_HOST")
-        if host:
-            return None if answers(host) else f"no Podman service answers at {host}"
+        try:
+            endpoint = _podman_endpoint.resolve(
+                host=options.get("host"),
+                connection=options.get("connection"),
+                ssh_identity=options.get("ssh_identity"),
+            )
+        except RuntimesError as exc:
+            return str(exc)
+        if endpoint.url and endpoint.url.startswith("ssh://"):
+            try:
+                cls(**{k: v for k, v in options.items() if k in cls.options}).close()
+            except RuntimesError as exc:
+                return str(exc)
+            return None
+        if endpoint.url:
+            return None if answers(endpoint.url) else f"no Podman service answers at {endpoint.url}"
         try:
             Shell("podman", binary, timeout=15).run(
                 ["version", "--format", "{{.Client.Version}}"], operation="detect"
@@ -181,6 +322,8 @@ class PodmanRuntime(Runtime):
             self._client.close()  # type: ignore[no-untyped-call]
         if self._service is not None:
             self._service.stop()
+        if self._tunnel is not None:
+            self._tunnel.close()
 
     def __repr__(self) -> str:
         return f"<PodmanRuntime host={self.host!r}>"
@@ -197,9 +340,13 @@ class PodmanRuntime(Runtime):
         )
 
     def _translating(
-        self, operation: str, target: Target = "none", ref: str | None = None
+        self,
+        operation: str,
+        target: Target = "none",
+        ref: str | None = None,
+        path: str | None = None,
     ) -> contextlib.AbstractContextManager[None]:
-        return http_errors(self._endpoint, operation, target, ref)
+        return http_errors(self._endpoint, operation, target, ref, path=path)
 
     def _call(
         self,
@@ -208,12 +355,18 @@ class PodmanRuntime(Runtime):
         operation: str,
         target: Target = "none",
         ref: str | None = None,
+        container_path: str | None = None,
         **kwargs: Any,
     ) -> Any:
-        """One API call; returns the response, raising the library error on >= 400."""
+        """One API call; returns the response, raising the library error on >= 400.
+
+        ``container_path`` names the path inside the container a copy is about.
+        """
         if self._service is not None:
             self._service.ensure()
-        with self._translating(operation, target, ref):
+        if self._tunnel is not None:
+            self._ensure_tunnel()
+        with self._translating(operation, target, ref, container_path):
             response = getattr(self._client.api, method)(path, **kwargs)
             if response.status_code >= 400:
                 try:
@@ -227,6 +380,7 @@ class PodmanRuntime(Runtime):
                     target=target,
                     ref=ref,
                     status=response.status_code,
+                    path=container_path,
                 )
         return response
 
@@ -252,6 +406,7 @@ class PodmanRuntime(Runtime):
             arch=host.get("arch", ""),
             rootless=bool(host.get("security", {}).get("rootless")),
             endpoint=self.host,
+            endpoint_source=self.endpoint.source,
             storage_driver=info.get("store", {}).get("graphDriverName"),
             capabilities=self.capabilities,
             raw=info,
@@ -267,8 +422,7 @@ class PodmanRuntime(Runtime):
         return _normalize.image_record(raw, dict.fromkeys(_normalize.image_tag(t) for t in tags))
 
     def _images(self, labels: Mapping[str, str]) -> list[Image]:
-        filters = _specs.label_filters(labels)
-        params = {"filters": json.dumps(filters)} if filters else None
+        params = _one_label_filter(labels)
         for attempt in range(3):
             try:
                 listed = self._json("get", "/images/json", "images", params=params)
@@ -279,7 +433,8 @@ class PodmanRuntime(Runtime):
                 # is that vanished objects are left out, so read again.
                 if attempt == 2 or "locating image" not in str(exc):
                     raise
-        return [self._image_model(item) for item in listed or ()]
+        found = [self._image_model(item) for item in listed or ()]
+        return [i for i in found if _normalize.carries(i.labels, labels)]
 
     def _image(self, ref: str) -> Image:
         return self._image_model(
@@ -332,6 +487,8 @@ class PodmanRuntime(Runtime):
         return next((line for line in reversed(lines) if _IMAGE_ID.fullmatch(line)), spec.ref)
 
     def _push(self, spec: PushSpec) -> str:
+        if self._remote:
+            return self._push_api(spec)
         with (
             tempfile.TemporaryDirectory(prefix="runtimes-push-") as tmp,
             self._auth_args(spec) as auth,
@@ -347,6 +504,59 @@ class PodmanRuntime(Runtime):
             )
             with open(digest_file, encoding="utf-8") as fh:
                 return fh.read().strip()
+
+    def _push_api(self, spec: PushSpec) -> str:
+        """Push through the service's Docker-compatible endpoint.
+
+        ``podman --remote push`` drops ``--digestfile`` (Podman 4.3: the
+        libpod push reports no digest), while the compatible endpoint ends
+        its stream, as dockerd does, with ``"TAG: digest: sha256:... size:
+        N"``.  Credentials go in ``X-Registry-Auth``: the call's, else those
+        stored where ``podman login`` keeps them on this side.
+        """
+        repository, tag = _specs.split_reference(spec.ref)
+        auth = spec.auth or _credentials.lookup(
+            spec.registry, _credentials.podman_auth_files(), timeout=self.default_timeout
+        )
+        fields = {"username": auth.username, "password": auth.password} if auth else {}
+        header = base64.urlsafe_b64encode(json.dumps(fields).encode()).decode("ascii")
+        response = self._call(
+            "post",
+            f"/images/{repository}/push",
+            "push",
+            target="image",
+            ref=spec.ref,
+            params={"tag": tag, "tlsVerify": str(not spec.insecure).lower()},
+            headers={"X-Registry-Auth": header},
+            compatible=True,
+            stream=True,
+            timeout=self.default_timeout,
+        )
+        digest = None
+        try:
+            with self._translating("push", "image", spec.ref):
+                for line in response.iter_lines():
+                    chunk = json.loads(line) if line.strip() else {}
+                    if chunk.get("error"):
+                        raise translate(
+                            "podman",
+                            "push",
+                            str(chunk["error"]),
+                            target="image",
+                            ref=spec.ref,
+                            registry=spec.registry,
+                        )
+                    digest = compat_push_digest(chunk) or digest
+                    event = compat_push_event(chunk)
+                    if event is not None:
+                        spec.emit(event)
+        finally:
+            response.close()
+        if digest is None:
+            raise CommandFailed(
+                "the service reported no digest", runtime=self.name, operation="push"
+            )
+        return digest
 
     def _tag(self, source: str, target: str) -> None:
         self._shell.run(["tag", "--", source, target], operation="tag", target="image", ref=source)
@@ -423,42 +633,78 @@ class PodmanRuntime(Runtime):
         return self._from_inspect(raw)
 
     def _logs(self, spec: LogsSpec) -> Iterator[LogLine]:
-        ref = spec.container
-        params: dict[str, Any] = {
-            "stdout": str(spec.stdout).lower(),
-            "stderr": str(spec.stderr).lower(),
-            "follow": str(spec.follow).lower(),
-            "timestamps": str(spec.timestamps).lower(),
-        }
-        if spec.tail is not None:
-            params["tail"] = str(spec.tail)
-        if spec.since is not None:
-            params["since"] = str(spec.since)
-        response = self._call(
-            "get",
-            f"/containers/{ref}/logs",
-            "logs",
-            target="container",
-            ref=ref,
-            params=params,
-            stream=True,
-            timeout=(10, None) if spec.follow else self.default_timeout,
-        )
+        if spec.follow:
+            # A missing container raises here, before the iterator exists.
+            self._inspect(spec.container)
+            # A follow with a deadline reads on a helper thread: the event
+            # ends the polling there once the deadline passes.
+            stop = threading.Event()
+            frames = poll_frames(
+                lambda since, tail: self._read_log(spec, since=since, tail=tail),
+                running=lambda: self._log_source_running(spec.container),
+                spec=spec,
+                sleep=stop.wait,
+                stopped=stop.is_set,
+            )
+            return _logs.Closing(self._log_lines(frames, spec, framed=True), stop.set, stop.set)
+        response = self._log_response(spec, since=spec.since, tail=spec.tail, timestamps=None)
+        frames = _logs.read_frames(response.raw.read)
         return _logs.Closing(
-            self._log_lines(response, spec.timestamps),
+            self._log_lines(frames, spec, framed=spec.timestamps),
             response.close,
             lambda: _logs.shutdown_response(response),
         )
 
-    def _log_lines(self, response: Any, timestamps: bool) -> Iterator[LogLine]:
+    def _log_response(
+        self, spec: LogsSpec, *, since: int | None, tail: int | None, timestamps: bool | None
+    ) -> Any:
+        params: dict[str, Any] = {
+            "stdout": str(spec.stdout).lower(),
+            "stderr": str(spec.stderr).lower(),
+            "follow": "false",
+            "timestamps": str(spec.timestamps if timestamps is None else timestamps).lower(),
+        }
+        if tail is not None:
+            params["tail"] = str(tail)
+        if since is not None:
+            params["since"] = str(since)
+        return self._call(
+            "get",
+            f"/containers/{spec.container}/logs",
+            "logs",
+            target="container",
+            ref=spec.container,
+            params=params,
+            stream=True,
+            timeout=self.default_timeout,
+        )
+
+    def _read_log(self, spec: LogsSpec, *, since: int | None, tail: int | None) -> list[_Frame]:
+        """One plain read of the log, every frame with its timestamp."""
         try:
-            with self._translating("logs", "container"):
-                frames = _logs.read_frames(response.raw.read)
-                yield from _logs.join_frames(
-                    frames, timestamps=timestamps, framed_timestamps=timestamps
-                )
+            response = self._log_response(spec, since=since, tail=tail, timestamps=True)
+        except ContainerNotFound:
+            return []  # removed on exit (remove=True): nothing more to read
+        try:
+            with self._translating("logs", "container", spec.container):
+                return list(_logs.read_frames(response.raw.read))
         finally:
             response.close()
+
+    def _log_source_running(self, ref: str) -> bool:
+        try:
+            state = self._inspect(ref).state
+        except ContainerNotFound:
+            return False
+        return state in (ContainerState.RUNNING, ContainerState.PAUSED, ContainerState.RESTARTING)
+
+    def _log_lines(
+        self, frames: Iterator[_Frame], spec: LogsSpec, *, framed: bool
+    ) -> Iterator[LogLine]:
+        with self._translating("logs", "container", spec.container):
+            yield from _logs.join_frames(
+                frames, timestamps=spec.timestamps, framed_timestamps=framed
+            )
 
     def _stop(self, ref: str, *, timeout: float) -> None:
         seconds = max(0, round(timeout))
@@ -518,39 +764,34 @@ class PodmanRuntime(Runtime):
         # sessions no client removes, which no API call cuts short.  The
         # local CLI creates, runs and removes the session itself, so its
         # conmon exits with the command.  The remote CLI would go through
-        # the same API, so a remote service gets the API directly.
-        if self._remote:
+        # the same API, so a remote service gets the API directly, except
+        # for input and terminals, which the API gives only on a hijacked
+        # connection: the remote CLI does that.
+        if self._remote and spec.stdin is None and not spec.tty:
             return self._exec_api(spec)
-        return self._exec_cli(spec)
+        return collect(self._exec_cli(spec, idle_timeout=self.default_timeout))
 
-    def _exec_cli(self, spec: ExecSpec) -> ExecResult:
-        ref = spec.container
-        out: list[bytes] = []
-        err: list[bytes] = []
-        code = 0
-        with tempfile.TemporaryDirectory(prefix="runtimes-exec-") as tmp:
-            env_args, through_env = _cli.env_transport(tmp, spec.env)
-            # Podman's own warnings would land in the command's stderr.
-            args = ["--log-level=fatal", "exec", *env_args]
-            if spec.workdir:
-                args += ["-w", spec.workdir]
-            if spec.user:
-                args += ["-u", spec.user]
-            args += ["--", ref, *spec.command]
-            # An idle limit, like the API's read timeout: a long exec that
-            # keeps printing is never cut.
-            for stream, data in self._shell.stream(
-                args, operation="exec", idle_timeout=self.default_timeout, env=through_env
-            ):
-                if stream == "exit":
-                    code = int(data)
-                else:
-                    (out if stream == "stdout" else err).append(data)
-        done = Completed(tuple(self._shell.argv(args)), code, b"".join(out), b"".join(err))
-        result = exec_result(done)
-        if result is None:
-            raise self._shell.error(done, operation="exec", target="container", ref=ref)
-        return result
+    def _exec_stream(self, spec: ExecSpec) -> ExecStream:
+        self._require_running(spec.container, "exec")
+        return ExecStream(self._exec_cli(spec, idle_timeout=None), secrets=spec.env)
+
+    def _exec_cli(
+        self, spec: ExecSpec, idle_timeout: float | None
+    ) -> Generator[LogLine, None, int]:
+        # Podman's own warnings would land in the command's stderr; its own
+        # failure is one "Error: ..." line before any output (exec_result).
+        return _cli.exec_lines(
+            self._shell,
+            spec,
+            outcome=exec_result,
+            held=lambda line, seen: not seen and line.startswith(b"Error: "),
+            idle_timeout=idle_timeout,
+            global_args=["--log-level=fatal"],
+            release_on_output=True,
+        )
+
+    def _exec_detached(self, spec: ExecSpec) -> None:
+        _cli.exec_detached(self._shell, spec, ["--log-level=fatal"])
 
     def _exec_api(self, spec: ExecSpec) -> ExecResult:
         ref = spec.container
@@ -595,6 +836,144 @@ class PodmanRuntime(Runtime):
             exit_code=int(result.get("ExitCode") or 0), stdout=b"".join(out), stderr=b"".join(err)
         )
 
+    # -- files in and out: the archive API (faster than `podman cp`, see docs) --
+
+    def _stat(self, ref: str, path: str) -> _archive.PathStat | None:
+        """The service's stat of ``path``; ``None`` if it, or the container,
+        does not exist (the put that follows says which)."""
+        if self._service is not None:
+            self._service.ensure()
+        with self._translating("copy_to", "container", ref):
+            response = self._client.api.head(f"/containers/{ref}/archive", params={"path": path})
+        try:
+            if response.status_code == 404:
+                return None
+            if response.status_code >= 400:
+                raise translate(
+                    "podman", "copy_to", f"HTTP {response.status_code}", target="container", ref=ref
+                )
+            return _archive.path_stat(response.headers.get(_archive.STAT_HEADER))
+        finally:
+            response.close()
+
+    def _copy_to(self, ref: str, source: str, dest: str) -> None:
+        found = self._stat(ref, dest)
+        directory, name = _archive.put_destination(
+            dest, source, found, lambda path: self._stat(ref, path)
+        )
+        if found is None and self._stat(ref, directory) is None:
+            # The service creates a missing directory; `podman cp` and the
+            # other engines refuse.
+            self._inspect(ref)  # ContainerNotFound first
+            raise PathNotFound(directory, f"podman: path not found in container {ref}: {directory}")
+        with _archive.pack(source, name) as tar:
+            self._call(
+                "put",
+                f"/containers/{ref}/archive",
+                "copy_to",
+                target="container",
+                ref=ref,
+                container_path=directory,
+                params={"path": directory},
+                data=_archive.chunks(tar),
+            ).close()
+
+    def _copy_from(self, ref: str, path: str, target: str) -> None:
+        response = self._get_archive(ref, path)
+        try:
+            found = _archive.path_stat(response.headers.get(_archive.STAT_HEADER))
+            if found is not None and found.is_symlink and found.link_target:
+                response.close()
+                response = self._get_archive(ref, found.link_target)
+            with self._translating("copy_from", "container", ref, path):
+                _archive.unpack(response.raw, target, runtime=self.name)
+        finally:
+            response.close()
+
+    def _get_archive(self, ref: str, path: str) -> Any:
+        response = self._call(
+            "get",
+            f"/containers/{ref}/archive",
+            "copy_from",
+            target="container",
+            ref=ref,
+            container_path=path,
+            params={"path": path},
+            stream=True,
+            headers={"Accept-Encoding": "identity"},
+        )
+        response.raw.decode_content = True
+        return response
+
+    # -- the rest of the lifecycle: the API, `create` through the CLI like `run` --
+
+    def _create(self, spec: RunSpec) -> str:
+        return _cli.run_detached(self._shell, spec, create=True)
+
+    def _post(self, ref: str, action: str, operation: str, **kwargs: Any) -> Any:
+        return self._json(
+            "post", f"/containers/{ref}/{action}", operation, target="container", ref=ref, **kwargs
+        )
+
+    def _start(self, ref: str) -> None:
+        self._post(ref, "start", "start")  # 304 when it already runs
+
+    def _restart(self, ref: str, *, timeout: float) -> None:
+        seconds = max(0, round(timeout))
+        self._post(
+            ref, "restart", "restart", params={"t": seconds}, timeout=seconds + self.default_timeout
+        )
+
+    def _pause(self, ref: str) -> None:
+        self._post(ref, "pause", "pause")
+
+    def _unpause(self, ref: str) -> None:
+        self._post(ref, "unpause", "unpause")
+
+    def _rename(self, ref: str, name: str) -> None:
+        self._post(ref, "rename", "rename", params={"name": name})
+
+    def _stats(self, ref: str) -> Stats:
+        # Podman's one-off sample averages the CPU since the container
+        # started; the second sample of a stream is over the last second.
+        response = self._call(
+            "get",
+            "/containers/stats",
+            "stats",
+            target="container",
+            ref=ref,
+            params={"containers": ref, "stream": "true", "interval": 1},
+            stream=True,
+        )
+        try:
+            with self._translating("stats", "container", ref):
+                samples = (line for line in response.iter_lines() if line)
+                first = stats_sample(next(samples, b""))
+                if first is None:
+                    self._inspect(ref)  # ContainerNotFound: the service says nothing
+                    raise translate("podman", "stats", "no statistics", target="none")
+                if not first.get("UpTime"):
+                    return stats_record(first)  # not running: all zeros
+                second = stats_sample(next(samples, b""))
+                return stats_record(second if second is not None else first)
+        finally:
+            response.close()
+
+    def _top(self, ref: str) -> list[Process]:
+        found = self._json(
+            "get",
+            f"/containers/{ref}/top",
+            "top",
+            target="container",
+            ref=ref,
+            params={"ps_args": _normalize.PODMAN_TOP_DESCRIPTORS},
+        )
+        if not found:
+            # The service answers an empty 200 for a container that is not running.
+            self._require_running(ref, "top")
+            return []
+        return _normalize.processes(found.get("Titles"), found.get("Processes"), runtime=self.name)
+
     # -- volumes ----------------------------------------------------------------------------
 
     def _create_volume(self, name: str, *, labels: Mapping[str, str]) -> Volume:
@@ -614,14 +993,9 @@ class PodmanRuntime(Runtime):
         return _normalize.volume(raw)
 
     def _volumes(self, labels: Mapping[str, str]) -> list[Volume]:
-        filters = _specs.label_filters(labels)
-        listed = self._json(
-            "get",
-            "/volumes/json",
-            "volumes",
-            params={"filters": json.dumps(filters)} if filters else None,
-        )
-        return [_normalize.volume(v) for v in listed or ()]
+        listed = self._json("get", "/volumes/json", "volumes", params=_one_label_filter(labels))
+        found = [_normalize.volume(v) for v in listed or ()]
+        return [v for v in found if _normalize.carries(v.labels, labels)]
 
     def _remove_volume(self, name: str, *, force: bool) -> None:
         self._json(
@@ -720,6 +1094,14 @@ class PodmanRuntime(Runtime):
         ).close()
 
 
+def _one_label_filter(labels: Mapping[str, str]) -> dict[str, str] | None:
+    """The API filter for the first label only: Podman 4.3 reads several
+    image labels as matching nothing and several volume labels as any of
+    them; the rest are checked on the answer (containers are right)."""
+    first = dict(list(labels.items())[:1])
+    return {"filters": json.dumps(_specs.label_filters(first))} if first else None
+
+
 def remove_report_error(reports: Any) -> str | None:
     """The first error in libpod's removal reports, or ``None``.
 
@@ -758,6 +1140,117 @@ def progress_event(action: Literal["pull", "push"], line: str) -> Progress | Non
     return Progress(action=action, layer=match["digest"][:12], status=status, message=line)
 
 
+#: Seconds between two reads of a followed log when the last brought nothing.
+FOLLOW_POLL = 0.2
+
+
+def poll_frames(
+    read: Callable[[int | None, int | None], list[_Frame]],
+    *,
+    running: Callable[[], bool],
+    spec: LogsSpec,
+    sleep: Callable[[float], object] = time.sleep,
+    stopped: Callable[[], bool] = lambda: False,
+) -> Iterator[_Frame]:
+    """A followed log, as plain reads repeated until the container stops.
+
+    Podman 4.3's own follow loses records once the container has exited
+    when its reader is slower than the container wrote: the end, and some
+    records before what it still sends (seen through an SSH tunnel, and
+    locally with a busy reader).  A plain read is complete, so the follow
+    is made of those: ``read(since, tail)`` returns every frame (timestamp
+    first, whole seconds as the API gives them) and each following read
+    starts a second before the newest record, skipping per stream the
+    records of that second already given, which come first and in the same
+    order in every read.  It ends after the first read made once
+    ``running()`` said no, or as soon as ``stopped()`` says yes.
+    """
+    newest: dict[_logs.Stream, tuple[int, int]] = {}  # stream -> (second, records of it)
+
+    def note(stream: _logs.Stream, second: int | None) -> None:
+        if second is not None:
+            last, count = newest.get(stream, (-1, 0))
+            newest[stream] = (second, count + 1 if second == last else 1)
+
+    since, tail = spec.since, spec.tail
+    if tail == 0:
+        # Only what comes next: what is there now counts as given.
+        for stream, payload in read(since, None):
+            note(stream, _second(payload))
+    while not stopped():
+        alive = running()
+        if newest:
+            since = min(second for second, _ in newest.values()) - 1
+        given = dict(newest)
+        skipped: dict[_logs.Stream, int] = {}
+        fresh = 0
+        for stream, payload in read(since, None if tail == 0 else tail):
+            second = _second(payload)
+            old_second, old_count = given.get(stream, (-1, 0))
+            if second is not None and second < old_second:
+                continue
+            if second == old_second and skipped.get(stream, 0) < old_count:
+                skipped[stream] = skipped.get(stream, 0) + 1
+                continue
+            note(stream, second)
+            fresh += 1
+            yield stream, payload
+        if not alive:
+            return
+        tail = None  # the first read only
+        if not fresh:
+            sleep(FOLLOW_POLL)
+
+
+def _second(payload: bytes) -> int | None:
+    stamp, _ = _logs.split_timestamp(payload)
+    return int(stamp.timestamp()) if stamp is not None else None
+
+
+_PUSHED = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+
+
+def compat_push_digest(chunk: Mapping[str, Any]) -> str | None:
+    """The manifest digest in a Docker-compatible push stream object
+    (``{"status": "1: digest: sha256:... size: 887"}``, or ``aux.Digest``)."""
+    aux = chunk.get("aux")
+    if isinstance(aux, dict) and aux.get("Digest"):
+        return str(aux["Digest"])
+    match = _PUSHED.search(str(chunk.get("status") or ""))
+    return match.group(1) if match else None
+
+
+def compat_push_event(chunk: Mapping[str, Any]) -> Progress | None:
+    """One object of Podman's Docker-compatible push stream as a
+    :class:`Progress`.  Podman 4.3 sends only the two image-level lines
+    (``The push refers to repository [...]`` and the digest); a layer line,
+    if any, has an ``id``."""
+    status = str(chunk.get("status") or "").strip()
+    if not status:
+        return None
+    layer = chunk.get("id")
+    if layer is None:
+        return Progress(action="push", layer=None, status="info", message=status)
+    lowered = status.lower()
+    kind: ProgressStatus = (
+        "done"
+        if lowered == "pushed"
+        else "exists"
+        if "exists" in lowered or lowered.startswith("mounted from")
+        else "uploading"
+    )
+    detail = chunk.get("progressDetail") or {}
+    current, total = detail.get("current"), detail.get("total")
+    return Progress(
+        action="push",
+        layer=str(layer)[:12],
+        status=kind,
+        current=current if isinstance(current, int) else None,
+        total=total if isinstance(total, int) and total > 0 else None,
+        message=status,
+    )
+
+
 def exec_result(done: Completed) -> ExecResult | None:
     """The exec'd command's result, or ``None`` when ``podman exec`` itself failed.
 
@@ -778,3 +1271,34 @@ def exec_result(done: Completed) -> ExecResult | None:
     ):
         return None
     return ExecResult(exit_code=done.returncode, stdout=done.stdout, stderr=done.stderr)
+
+
+def stats_sample(line: bytes) -> dict[str, Any] | None:
+    """The one container's sample in a line of libpod's stats stream, or
+    ``None`` when it has none (``{"Error": {}, "Stats": null}`` for a
+    container that does not exist: the error itself is lost)."""
+    if not line:
+        return None
+    data = json.loads(line)
+    found = data.get("Stats") if isinstance(data, dict) else None
+    return found[0] if isinstance(found, list) and found else None
+
+
+def stats_record(sample: Mapping[str, Any]) -> Stats:
+    """A libpod stats sample as :class:`~runtimes.Stats`.
+
+    ``CPU`` is the percent of one CPU since the previous sample of the
+    stream (the first one: since the container started); ``MemUsage``
+    counts the page cache.  A container that is not running is all zeros.
+    """
+    return Stats(
+        cpu_percent=float(sample.get("CPU") or 0.0),
+        memory_usage=int(sample.get("MemUsage") or 0),
+        memory_limit=int(sample.get("MemLimit") or 0),
+        network_rx=int(sample.get("NetInput") or 0),
+        network_tx=int(sample.get("NetOutput") or 0),
+        block_read=int(sample.get("BlockInput") or 0),
+        block_write=int(sample.get("BlockOutput") or 0),
+        pids=int(sample.get("PIDs") or 0),
+        raw=sample,
+    )

@@ -12,6 +12,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from runtimes import _specs, registry
@@ -24,7 +25,10 @@ from runtimes.cli._format import (
     images_table,
     networks_table,
     print_json,
+    processes_table,
     short,
+    stats_table,
+    to_json,
 )
 from runtimes.errors import InvalidSpec, RuntimesError
 
@@ -41,6 +45,12 @@ def _pairs(values: Sequence[str] | None, what: str) -> dict[str, str]:
     return dict(_specs.parse_assignment(v, what) for v in values or ())
 
 
+def _endpoint_text(entry: dict[str, Any]) -> str:
+    # "tcp://10.0.0.9:2376 (from DOCKER_CONTEXT ...)": where, and which rule said so.
+    source = entry.get("endpoint_source")
+    return f"{entry.get('endpoint', '')} (from {source})" if source else entry.get("endpoint", "")
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     config = registry.load_config()
     selection = registry.select(args.runtime, config=config)
@@ -52,7 +62,12 @@ def cmd_info(args: argparse.Namespace) -> int:
             try:
                 with registry.connect(name) as rt:
                     info = rt.info()
-                entry.update(reachable=True, version=info.version, endpoint=info.endpoint)
+                entry.update(
+                    reachable=True,
+                    version=info.version,
+                    endpoint=info.endpoint,
+                    endpoint_source=info.endpoint_source or None,
+                )
             except RuntimesError as exc:
                 problem = str(exc)
         if problem is not None:
@@ -68,7 +83,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             e["name"],
             out.paint("yes", "32") if e["reachable"] else out.paint("no", "31"),
             e["version"] or "",
-            e.get("endpoint", "") if e["reachable"] else short(e["problem"] or "", 70),
+            _endpoint_text(e) if e["reachable"] else short(e["problem"] or "", 70),
         ]
         for e in report
     ]
@@ -265,18 +280,28 @@ def cmd_wait(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_exec(rt: Runtime, args: argparse.Namespace) -> int:
-    result = rt.exec(
+    env = _pairs(args.env, "-e")
+    if args.detach:
+        rt.exec(
+            args.container, args.command, env=env, workdir=args.workdir, user=args.user,
+            detach=True,
+        )  # fmt: skip
+        return 0
+    with rt.exec(
         args.container,
         args.command,
-        env=_pairs(args.env, "-e"),
+        env=env,
         workdir=args.workdir,
         user=args.user,
-    )
-    sys.stdout.buffer.write(result.stdout)
-    sys.stdout.flush()
-    sys.stderr.buffer.write(result.stderr)
-    sys.stderr.flush()
-    return result.exit_code
+        stdin=sys.stdin.buffer if args.interactive else None,
+        tty=args.tty,
+        stream=True,
+    ) as lines:
+        for line in lines:
+            stream = sys.stdout if line.stream == "stdout" else sys.stderr
+            stream.buffer.write(line.data)
+            stream.flush()
+    return lines.exit_code or 0
 
 
 def cmd_inspect(rt: Runtime, args: argparse.Namespace) -> int:
@@ -368,4 +393,105 @@ def cmd_up(rt: Runtime, args: argparse.Namespace) -> int:
 def cmd_down(rt: Runtime, args: argparse.Namespace) -> int:
     for item in rt.down(args.name):
         print(item)
+    return 0
+
+
+# -- the rest of the lifecycle: files, control, stats, top, prune ---------------------------
+
+
+def _container_path(text: str) -> tuple[str, str] | None:
+    """``CONTAINER:PATH`` split, or ``None`` for a local path (``./a:b``,
+    ``/x:y``: a ``/`` before the colon makes it local, as in ``docker cp``)."""
+    name, sep, path = text.partition(":")
+    if not sep or not name or "/" in name:
+        return None
+    return name, path
+
+
+def cmd_cp(rt: Runtime, args: argparse.Namespace) -> int:
+    source, dest = _container_path(args.source), _container_path(args.dest)
+    if (source is None) == (dest is None):
+        raise InvalidSpec("cp copies between a container and here: give one CONTAINER:PATH")
+    if source is not None:
+        if args.dest == "-":
+            sys.stdout.buffer.write(rt.copy_from(source[0], source[1]) or b"")
+            sys.stdout.flush()
+        else:
+            rt.copy_from(source[0], source[1], args.dest)
+        return 0
+    assert dest is not None
+    data = sys.stdin.buffer.read() if args.source == "-" else args.source
+    rt.copy_to(dest[0], data, dest[1])
+    return 0
+
+
+def cmd_start(rt: Runtime, args: argparse.Namespace) -> int:
+    return _each(args, rt.start)
+
+
+def cmd_restart(rt: Runtime, args: argparse.Namespace) -> int:
+    return _each(args, lambda ref: rt.restart(ref, timeout=args.time))
+
+
+def cmd_pause(rt: Runtime, args: argparse.Namespace) -> int:
+    return _each(args, rt.pause)
+
+
+def cmd_unpause(rt: Runtime, args: argparse.Namespace) -> int:
+    return _each(args, rt.unpause)
+
+
+def cmd_stats(rt: Runtime, args: argparse.Namespace) -> int:
+    refs = args.containers or [c.id for c in rt.ps()]
+    # Each sample takes about a second: all containers are sampled at once.
+    with ThreadPoolExecutor(max_workers=min(8, len(refs) or 1)) as pool:
+        while True:
+            try:
+                samples = list(zip(refs, pool.map(rt.stats, refs), strict=True))
+            except KeyboardInterrupt:
+                return 130
+            if args.format == "json":
+                print_json([{"container": ref, **to_json(sample)} for ref, sample in samples])
+            else:
+                stats_table(Output(sys.stdout), samples)
+            sys.stdout.flush()
+            if args.no_stream:
+                return 0
+
+
+def cmd_top(rt: Runtime, args: argparse.Namespace) -> int:
+    emit(rt.top(args.container), args.format, processes_table)
+    return 0
+
+
+def cmd_prune(rt: Runtime, args: argparse.Namespace) -> int:
+    labels: dict[str, str] = {}
+    for item in args.filter or ():
+        key, value = _specs.parse_assignment(item, "filter")
+        if key != "label":
+            raise InvalidSpec(f"unknown filter {key!r}: use label=K=V")
+        k, _, v = value.partition("=")
+        labels[k] = v
+    if not labels and not args.force:
+        raise InvalidSpec(
+            "prune without --filter label=K=V removes everything unused, other people's too: "
+            "add a label filter, or --force"
+        )
+    every = not (args.containers or args.images or args.volumes)
+    report = rt.prune(
+        labels=labels,
+        containers=every or args.containers,
+        images=every or args.images,
+        volumes=every or args.volumes,
+    )
+    if args.format == "json":
+        print_json(report)
+        return 0
+    for kind, removed in (
+        ("container", report.containers),
+        ("volume", report.volumes),
+        ("image", report.images),
+    ):
+        for item in removed:
+            print(f"{kind} {item}")
     return 0

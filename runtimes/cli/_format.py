@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 import attrs
 
-from runtimes.models import Container, ContainerState, Image, Network, Progress
+from runtimes.models import Container, ContainerState, Image, Network, Process, Progress, Stats
 
 __all__ = [
     "Output",
@@ -27,7 +27,9 @@ __all__ = [
     "images_table",
     "networks_table",
     "print_json",
+    "processes_table",
     "short",
+    "stats_table",
     "status_text",
     "to_json",
 ]
@@ -190,6 +192,37 @@ def networks_table(out: Output, networks: Sequence[Network]) -> None:
         for n in networks
     ]
     out.table(["NETWORK ID", "NAME", "SUBNET", "INTERNAL", "LABELS"], rows)
+
+
+def stats_table(out: Output, samples: Sequence[tuple[str, Stats]]) -> None:
+    """``docker stats --no-stream``'s columns; a figure the runtime does not give is ``--``."""
+
+    def size(value: int | None) -> str:
+        return "--" if value is None else human_size(value)
+
+    rows = []
+    for ref, s in samples:
+        memory = "--"
+        if s.memory_usage is not None and s.memory_limit:
+            memory = f"{100 * s.memory_usage / s.memory_limit:.2f}%"
+        rows.append(
+            [
+                short(ref, 20),
+                "--" if s.cpu_percent is None else f"{s.cpu_percent:.2f}%",
+                f"{size(s.memory_usage)} / {size(s.memory_limit)}",
+                memory,
+                f"{size(s.network_rx)} / {size(s.network_tx)}",
+                f"{size(s.block_read)} / {size(s.block_write)}",
+                "--" if s.pids is None else str(s.pids),
+            ]
+        )
+    out.table(
+        ["CONTAINER", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"], rows
+    )
+
+
+def processes_table(out: Output, processes: Sequence[Process]) -> None:
+    out.table(["PID", "USER", "COMMAND"], [[str(p.pid), p.user, p.command] for p in processes])
 
 
 def short(text: str, width: int) -> str:

@@ -241,9 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "exec",
         c.cmd_exec,
-        "Run a command in a running container.",
-        "runtimes exec web ls /\nruntimes exec -e A=1 -w /tmp -u 1000 web sh -c 'echo $A'",
+        "Run a command in a running container, printing its output as it comes.",
+        "runtimes exec web ls /\nruntimes exec -e A=1 -w /tmp -u 1000 web sh -c 'echo $A'\n"
+        "runtimes exec -i db psql < dump.sql\nruntimes exec -d web sh -c 'sleep 60; touch /x'",
     )
+    p.add_argument("-i", "--interactive", action="store_true", help="pass stdin to the command")
+    p.add_argument("-t", "--tty", action="store_true", help="run it on a terminal")
+    p.add_argument("-d", "--detach", action="store_true", help="start it and return at once")
     p.add_argument("-e", "--env", action="append", metavar="K=V")
     p.add_argument("-w", "--workdir")
     p.add_argument("-u", "--user")
@@ -298,6 +302,73 @@ def build_parser() -> argparse.ArgumentParser:
         "runtimes down shop",
     )
     p.add_argument("name", metavar="NAME")
+    # -- the rest of the lifecycle: files, control, stats, top, prune -------------
+
+    p = _verb(
+        sub,
+        "cp",
+        c.cmd_cp,
+        "Copy a file or directory between a container (running or not) and here.",
+        "runtimes cp ./app.conf web:/etc/app.conf\nruntimes cp web:/var/log ./logs\n"
+        "runtimes cp web:/etc/hostname -        # the file's bytes on stdout\n"
+        "echo hi | runtimes cp - web:/tmp/hi    # stdin into a file",
+    )
+    p.add_argument("source", metavar="SRC", help="PATH, CONTAINER:PATH or - (stdin)")
+    p.add_argument("dest", metavar="DEST", help="PATH, CONTAINER:PATH or - (stdout)")
+
+    for name, handler, summary in (
+        ("start", c.cmd_start, "Start created or stopped containers."),
+        ("pause", c.cmd_pause, "Freeze every process of containers."),
+        ("unpause", c.cmd_unpause, "Thaw paused containers."),
+    ):
+        p = _verb(sub, name, handler, summary, f"runtimes {name} web\nruntimes {name} web db")
+        p.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+    p = _verb(
+        sub,
+        "restart",
+        c.cmd_restart,
+        "Restart containers (stop signal, SIGKILL after -t seconds, start).",
+        "runtimes restart web\nruntimes restart -t 1 web db",
+    )
+    p.add_argument("-t", "--time", type=float, default=10, metavar="SECONDS")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+    p = _verb(
+        sub,
+        "stats",
+        c.cmd_stats,
+        "Show containers' CPU, memory, network and block I/O (every running one by default).",
+        "runtimes stats --no-stream\nruntimes --format json stats --no-stream web",
+    )
+    p.add_argument("--no-stream", action="store_true", help="one sample, then exit")
+    p.add_argument("containers", nargs="*", metavar="CONTAINER")
+
+    p = _verb(
+        sub,
+        "top",
+        c.cmd_top,
+        "List the processes of a running container (host pids).",
+        "runtimes top web",
+    )
+    p.add_argument("container", metavar="CONTAINER")
+
+    p = _verb(
+        sub,
+        "prune",
+        c.cmd_prune,
+        "Remove stopped containers, then unused volumes and images, among those labelled.",
+        "runtimes prune --filter label=ci.job=42\n"
+        "runtimes prune --filter label=team=docs --containers --volumes\n"
+        "runtimes prune --force                 # everything unused: not on a shared machine",
+    )
+    p.add_argument("--filter", action="append", metavar="label=K=V", help="only objects with it")
+    p.add_argument(
+        "--containers", action="store_true", help="prune containers (default: all kinds)"
+    )
+    p.add_argument("--images", action="store_true", help="prune images")
+    p.add_argument("--volumes", action="store_true", help="prune volumes")
+    p.add_argument("-f", "--force", action="store_true", help="allowed without a label filter")
     return parser
 
 

@@ -47,4 +47,13 @@ CONTAINER_VERBS: dict[str, Callable[[Any, Any], object]] = {
     "wait": lambda rt, ref: rt.wait(ref, timeout=5),
     "remove": lambda rt, ref: rt.remove(ref, force=True),
     "exec": lambda rt, ref: rt.exec(ref, ["true"]),
+    "copy_to": lambda rt, ref: rt.copy_to(ref, b"x", "/tmp/runtimes-copied"),
+    "copy_from": lambda rt, ref: rt.copy_from(ref, "/etc/passwd"),
+    "start": lambda rt, ref: rt.start(ref),
+    "restart": lambda rt, ref: rt.restart(ref, timeout=1),
+    "pause": lambda rt, ref: rt.pause(ref),
+    "unpause": lambda rt, ref: rt.unpause(ref),
+    "rename": lambda rt, ref: rt.rename(ref, "runtimes-renamed-never"),
+    "stats": lambda rt, ref: rt.stats(ref),
+    "top": lambda rt, ref: rt.top(ref),
 }

@@ -54,6 +54,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import io
 import math
 import re
 import time
@@ -76,6 +77,7 @@ from runtimes.errors import (
     InvalidSpec,
     NetworkNotFound,
     NotFound,
+    PathNotFound,
     RuntimesError,
     Timeout,
     UnknownRuntime,
@@ -397,6 +399,79 @@ def _lifecycle_cases() -> list[Case]:
     return cases
 
 
+def _control_cases() -> list[Case]:
+    running = ("running",)
+    cases = [
+        Case(
+            f"restart-timeout-{sid}",
+            functools.partial(lambda v, rt, ctx: rt.restart(ctx.running, timeout=v), value),
+            InvalidSpec,
+            running,
+        )
+        for sid, value in [("nan", NAN), ("inf", INF), ("negative", -1), ("str", "abc")]
+    ]
+    names: list[tuple[str, Callable[[Ctx], object], type[RuntimesError]]] = [
+        ("dash-help", lambda ctx: "--help", InvalidSpec),
+        ("slash", lambda ctx: f"{ctx.marker}/x", InvalidSpec),
+        ("empty", lambda ctx: "", InvalidSpec),
+        ("none", lambda ctx: None, InvalidSpec),
+        ("int", lambda ctx: 123, InvalidSpec),
+        ("trailing-newline", lambda ctx: f"{ctx.marker}\n", InvalidSpec),
+        ("250-chars", lambda ctx: (ctx.marker + "-" + "a" * 250)[:250], InvalidSpec),
+    ]
+    cases += [
+        Case(
+            f"rename-name-{nid}",
+            functools.partial(lambda n, rt, ctx: rt.rename(ctx.running, n(ctx)), name),
+            expected,
+            running,
+        )
+        for nid, name, expected in names
+    ]
+    prune: list[tuple[str, dict[str, Any]]] = [
+        ("labels-str", {"labels": "a=b"}),
+        ("labels-list", {"labels": ["a=b"]}),
+        ("labels-int-value", {"labels": {"a": 1}}),
+        ("labels-bad-key", {"labels": {"bad key": "v"}}),
+        ("containers-int", {"labels": {"runtimes.never": "x"}, "containers": 1}),
+        ("images-str", {"labels": {"runtimes.never": "x"}, "images": "no"}),
+        ("volumes-none", {"labels": {"runtimes.never": "x"}, "volumes": None}),
+    ]
+    cases += [
+        Case(
+            f"prune-{pid}",
+            functools.partial(lambda kw, rt, ctx: rt.prune(**kw), kwargs),
+            InvalidSpec,
+        )
+        for pid, kwargs in prune
+    ]
+    create: list[tuple[str, Callable[[Ctx], dict[str, Any]], type[RuntimesError]]] = [
+        ("image-missing", lambda ctx: {"image": ctx.missing_image}, ImageNotFound),
+        ("image-dash-help", lambda ctx: {"image": "--help"}, InvalidSpec),
+        ("name-dash-help", lambda ctx: {"name": "--help"}, InvalidSpec),
+        ("ports-bytes", lambda ctx: {"ports": b"80"}, InvalidSpec),
+        ("env-list", lambda ctx: {"env": ["A=B"]}, InvalidSpec),
+        (
+            "volume-undeclared",
+            lambda ctx: {"volumes": [f"{ctx.marker}-undeclared:/data"]},
+            VolumeNotFound,
+        ),
+        ("remove-str", lambda ctx: {"remove": "yes"}, InvalidSpec),
+        ("pull-bad", lambda ctx: {"pull": "sometimes"}, InvalidSpec),
+    ]
+
+    def create_call(kwargs: Callable[[Ctx], dict[str, Any]], rt: Any, ctx: Ctx) -> object:
+        options = {"name": f"{ctx.marker}-c", "labels": ctx.labels(), **kwargs(ctx)}
+        image = options.pop("image", ctx.test_image)
+        return rt.create(image, ["true"], **options)
+
+    cases += [
+        Case(f"create-{cid}", functools.partial(create_call, kw), expected)
+        for cid, kw, expected in create
+    ]
+    return cases
+
+
 def _exec_cases() -> list[Case]:
     running = ("running",)
     rows: list[tuple[str, Callable[[Ctx], tuple[object, dict[str, Any]]]]] = [
@@ -411,6 +486,18 @@ def _exec_cases() -> list[Case]:
         ("workdir-int", lambda ctx: (["true"], {"workdir": 123})),
         ("workdir-relative", lambda ctx: (["true"], {"workdir": "tmp"})),
         ("user-int", lambda ctx: (["true"], {"user": 123})),
+        ("stdin-str", lambda ctx: (["cat"], {"stdin": "text"})),
+        ("stdin-int", lambda ctx: (["cat"], {"stdin": 123})),
+        ("stdin-list", lambda ctx: (["cat"], {"stdin": [b"x"]})),
+        ("stdin-text-file", lambda ctx: (["cat"], {"stdin": io.StringIO("text")})),
+        ("stream-str", lambda ctx: (["true"], {"stream": "yes"})),
+        ("stream-int", lambda ctx: (["true"], {"stream": 1})),
+        ("detach-int", lambda ctx: (["true"], {"detach": 1})),
+        ("tty-none", lambda ctx: (["true"], {"tty": None})),
+        ("detach-and-stream", lambda ctx: (["true"], {"detach": True, "stream": True})),
+        ("detach-and-stdin", lambda ctx: (["cat"], {"detach": True, "stdin": b"x"})),
+        ("detach-and-tty", lambda ctx: (["true"], {"detach": True, "tty": True})),
+        ("tty-and-stdin", lambda ctx: (["cat"], {"tty": True, "stdin": b"x"})),
     ]
 
     def call(args: Callable[[Ctx], tuple[object, dict[str, Any]]], rt: Any, ctx: Ctx) -> object:
@@ -432,6 +519,69 @@ def _exec_cases() -> list[Case]:
         )
     )
     return cases
+
+
+def _copy_cases() -> list[Case]:
+    running = ("running",)
+    to_rows: list[tuple[str, Callable[[Ctx], tuple[object, object]], type[RuntimesError]]] = [
+        # the source (local)
+        ("source-missing", lambda ctx: (ctx.tmp_path / "no-such-file", "/tmp/x"), InvalidSpec),
+        ("source-none", lambda ctx: (None, "/tmp/x"), InvalidSpec),
+        ("source-int", lambda ctx: (123, "/tmp/x"), InvalidSpec),
+        ("source-str-list", lambda ctx: (["a"], "/tmp/x"), InvalidSpec),
+        ("source-empty-path", lambda ctx: ("", "/tmp/x"), InvalidSpec),
+        ("source-dev-null", lambda ctx: ("/dev/null", "/tmp/x"), InvalidSpec),
+        # the destination (in the container)
+        ("dest-dotdot-etc", lambda ctx: (b"x", "../../etc"), InvalidSpec),
+        ("dest-dotdot-etc-passwd", lambda ctx: (b"x", "../../etc/passwd"), InvalidSpec),
+        ("dest-absolute-dotdot", lambda ctx: (b"x", "/tmp/../../etc/passwd"), InvalidSpec),
+        ("dest-relative", lambda ctx: (b"x", "tmp/x"), InvalidSpec),
+        ("dest-root", lambda ctx: (b"x", "/"), InvalidSpec),
+        ("dest-empty", lambda ctx: (b"x", ""), InvalidSpec),
+        ("dest-none", lambda ctx: (b"x", None), InvalidSpec),
+        ("dest-int", lambda ctx: (b"x", 123), InvalidSpec),
+        ("dest-bytes", lambda ctx: (b"x", b"/tmp/x"), InvalidSpec),
+        ("dest-newline", lambda ctx: (b"x", "/tmp/x\n"), InvalidSpec),
+        ("dest-nul", lambda ctx: (b"x", "/tmp/x\x00y"), InvalidSpec),
+        ("dest-parent-missing", lambda ctx: (b"x", f"/{ctx.marker}/x"), PathNotFound),
+    ]
+    from_rows: list[tuple[str, Callable[[Ctx], tuple[object, object]], type[RuntimesError]]] = [
+        ("src-missing", lambda ctx: (f"/{ctx.marker}", None), PathNotFound),
+        ("src-missing-to-dest", lambda ctx: (f"/{ctx.marker}", ctx.tmp_path / "out"), PathNotFound),
+        ("src-dotdot", lambda ctx: ("../../etc/passwd", None), InvalidSpec),
+        ("src-absolute-dotdot", lambda ctx: ("/tmp/../../etc/passwd", None), InvalidSpec),
+        ("src-relative", lambda ctx: ("etc/passwd", None), InvalidSpec),
+        ("src-root", lambda ctx: ("/", ctx.tmp_path / "out"), InvalidSpec),
+        ("src-int", lambda ctx: (123, None), InvalidSpec),
+        ("src-none", lambda ctx: (None, None), InvalidSpec),
+        ("src-directory-without-dest", lambda ctx: ("/www", None), InvalidSpec),
+        (
+            "dest-parent-missing",
+            lambda ctx: ("/etc/passwd", ctx.tmp_path / "no" / "x"),
+            InvalidSpec,
+        ),
+        ("dest-int", lambda ctx: ("/etc/passwd", 123), InvalidSpec),
+        ("dest-empty", lambda ctx: ("/etc/passwd", ""), InvalidSpec),
+    ]
+
+    def copy_to(args: Callable[[Ctx], tuple[object, object]], rt: Any, ctx: Ctx) -> object:
+        source, dest = args(ctx)
+        return rt.copy_to(ctx.running, source, dest)
+
+    def copy_from(args: Callable[[Ctx], tuple[object, object]], rt: Any, ctx: Ctx) -> object:
+        src, dest = args(ctx)
+        return rt.copy_from(ctx.running, src, dest)
+
+    return [
+        *(
+            Case(f"copy_to-{cid}", functools.partial(copy_to, args), exp, running)
+            for cid, args, exp in to_rows
+        ),
+        *(
+            Case(f"copy_from-{cid}", functools.partial(copy_from, args), exp, running)
+            for cid, args, exp in from_rows
+        ),
+    ]
 
 
 def _image_cases() -> list[Case]:
@@ -1078,6 +1228,8 @@ CASES: list[Case] = [
     *_logs_cases(),
     *_lifecycle_cases(),
     *_exec_cases(),
+    *_control_cases(),
+    *_copy_cases(),
     *_image_cases(),
     *_volume_cases(),
     *_network_cases(),

@@ -5,6 +5,13 @@
   ``RUNTIMES_REQUIRE``.
 * A runtime that is not reachable is skipped with the reason, unless it is
   named in ``RUNTIMES_REQUIRE=docker,podman,...``: then its tests FAIL.
+* ``RUNTIME@VARIANT`` (``docker@tls``, ``docker@ssh``, ``podman@ssh``...) names
+  the same adapter connected with other options, each read from
+  ``RUNTIMES_REMOTE_<RUNTIME>_<VARIANT>_<OPTION>`` (``RUNTIMES_REMOTE_DOCKER_TLS_HOST``,
+  ``RUNTIMES_REMOTE_DOCKER_TLS_TLS_CA``...; ``scripts/second-engine.sh env``
+  prints them for the engine it starts).  A variant runs only when named,
+  in ``--runtime`` or ``RUNTIMES_REQUIRE``, and only for the contract
+  classes (:class:`~runtimes.testing.RuntimeContract` and its parts).
 * Everything the tests create (containers, images, volumes, networks)
   carries the session label ``runtimes.test-session=<id>`` and is removed
   when the runtime's fixture ends, even when tests fail; the teardown then
@@ -21,14 +28,19 @@ For application tests (testing your app with containers, not an adapter):
 
 Local registries (opt-in: nothing starts unless a test asks), from
 :mod:`runtimes.testing.registry`, all on 127.0.0.1 and removed with
-their storage when their scope ends:
+their storage when their scope ends (``engine_registry`` gives one that the
+runtime under test reaches, on this machine's address towards a remote
+engine):
 
 * ``local_registry``: plain HTTP, one per session;
 * ``local_registry_auth``: HTTP basic auth (``.credentials``), one per session;
 * ``local_registry_tls``: HTTPS with a throwaway CA (``.ca_path``), one per session;
 * ``registry_factory``: ``registry_factory(tls=..., auth=...)`` starts a
   fresh registry for one test (its request count starts at zero);
-* ``unreachable_registry``: an address where connections are refused.
+* ``unreachable_registry``: an address where connections are refused;
+* ``engine_registry("plain" | "auth" | "tls")``: the session's registry of
+  that kind that ``container_runtime`` reaches (on 127.0.0.1 for an engine
+  of this machine).
 
 A machine without the registry binary (Debian: ``docker-registry``),
 ``htpasswd`` or ``openssl`` skips these tests, unless ``registry`` is
@@ -109,8 +121,40 @@ def _required_names() -> list[str]:
 
 
 def required_runtimes() -> list[str]:
-    """Runtimes whose absence fails the run (``RUNTIMES_REQUIRE``)."""
+    """Runtimes (and ``runtime@variant`` names) whose absence fails the run
+    (``RUNTIMES_REQUIRE``)."""
     return [n for n in _required_names() if n not in REQUIRABLE_ENDPOINTS]
+
+
+#: Prefix of the variables that define a ``runtime@variant``.
+VARIANT_PREFIX = "RUNTIMES_REMOTE_"
+
+
+def variant_options(name: str) -> tuple[str, dict[str, str]]:
+    """``("docker", {"host": ..., "tls_ca": ...})`` for ``"docker@tls"``: the
+    adapter and the options that ``RUNTIMES_REMOTE_DOCKER_TLS_<OPTION>``
+    variables give; ``(name, {})`` for a plain runtime name.
+
+    Raises ``LookupError`` when no variable defines the variant.
+    """
+    runtime, sep, variant = name.partition("@")
+    if not sep:
+        return name, {}
+    from runtimes.registry import COMMON_OPTIONS, adapter_class
+
+    prefix = f"{VARIANT_PREFIX}{runtime}_{variant}_".upper().replace("-", "_")
+    accepted = (*adapter_class(runtime).options, *COMMON_OPTIONS)
+    options = {
+        option: os.environ[prefix + option.upper()]
+        for option in accepted
+        if os.environ.get(prefix + option.upper())
+    }
+    if not options:
+        raise LookupError(
+            f"no {prefix}* variables define {name!r} (scripts/second-engine.sh env prints "
+            "them for this machine's second engine)"
+        )
+    return runtime, options
 
 
 def registry_required() -> bool:
@@ -138,9 +182,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     bound = getattr(metafunc.cls, "runtime_name", None)
     names = [bound] if bound else _selected(metafunc.config)
+    if not _is_contract(metafunc.cls):
+        # A runtime@variant is the same adapter elsewhere: tests outside the
+        # contract drive runtimes by name (CLI subprocesses, the demo).
+        names = [n for n in names if "@" not in n]
     if not names:
         names = ["<none>"]
     metafunc.parametrize("container_runtime", names, indirect=True, ids=names, scope="session")
+
+
+def _is_contract(cls: type | None) -> bool:
+    from runtimes.testing._base import _Base
+
+    return cls is not None and issubclass(cls, _Base)
 
 
 @pytest.fixture(scope="session")
@@ -164,9 +218,14 @@ def container_runtime(
     if name == "<none>":
         pytest.skip("no container runtime is reachable (see `runtimes info`)")
     try:
-        rt = runtimes.connect(name)
-        rt.info()
-    except (RuntimeUnavailable, UnknownRuntime) as exc:
+        adapter, options = variant_options(name)
+        rt = runtimes.connect(adapter, **options)
+        try:
+            rt.info()
+        except BaseException:
+            rt.close()
+            raise
+    except (RuntimeUnavailable, UnknownRuntime, LookupError) as exc:
         if name in required_runtimes():
             pytest.fail(f"runtime {name} is required by RUNTIMES_REQUIRE but unusable: {exc}")
         pytest.skip(f"runtime {name} unavailable: {exc}")
@@ -430,38 +489,77 @@ def _start_registry(**options: Any) -> LocalRegistry:
         pytest.skip(f"no local registry: {exc}")
 
 
+_KINDS: dict[str, dict[str, bool]] = {"plain": {}, "auth": {"auth": True}, "tls": {"tls": True}}
+
+
+class _RegistryPool:
+    """The session's registries, one per kind and listening address."""
+
+    def __init__(self) -> None:
+        self._started: dict[tuple[str, str], LocalRegistry] = {}
+
+    def get(self, kind: str, host_ip: str = "127.0.0.1") -> LocalRegistry:
+        key = (kind, host_ip)
+        if key not in self._started:
+            self._started[key] = _start_registry(host_ip=host_ip, **_KINDS[kind])
+        return self._started[key]
+
+    def stop(self) -> None:
+        for registry in self._started.values():
+            registry.stop()
+        self._started.clear()
+
+
 @pytest.fixture(scope="session")
-def local_registry() -> Iterator[LocalRegistry]:
+def _registry_pool() -> Iterator[_RegistryPool]:
+    pool = _RegistryPool()
+    try:
+        yield pool
+    finally:
+        pool.stop()
+
+
+@pytest.fixture(scope="session")
+def local_registry(_registry_pool: _RegistryPool) -> LocalRegistry:
     """A plain-HTTP registry on 127.0.0.1 for the whole session.
 
     Shared by every test that asks for it: count requests as differences, or
     use ``registry_factory`` for a registry of your own.
     """
-    registry = _start_registry()
-    try:
-        yield registry
-    finally:
-        registry.stop()
+    return _registry_pool.get("plain")
 
 
 @pytest.fixture(scope="session")
-def local_registry_auth() -> Iterator[LocalRegistry]:
+def local_registry_auth(_registry_pool: _RegistryPool) -> LocalRegistry:
     """A plain-HTTP registry with basic auth (``.credentials``) for the session."""
-    registry = _start_registry(auth=True)
-    try:
-        yield registry
-    finally:
-        registry.stop()
+    return _registry_pool.get("auth")
 
 
 @pytest.fixture(scope="session")
-def local_registry_tls() -> Iterator[LocalRegistry]:
+def local_registry_tls(_registry_pool: _RegistryPool) -> LocalRegistry:
     """An HTTPS registry whose certificate only ``.ca_path`` vouches for."""
-    registry = _start_registry(tls=True)
-    try:
-        yield registry
-    finally:
-        registry.stop()
+    return _registry_pool.get("tls")
+
+
+@pytest.fixture(scope="session")
+def registry_host_ip(container_runtime: Runtime) -> str:
+    """Where a registry must listen for ``container_runtime``'s engine to
+    reach it: 127.0.0.1, or this machine's address towards a remote engine
+    (whose loopback is its own)."""
+    if container_runtime.engine_host is None:
+        return "127.0.0.1"
+    from runtimes.testing.registry import address_towards
+
+    return address_towards(container_runtime.engine_host)
+
+
+@pytest.fixture
+def engine_registry(
+    _registry_pool: _RegistryPool, registry_host_ip: str
+) -> Callable[[str], LocalRegistry]:
+    """``engine_registry("plain" | "auth" | "tls")``: the session's registry
+    of that kind that the runtime under test reaches."""
+    return lambda kind: _registry_pool.get(kind, registry_host_ip)
 
 
 @pytest.fixture

@@ -68,10 +68,11 @@ __all__ = [
     "RegistryStartFailed",
     "RegistryToolMissing",
     "UnreachableRegistry",
+    "address_towards",
     "find_registry_binary",
 ]
 
-#: Loopback address every registry here listens on; never anything else.
+#: Address every registry here listens on unless told otherwise: loopback.
 HOST_IP = "127.0.0.1"
 
 _BINARY_NAMES = ("docker-registry", "registry")
@@ -152,6 +153,10 @@ class LocalRegistry:
     password given, or generated); ``tls=True`` serves HTTPS with a
     certificate from a CA made for it alone (:attr:`ca_path`).
     ``startup_timeout`` bounds the wait for ``GET /v2/`` to answer.
+    ``host_ip`` is the address it listens on: ``127.0.0.1`` unless an engine
+    that cannot reach this machine's loopback must reach it (a remote
+    engine's tests give this machine's address on the way to it,
+    :func:`address_towards`); it must be an address of this machine.
     """
 
     def __init__(
@@ -164,6 +169,7 @@ class LocalRegistry:
         binary: str | None = None,
         startup_timeout: float = 30.0,
         prefix: str = "runtimes-registry-",
+        host_ip: str = HOST_IP,
     ) -> None:
         if (username is not None or password is not None) and not auth:
             raise ValueError("username/password given without auth=True")
@@ -173,6 +179,8 @@ class LocalRegistry:
             raise ValueError("password must be non-empty, without line breaks")
         #: Whether the registry serves HTTPS.
         self.tls = tls
+        #: The address it listens on.
+        self.host_ip = str(ipaddress.ip_address(host_ip))
         #: Credentials of its one user, or ``None`` without ``auth``.
         self.credentials = (
             RegistryCredentials(
@@ -195,15 +203,15 @@ class LocalRegistry:
 
     @property
     def port(self) -> int:
-        """TCP port on 127.0.0.1 (only once started)."""
+        """TCP port on :attr:`host_ip` (only once started)."""
         if self._port is None:
             raise RuntimeError("the registry is not started")
         return self._port
 
     @property
     def host(self) -> str:
-        """``127.0.0.1:PORT``: the registry part of every reference."""
-        return f"{HOST_IP}:{self.port}"
+        """``127.0.0.1:PORT`` (``host_ip:PORT``): the registry part of every reference."""
+        return f"{self.host_ip}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -269,7 +277,7 @@ class LocalRegistry:
             if self.credentials is not None:
                 _write_htpasswd(self._dir / "htpasswd", self.credentials)
             if self.tls:
-                _make_certificates(self._dir)
+                _make_certificates(self._dir, self.host_ip)
             self._start_on_free_port(binary)
         except BaseException:
             self.stop()
@@ -299,7 +307,7 @@ class LocalRegistry:
         # The port is free when chosen, but another process may take it
         # before the registry binds it: retry on a fresh port then.
         for _ in range(_PORT_ATTEMPTS):
-            self._port = _free_port()
+            self._port = _free_port(self.host_ip)
             config = self.directory / "config.yml"
             config.write_text(self._config())
             self._spawn(binary, config)
@@ -380,7 +388,7 @@ class LocalRegistry:
             "    uploadpurging:",
             "      enabled: false",
             "http:",
-            f"  addr: {HOST_IP}:{self.port}",
+            f"  addr: {self.host_ip}:{self.port}",
             f"  secret: {secrets.token_hex(16)}",
         ]
         if self.tls:
@@ -495,9 +503,19 @@ class UnreachableRegistry:
         return f"UnreachableRegistry({where})"
 
 
-def _free_port() -> int:
+def address_towards(host: str) -> str:
+    """This machine's address on the way to ``host`` (no packet is sent):
+    where a registry must listen for an engine on ``host`` to reach it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        probe.connect((host, 9))
+        address: str = probe.getsockname()[0]
+        return address
+
+
+def _free_port(host_ip: str = HOST_IP) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST_IP, 0))
+        sock.bind((host_ip, 0))
         port: int = sock.getsockname()[1]
         return port
 
@@ -545,9 +563,9 @@ def _write_htpasswd(path: Path, credentials: RegistryCredentials) -> None:
     path.chmod(0o600)
 
 
-def _make_certificates(directory: Path) -> None:
-    """A throwaway CA (``ca.pem``) and a server certificate for 127.0.0.1."""
-    ip = ipaddress.ip_address(HOST_IP)
+def _make_certificates(directory: Path, host_ip: str = HOST_IP) -> None:
+    """A throwaway CA (``ca.pem``) and a server certificate for ``host_ip``."""
+    ip = ipaddress.ip_address(host_ip)
     ca_key, ca_pem = directory / "ca.key", directory / "ca.pem"
     key, csr, pem = directory / "server.key", directory / "server.csr", directory / "server.pem"
     ext = directory / "server.ext"

@@ -39,7 +39,15 @@ import pytest
 import runtimes
 import runtimes.stacks
 from runtimes.base import Runtime
-from runtimes.models import Capability, Container, ContainerState, LogLine, Network
+from runtimes.models import (
+    Capability,
+    Container,
+    ContainerState,
+    LogLine,
+    Network,
+    PortBinding,
+    PortMapping,
+)
 from runtimes.testing._base import CONTAINER_VERBS, _Base, need
 from runtimes.testing.bad_input import BadInputContract
 from runtimes.testing.images import write_busybox_context
@@ -48,6 +56,8 @@ from runtimes.testing.plugin import SESSION_LABEL
 __all__ = [
     "BadInputContract",
     "BuildContract",
+    "ControlContract",
+    "CopyContract",
     "ErrorsContract",
     "ExecContract",
     "HealthContract",
@@ -82,10 +92,17 @@ def wait_for_output(
         time.sleep(0.1)
 
 
-def http_get(port: int, path: str = "/index.html", timeout: float = 20) -> str:
-    """GET from 127.0.0.1, retrying until the server answers or ``timeout``."""
+def http_get(binding: PortBinding | int, path: str = "/index.html", timeout: float = 20) -> str:
+    """GET from a published port where a client reaches it
+    (:attr:`PortBinding.host <runtimes.PortBinding.host>`; a bare port
+    number means 127.0.0.1), retrying until the server answers or ``timeout``."""
     deadline = time.monotonic() + timeout
-    url = f"http://127.0.0.1:{port}{path}"
+    if isinstance(binding, int):
+        host, port = "127.0.0.1", binding
+    else:
+        host = f"[{binding.host}]" if ":" in binding.host else binding.host
+        port = binding.host_port
+    url = f"http://{host}:{port}{path}"
     while True:
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
@@ -95,6 +112,21 @@ def http_get(port: int, path: str = "/index.html", timeout: float = 20) -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def published_text(rt: Runtime, container_port: int) -> str:
+    """:func:`published` as a port text, for specs that take text (a stack's services)."""
+    return f"127.0.0.1::{container_port}" if rt.engine_host is None else str(container_port)
+
+
+def published(rt: Runtime, container_port: int, host_port: int | None = None) -> PortMapping:
+    """A port to publish on 127.0.0.1, or on every address of a remote
+    engine (its loopback is not this machine's)."""
+    return PortMapping(
+        container_port=container_port,
+        host_ip=None if rt.engine_host is not None else "127.0.0.1",
+        host_port=host_port,
+    )
 
 
 def free_port() -> int:
@@ -297,20 +329,27 @@ class RunContract(_Base):
         fixed = free_port()
         c = launch(
             ["httpd", "-f", "-p", "8080", "-h", "/www"],
-            ports=["127.0.0.1::8080", f"127.0.0.1:{fixed}:8081"],
+            ports=[published(rt, 8080), published(rt, 8081, fixed)],
         )
         auto = c.port(8080)
-        assert auto.host_ip == "127.0.0.1"
+        if rt.engine_host is None:
+            assert auto.host_ip == "127.0.0.1"
+            assert auto.host == "127.0.0.1"
+        else:
+            # A remote engine's port is reached at the engine's host.
+            assert auto.host == rt.engine_host
         assert auto.host_port > 0
         assert c.port(8081).host_port == fixed
-        assert http_get(auto.host_port).strip() == "hello from runtimes"
+        assert http_get(auto).strip() == "hello from runtimes"
         listed = rt.ps(name=c.name)
         assert listed[0].port(8080).host_port == auto.host_port
+        assert listed[0].port(8080).host == auto.host
+        assert rt.inspect(c).port(8080).host == auto.host
         # The same binary on the fixed port really listens there too.
         c2 = launch(
-            ["httpd", "-f", "-p", "8081", "-h", "/www"], ports=[f"127.0.0.1:{free_port()}:8081"]
+            ["httpd", "-f", "-p", "8081", "-h", "/www"], ports=[published(rt, 8081, free_port())]
         )
-        assert http_get(c2.port(8081).host_port).strip() == "hello from runtimes"
+        assert http_get(c2.port(8081)).strip() == "hello from runtimes"
 
     def test_bind_mounts(self, rt: Runtime, launch: Launch, tmp_path: Path) -> None:
         src = tmp_path / "data"
@@ -418,6 +457,27 @@ class LogsContract(_Base):
         worker.join(timeout=60)
         assert not worker.is_alive(), "logs(follow=True) did not end after the container exited"
         assert got == ["line-1", "line-2", "line-3"]
+
+    def test_follow_gives_a_slow_reader_everything(self, rt: Runtime, launch: Launch) -> None:
+        # The container is long gone before the reader has had half of it
+        # (Podman 4.3's API follow used to drop the rest: a remote engine's
+        # reader is slow, so is a busy consumer).
+        c = launch(
+            [
+                "sh",
+                "-c",
+                "i=0; while [ $i -lt 400 ]; do printf '%05d%0995d\\n' $i 0; i=$((i+1)); done",
+            ]
+        )
+        assert rt.wait(c, timeout=60) == 0
+        got = []
+        for line in rt.logs(c, follow=True):
+            got.append(line.data)
+            if len(got) % 40 == 0:
+                time.sleep(0.1)
+        assert len(got) == 400
+        assert [int(data[:5]) for data in got] == list(range(400))
+        assert all(len(data) == 1001 for data in got)
 
     @pytest.mark.parametrize("follow", [False, True], ids=["read", "follow"])
     def test_log_integrity(self, rt: Runtime, launch: Launch, tmp_path: Path, follow: bool) -> None:
@@ -589,6 +649,435 @@ class ExecContract(_Base):
         assert result.stdout == b"bar baz\n/www\n1000\n"
         assert result.stderr == b"oops\n"
         assert rt.exec(c.name, "true").exit_code == 0
+
+    def test_stdin(self, rt: Runtime, launch: Launch, tmp_path: Path) -> None:
+        need(rt, Capability.EXEC_IO)
+        c = launch(["sleep", "1000"])
+        assert rt.exec(c, ["cat"], stdin=b"hello\nworld").stdout == b"hello\nworld"
+        data = os.urandom(1 << 20)
+        (tmp_path / "input").write_bytes(data)
+        with (tmp_path / "input").open("rb") as fh:
+            result = rt.exec(c, ["cat"], stdin=fh)
+        assert result.exit_code == 0
+        assert result.stdout == data
+        assert rt.exec(c, ["wc", "-c"], stdin=b"").stdout.split() == [b"0"]
+        # Without stdin the command reads end of file at once.
+        assert rt.exec(c, ["cat"]).stdout == b""
+        with rt.exec(c, ["sh", "-c", "cat; exit 2"], stdin=b"a\nb\n", stream=True) as lines:
+            assert texts(list(lines)) == ["a", "b"]
+        assert lines.exit_code == 2
+
+    def test_stream_is_live(self, rt: Runtime, launch: Launch) -> None:
+        need(rt, Capability.EXEC_IO)
+        """The first line arrives while the command still runs: it waits for
+        a file that the test creates only once it has that line."""
+        c = launch(["sleep", "1000"])
+        go = "/tmp/runtimes-go"
+        stream = rt.exec(
+            c,
+            ["sh", "-c", f"echo first; until [ -e {go} ]; do sleep 0.05; done; "
+             "echo second; echo oops >&2; exit 3"],
+            stream=True,
+        )  # fmt: skip
+        assert stream.exit_code is None
+        got: list[LogLine] = []
+        reader = threading.Thread(target=lambda: got.extend(stream), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 60
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+        before_go = list(got)
+        rt.exec(c, ["touch", go])  # lets the command end whatever happened
+        reader.join(timeout=60)
+        assert texts(before_go) == ["first"], "no line arrived before the command could end"
+        assert not reader.is_alive()
+        assert (got[0].stream, got[0].data) == ("stdout", b"first\n")
+        assert sorted((x.stream, x.text) for x in got[1:]) == [
+            ("stderr", "oops"),
+            ("stdout", "second"),
+        ]
+        assert stream.exit_code == 3
+
+    def test_stream_closed_early_and_errors(
+        self, rt: Runtime, launch: Launch, runtimes_session_id: str
+    ) -> None:
+        need(rt, Capability.EXEC_IO)
+        c = launch(["sleep", "1000"])
+        ticking = rt.exec(
+            c, ["sh", "-c", "while true; do echo tick; sleep 0.05; done"], stream=True
+        )
+        assert next(ticking).text == "tick"
+        ticking.close()
+        assert ticking.exit_code is None
+        assert list(ticking) == []
+        assert rt.exec(c, ["true"]).exit_code == 0  # the runtime is still usable
+        with pytest.raises(runtimes.ContainerNotFound):
+            rt.exec(f"rt-{runtimes_session_id}-no-container", ["true"], stream=True)
+        stopped = launch(["true"])
+        assert rt.wait(stopped, timeout=60) == 0
+        for stream in (False, True):
+            with pytest.raises(runtimes.CommandFailed):
+                rt.exec(stopped, ["true"], stream=stream)
+
+    def test_detach_returns_at_once(self, rt: Runtime, launch: Launch) -> None:
+        need(rt, Capability.EXEC_IO)
+        """exec(detach=True) returns while the command still waits for a file
+        that is created only after it returned."""
+        c = launch(["sleep", "1000"])
+        command = "until [ -e /tmp/go ]; do sleep 0.05; done; echo done > /tmp/done"
+        assert rt.exec(c, ["sh", "-c", command], detach=True) is None
+        assert rt.exec(c, ["cat", "/tmp/done"]).exit_code != 0
+        rt.exec(c, ["touch", "/tmp/go"])
+        deadline = time.monotonic() + 60
+        while rt.exec(c, ["cat", "/tmp/done"]).stdout != b"done\n":
+            assert time.monotonic() < deadline, "the detached command never finished"
+            time.sleep(0.1)
+
+    def test_tty(self, rt: Runtime, launch: Launch) -> None:
+        need(rt, Capability.EXEC_IO)
+        c = launch(["sleep", "1000"])
+        result = rt.exec(c, ["sh", "-c", "tty; echo out; echo err >&2; exit 3"], tty=True)
+        assert result.exit_code == 3
+        assert result.stderr == b""
+        lines = result.stdout.split(b"\r\n")
+        assert lines[0].startswith(b"/dev/pts/")
+        assert lines[1:] == [b"out", b"err", b""]
+        streamed = list(rt.exec(c, ["sh", "-c", "echo a; echo b >&2"], tty=True, stream=True))
+        assert [(x.stream, x.data) for x in streamed] == [
+            ("stdout", b"a\r\n"),
+            ("stdout", b"b\r\n"),
+        ]
+
+
+# -- files in and out -----------------------------------------------------------------
+
+
+def tree_listing(root: Path) -> dict[str, tuple[str, int, bytes | str | None]]:
+    """``{relative path: (kind, mode, content or link target)}`` of a local tree."""
+    found: dict[str, tuple[str, int, bytes | str | None]] = {}
+    for path in sorted(root.rglob("*")):
+        info = path.lstat()
+        relative = str(path.relative_to(root))
+        if path.is_symlink():
+            found[relative] = ("link", 0, os.readlink(path))
+        elif path.is_dir():
+            found[relative] = ("dir", info.st_mode & 0o7777, None)
+        else:
+            found[relative] = ("file", info.st_mode & 0o7777, path.read_bytes())
+    return found
+
+
+def make_tree(root: Path) -> Path:
+    """A small tree with modes, an empty directory, a link and a binary file."""
+    (root / "sub" / "deeper").mkdir(parents=True)
+    (root / "empty").mkdir()
+    (root / "top.txt").write_text("top\n")
+    (root / "sub" / "run.sh").write_text("#!/bin/sh\necho ran\n")
+    (root / "sub" / "deeper" / "data.bin").write_bytes(bytes(range(256)) * 40)
+    (root / "sub" / "deeper" / "secret").write_text("s\n")
+    (root / "link").symlink_to("sub/run.sh")
+    (root / "top.txt").chmod(0o644)
+    (root / "sub" / "run.sh").chmod(0o755)
+    (root / "sub" / "deeper" / "secret").chmod(0o600)
+    (root / "sub" / "deeper").chmod(0o750)
+    (root / "empty").chmod(0o700)
+    root.chmod(0o755)
+    return root
+
+
+class CopyContract(_Base):
+    requires = frozenset({Capability.COPY})
+
+    @pytest.fixture(params=["running", "stopped"])
+    def target(self, request: pytest.FixtureRequest, rt: Runtime, launch: Launch) -> Container:
+        """A container to copy to and from: running, or exited."""
+        if request.param == "running":
+            return launch(["sleep", "1000"])
+        c = launch(["true"])
+        assert rt.wait(c, timeout=60) == 0
+        return c
+
+    def test_file_round_trip_10mb(self, rt: Runtime, target: Container, tmp_path: Path) -> None:
+        data = os.urandom(10 * 1024 * 1024)
+        source = tmp_path / "big.bin"
+        source.write_bytes(data)
+        source.chmod(0o640)
+        rt.copy_to(target, source, "/tmp/big.bin")
+        assert rt.copy_from(target, "/tmp/big.bin") == data
+        back = tmp_path / "back.bin"
+        assert rt.copy_from(target, "/tmp/big.bin", back) is None
+        assert back.read_bytes() == data
+        assert back.stat().st_mode & 0o7777 == 0o640
+        # Bytes name the file themselves; an existing file is replaced.
+        rt.copy_to(target.name, b"first\n", "/tmp/note.txt")
+        rt.copy_to(target.id, b"second\n", "/tmp/note.txt")
+        assert rt.copy_from(target, "/tmp/note.txt") == b"second\n"
+        rt.copy_from(target, "/tmp/note.txt", tmp_path / "note.txt")
+        assert (tmp_path / "note.txt").stat().st_mode & 0o7777 == 0o644
+
+    def test_tree_round_trip(self, rt: Runtime, target: Container, tmp_path: Path) -> None:
+        tree = make_tree(tmp_path / "tree")
+        rt.copy_to(target, tree, "/tmp/tree")
+        rt.copy_from(target, "/tmp/tree", tmp_path / "back")
+        assert tree_listing(tmp_path / "back") == tree_listing(tree)
+        assert (tmp_path / "back").stat().st_mode & 0o777 == 0o755
+        # The destination names the copy: a second copy merges into it,
+        # never nests as /tmp/tree/tree; so does a copy out to a local dir.
+        (tree / "added.txt").write_text("added\n")
+        rt.copy_to(target, tree, "/tmp/tree")
+        rt.copy_from(target, "/tmp/tree", tmp_path / "back")
+        assert tree_listing(tmp_path / "back") == tree_listing(tree)
+        # A file copied onto a directory goes inside it, under its own name.
+        rt.copy_to(target, tree / "top.txt", "/tmp/tree/sub")
+        assert rt.copy_from(target, "/tmp/tree/sub/top.txt") == b"top\n"
+        rt.copy_from(target, "/tmp/tree/sub/run.sh", tmp_path / "back")
+        assert (tmp_path / "back" / "run.sh").read_bytes() == (tree / "sub" / "run.sh").read_bytes()
+        assert (tmp_path / "back" / "run.sh").stat().st_mode & 0o777 == 0o755
+
+    def test_a_link_at_the_top_is_followed(
+        self, rt: Runtime, launch: Launch, tmp_path: Path
+    ) -> None:
+        c = launch(["sleep", "1000"])
+        assert rt.exec(c, ["ln", "-s", "/www/index.html", "/tmp/abs-link"]).exit_code == 0
+        assert rt.exec(c, ["ln", "-s", "../www/index.html", "/tmp/rel-link"]).exit_code == 0
+        assert rt.copy_from(c, "/tmp/abs-link") == b"hello from runtimes\n"
+        assert rt.copy_from(c, "/tmp/rel-link") == b"hello from runtimes\n"
+        local = tmp_path / "local-link"
+        local.symlink_to(make_tree(tmp_path / "tree") / "top.txt")
+        rt.copy_to(c, local, "/tmp/from-link.txt")
+        assert rt.copy_from(c, "/tmp/from-link.txt") == b"top\n"
+
+    def test_missing_paths_and_containers(
+        self, rt: Runtime, target: Container, tmp_path: Path, runtimes_session_id: str
+    ) -> None:
+        calls: list[Callable[[], object]] = [
+            lambda: rt.copy_from(target, "/no/such/file"),
+            lambda: rt.copy_from(target, "/no/such/dir", tmp_path / "out"),
+            lambda: rt.copy_to(target, b"x", "/no/such/dir/file"),
+            lambda: rt.copy_to(target, make_tree(tmp_path / "t"), "/no/such/dir/tree"),
+        ]
+        for call in calls:
+            with pytest.raises(runtimes.PathNotFound) as info:
+                call()
+            assert isinstance(info.value, FileNotFoundError)
+            assert isinstance(info.value, runtimes.NotFound)
+        assert not (tmp_path / "out").exists()
+        missing = f"rt-{runtimes_session_id}-no-container"
+        with pytest.raises(runtimes.ContainerNotFound):
+            rt.copy_to(missing, b"x", "/tmp/x")
+        with pytest.raises(runtimes.ContainerNotFound):
+            rt.copy_from(missing, "/etc/passwd")
+        with pytest.raises(runtimes.InvalidSpec, match="directory"):
+            rt.copy_from(target, "/www")
+
+
+# -- the rest of the lifecycle ----------------------------------------------------------
+
+
+class ControlContract(_Base):
+    @pytest.fixture
+    def create(
+        self, rt: Runtime, test_image: str, session_labels: dict[str, str]
+    ) -> Iterator[Launch]:
+        """``create(command, **kwargs)`` of the test image, removed after the test."""
+        made: list[Container] = []
+
+        def make(command: Any = None, **kwargs: Any) -> Container:
+            labels = {**session_labels, **kwargs.pop("labels", {})}
+            c = rt.create(test_image, command, labels=labels, **kwargs)
+            made.append(c)
+            return c
+
+        yield make
+        for c in made:
+            with contextlib.suppress(runtimes.RuntimesError):
+                rt.remove(c, force=True)
+
+    def test_create_then_start(
+        self, rt: Runtime, create: Launch, unique_name: Callable[[str], str]
+    ) -> None:
+        need(rt, Capability.CONTROL)
+        name = unique_name("created")
+        c = create(
+            ["httpd", "-f", "-p", "8080", "-h", "/www"],
+            name=name,
+            ports=[published_text(rt, 8080)],
+            env={"MODE": "created"},
+        )
+        assert c.state is ContainerState.CREATED
+        assert c.name == name
+        assert [x.state for x in rt.ps(all=True, name=name)] == [ContainerState.CREATED]
+        assert rt.ps(name=name) == []  # not running
+        rt.start(name)
+        started = rt.inspect(c)
+        assert started.state is ContainerState.RUNNING
+        assert started.id == c.id
+        assert http_get(started.port(8080)).strip() == "hello from runtimes"
+        assert rt.exec(c, ["sh", "-c", "echo $MODE"]).stdout == b"created\n"
+        rt.start(c)  # already running: nothing happens
+        assert rt.inspect(c).started_at == started.started_at
+
+    def test_start_failure_keeps_the_container(self, rt: Runtime, create: Launch) -> None:
+        need(rt, Capability.CONTROL)
+        c = create(["/runtimes-no-such-binary"])
+        with pytest.raises(runtimes.CommandFailed):
+            rt.start(c)
+        assert rt.inspect(c).state is not ContainerState.RUNNING
+
+    def test_created_with_remove_goes_after_its_run(self, rt: Runtime, create: Launch) -> None:
+        need(rt, Capability.CONTROL)
+        c = create(["sh", "-c", "sleep 0.5"], remove=True)
+        assert rt.inspect(c).state is ContainerState.CREATED
+        rt.start(c)
+        deadline = time.monotonic() + 30
+        while rt.ps(all=True, name=c.name):
+            assert time.monotonic() < deadline, "create(remove=True) left the container behind"
+            time.sleep(0.2)
+
+    def test_restart_keeps_id_files_and_volumes(
+        self,
+        rt: Runtime,
+        launch: Launch,
+        unique_name: Callable[[str], str],
+        session_labels: dict[str, str],
+    ) -> None:
+        need(rt, Capability.CONTROL)
+        volume = rt.create_volume(unique_name("restart"), labels=session_labels).name
+        try:
+            c = launch(["sleep", "1000"], volumes=[f"{volume}:/v"])
+            assert rt.exec(c, ["sh", "-c", "echo kept > /v/data; echo fs > /tmp/fs"]).exit_code == 0
+            before = rt.inspect(c)
+            rt.restart(c, timeout=1)
+            after = rt.inspect(c)
+            assert after.id == before.id
+            assert after.state is ContainerState.RUNNING
+            assert after.started_at is not None
+            assert before.started_at is not None
+            assert after.started_at > before.started_at
+            assert rt.exec(c, ["cat", "/v/data", "/tmp/fs"]).stdout == b"kept\nfs\n"
+            rt.stop(c, timeout=0)
+            rt.restart(c, timeout=1)  # a stopped container is started
+            assert rt.inspect(c).state is ContainerState.RUNNING
+            rt.remove(c, force=True)
+        finally:
+            rt.remove_volume(volume, force=True)
+
+    def test_pause_and_unpause(self, rt: Runtime, launch: Launch, create: Launch) -> None:
+        need(rt, Capability.CONTROL)
+        c = launch(["sleep", "1000"])
+        rt.pause(c)
+        assert rt.inspect(c).state is ContainerState.PAUSED
+        assert [x.state for x in rt.ps(all=True, name=c.name)] == [ContainerState.PAUSED]
+        with pytest.raises(runtimes.CommandFailed):
+            rt.pause(c)
+        rt.unpause(c)
+        assert rt.inspect(c).state is ContainerState.RUNNING
+        with pytest.raises(runtimes.CommandFailed):
+            rt.unpause(c)
+        with pytest.raises(runtimes.CommandFailed):
+            rt.pause(create(["true"]))
+
+    def test_rename(self, rt: Runtime, launch: Launch, unique_name: Callable[[str], str]) -> None:
+        need(rt, Capability.CONTROL)
+        c = launch(["sleep", "1000"])
+        other = launch(["sleep", "1000"])
+        new = unique_name("renamed")
+        rt.rename(c, new)
+        assert rt.inspect(new).id == c.id
+        assert [x.id for x in rt.ps(name=new)] == [c.id]
+        with pytest.raises(runtimes.ContainerNotFound):
+            rt.inspect(c.name)
+        with pytest.raises(runtimes.NameConflict) as info:
+            rt.rename(new, other.name)
+        assert info.value.name == other.name
+        assert rt.inspect(other.name).id == other.id
+
+    def test_stats(self, rt: Runtime, launch: Launch) -> None:
+        need(rt, Capability.STATS)
+        busy = launch(["sh", "-c", "while :; do :; done"])
+        sample = rt.stats(busy)
+        if Capability.STATS_CPU in rt.capabilities:
+            assert sample.cpu_percent is not None
+            assert sample.cpu_percent > 0
+        else:
+            assert sample.cpu_percent is None
+        assert sample.memory_usage is not None
+        assert sample.memory_usage > 0
+        assert sample.memory_limit is not None
+        assert sample.memory_limit >= sample.memory_usage
+        assert sample.pids is not None
+        assert sample.pids >= 1
+        for figure in (sample.network_rx, sample.network_tx, sample.block_read, sample.block_write):
+            assert figure is not None
+            assert figure >= 0
+        rt.kill(busy)
+        rt.wait(busy, timeout=60)
+        idle = rt.stats(busy)
+        assert (idle.memory_usage, idle.pids, idle.network_rx, idle.block_write) == (0, 0, 0, 0)
+        assert idle.cpu_percent in (0, None)
+
+    def test_top(self, rt: Runtime, launch: Launch) -> None:
+        need(rt, Capability.STATS)
+        c = launch(["sleep", "1000"])
+        rt.exec(c, ["sleep", "999"], user="1000", detach=True)
+        deadline = time.monotonic() + 30
+        while len(found := rt.top(c)) < 2:
+            assert time.monotonic() < deadline, f"the exec'd process never showed: {found}"
+            time.sleep(0.1)
+        by_command = {p.command: p for p in found}
+        assert set(by_command) == {"sleep 1000", "sleep 999"}
+        assert by_command["sleep 1000"].user == "root"
+        assert by_command["sleep 999"].user not in ("", "root")
+        assert len({p.pid for p in found}) == 2
+        assert all(p.pid > 1 for p in found)  # host pids, not the container's
+        rt.stop(c, timeout=0)
+        with pytest.raises(runtimes.CommandFailed):
+            rt.top(c)
+
+    def test_prune(
+        self,
+        rt: Runtime,
+        launch: Launch,
+        create: Launch,
+        tmp_path: Path,
+        unique_name: Callable[[str], str],
+        session_labels: dict[str, str],
+    ) -> None:
+        need(rt, Capability.BUILD, Capability.IMAGE_STORE, Capability.VOLUMES, Capability.CONTROL)
+        mark = {**session_labels, "runtimes.test.prune": unique_name("prune")}
+        # In use, so kept: a running container, the volume it mounts, the image it runs.
+        kept_volume = rt.create_volume(unique_name("kept"), labels=mark).name
+        gone_volume = rt.create_volume(unique_name("gone"), labels=mark).name
+        context = write_busybox_context(tmp_path / "ctx", f"FROM scratch\nCOPY busybox {BB}\n")
+        tag = f"runtimes-test/{mark['runtimes.test.prune']}"
+        used_image = rt.build(context, tag=f"{tag}:used", labels={**mark, "which": "used"})
+        unused_image = rt.build(context, tag=f"{tag}:unused", labels={**mark, "which": "unused"})
+        running = launch(["sleep", "1000"], labels=mark, volumes=[f"{kept_volume}:/v"])
+        running_image = launch([BB, "sleep", "1000"], labels=mark, image=f"{tag}:used")
+        exited = launch(["true"], labels=mark)
+        rt.wait(exited, timeout=60)
+        created = create(["true"], labels=mark)
+        unmarked = launch(["true"])  # not carrying the mark: never a candidate
+        rt.wait(unmarked, timeout=60)
+        try:
+            report = rt.prune(labels={"runtimes.test.prune": mark["runtimes.test.prune"]})
+            assert set(report.containers) == {exited.id, created.id}
+            assert report.volumes == (gone_volume,)
+            assert report.images == (unused_image.id,)
+            assert {c.id for c in rt.ps(all=True, labels=mark)} == {running.id, running_image.id}
+            assert rt.inspect(unmarked).id == unmarked.id
+            assert {v.name for v in rt.volumes(labels=mark)} == {kept_volume}
+            assert {i.id for i in rt.images(labels=mark)} == {used_image.id}
+            assert rt.prune(labels=mark) == runtimes.PruneReport()
+        finally:
+            for c in (running, running_image):
+                rt.remove(c, force=True)
+            for volume in (kept_volume, gone_volume):
+                with contextlib.suppress(runtimes.VolumeNotFound):
+                    rt.remove_volume(volume, force=True)
+            for image in (used_image, unused_image):
+                with contextlib.suppress(runtimes.ImageNotFound):
+                    rt.remove_image(image.id, force=True)
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -978,7 +1467,23 @@ def empty_auth_file(directory: Path) -> Path:
 
 class RegistryContract(_Base):
     """Pull, push, tag and credentials against real registries on loopback
-    (:mod:`runtimes.testing.registry`); nothing is pulled from elsewhere."""
+    (:mod:`runtimes.testing.registry`); nothing is pulled from elsewhere.
+
+    The registries are those the engine reaches (``engine_registry``): on
+    127.0.0.1, or on this machine's address towards a remote engine.
+    """
+
+    @pytest.fixture
+    def local_registry(self, engine_registry: Callable[[str], Any]) -> Any:
+        return engine_registry("plain")
+
+    @pytest.fixture
+    def local_registry_auth(self, engine_registry: Callable[[str], Any]) -> Any:
+        return engine_registry("auth")
+
+    @pytest.fixture
+    def local_registry_tls(self, engine_registry: Callable[[str], Any]) -> Any:
+        return engine_registry("tls")
 
     requires = frozenset({Capability.IMAGE_STORE})
 
@@ -1207,7 +1712,7 @@ class ReadinessContract(_Base):
                 "-c",
                 "sleep 1; touch /tmp/up; echo server is up; exec httpd -f -p 8080 -h /www",
             ],
-            ports=["127.0.0.1::8080"],
+            ports=[published_text(rt, 8080)],
         )
         ready = rt.wait_for(c, log=r"server is \w+", timeout=60)
         assert ready.state is ContainerState.RUNNING
@@ -1215,12 +1720,14 @@ class ReadinessContract(_Base):
         assert rt.wait_for(c, exec=["test", "-e", "/tmp/up"], timeout=60).id == c.id
         rt.wait_for(c, port=8080, timeout=60)
         rt.wait_for(c, port=8080, http="/index.html", timeout=60)
-        assert http_get(c.port(8080).host_port).strip() == "hello from runtimes"
+        assert http_get(c.port(8080)).strip() == "hello from runtimes"
         # All at once, too.
         rt.wait_for(c, log="up", port=8080, http="/index.html", exec="true", timeout=60)
 
     def test_wait_for_times_out_with_the_last_log_lines(self, rt: Runtime, launch: Launch) -> None:
-        c = launch(["sh", "-c", "echo still booting; exec sleep 1000"], ports=["127.0.0.1::8080"])
+        c = launch(
+            ["sh", "-c", "echo still booting; exec sleep 1000"], ports=[published_text(rt, 8080)]
+        )
         wait_for_output(rt, c, "still booting")
         for condition in (
             {"log": "never printed"},
@@ -1248,7 +1755,7 @@ class ReadinessContract(_Base):
         assert not isinstance(info.value, runtimes.Timeout)
 
     def test_wait_for_refuses_bad_conditions(self, rt: Runtime, launch: Launch) -> None:
-        c = launch(["sleep", "1000"], ports=["127.0.0.1::8080"])
+        c = launch(["sleep", "1000"], ports=[published_text(rt, 8080)])
         cases: list[dict[str, Any]] = [
             {},
             {"port": 9999},
@@ -1353,7 +1860,7 @@ def stack_leftovers(rt: Runtime, name: str) -> list[str]:
 class StacksContract(_Base):
     requires = frozenset({Capability.NETWORKS})
 
-    def _web_stack(self, name: str, test_image: str, **app: Any) -> runtimes.Stack:
+    def _web_stack(self, rt: Runtime, name: str, test_image: str, **app: Any) -> runtimes.Stack:
         return runtimes.Stack(
             name,
             services={
@@ -1377,7 +1884,7 @@ class StacksContract(_Base):
                         "wget -q -O /www/from-db.txt http://db/db.txt && echo app up "
                         "&& exec httpd -f -p 8080 -h /www",
                     ],
-                    ports=["127.0.0.1::8080"],
+                    ports=[published_text(rt, 8080)],
                     depends_on={"db": "healthy"},
                     ready={"log": "app up", "port": 8080, "http": "/from-db.txt"},
                     **app,
@@ -1389,9 +1896,9 @@ class StacksContract(_Base):
         self, rt: Runtime, test_image: str, unique_name: Any, session_labels: dict[str, str]
     ) -> None:
         name = unique_name("stk")
-        with rt.up(self._web_stack(name, test_image), labels=session_labels) as s:
+        with rt.up(self._web_stack(rt, name, test_image), labels=session_labels) as s:
             assert set(s) == {"db", "app"}
-            assert http_get(s["app"].port(8080).host_port, "/from-db.txt").strip() == "db-data"
+            assert http_get(s["app"].port(8080), "/from-db.txt").strip() == "db-data"
             assert s.exec("app", ["cat", "/www/from-db.txt"]).stdout == b"db-data\n"
             assert "app up" in texts(s.logs()["app"])
             assert rt.inspect(s["db"]).health == "healthy" or (
@@ -1524,6 +2031,8 @@ class RuntimeContract(
     LogsContract,
     LifecycleContract,
     ExecContract,
+    CopyContract,
+    ControlContract,
     ErrorsContract,
     VolumesContract,
     NetworksContract,

@@ -300,3 +300,78 @@ def test_registry_verbs(
         assert "--password-stdin" in password_arg.stderr
     finally:
         cli("rmi", ref)
+
+
+# -- the rest of the lifecycle: files, control, stats, top, prune ---------------------------
+
+
+def test_lifecycle_verbs(
+    cli: Cli,
+    container_runtime: Runtime,
+    test_image: str,
+    tmp_path: Path,
+    session_labels: dict[str, str],
+    unique_name: Callable[[str], str],
+) -> None:
+    name = unique_name("clilife")
+    mark = f"runtimes.test.cli={name}"
+    started = cli("run", "-d", "--name", name, *session_label(session_labels), "-l", mark,
+                  test_image, "sleep", "1000")  # fmt: skip
+    assert started.returncode == 0, started.stderr
+
+    def with_stdin(*args: str, data: bytes) -> subprocess.CompletedProcess[bytes]:
+        argv = [sys.executable, "-m", "runtimes.cli", "--runtime", container_runtime.name]
+        return subprocess.run([*argv, *args], input=data, capture_output=True, timeout=120)
+
+    # cp: a file both ways, stdin into a file, a file to stdout, a tree.
+    (tmp_path / "in.txt").write_text("from host\n")
+    assert cli("cp", str(tmp_path / "in.txt"), f"{name}:/tmp/in.txt").returncode == 0
+    assert cli("cp", f"{name}:/tmp/in.txt", str(tmp_path / "out.txt")).returncode == 0
+    assert (tmp_path / "out.txt").read_text() == "from host\n"
+    assert with_stdin("cp", "-", f"{name}:/tmp/piped", data=b"\x00piped\n").returncode == 0
+    assert with_stdin("cp", f"{name}:/tmp/piped", "-", data=b"").stdout == b"\x00piped\n"
+    assert cli("cp", f"{name}:/www", str(tmp_path / "www")).returncode == 0
+    assert (tmp_path / "www" / "index.html").read_text() == "hello from runtimes\n"
+    missing = cli("cp", f"{name}:/no/such/file", str(tmp_path / "x"))
+    assert missing.returncode == 125
+    assert "not found" in missing.stderr
+    assert cli("cp", str(tmp_path / "in.txt"), str(tmp_path / "x")).returncode == 125
+
+    # exec -i: stdin to the command; its exit code is ours.
+    piped = with_stdin("exec", "-i", name, "sh", "-c", "wc -l; exit 5", data=b"a\nb\nc\n")
+    assert (piped.returncode, piped.stdout.split()) == (5, [b"3"])
+
+    # pause, unpause, restart
+    assert cli("pause", name).stdout.strip() == name
+    assert json.loads(cli("inspect", name).stdout)["state"] == "paused"
+    assert cli("unpause", name).returncode == 0
+    before = json.loads(cli("inspect", name).stdout)
+    assert cli("restart", "-t", "1", name).returncode == 0
+    after = json.loads(cli("inspect", name).stdout)
+    assert (after["id"], after["state"]) == (before["id"], "running")
+    assert after["started_at"] != before["started_at"]
+
+    # stats and top
+    stats = json.loads(cli("--format", "json", "stats", "--no-stream", name).stdout)
+    assert [s["container"] for s in stats] == [name]
+    assert stats[0]["memory_usage"] > 0
+    table = cli("stats", "--no-stream", name).stdout.splitlines()
+    assert table[0].split()[:3] == ["CONTAINER", "CPU", "%"]
+    processes = json.loads(cli("--format", "json", "top", name).stdout)
+    assert [p["command"] for p in processes] == ["sleep 1000"]
+    assert cli("top", name).stdout.splitlines()[0].split() == ["PID", "USER", "COMMAND"]
+
+    # prune: only with a label filter (or --force); what runs stays.
+    unfiltered = cli("prune")
+    assert unfiltered.returncode == 125
+    assert "--filter" in unfiltered.stderr
+    done = unique_name("cliprune")
+    assert cli("run", "-d", "--name", done, *session_label(session_labels), "-l", mark,
+               test_image, "true").returncode == 0  # fmt: skip
+    assert cli("wait", done).returncode == 0
+    pruned = cli("prune", "--containers", "--filter", f"label={mark}")
+    assert pruned.returncode == 0, pruned.stderr
+    removed = [line.split() for line in pruned.stdout.splitlines()]
+    assert [kind for kind, _ in removed] == ["container"]
+    assert json.loads(cli("--format", "json", "ps", "-a", "--filter", f"name={done}").stdout) == []
+    assert cli("rm", "-f", name).returncode == 0

@@ -216,8 +216,8 @@ def test_a_taken_port_is_retried_on_another(
         ports = [taken.getsockname()[1]]
         real_free_port = registry_module._free_port
 
-        def first_taken() -> int:
-            return ports.pop() if ports else real_free_port()
+        def first_taken(host_ip: str = "127.0.0.1") -> int:
+            return ports.pop() if ports else real_free_port(host_ip)
 
         monkeypatch.setattr(registry_module, "_free_port", first_taken)
         with LocalRegistry(prefix=unique_prefix()) as registry:
