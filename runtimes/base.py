@@ -1088,18 +1088,25 @@ class Runtime(abc.ABC):
         """
         checked = _specs.check_labels(labels)
         report: dict[str, list[str]] = {"containers": [], "images": [], "volumes": []}
-        if _specs.check_flag(containers, "containers"):
+        # Every argument checked before anything is removed; a runtime
+        # without volumes or an image store (a cluster) has none to prune.
+        containers = _specs.check_flag(containers, "containers")
+        volumes = _specs.check_flag(volumes, "volumes")
+        images = _specs.check_flag(images, "images")
+        volumes = volumes and Capability.VOLUMES in self.capabilities
+        images = images and Capability.IMAGE_STORE in self.capabilities
+        if containers:
             for c in self._ps(PsSpec(all=True, labels=checked)):
                 if c.state in _PRUNABLE:
                     with contextlib.suppress(NotFound, CommandFailed, NameConflict):
                         self._remove(c.id, force=False)
                         report["containers"].append(c.id)
-        if _specs.check_flag(volumes, "volumes"):
+        if volumes:
             for volume in self._volumes(checked):
                 with contextlib.suppress(NotFound, CommandFailed, NameConflict):
                     self._remove_volume(volume.name, force=False)
                     report["volumes"].append(volume.name)
-        if _specs.check_flag(images, "images"):
+        if images:
             candidates = self._images(checked)
             used = _images_in_use(self._ps(PsSpec(all=True))) if candidates else set()
             for image in candidates:

@@ -184,7 +184,9 @@ class Capability(enum.StrEnum):
     EXEC_IO = "exec-io"
     #: ``copy_to`` and ``copy_from``.
     COPY = "copy"
-    #: ``create`` and ``start``, ``restart``, ``pause``, ``unpause``, ``rename``.
+    #: ``create``, and ``start`` of a created container.
+    CREATE = "create"
+    #: ``restart``, ``pause``, ``unpause``, ``rename``.
     CONTROL = "control"
     #: ``stats`` and ``top``.
     STATS = "stats"
@@ -203,6 +205,7 @@ ENGINE_CAPABILITIES = frozenset(
         Capability.AUTO_REMOVE,
         Capability.EXEC_IO,
         Capability.COPY,
+        Capability.CREATE,
         Capability.CONTROL,
         Capability.STATS,
     }

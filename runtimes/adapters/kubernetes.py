@@ -86,6 +86,8 @@ PORTS_ANNOTATION = "runtimes/ports"
 KEEP_FINALIZER = "runtimes/keep-status"
 #: The name of the pod's one container.
 CONTAINER = "main"
+#: Holds a created pod unscheduled until ``start`` removes it.
+START_GATE = "runtimes/start"
 #: Seconds to wait for the API server's first answer, whatever the per-call timeout.
 CONNECT_TIMEOUT = 5.0
 #: containerd's CRI splits a line into records of this size; the API sends
@@ -531,6 +533,7 @@ class KubernetesRuntime(Runtime):
     # after the exit), nanosecond stamps; runc creates a missing workdir.
     capabilities = frozenset(
         {
+            Capability.CREATE,
             Capability.PRECISE_LOG_TIMESTAMPS,
             Capability.LOSSLESS_LOGS,
             Capability.KEEPS_UNTERMINATED_LAST_LINE,
@@ -560,10 +563,7 @@ class KubernetesRuntime(Runtime):
         ),
         Capability.EXEC_IO: "not mapped yet (the exec subresource has stdin and tty channels)",
         Capability.COPY: "not mapped yet (kubectl cp does it with tar through exec)",
-        Capability.CONTROL: (
-            "a pod cannot be paused, renamed or restarted in place; create/start are not "
-            "mapped yet (a scheduling gate would hold a created pod)"
-        ),
+        Capability.CONTROL: "a pod cannot be paused, renamed or restarted in place",
         Capability.STATS: "not mapped yet (the kubelet's summary API has the figures)",
         Capability.NETWORK_ALIASES: "pods have no network aliases",
         Capability.NETWORK_CONNECT: "a pod's network is fixed when it starts",
@@ -931,8 +931,35 @@ class KubernetesRuntime(Runtime):
             pod = current
 
     def _run(self, spec: RunSpec) -> str:
+        return self._launch(spec, start=True)
+
+    def _create(self, spec: RunSpec) -> str:
+        return self._launch(spec, start=False)
+
+    def _start(self, ref: str) -> None:
+        pod = self._resolve(ref, "start")
+        if START_GATE not in [g.get("name") for g in pod["spec"].get("schedulingGates") or ()]:
+            return  # started already: nothing happens, as on an engine
+        # Gates may only be taken away; with them all gone the pod is scheduled.
+        remove = [{"op": "remove", "path": "/spec/schedulingGates"}]
+        with self._api("start", "container", ref):
+            pod = self._json(
+                self._core.patch_namespaced_pod(
+                    pod["metadata"]["name"],
+                    self.namespace,
+                    remove,
+                    _content_type="application/json-patch+json",
+                    _preload_content=False,
+                    _request_timeout=self._timeout(),
+                )
+            )
+        # A start that fails keeps the container, to inspect, as on an engine.
+        self._await_start(pod, _main_container(pod).get("image") or "", operation="start")
+
+    def _launch(self, spec: RunSpec, *, start: bool) -> str:
+        verb = "run" if start else "create"
         if spec.remove:
-            self._require(Capability.AUTO_REMOVE, "run(remove=True)")
+            self._require(Capability.AUTO_REMOVE, f"{verb}(remove=True)")
         if spec.network == "none":
             raise Unsupported("kubernetes: a pod always has a network; network='none' is not")
         for mapping in spec.ports:
@@ -974,7 +1001,9 @@ class KubernetesRuntime(Runtime):
                     )
                 )
             manifest = pod_manifest(spec, pull_policy=pull, ports=[b for _, b in listeners])
-            with self._api("run", "container", spec.name):
+            if not start:
+                manifest["spec"]["schedulingGates"] = [{"name": START_GATE}]
+            with self._api(verb, "container", spec.name):
                 created = self._json(
                     self._core.create_namespaced_pod(
                         self.namespace,
@@ -991,7 +1020,8 @@ class KubernetesRuntime(Runtime):
         cid = container_id(created["metadata"]["uid"])
         self._ids[cid] = name
         try:
-            self._await_start(created, spec.image)
+            if start:
+                self._await_start(created, spec.image)
         except BaseException:
             for sock, _ in listeners:
                 sock.close()
@@ -1012,7 +1042,7 @@ class KubernetesRuntime(Runtime):
             forward.start()
         return cid
 
-    def _await_start(self, pod: dict[str, Any], image: str) -> None:
+    def _await_start(self, pod: dict[str, Any], image: str, operation: str = "run") -> None:
         """Until the container runs or has run; a typed error when it cannot."""
         failure: list[tuple[str, str]] = []
 
@@ -1024,7 +1054,7 @@ class KubernetesRuntime(Runtime):
                 return True
             return state in (ContainerState.RUNNING, ContainerState.EXITED)
 
-        found = self._watch(pod, started, self.default_timeout, "run")
+        found = self._watch(pod, started, self.default_timeout, operation)
         if found is None:
             raise Timeout(
                 f"kubernetes: pod {pod['metadata']['name']} did not start within "
@@ -1042,7 +1072,7 @@ class KubernetesRuntime(Runtime):
             raise CommandFailed(
                 f"the container could not start: {reason}: {message}",
                 runtime=self.name,
-                operation="run",
+                operation=operation,
             )
 
     def _websocket_url(self, name: str, subresource: str, query: list[tuple[str, str]]) -> str:
@@ -1304,13 +1334,6 @@ class KubernetesRuntime(Runtime):
 
     def _copy_from(self, ref: str, path: str, target: str) -> None:
         self._unmapped(ref, Capability.COPY, "copy_from")
-
-    def _create(self, spec: RunSpec) -> str:
-        self._require(Capability.CONTROL, "create")
-        raise AssertionError("unreachable")
-
-    def _start(self, ref: str) -> None:
-        self._unmapped(ref, Capability.CONTROL, "start")
 
     def _restart(self, ref: str, *, timeout: float) -> None:
         self._unmapped(ref, Capability.CONTROL, "restart")

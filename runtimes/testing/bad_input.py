@@ -1297,6 +1297,10 @@ def case_capabilities(case: Case) -> set[Capability]:
         needed.add(_VERB_NEEDS[verb])
     if case.expected in _ERROR_NEEDS:
         needed.add(_ERROR_NEEDS[case.expected])
+    if verb in ("copy_to", "copy_from") and "running" in case.needs:
+        needed.add(Capability.COPY)  # paths are checked in the container
+    if verb == "create" and case.expected is ImageNotFound:
+        needed.add(Capability.IMAGE_STORE)  # looked up in the store before the start
     return needed
 
 

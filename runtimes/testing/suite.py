@@ -896,7 +896,7 @@ class ControlContract(_Base):
     def test_create_then_start(
         self, rt: Runtime, create: Launch, unique_name: Callable[[str], str]
     ) -> None:
-        need(rt, Capability.CONTROL)
+        need(rt, Capability.CREATE)
         name = unique_name("created")
         c = create(
             ["httpd", "-f", "-p", "8080", "-h", "/www"],
@@ -918,14 +918,14 @@ class ControlContract(_Base):
         assert rt.inspect(c).started_at == started.started_at
 
     def test_start_failure_keeps_the_container(self, rt: Runtime, create: Launch) -> None:
-        need(rt, Capability.CONTROL)
+        need(rt, Capability.CREATE)
         c = create(["/runtimes-no-such-binary"])
         with pytest.raises(runtimes.CommandFailed):
             rt.start(c)
         assert rt.inspect(c).state is not ContainerState.RUNNING
 
     def test_created_with_remove_goes_after_its_run(self, rt: Runtime, create: Launch) -> None:
-        need(rt, Capability.CONTROL)
+        need(rt, Capability.CREATE, Capability.AUTO_REMOVE)
         c = create(["sh", "-c", "sleep 0.5"], remove=True)
         assert rt.inspect(c).state is ContainerState.CREATED
         rt.start(c)
@@ -1043,7 +1043,7 @@ class ControlContract(_Base):
         unique_name: Callable[[str], str],
         session_labels: dict[str, str],
     ) -> None:
-        need(rt, Capability.BUILD, Capability.IMAGE_STORE, Capability.VOLUMES, Capability.CONTROL)
+        need(rt, Capability.BUILD, Capability.IMAGE_STORE, Capability.VOLUMES, Capability.CREATE)
         mark = {**session_labels, "runtimes.test.prune": unique_name("prune")}
         # In use, so kept: a running container, the volume it mounts, the image it runs.
         kept_volume = rt.create_volume(unique_name("kept"), labels=mark).name
