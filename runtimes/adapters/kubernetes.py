@@ -165,19 +165,73 @@ def split_labels(labels: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def _security_context(user: str | None) -> dict[str, Any] | None:
-    if user is None:
-        return None
-    uid, _, gid = user.partition(":")
-    if not uid.isdigit() or (gid and not gid.isdigit()):
-        raise InvalidSpec(
-            f"kubernetes: user {user!r}: a pod runs as a numeric uid[:gid] (runAsUser), "
-            "not a user name"
-        )
-    context: dict[str, Any] = {"runAsUser": int(uid)}
-    if gid:
-        context["runAsGroup"] = int(gid)
-    return context
+#: Seconds between SIGTERM and SIGKILL when ``run`` gives no ``stop_timeout``:
+#: the engines' 10, not the pod default of 30, so ``stop()`` waits alike.
+DEFAULT_STOP_TIMEOUT = 10
+#: ``run(restart_policy=)`` as a pod's restartPolicy.  The others
+#: (``on-failure[:N]``, ``unless-stopped``) need Capability.RESTART_POLICIES:
+#: OnFailure has no count, and a stopped pod is deleted, never kept to restart.
+RESTART_POLICIES = {"no": "Never", "always": "Always"}
+_POD_RESTART = {"Never": "no", "Always": "always", "OnFailure": "on-failure"}
+_TMPFS_SIZE = re.compile(r"size=([0-9]+)([kmg]?)", re.I)
+
+
+def _security_context(spec: RunSpec) -> dict[str, Any] | None:
+    """runAsUser/runAsGroup, and the run options a container's securityContext holds."""
+    context: dict[str, Any] = {}
+    if spec.user is not None:
+        uid, _, gid = spec.user.partition(":")
+        if not uid.isdigit() or (gid and not gid.isdigit()):
+            raise InvalidSpec(
+                f"kubernetes: user {spec.user!r}: a pod runs as a numeric uid[:gid] "
+                "(runAsUser), not a user name"
+            )
+        context["runAsUser"] = int(uid)
+        if gid:
+            context["runAsGroup"] = int(gid)
+    if spec.read_only:
+        context["readOnlyRootFilesystem"] = True
+    if spec.privileged:
+        context["privileged"] = True
+    capabilities = {
+        key: list(names) for key, names in (("add", spec.cap_add), ("drop", spec.cap_drop)) if names
+    }
+    if capabilities:
+        context["capabilities"] = capabilities
+    return context or None
+
+
+def _resources(spec: RunSpec) -> dict[str, Any] | None:
+    """memory and cpus as limits (the requests default to them)."""
+    limits: dict[str, str] = {}
+    if spec.memory is not None:
+        limits["memory"] = str(spec.memory)
+    if spec.cpus is not None:
+        limits["cpu"] = f"{round(spec.cpus * 1000)}m"
+    return {"limits": limits} if limits else None
+
+
+def _tmpfs_size(path: str, options: str) -> str | None:
+    """The emptyDir sizeLimit of a tmpfs mount (the kubelet mounts the tmpfs
+    with it as ``size=``); only ``size=`` maps, checked in base.run."""
+    size = None
+    for option in filter(None, options.split(",")):
+        match = _TMPFS_SIZE.fullmatch(option)
+        if match is None:
+            raise Unsupported(
+                f"kubernetes: tmpfs {path}: option {option!r} has no emptyDir field",
+                capability=Capability.TMPFS_OPTIONS,
+            )
+        number, unit = match.groups()
+        size = str(int(number) * {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}[unit.lower()])
+    return size
+
+
+def _memory_volume(name: str, size: str | None) -> dict[str, Any]:
+    empty_dir: dict[str, Any] = {"medium": "Memory"}
+    if size is not None:
+        empty_dir["sizeLimit"] = size
+    return {"name": name, "emptyDir": empty_dir}
 
 
 def pod_manifest(
@@ -202,9 +256,12 @@ def pod_manifest(
         container["env"] = [{"name": k, "value": v} for k, v in spec.env.items()]
     if spec.workdir is not None:
         container["workingDir"] = spec.workdir
-    security = _security_context(spec.user)
+    security = _security_context(spec)
     if security is not None:
         container["securityContext"] = security
+    resources = _resources(spec)
+    if resources is not None:
+        container["resources"] = resources
     if spec.ports:
         container["ports"] = [
             {"containerPort": p.container_port, "protocol": p.protocol.upper()}
@@ -220,6 +277,13 @@ def pod_manifest(
         name = f"bind-{index}"
         volumes.append({"name": name, "hostPath": {"path": mount.source}})
         mounts.append({"name": name, "mountPath": mount.target, "readOnly": mount.read_only})
+    # tmpfs and /dev/shm: memory-backed emptyDirs.
+    for index, (path, options) in enumerate(sorted(spec.tmpfs.items())):
+        volumes.append(_memory_volume(f"tmpfs-{index}", _tmpfs_size(path, options)))
+        mounts.append({"name": f"tmpfs-{index}", "mountPath": path})
+    if spec.shm_size is not None:
+        volumes.append(_memory_volume("shm", str(spec.shm_size)))
+        mounts.append({"name": "shm", "mountPath": "/dev/shm"})
     if mounts:
         container["volumeMounts"] = mounts
     annotations = {LABELS_ANNOTATION: json.dumps(dict(spec.labels), sort_keys=True)}
@@ -236,8 +300,32 @@ def pod_manifest(
         metadata["name"] = spec.name
     else:
         metadata["generateName"] = "runtimes-"
+    if spec.init or spec.ulimits or spec.stop_signal is not None or spec.platform is not None:
+        # base.run refuses these by capability first; a direct caller gets the same.
+        raise Unsupported(
+            "kubernetes: a pod spec has no init, ulimits, stop signal or platform",
+            capability=(
+                Capability.INIT
+                if spec.init
+                else Capability.ULIMITS
+                if spec.ulimits
+                else Capability.STOP_SIGNAL
+                if spec.stop_signal is not None
+                else Capability.PLATFORM
+            ),
+        )
+    policy = spec.restart_policy or "no"
+    if policy not in RESTART_POLICIES:
+        raise Unsupported(
+            f"kubernetes: restart_policy={policy!r}: a pod has Never, Always and "
+            "OnFailure (without a count)",
+            capability=Capability.RESTART_POLICIES,
+        )
     pod_spec: dict[str, Any] = {
-        "restartPolicy": "Never",
+        "restartPolicy": RESTART_POLICIES[policy],
+        "terminationGracePeriodSeconds": (
+            spec.stop_timeout if spec.stop_timeout is not None else DEFAULT_STOP_TIMEOUT
+        ),
         "containers": [container],
         # No token in the container unless asked: a test container needs no API access.
         "automountServiceAccountToken": False,
@@ -249,6 +337,15 @@ def pod_manifest(
         pod_spec["hostname"] = spec.hostname
     if spec.network == "host":
         pod_spec["hostNetwork"] = True
+    if spec.dns:
+        # Only the servers given, as an engine's --dns writes them.
+        pod_spec["dnsPolicy"] = "None"
+        pod_spec["dnsConfig"] = {"nameservers": list(spec.dns)}
+    if spec.extra_hosts:
+        by_ip: dict[str, list[str]] = {}
+        for host, ip in spec.extra_hosts.items():
+            by_ip.setdefault(ip, []).append(host)
+        pod_spec["hostAliases"] = [{"ip": ip, "hostnames": names} for ip, names in by_ip.items()]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": pod_spec}
 
 
@@ -282,6 +379,9 @@ def pod_state(pod: Mapping[str, Any]) -> tuple[ContainerState, int | None]:
     if "running" in state:
         return ContainerState.RUNNING, None
     phase = (pod.get("status") or {}).get("phase")
+    if phase == "Running" and _main_status(pod).get("lastState", {}).get("terminated"):
+        # restartPolicy Always: exited, waiting out the kubelet's back-off.
+        return ContainerState.RESTARTING, None
     if phase in ("Succeeded", "Failed"):
         return ContainerState.EXITED, None
     if phase == "Pending" or "waiting" in state:
@@ -330,6 +430,7 @@ def pod_labels(pod: Mapping[str, Any]) -> dict[str, str]:
 def container_from_pod(pod: Mapping[str, Any], *, runtime: str = "kubernetes") -> Container:
     """One pod, as the API server sends it, as a :class:`Container`."""
     metadata = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
     main = _main_container(pod)
     status = _main_status(pod)
     state, exit_code = pod_state(pod)
@@ -348,9 +449,19 @@ def container_from_pod(pod: Mapping[str, Any], *, runtime: str = "kubernetes") -
         finished_at=_normalize.timestamp(finished),
         ports=_ports(metadata.get("annotations") or {}),
         labels=pod_labels(pod),
+        restart_policy=_POD_RESTART.get(str(spec.get("restartPolicy") or "Always")),
+        restart_count=int(status.get("restartCount") or 0),
+        # The kubelet sends SIGTERM (a stop signal per container is alpha in v1.34).
+        stop_signal="SIGTERM",
+        stop_timeout=_grace(spec),
         runtime=runtime,
         raw=pod,
     )
+
+
+def _grace(spec: Mapping[str, Any]) -> int | None:
+    grace = spec.get("terminationGracePeriodSeconds")
+    return int(grace) if isinstance(grace, int) else None
 
 
 def log_lines(chunks: Iterator[bytes], *, timestamps: bool) -> Iterator[LogLine]:
@@ -571,6 +682,26 @@ class KubernetesRuntime(Runtime):
         Capability.SCHEDULES_HEALTHCHECKS: (
             "the healthcheck is not made a probe; the library runs it by exec"
         ),
+        Capability.EXEC_STDIN: "not mapped yet (the exec subresource has a stdin channel)",
+        Capability.RESTART_POLICIES: (
+            "a pod restarts Never, Always or OnFailure without a count, and stop() deletes "
+            "it, so on-failure:N and unless-stopped have no equivalent; 'no' and 'always' map"
+        ),
+        Capability.INIT: (
+            "a pod spec has no init; shareProcessNamespace makes the pause container PID 1, "
+            "which reaps but forwards no signal"
+        ),
+        Capability.ULIMITS: "a pod spec has no rlimits; the node's container runtime sets them",
+        Capability.STOP_SIGNAL: (
+            "the kubelet sends SIGTERM (lifecycle.stopSignal is alpha in v1.34, off by default)"
+        ),
+        Capability.TMPFS_OPTIONS: (
+            "a tmpfs is a memory-backed emptyDir: only size= maps (sizeLimit)"
+        ),
+        Capability.PLATFORM: (
+            "the platform is checked on the image's record in a local store, which a "
+            "cluster does not expose; the node runs the image for its own platform"
+        ),
     }
     # "bridge", every engine's default network, is the cluster's pod network here.
     builtin_networks = frozenset({"bridge", "host", "none"})
@@ -744,6 +875,7 @@ class KubernetesRuntime(Runtime):
         platform = str(version.get("platform") or "/")
         os_name, _, arch = platform.partition("/")
         return RuntimeInfo(
+            cpus=self._node_cpus(),
             name=self.name,
             version=str(version.get("gitVersion") or ""),
             api_version="v1",
@@ -754,6 +886,27 @@ class KubernetesRuntime(Runtime):
             capabilities=self.capabilities,
             raw={"version": version, "namespace": self.namespace},
         )
+
+    def _node_cpus(self) -> int | None:
+        """The most CPUs a node can give one pod (its allocatable), so that
+        ``run(cpus=)`` above it is InvalidSpec, as on an engine, instead of a
+        pod the scheduler never places; ``None`` for a user who may not list
+        nodes."""
+        try:
+            with self._api("info"):
+                nodes = self._json(
+                    self._core.list_node(_preload_content=False, _request_timeout=self._timeout())
+                )
+        except RuntimesError:
+            return None
+        counts = []
+        for node in nodes.get("items") or ():
+            cpu = str(((node.get("status") or {}).get("allocatable") or {}).get("cpu") or "")
+            if cpu.isdigit():
+                counts.append(int(cpu))
+            elif cpu.endswith("m") and cpu[:-1].isdigit():
+                counts.append(int(cpu[:-1]) // 1000)
+        return max(counts) if counts else None
 
     # -- what a cluster has no verb for -------------------------------------------------
 
@@ -1052,7 +1205,11 @@ class KubernetesRuntime(Runtime):
             if reason in _IMAGE_ERRORS or reason in _START_ERRORS:
                 failure.append((reason, message))
                 return True
-            return state in (ContainerState.RUNNING, ContainerState.EXITED)
+            return state in (
+                ContainerState.RUNNING,
+                ContainerState.EXITED,
+                ContainerState.RESTARTING,
+            )
 
         found = self._watch(pod, started, self.default_timeout, operation)
         if found is None:
@@ -1186,8 +1343,10 @@ class KubernetesRuntime(Runtime):
 
     def _stop(self, ref: str, *, timeout: float) -> None:
         pod = self._resolve(ref, "stop")
-        if pod_state(pod)[0] is ContainerState.EXITED:
-            return
+        if pod_state(pod)[0] is ContainerState.EXITED and pod["spec"].get("restartPolicy") != (
+            "Always"
+        ):
+            return  # an Always pod between two runs is deleted like a running one
         # The kubelet sends SIGTERM, then SIGKILL after the grace period (at
         # least 2 s, its floor); the finalizer keeps the record to inspect.
         grace = max(1, math.ceil(timeout))

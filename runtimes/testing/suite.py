@@ -1111,6 +1111,19 @@ def output_of(rt: Runtime, launch: Launch, script: str, **options: Any) -> list[
     return texts(list(rt.logs(c)))
 
 
+def refused_without(rt: Runtime, capability: Capability, call: Callable[[], object]) -> None:
+    """Where ``rt`` lacks ``capability``: ``call`` must raise
+    :class:`~runtimes.Unsupported` naming it (before anything is created,
+    which the session cleanup would otherwise find), then the test is
+    skipped, counted by capability.  Where it has it, nothing happens."""
+    if capability in rt.capabilities:
+        return
+    with pytest.raises(runtimes.Unsupported) as info:
+        call()
+    assert info.value.capability is capability
+    need(rt, capability)
+
+
 def host_lacks_capabilities() -> list[str]:
     """Capabilities of this kernel missing from this process's bounding set
     (the machine is itself a restricted container): what no engine here can grant."""
@@ -1200,6 +1213,12 @@ class RunOptionsContract(_Base):
         assert servers == ["10.0.0.53", "10.0.0.54"]
 
     def test_read_only_tmpfs_and_shm(self, rt: Runtime, launch: Launch) -> None:
+        if Capability.TMPFS_OPTIONS not in rt.capabilities:
+            # Only size= maps (a pod's memory-backed emptyDir): the rest is refused.
+            with pytest.raises(runtimes.Unsupported) as info:
+                launch(["true"], tmpfs={"/scratch": "size=1m,mode=777"})
+            assert info.value.capability is Capability.TMPFS_OPTIONS
+        scratch = "size=1m,mode=777" if Capability.TMPFS_OPTIONS in rt.capabilities else "size=1m"
         lines = output_of(
             rt,
             launch,
@@ -1207,12 +1226,13 @@ class RunOptionsContract(_Base):
             "echo x > /runopts-f 2>/dev/null || echo root-read-only; "
             "echo x > /run2/f && echo run2-writable",
             read_only=True,
-            tmpfs={"/scratch": "size=1m,mode=777", "/run2": ""},
+            tmpfs={"/scratch": scratch, "/run2": ""},
             shm_size="8m",
         )
         assert "ro" in mount_options(lines, "/")
         assert "size=1024k" in mount_options(lines, "/scratch")
-        assert "mode=777" in mount_options(lines, "/scratch")
+        if Capability.TMPFS_OPTIONS in rt.capabilities:
+            assert "mode=777" in mount_options(lines, "/scratch")
         mount_options(lines, "/run2")
         assert "size=8192k" in mount_options(lines, "/dev/shm")
         assert {"scratch-writable", "root-read-only", "run2-writable"} <= set(lines)
@@ -1227,12 +1247,14 @@ class RunOptionsContract(_Base):
         # service's defaults to pass them back (docs/differences.md).
         script = "ulimit -Sn; ulimit -Hn; ulimit -Sc; ulimit -Hc; ulimit -Su"
         limits = {"nofile": "512:1024", "core": 0, "nproc": "1024:1024"}
+        refused_without(rt, Capability.ULIMITS, lambda: launch(["true"], ulimits=limits))
         assert output_of(rt, launch, script, ulimits=limits) == ["512", "1024", "0", "0", "1024"]
         only = {"nofile": (256, 256), "nproc": (1024, 1024)}
         assert output_of(rt, launch, "ulimit -Sn; ulimit -Hn", ulimits=only) == ["256", "256"]
 
     def test_init_is_pid_1(self, rt: Runtime, launch: Launch) -> None:
         script = "tr '\\0' ' ' < /proc/1/cmdline; echo; echo $$"
+        refused_without(rt, Capability.INIT, lambda: launch(["true"], init=True))
         first, own_pid = output_of(rt, launch, script, init=True)
         assert os.path.basename(first.split()[0]) in INIT_BINARIES, first
         assert own_pid != "1"
@@ -1280,6 +1302,14 @@ class RunOptionsContract(_Base):
     def test_stop_signal_and_timeout(self, rt: Runtime, launch: Launch) -> None:
         plain = rt.inspect(launch(["true"]))
         assert (plain.stop_signal, plain.stop_timeout) == ("SIGTERM", 10)
+        # stop() without a timeout waits the container's own: sleep as PID 1
+        # ignores SIGTERM, so it is killed after 1 s rather than 10.
+        sleeper = launch(["sleep", "1000"], stop_timeout=1)
+        started = time.monotonic()
+        rt.stop(sleeper)
+        assert time.monotonic() - started < 8
+        assert rt.wait(sleeper, timeout=30) == 137
+        refused_without(rt, Capability.STOP_SIGNAL, lambda: launch(["true"], stop_signal="USR1"))
         c = launch(
             [
                 "sh",
@@ -1294,17 +1324,11 @@ class RunOptionsContract(_Base):
         rt.stop(c, timeout=30)
         assert rt.wait(c, timeout=30) == 0
         assert "got USR1" in texts(list(rt.logs(c)))
-        # stop() without a timeout waits the container's own: sleep as PID 1
-        # ignores SIGTERM, so it is killed after 1 s rather than 10.
-        sleeper = launch(["sleep", "1000"], stop_timeout=1)
-        started = time.monotonic()
-        rt.stop(sleeper)
-        assert time.monotonic() - started < 8
-        assert rt.wait(sleeper, timeout=30) == 137
 
     def test_platform(self, rt: Runtime, launch: Launch, test_image: str) -> None:
         info = rt.info()
         own = f"{info.os or 'linux'}/{info.arch or 'amd64'}"
+        refused_without(rt, Capability.PLATFORM, lambda: launch(["true"], platform=own))
         c = launch(["true"], platform=own)
         assert rt.wait(c, timeout=60) == 0
         other = "linux/arm64" if own != "linux/arm64" else "linux/amd64"
@@ -1314,17 +1338,21 @@ class RunOptionsContract(_Base):
     def test_create_takes_the_options(
         self, rt: Runtime, test_image: str, session_labels: dict[str, str]
     ) -> None:
+        need(rt, Capability.CREATE)
+        # SIGUSR1 where a stop signal can be set; SIGTERM, the default, elsewhere.
+        signal = 10 if Capability.STOP_SIGNAL in rt.capabilities else None
         c = rt.create(
             test_image,
             ["sh", "-c", f"{CGROUP_LIMITS}; exec sleep 1000"],
             labels=session_labels,
             memory=32 * 1024 * 1024,
             restart_policy="always",
-            stop_signal=10,
+            stop_signal=signal,
         )
         try:
             assert c.state is ContainerState.CREATED
-            assert (c.restart_policy, c.stop_signal) == ("always", "SIGUSR1")
+            expected = "SIGUSR1" if signal else "SIGTERM"
+            assert (c.restart_policy, c.stop_signal) == ("always", expected)
             rt.start(c)
             lines = texts(wait_for_output(rt, c, "00"))  # the quota line, "N 100000"
             assert int(lines[0]) == 32 * 1024 * 1024

@@ -4,6 +4,7 @@ options and errors without a cluster."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import socket
 import threading
@@ -366,3 +367,195 @@ def test_cluster_verbs_are_declared_not_faked(tmp_path: Path, refused_port: int)
         with pytest.raises(runtimes.Unsupported) as info:
             rt.create_volume("v")
         assert info.value.capability is Capability.VOLUMES
+
+
+# -- run options: each one maps onto the pod spec or is refused by capability ---------------
+
+#: Every keyword of ``_runopts.run_options`` but ``remove`` (AUTO_REMOVE, above):
+#: a value, and the pod spec it becomes (container fields under ``"container"``).
+MAPPED_RUN_OPTIONS: dict[str, tuple[Any, Callable[[dict[str, Any], dict[str, Any]], Any]]] = {
+    "memory": ("64m", lambda pod, c: c["resources"]["limits"]["memory"] == str(64 * 2**20)),
+    "cpus": (0.5, lambda pod, c: c["resources"]["limits"]["cpu"] == "500m"),
+    "restart_policy": ("always", lambda pod, c: pod["restartPolicy"] == "Always"),
+    "read_only": (True, lambda pod, c: c["securityContext"]["readOnlyRootFilesystem"] is True),
+    "cap_add": (
+        ["net_admin"],
+        lambda pod, c: c["securityContext"]["capabilities"]["add"] == ["NET_ADMIN"],
+    ),
+    "cap_drop": ("ALL", lambda pod, c: c["securityContext"]["capabilities"]["drop"] == ["ALL"]),
+    "privileged": (True, lambda pod, c: c["securityContext"]["privileged"] is True),
+    "tmpfs": (
+        {"/scratch": "size=1m"},
+        lambda pod, c: (
+            {"name": "tmpfs-0", "mountPath": "/scratch"} in c["volumeMounts"]
+            and {"name": "tmpfs-0", "emptyDir": {"medium": "Memory", "sizeLimit": str(2**20)}}
+            in pod["volumes"]
+        ),
+    ),
+    "shm_size": (
+        "8m",
+        lambda pod, c: (
+            {"name": "shm", "mountPath": "/dev/shm"} in c["volumeMounts"]
+            and {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": str(8 * 2**20)}}
+            in pod["volumes"]
+        ),
+    ),
+    "dns": (
+        ["10.0.0.53"],
+        lambda pod, c: (
+            pod["dnsPolicy"] == "None" and pod["dnsConfig"] == {"nameservers": ["10.0.0.53"]}
+        ),
+    ),
+    "extra_hosts": (
+        {"db": "10.1.2.3", "cache": "10.1.2.3", "v6": "fd00::7"},
+        lambda pod, c: (
+            pod["hostAliases"]
+            == [
+                {"ip": "10.1.2.3", "hostnames": ["db", "cache"]},
+                {"ip": "fd00::7", "hostnames": ["v6"]},
+            ]
+        ),
+    ),
+    "stop_timeout": (3, lambda pod, c: pod["terminationGracePeriodSeconds"] == 3),
+}
+#: The run options a pod spec has no field for, and the capability named
+#: by the refusal (main's engines all declare it).
+REFUSED_RUN_OPTIONS: dict[str, tuple[Any, Capability]] = {
+    "init": (True, Capability.INIT),
+    "ulimits": ({"nofile": 1024}, Capability.ULIMITS),
+    "stop_signal": ("SIGUSR1", Capability.STOP_SIGNAL),
+    "platform": ("linux/amd64", Capability.PLATFORM),
+}
+#: Values of mapped options that still cannot map.
+REFUSED_VALUES: list[tuple[str, Any, Capability]] = [
+    ("restart_policy", "on-failure", Capability.RESTART_POLICIES),
+    ("restart_policy", "on-failure:3", Capability.RESTART_POLICIES),
+    ("restart_policy", "unless-stopped", Capability.RESTART_POLICIES),
+    ("tmpfs", {"/scratch": "size=1m,mode=1777"}, Capability.TMPFS_OPTIONS),
+    ("tmpfs", {"/scratch": "noexec"}, Capability.TMPFS_OPTIONS),
+]
+
+
+def _run_spec(**options: Any) -> RunSpec:
+    from runtimes import _runopts
+
+    names = inspect.signature(_runopts.run_options).parameters
+    given = {name: None for name in names if name != "remove"}
+    given.update(init=False, read_only=False, privileged=False, remove=False)
+    given.update(options)
+    return RunSpec("img:1", **_runopts.run_options(**given))
+
+
+def test_every_run_option_is_mapped_or_refused() -> None:
+    from runtimes import _runopts
+
+    names = set(inspect.signature(_runopts.run_options).parameters) - {"remove"}
+    assert names == set(MAPPED_RUN_OPTIONS) | set(REFUSED_RUN_OPTIONS)
+    assert not set(MAPPED_RUN_OPTIONS) & set(REFUSED_RUN_OPTIONS)
+    for capability in {c for _, c in REFUSED_RUN_OPTIONS.values()}:
+        assert capability not in kube.KubernetesRuntime.capabilities
+        assert capability in kube.KubernetesRuntime.unsupported_reasons
+        for engine in ("docker", "podman", "nerdctl"):
+            assert capability in runtimes.registry.adapter_class(engine).capabilities
+
+
+@pytest.mark.parametrize("option", sorted(MAPPED_RUN_OPTIONS))
+def test_run_option_maps_onto_the_pod_spec(option: str) -> None:
+    value, check = MAPPED_RUN_OPTIONS[option]
+    manifest = kube.pod_manifest(_run_spec(**{option: value}))
+    pod_spec = manifest["spec"]
+    assert check(pod_spec, pod_spec["containers"][0]), pod_spec
+
+
+def test_run_option_defaults_on_the_pod_spec() -> None:
+    pod_spec = kube.pod_manifest(_run_spec())["spec"]
+    # The engines' "no" and 10 s, not the pod defaults (Always, 30 s).
+    assert pod_spec["restartPolicy"] == "Never"
+    assert pod_spec["terminationGracePeriodSeconds"] == 10
+    for key in ("dnsPolicy", "hostAliases", "volumes"):
+        assert key not in pod_spec
+    assert "resources" not in pod_spec["containers"][0]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "capability"),
+    [(name, value, cap) for name, (value, cap) in sorted(REFUSED_RUN_OPTIONS.items())]
+    + REFUSED_VALUES,
+)
+def test_run_option_is_refused_before_anything_is_created(
+    tmp_path: Path, refused_port: int, option: str, value: Any, capability: Capability
+) -> None:
+    # The API server is down: a refusal that came after a call would be
+    # RuntimeUnavailable instead.
+    config = write_kubeconfig(tmp_path / "config", f"http://127.0.0.1:{refused_port}")
+    with runtimes.connect("kubernetes", kubeconfig=str(config), timeout=3) as rt:
+        for verb in (rt.run, rt.create):
+            with pytest.raises(runtimes.Unsupported) as info:
+                verb("img:1", ["true"], **{option: value})
+            assert info.value.capability is capability
+    with pytest.raises(runtimes.Unsupported) as direct:
+        kube.pod_manifest(_run_spec(**{option: value}))
+    assert direct.value.capability is capability
+
+
+def test_restart_policy_and_stop_fields_read_back() -> None:
+    manifest = kube.pod_manifest(_run_spec(restart_policy="always", stop_timeout=4))
+    manifest["metadata"]["uid"] = "0123"
+    found = kube.container_from_pod(manifest)
+    assert (found.restart_policy, found.stop_signal, found.stop_timeout) == ("always", "SIGTERM", 4)
+    plain = kube.pod_manifest(_run_spec())
+    assert kube.container_from_pod(plain).restart_policy == "no"
+
+
+def test_a_restarting_pod_is_restarting() -> None:
+    pod_ = {
+        "spec": {"restartPolicy": "Always", "containers": [{"name": "main"}]},
+        "status": {
+            "phase": "Running",
+            "containerStatuses": [
+                {
+                    "name": "main",
+                    "restartCount": 2,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                    "lastState": {"terminated": {"exitCode": 0}},
+                }
+            ],
+        },
+    }
+    found = kube.container_from_pod(pod_)
+    assert found.state is ContainerState.RESTARTING
+    assert found.restart_count == 2
+
+
+# -- verbs main added that a pod cannot do: declared by capability, refused typed -----------
+
+UNMAPPED_VERBS: dict[str, tuple[Capability, Callable[[Any, str, Path], object]]] = {
+    "pause": (Capability.CONTROL, lambda rt, ref, tmp: rt.pause(ref)),
+    "unpause": (Capability.CONTROL, lambda rt, ref, tmp: rt.unpause(ref)),
+    "rename": (Capability.CONTROL, lambda rt, ref, tmp: rt.rename(ref, "other")),
+    "restart": (Capability.CONTROL, lambda rt, ref, tmp: rt.restart(ref)),
+    "stats": (Capability.STATS, lambda rt, ref, tmp: rt.stats(ref)),
+    "top": (Capability.STATS, lambda rt, ref, tmp: rt.top(ref)),
+    "copy_to": (Capability.COPY, lambda rt, ref, tmp: rt.copy_to(ref, tmp, "/tmp")),
+    "copy_from": (Capability.COPY, lambda rt, ref, tmp: rt.copy_from(ref, "/etc", tmp)),
+    "exec_stream": (Capability.EXEC_IO, lambda rt, ref, tmp: rt.exec(ref, ["true"], stream=True)),
+    "exec_detach": (Capability.EXEC_IO, lambda rt, ref, tmp: rt.exec(ref, ["true"], detach=True)),
+    "exec_stdin": (Capability.EXEC_STDIN, lambda rt, ref, tmp: rt.exec(ref, ["cat"], stdin=b"x")),
+}
+
+
+def test_unmapped_verbs_are_declared() -> None:
+    for capability, _ in UNMAPPED_VERBS.values():
+        assert capability not in kube.KubernetesRuntime.capabilities
+        assert capability in kube.KubernetesRuntime.unsupported_reasons
+
+
+@pytest.mark.parametrize("verb", sorted(UNMAPPED_VERBS))
+def test_unmapped_verbs_are_refused_typed(verb: str, tmp_path: Path) -> None:
+    capability, call = UNMAPPED_VERBS[verb]
+    rt = kube.KubernetesRuntime.__new__(kube.KubernetesRuntime)
+    # The pod is found (a missing one is ContainerNotFound, as everywhere).
+    rt._resolve = lambda ref, operation: {"metadata": {"name": ref, "uid": "0"}}  # type: ignore[method-assign]
+    with pytest.raises(runtimes.Unsupported) as info:
+        call(rt, "pod-1", tmp_path)
+    assert info.value.capability is capability
