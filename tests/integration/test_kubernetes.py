@@ -12,6 +12,7 @@ RBAC rights).  Without them these tests skip, unless ``kubernetes`` is in
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -24,8 +25,11 @@ import pytest
 
 import runtimes
 import runtimes.registry
+from runtimes.models import Capability
 from runtimes.testing import required_runtimes
 
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOCS_BLOCK = re.compile(r"<!-- run: kubernetes.py -->\n```python\n(?P<code>.*?)```", re.S)
 LABELS = {"runtimes.test-session": f"kube-errors-{uuid.uuid4().hex[:8]}"}
 
 
@@ -110,3 +114,29 @@ def test_unreachable_api_server_fails_when_required(tmp_path: Path) -> None:
         assert time.monotonic() - started < 120
         if required:
             assert "required by RUNTIMES_REQUIRE" in done.stdout
+
+
+def test_docs_page_example(
+    container_runtime: runtimes.Runtime, test_image: str, tmp_path: Path
+) -> None:
+    """docs/kubernetes.md's example, as a reader runs it, on the test
+    cluster with the suite's image (loaded onto the node) for ``demo:1``."""
+    if Capability.IMAGE_STORE in container_runtime.capabilities:
+        pytest.skip("the page's example runs on a cluster (--runtime kubernetes)")
+    code = DOCS_BLOCK.search((DOCS / "kubernetes.md").read_text())
+    assert code is not None, "docs/kubernetes.md lost its example"
+    script = tmp_path / "kubernetes_example.py"
+    script.write_text(code["code"].replace("demo:1", test_image))
+    before = {c.id for c in container_runtime.ps(all=True)}
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert done.stdout.splitlines() == ["running always", "200"]
+    left = [c.name for c in container_runtime.ps(all=True) if c.id not in before]
+    assert left == [], f"the example left pods behind: {left}"
