@@ -26,7 +26,7 @@ whatever survived.  ``--quick`` is a smoke run: N = 10, 5 MB of logs, 4
 threads, 1 repeat.
 
 ``--runtimes kubernetes`` (not in the default list) measures pods on the
-cluster ``KUBECONFIG`` names, with ``kubectl`` on PATH and
+cluster ``KUBECONFIG`` names, with ``RUNTIMES_KUBECTL`` (else ``kubectl``) and
 ``RUNTIMES_TEST_IMAGE_LOADER`` set as for the contract suite: ``ps`` next
 to ``kubectl get pods -o json``, ``inspect`` next to ``kubectl get pod``,
 run-to-exit next to ``kubectl run --rm -i --restart=Never``; a cluster has
@@ -326,7 +326,9 @@ def cli_prefix(name: str, rt: runtimes.Runtime) -> list[str]:
     """The runtime's own CLI on the adapter's engine: for nerdctl, the same
     binary, containerd socket and namespace as the adapter's."""
     if name == "kubernetes":
-        return ["kubectl", "--namespace", str(getattr(rt, "namespace", "default"))]
+        # The test cluster's kubectl (kube-cluster.sh env), else the one on PATH.
+        kubectl = os.environ.get("RUNTIMES_KUBECTL", "kubectl")
+        return [kubectl, "--namespace", str(getattr(rt, "namespace", "default"))]
     if name != "nerdctl":
         return [name]
     return [
