@@ -7,69 +7,113 @@
 
 Adapters are imported only when a runtime is asked for, so importing this
 package imports no container SDK; :class:`Runtime` and the selection
-functions load on first use (``import runtimes`` costs little more than
-``import attrs``).
+functions, models and errors load on first use (``import runtimes`` alone
+costs far less than ``import attrs``).
 """
 
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-from runtimes.errors import (
-    AuthenticationFailed,
-    BuildFailed,
-    CommandFailed,
-    ContainerExited,
-    ContainerNotFound,
-    Forbidden,
-    ImageNotFound,
-    InvalidSpec,
-    NameConflict,
-    NetworkInUse,
-    NetworkNotFound,
-    NotFound,
-    PathNotFound,
-    RegistryUnavailable,
-    RuntimesError,
-    RuntimeUnavailable,
-    Timeout,
-    UnknownRuntime,
-    Unsupported,
-    VolumeNotFound,
-    WaitTimeout,
-)
-from runtimes.models import (
-    Capability,
-    Container,
-    ContainerState,
-    ExecResult,
-    FrozenDict,
-    Healthcheck,
-    Image,
-    LogLine,
-    Mount,
-    MountType,
-    Network,
-    NetworkAttachment,
-    PortBinding,
-    PortMapping,
-    Process,
-    Progress,
-    PruneReport,
-    RegistryAuth,
-    RuntimeInfo,
-    Stats,
-    Volume,
-)
-
 if _TYPE_CHECKING:
     from runtimes.base import Runtime
+    from runtimes.errors import (
+        AuthenticationFailed,
+        BuildFailed,
+        CommandFailed,
+        ContainerExited,
+        ContainerNotFound,
+        Forbidden,
+        ImageNotFound,
+        InvalidSpec,
+        NameConflict,
+        NetworkInUse,
+        NetworkNotFound,
+        NotFound,
+        PathNotFound,
+        RegistryUnavailable,
+        RuntimesError,
+        RuntimeUnavailable,
+        Timeout,
+        UnknownRuntime,
+        Unsupported,
+        VolumeNotFound,
+        WaitTimeout,
+    )
+    from runtimes.models import (
+        Capability,
+        Container,
+        ContainerState,
+        ExecResult,
+        FrozenDict,
+        Healthcheck,
+        Image,
+        LogLine,
+        Mount,
+        MountType,
+        Network,
+        NetworkAttachment,
+        PortBinding,
+        PortMapping,
+        Process,
+        Progress,
+        PruneReport,
+        RegistryAuth,
+        RuntimeInfo,
+        Stats,
+        Volume,
+    )
     from runtimes.registry import available, connect, known, register_adapter, select
     from runtimes.stacks import Service, Stack, StackFailed
     from runtimes.streams import ExecStream
 
-# Loaded on first access (PEP 562): the interface module pulls in validation,
-# logging and the log-frame reader, the registry reads config files.
+# Everything loads on first access (PEP 562), so that a library or pytest
+# plugin that imports runtimes without using it pays almost nothing: the
+# models and errors cost about as much again as attrs (each attrs class
+# compiles its methods), the interface pulls in validation, logging and the
+# log-frame reader, the registry reads config files.
 _LAZY = {
+    "AuthenticationFailed": "runtimes.errors",
+    "BuildFailed": "runtimes.errors",
+    "CommandFailed": "runtimes.errors",
+    "ContainerExited": "runtimes.errors",
+    "ContainerNotFound": "runtimes.errors",
+    "Forbidden": "runtimes.errors",
+    "ImageNotFound": "runtimes.errors",
+    "InvalidSpec": "runtimes.errors",
+    "NameConflict": "runtimes.errors",
+    "NetworkInUse": "runtimes.errors",
+    "NetworkNotFound": "runtimes.errors",
+    "NotFound": "runtimes.errors",
+    "PathNotFound": "runtimes.errors",
+    "RegistryUnavailable": "runtimes.errors",
+    "RuntimesError": "runtimes.errors",
+    "RuntimeUnavailable": "runtimes.errors",
+    "Timeout": "runtimes.errors",
+    "UnknownRuntime": "runtimes.errors",
+    "Unsupported": "runtimes.errors",
+    "VolumeNotFound": "runtimes.errors",
+    "WaitTimeout": "runtimes.errors",
+    "Capability": "runtimes.models",
+    "Container": "runtimes.models",
+    "ContainerState": "runtimes.models",
+    "ExecResult": "runtimes.models",
+    "FrozenDict": "runtimes.models",
+    "Healthcheck": "runtimes.models",
+    "Image": "runtimes.models",
+    "LogLine": "runtimes.models",
+    "Mount": "runtimes.models",
+    "MountType": "runtimes.models",
+    "Network": "runtimes.models",
+    "NetworkAttachment": "runtimes.models",
+    "PortBinding": "runtimes.models",
+    "PortMapping": "runtimes.models",
+    "Process": "runtimes.models",
+    "Progress": "runtimes.models",
+    "PruneReport": "runtimes.models",
+    "RegistryAuth": "runtimes.models",
+    "RuntimeInfo": "runtimes.models",
+    "Stats": "runtimes.models",
+    "Volume": "runtimes.models",
     "ExecStream": "runtimes.streams",
     "Runtime": "runtimes.base",
     "available": "runtimes.registry",
@@ -81,14 +125,19 @@ _LAZY = {
     "Stack": "runtimes.stacks",
     "StackFailed": "runtimes.stacks",
 }
+# Submodules that used to come with the package import stay reachable as
+# attributes.
+_SUBMODULES = frozenset({"errors", "models"})
 
 
 def __getattr__(name: str) -> _Any:
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f"runtimes.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'runtimes' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

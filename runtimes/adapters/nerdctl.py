@@ -50,6 +50,7 @@ from runtimes.models import (
     ENGINE_CAPABILITIES,
     Capability,
     Container,
+    ContainerState,
     ExecResult,
     Image,
     LogLine,
@@ -91,6 +92,21 @@ KEEPS_LAST_LINE_SINCE = (2, 3, 4)
 #: containerd 1.6, cgroup v1) prints 0.00% or thousands of percent for a
 #: busy container, 2.2.2 (on containerd 2.4) what Docker prints.
 STATS_CPU_SINCE = (2, 2, 0)
+#: The first nerdctl whose ``stats`` of a container that is not running
+#: returns (zeros); 2.0.3 spins on it forever (fixed by nerdctl bcdb5eb).
+STATS_OF_STOPPED_SINCE = (2, 0, 5)
+#: What nerdctl 2.2.2 prints for a container that is not running.
+STOPPED_STATS_ROW: Mapping[str, str] = {
+    "CPUPerc": "0.00%",
+    "MemUsage": "0B / 0B",
+    "MemPerc": "0.00%",
+    "NetIO": "0B / 0B",
+    "BlockIO": "0B / 0B",
+    "PIDs": "0",
+}
+# How long an older nerdctl's stats may take before its container's state
+# is checked again: a sample takes about a second.
+_STATS_RECHECK = 20.0
 # `exec -i` of 2.0.3 (on containerd 1.6) never ends the command's input:
 # `cat` waited forever. 2.2.2 is right; the first release with it is not
 # known here, so the gate is the oldest release tested to have it.
@@ -738,15 +754,30 @@ class NerdctlRuntime(Runtime):
         )
 
     def _stats(self, ref: str) -> Stats:
-        done = self._verb("stats", "--no-stream", "--format", "{{json .}}", ref=ref)
+        cpu = Capability.STATS_CPU in self.capabilities
+        args = ("stats", "--no-stream", "--format", "{{json .}}")
+        if self.nerdctl_version is None or self.nerdctl_version < STATS_OF_STOPPED_SINCE:
+            # Such a nerdctl never returns for a container that is not running:
+            # ask the state first, and again if it stopped during the sample.
+            if not self._running(ref):
+                return stats_record(STOPPED_STATS_ROW, self._host_memory, cpu=cpu)
+            try:
+                done = self._verb(*args, ref=ref, timeout=_STATS_RECHECK)
+            except Timeout:
+                if self._running(ref):
+                    raise
+                return stats_record(STOPPED_STATS_ROW, self._host_memory, cpu=cpu)
+        else:
+            done = self._verb(*args, ref=ref)
         rows = list(_cli.parse_json_stream(done.stdout))
         if not rows:
             raise CommandFailed(
                 "nerdctl printed no statistics", runtime=self.name, operation="stats"
             )
-        return stats_record(
-            rows[0], self._host_memory, cpu=Capability.STATS_CPU in self.capabilities
-        )
+        return stats_record(rows[0], self._host_memory, cpu=cpu)
+
+    def _running(self, ref: str) -> bool:
+        return self._inspect(ref).state is ContainerState.RUNNING
 
     @functools.cached_property
     def _host_memory(self) -> int | None:
