@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import TextIO
 
 import runtimes
-from runtimes.errors import NotFound, RuntimesError
+from runtimes import _sweep
+from runtimes.errors import RuntimesError
 from runtimes.testing.images import find_static_busybox
 
 __all__ = ["DEMO_LABEL", "DOCKERFILE", "run_demo"]
@@ -226,17 +227,11 @@ def _summary(c: runtimes.Container) -> str:
 
 
 def _remove_labelled(rt: runtimes.Runtime, labels: Mapping[str, str]) -> list[str]:
-    """Remove containers, then images, carrying ``labels``; say what was removed."""
-    removed = []
-    for container in rt.ps(all=True, labels=labels):
-        with contextlib.suppress(NotFound):
-            rt.remove(container, force=True)
-        removed.append(f"container {container.name}")
-    for image in rt.images(labels=labels):
-        with contextlib.suppress(NotFound):
-            rt.remove_image(image.id, force=True)
-        removed.append(f"image {image.id[:19]}…")
-    return removed
+    """Remove everything carrying ``labels``; say what was removed."""
+    return [
+        f"image {ref[:19]}…" if kind == "image" else f"{kind} {ref}"
+        for kind, ref in _sweep.remove_labelled(rt, labels)
+    ]
 
 
 def _report(err: TextIO, message: str) -> None:

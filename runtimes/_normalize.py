@@ -7,6 +7,7 @@ adapter picks the function that fits the shape it received.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -75,6 +76,10 @@ def timestamp(value: Any) -> datetime | None:
     """
     if value is None or value == "":
         return None
+    if isinstance(value, str):
+        fast = utc_rfc3339(value)
+        if fast is not None:
+            return fast
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if value <= 0:
             return None
@@ -98,6 +103,34 @@ def timestamp(value: Any) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     parsed = parsed.astimezone(UTC)
+    return None if parsed.year <= _ZERO_YEAR else parsed
+
+
+def utc_rfc3339(text: str) -> datetime | None:
+    """The form every log line's timestamp takes (``...T20:08:56.127213296Z``),
+    parsed without the general path's regular expressions: a log of millions
+    of lines parses one per line.  ``None`` for any other form."""
+    if len(text) < 20 or text[10] != "T" or text[-1] != "Z":
+        return None
+    if len(text) == 20:
+        fraction = ""
+    elif text[19] == "." and text[20:-1].isdigit():
+        fraction = text[20:-1]
+    else:
+        return None
+    second = _utc_second(text[:19])
+    if second is None:
+        return None
+    return second.replace(microsecond=int((fraction + "00000")[:6])) if fraction else second
+
+
+@functools.lru_cache(maxsize=256)
+def _utc_second(text: str) -> datetime | None:
+    """``2026-11-28T20:08:56`` as UTC: lines come many to a second."""
+    try:
+        parsed = datetime.fromisoformat(text).replace(tzinfo=UTC)
+    except ValueError:
+        return None
     return None if parsed.year <= _ZERO_YEAR else parsed
 
 

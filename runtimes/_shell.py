@@ -260,17 +260,30 @@ class Shell:
             os.close(terminal[1])  # the child holds it; ours would keep it open
         if on_start is not None:
             on_start(proc)
-        lines: queue.Queue[tuple[Literal["stdout", "stderr"], bytes | None]] = queue.Queue()
+        # Each item is every whole line one read of a pipe gave: a queue
+        # operation per line cost more than the line on a large log.
+        lines: queue.Queue[tuple[Literal["stdout", "stderr"], list[bytes] | None]] = queue.Queue()
         feeder = None
         if stdin is not None and proc.stdin is not None:
             feeder = threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True)
             feeder.start()
 
         def pump(name: Literal["stdout", "stderr"], pipe: object) -> None:
-            assert hasattr(pipe, "readline")
+            assert hasattr(pipe, "read1")
+            partial: list[bytes] = []  # a line not ended yet, in pieces (no quadratic join)
             try:
-                for line in iter(pipe.readline, b""):
-                    lines.put((name, line))
+                # read1: what is there now (at least a byte), never waiting
+                # for a full buffer, so a line is passed on as soon as it ends.
+                while chunk := pipe.read1(1 << 16):
+                    if b"\n" not in chunk:
+                        partial.append(chunk)
+                        continue
+                    whole = (b"".join(partial) + chunk if partial else chunk).split(b"\n")
+                    rest = whole.pop()
+                    partial = [rest] if rest else []
+                    lines.put((name, [line + b"\n" for line in whole]))
+                if partial:
+                    lines.put((name, [b"".join(partial)]))
             except (OSError, ValueError):  # the pipe closed under us: the caller stopped
                 pass
             finally:
@@ -286,15 +299,16 @@ class Shell:
             open_pipes = 2
             while open_pipes:
                 try:
-                    name, line = lines.get(timeout=idle_timeout)
+                    name, batch = lines.get(timeout=idle_timeout)
                 except queue.Empty:
                     raise Timeout(
                         f"{self.runtime} {operation} printed nothing for {idle_timeout:g} s: "
                         f"{shlex.join(redact_argv(argv))}"
                     ) from None
-                if line is None:
+                if batch is None:
                     open_pipes -= 1
-                else:
+                    continue
+                for line in batch:
                     yield name, line
             try:
                 code = proc.wait(timeout=self.timeout)

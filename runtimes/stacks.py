@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from runtimes import _specs
+from runtimes import _specs, _sweep
 from runtimes.errors import InvalidSpec, NotFound, RuntimesError, Unsupported
 from runtimes.models import (
     Capability,
@@ -381,21 +381,4 @@ def _teardown(
 def down(runtime: Runtime, name: str) -> list[str]:
     """See :meth:`runtimes.Runtime.down`."""
     label = {STACK_LABEL: _specs.check_name(name)}
-    removed: list[str] = []
-    for container in runtime.ps(all=True, labels=label):
-        with contextlib.suppress(NotFound):
-            runtime.remove(container, force=True)
-            removed.append(f"container {container.name}")
-    for volume in runtime.volumes(labels=label):
-        with contextlib.suppress(NotFound):
-            runtime.remove_volume(volume.name, force=True)
-            removed.append(f"volume {volume.name}")
-    for network in runtime.networks(labels=label):
-        with contextlib.suppress(NotFound):
-            runtime.remove_network(network.name)
-            removed.append(f"network {network.name}")
-    for image in runtime.images(labels=label):
-        with contextlib.suppress(NotFound):
-            runtime.remove_image(image.id, force=True)
-            removed.append(f"image {image.id}")
-    return removed
+    return [f"{kind} {ref}" for kind, ref in _sweep.remove_labelled(runtime, label)]

@@ -603,9 +603,10 @@ class DockerRuntime(Runtime):
             "stdout": int(spec.stdout),
             "stderr": int(spec.stderr),
             "follow": int(spec.follow),
-            # Always on: each frame's timestamp is stripped, so a record split
-            # mid-line never leaves one inside the rejoined line.
-            "timestamps": 1,
+            # A follow notes each record's time to read what its end missed
+            # (FollowMark); each frame's timestamp is cut off again, so a
+            # record split mid-line never leaves one inside the joined line.
+            "timestamps": int(spec.timestamps or spec.follow),
             "tail": "all" if spec.tail is None else str(spec.tail),
         }
         if spec.since is not None:
@@ -634,12 +635,14 @@ class DockerRuntime(Runtime):
         mark = _logs.FollowMark()
 
         def frames() -> Iterator[tuple[_logs.Stream, bytes]]:
+            if not spec.follow:
+                yield from _logs.read_frames(response.raw.read, chunk=_logs.READ_CHUNK)
+                response.close()
+                return
             for stream, payload in _logs.read_frames(response.raw.read):
                 mark.see(stream, payload.partition(b" ")[0])
                 yield stream, payload
             response.close()
-            if not spec.follow:
-                return
             # dockerd 20.10 can end a follow at the container's exit before
             # the last line without a newline is written: read the rest.
             rest = {**params, "follow": 0}
@@ -661,7 +664,9 @@ class DockerRuntime(Runtime):
         try:
             with self._api("logs", "container", spec.container):
                 yield from _logs.join_frames(
-                    frames(), timestamps=spec.timestamps, framed_timestamps=True
+                    frames(),
+                    timestamps=spec.timestamps,
+                    framed_timestamps=bool(params["timestamps"]),
                 )
         finally:
             response.close()

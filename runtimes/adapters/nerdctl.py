@@ -1027,7 +1027,10 @@ def ordered_lines(
     wanted = _wanted(spec)
     for stream, data in _logs.in_time_order(items, window=window):
         if stream in wanted:
-            ts, payload = _logs.split_timestamp(data)
+            if spec.timestamps:
+                ts, payload = _logs.split_timestamp(data)
+            else:
+                ts, payload = None, _logs.cut_timestamp(data)
             yield from joiner.feed(stream, payload, ts)
     yield from joiner.flush()
 

@@ -666,7 +666,7 @@ class PodmanRuntime(Runtime):
             )
             return _logs.Closing(self._log_lines(frames, spec, framed=True), stop.set, stop.set)
         response = self._log_response(spec, since=spec.since, tail=spec.tail, timestamps=None)
-        frames = _logs.read_frames(response.raw.read)
+        frames = _logs.read_frames(response.raw.read, chunk=_logs.READ_CHUNK)
         return _logs.Closing(
             self._log_lines(frames, spec, framed=spec.timestamps),
             response.close,

@@ -65,9 +65,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import runtimes
+from runtimes import _sweep
 from runtimes.base import Runtime
 from runtimes.errors import (
-    NetworkInUse,
     NotFound,
     RuntimesError,
     RuntimeUnavailable,
@@ -349,50 +349,13 @@ def stack(runtime: LabelledRuntime) -> Iterator[Callable[..., Any]]:
 
 def cleanup(rt: Runtime, labels: dict[str, str]) -> list[str]:
     """Remove every container, image, volume and network carrying ``labels``;
-    return what could not be removed.
+    return what could not be removed (``"container NAME"``...).
 
-    Containers are removed one at a time: a batch removal on Podman removes
-    nothing when one name is missing and still exits 0.  What cannot be
-    removed is returned, not raised, so that everything else still goes.
+    What cannot be removed is returned, not raised, so that everything else
+    still goes (:func:`runtimes._sweep.remove_labelled`).
     """
-    # What the runtime has no store of (Capability), nothing can have made.
-    has = rt.capabilities
-    images, volumes, networks = (
-        c in has for c in (Capability.IMAGE_STORE, Capability.VOLUMES, Capability.NETWORKS)
-    )
-    for container in rt.ps(all=True, labels=labels):
-        with contextlib.suppress(NotFound):
-            rt.remove(container, force=True)
-    # An image may be the parent of another labelled one (Docker's classic
-    # builder puts build labels on a cached image that already has some of
-    # them), and a parent cannot go before its child, even forced: what
-    # failed is tried again once the others are gone.
-    pending = [image.id for image in rt.images(labels=labels)] if images else []
-    for _attempt in range(3):
-        failed = []
-        for ref in pending:
-            try:
-                rt.remove_image(ref, force=True)
-            except NotFound:
-                pass
-            except RuntimesError:
-                failed.append(ref)
-        if not failed:
-            break
-        pending = failed
-    for volume in rt.volumes(labels=labels) if volumes else ():
-        with contextlib.suppress(NotFound):
-            rt.remove_volume(volume.name, force=True)
-    # Networks last: a labelled container still attached would keep one in
-    # use; an unlabelled one (not ours to remove) is reported below instead.
-    for network in rt.networks(labels=labels) if networks else ():
-        with contextlib.suppress(NotFound, NetworkInUse):
-            rt.remove_network(network.name)
-    left = [f"container {c.name}" for c in rt.ps(all=True, labels=labels)]
-    left += [f"image {i.id}" for i in rt.images(labels=labels)] if images else []
-    left += [f"volume {v.name}" for v in rt.volumes(labels=labels)] if volumes else []
-    left += [f"network {n.name}" for n in rt.networks(labels=labels)] if networks else []
-    return left
+    _sweep.remove_labelled(rt, labels)
+    return [f"{kind} {ref}" for kind, ref in _sweep.left_labelled(rt, labels)]
 
 
 @pytest.fixture(scope="session")

@@ -45,7 +45,8 @@ def test_public_surface_is_exact_and_sorted() -> None:
 def test_import_is_light() -> None:
     code = (
         "import sys, runtimes; "
-        "heavy = {'docker', 'podman', 'requests', 'urllib3'}; "
+        # attrs too: the models and errors load on first use.
+        "heavy = {'docker', 'podman', 'requests', 'urllib3', 'attr', 'attrs'}; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -48,3 +48,22 @@ def test_parent_images_go_after_their_children() -> None:
     engine = Engine()
     assert cleanup(engine, {"k": "v"}) == []  # type: ignore[arg-type]
     assert engine.images_left == []
+
+
+def test_a_network_in_use_is_reported_not_raised() -> None:
+    # Another (unlabelled) container still attached: the sweep goes on and
+    # cleanup reports the network; down reports only what it removed.
+    from runtimes import _sweep
+    from runtimes.errors import NetworkInUse
+
+    class Busy(Engine):
+        def networks(self, **kwargs: Any) -> list[Any]:
+            return [type("Network", (), {"name": "net"})()]
+
+        def remove_network(self, name: str) -> None:
+            raise NetworkInUse(name, "network net has active endpoints")
+
+    engine = Busy()
+    removed = _sweep.remove_labelled(engine, {"k": "v"})  # type: ignore[arg-type]
+    assert removed == [("image", "child"), ("image", "parent")]
+    assert cleanup(engine, {"k": "v"}) == ["network net"]  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import socket
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -201,3 +202,20 @@ def test_nerdctl_input_keeps_every_byte_of_a_peeked_file() -> None:
     while chunk := fed.read(1000):
         out += chunk
     assert bytes(out) == data
+
+
+def test_shell_stream_gives_whole_lines_however_the_pipe_cuts_them() -> None:
+    # Pieces written apart (flushed, with pauses), a line longer than a read,
+    # both pipes, and a last line without a newline.
+    code = (
+        "import sys, time\n"
+        "out = sys.stdout.buffer\n"
+        "for piece in (b'a', b'b\\nc', b'd\\n\\n', b'x' * 200000, b'\\nlast'):\n"
+        "    out.write(piece); out.flush(); time.sleep(0.01)\n"
+        "sys.stderr.buffer.write(b'e1\\ne2\\n')\n"
+    )
+    items = list(Shell("py", sys.executable).stream(["-c", code], operation="exec"))
+    out = [data for stream, data in items if stream == "stdout"]
+    assert out == [b"ab\n", b"cd\n", b"\n", b"x" * 200000 + b"\n", b"last"]
+    assert [data for stream, data in items if stream == "stderr"] == [b"e1\n", b"e2\n"]
+    assert items[-1] == ("exit", b"0")

@@ -164,3 +164,33 @@ def test_in_time_order_holds_no_more_than_its_window() -> None:
         released += 1
     assert released == 10_000
     assert held_most <= 4096 + 2 * 40  # a stream with nothing to wait for streams
+
+
+@pytest.mark.parametrize("step", [1, 3, 7, 8, 9, 100, 1 << 16])
+def test_frames_cut_from_chunks_are_the_frames_read_one_by_one(step: int) -> None:
+    payloads = [b"", b"a\n", b"x" * 70000, b"b\nc", b"2026-11-28T20:08:56.1Z d\n"]
+    wire = b"".join(frame(1 + i % 2, p) for i, p in enumerate(payloads))
+    wire += frame(1, b"cut short")[:-3]  # a stream that ends mid-frame
+
+    class Trickle(io.BytesIO):
+        def read(self, n: int | None = -1) -> bytes:
+            return super().read(min(n if n is not None and n >= 0 else step, step))
+
+    one_by_one = list(read_frames(Trickle(wire).read))
+    assert list(read_frames(Trickle(wire).read, chunk=1 << 16)) == one_by_one[:-1]
+    assert [p for _, p in one_by_one[:-1]] == payloads
+
+
+def test_a_record_of_exactly_one_line_is_that_line() -> None:
+    joiner = LineJoiner(keep_timestamps=False)
+    out = [*joiner.feed("stdout", b""), *joiner.feed("stdout", b"one\n")]
+    out += [*joiner.feed("stdout", b"two\nthr"), *joiner.feed("stdout", b"ee\n")]
+    assert [x.data for x in out] == [b"one\n", b"two\n", b"three\n"]
+
+
+def test_timestamps_cut_off_unparsed_when_not_asked_for() -> None:
+    wire = frame(1, b"2026-11-28T20:08:56.127213296Z a b\n") + frame(2, b"no-time here\n")
+    lines = list(
+        join_frames(read_frames(io.BytesIO(wire).read), timestamps=False, framed_timestamps=True)
+    )
+    assert [(x.data, x.timestamp) for x in lines] == [(b"a b\n", None), (b"no-time here\n", None)]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from runtimes import ContainerState, PortBinding
+from runtimes import ContainerState, PortBinding, _normalize
 from runtimes._normalize import (
     command_text,
     exit_code_from_status,
@@ -221,3 +221,24 @@ def test_ids_tags_commands_ports_status() -> None:
     assert command_text('"sleep 10') == ('"sleep', "10")  # truncated listing
     assert exit_code_from_status("Exited (137) 3 seconds ago") == 137
     assert exit_code_from_status("Up 3 seconds") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-28T20:08:56.127213296Z",
+        "2026-11-28T20:08:56Z",
+        "2026-11-28T20:08:56.1Z",
+        "2026-11-28T23:59:59.999999999Z",
+        "0001-01-01T00:00:00Z",
+        "2026-11-28T20:08:56.Z",
+        "2026-13-28T20:08:56.5Z",
+        "2026-11-28T20:08:56.12a4Z",
+    ],
+)
+def test_the_log_timestamp_fast_path_agrees_with_the_general_one(text: str) -> None:
+    fast = _normalize.utc_rfc3339(text)
+    assert fast is None or fast == _normalize.timestamp(text)
+    # The general path without the fast one: the same answer.
+    general = _normalize.timestamp(text.replace("Z", "+00:00"))
+    assert _normalize.timestamp(text) == general
