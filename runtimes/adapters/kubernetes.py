@@ -786,7 +786,9 @@ class KubernetesRuntime(Runtime):
             self._api_client.close()
 
     def __repr__(self) -> str:
-        return f"<KubernetesRuntime {self.host} namespace={self.namespace!r}>"
+        # getattr: a traceback may show one whose __init__ failed half-way.
+        host, namespace = getattr(self, "host", "?"), getattr(self, "namespace", "?")
+        return f"<KubernetesRuntime {host} namespace={namespace!r}>"
 
     # -- the one translation point ----------------------------------------------
 
