@@ -24,6 +24,13 @@ Everything it creates carries the label ``runtimes.bench=<run id>`` and is
 removed at the end, also on Ctrl-C or failure; a leak check then prints
 whatever survived.  ``--quick`` is a smoke run: N = 10, 5 MB of logs, 4
 threads, 1 repeat.
+
+``--runtimes kubernetes`` (not in the default list) measures pods on the
+cluster ``KUBECONFIG`` names, with ``RUNTIMES_KUBECTL`` (else ``kubectl``) and
+``RUNTIMES_TEST_IMAGE_LOADER`` set as for the contract suite: ``ps`` next
+to ``kubectl get pods -o json``, ``inspect`` next to ``kubectl get pod``,
+run-to-exit next to ``kubectl run --rm -i --restart=Never``; a cluster has
+no image store, so no logs, build, copy, registry or thread figures.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import statistics
@@ -53,11 +61,16 @@ from pathlib import Path
 from typing import Any
 
 import runtimes
+from runtimes import Capability
 from runtimes.testing.images import write_busybox_context
 
 ROOT = Path(__file__).resolve().parent.parent
 LABEL = "runtimes.bench"
 ALL_RUNTIMES = ("docker", "podman", "nerdctl")
+#: Measured only when named in --runtimes: pods on the cluster that KUBECONFIG
+#: names, beside kubectl (on PATH); the image reaches the node through
+#: RUNTIMES_TEST_IMAGE_LOADER, as in the contract suite.
+CLUSTER_RUNTIMES = ("kubernetes",)
 CLI_TIMEOUT = 600.0
 #: One log line: 99 bytes and a newline, so a byte count is a line count.
 LOG_LINE = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" + b"." * 37 + b"\n"
@@ -332,6 +345,10 @@ def _modules_after(module: str) -> int:
 def cli_prefix(name: str, rt: runtimes.Runtime) -> list[str]:
     """The runtime's own CLI on the adapter's engine: for nerdctl, the same
     binary, containerd socket and namespace as the adapter's."""
+    if name == "kubernetes":
+        # The test cluster's kubectl (kube-cluster.sh env), else the one on PATH.
+        kubectl = os.environ.get("RUNTIMES_KUBECTL", "kubectl")
+        return [kubectl, "--namespace", str(getattr(rt, "namespace", "default"))]
     if name != "nerdctl":
         return [name]
     return [
@@ -387,6 +404,7 @@ class RuntimeBench:
         self.info: dict[str, Any] = {}
         self._stop = threading.Event()
         self._pools: list[ThreadPoolExecutor] = []
+        self.builder: runtimes.Runtime | None = None  # builds the image for a cluster
 
     def phase_labels(self, phase: str) -> dict[str, str]:
         return {**self.labels, f"{LABEL}.phase": phase}
@@ -414,10 +432,19 @@ class RuntimeBench:
             "storage_driver": info.storage_driver,
             "rootless": info.rootless,
         }
-        with tempfile.TemporaryDirectory(prefix="runtimes-bench-") as tmp:
-            self.rt.build(write_busybox_context(Path(tmp)), tag=self.image, labels=self.labels)
+        has = self.rt.capabilities
+        if Capability.BUILD in has:
+            with tempfile.TemporaryDirectory(prefix="runtimes-bench-") as tmp:
+                self.rt.build(write_busybox_context(Path(tmp)), tag=self.image, labels=self.labels)
+        else:
+            self._load_image()
         self.step("ps and inspect", self.bench_ps)
         self.step("run to exit", self.bench_run)
+        # A cluster (no image store, no copy, pods per thread job) gets the
+        # two figures above; the rest compares engine paths it has none of.
+        if Capability.IMAGE_STORE not in has:
+            self.notes.append("logs, build, copy, registry and threads: engines only")
+            return
         self.step("logs", self.bench_logs)
         self.step("build", self.bench_build)
         if self.s.copy_mb:
@@ -425,6 +452,18 @@ class RuntimeBench:
         if self.s.registry_mb:
             self.step("push and pull", self.bench_registry)
         self.step("threads", self.bench_threads)
+
+    def _load_image(self) -> None:
+        """The busybox image, built by a local engine and imported into the
+        cluster's node by ``RUNTIMES_TEST_IMAGE_LOADER``, as the contract
+        suite does; the builder's copy is removed by :meth:`cleanup`."""
+        loader = os.environ.get("RUNTIMES_TEST_IMAGE_LOADER")
+        if not loader:
+            raise RuntimeError(f"{self.name}: set RUNTIMES_TEST_IMAGE_LOADER to load the image")
+        self.builder = runtimes.connect(os.environ.get("RUNTIMES_TEST_IMAGE_BUILDER", "docker"))
+        with tempfile.TemporaryDirectory(prefix="runtimes-bench-") as tmp:
+            self.builder.build(write_busybox_context(Path(tmp)), tag=self.image, labels=self.labels)
+        run_cli([*shlex.split(loader), self.image])
 
     def add(self, figure: Figure) -> Figure:
         self.figures.append(figure)
@@ -481,7 +520,7 @@ class RuntimeBench:
                 "ms",
                 False,
                 timed_ms("runtimes inspect", lambda: self.rt.inspect(one.id), self.s.repeats),
-                self._raw_inspect(one.id),
+                self._raw_inspect(one.id, one.name),
             )
         )
 
@@ -589,6 +628,16 @@ class RuntimeBench:
                         True,
                     )
                 )
+        elif self.name == "kubernetes":
+            selector = f"{self.label_flag},{LABEL}.phase=ps"
+            paths.append(
+                (
+                    "kubectl get pods -o json",
+                    lambda: json.loads(r("get", "pods", "-o", "json", "-l", selector))["items"],
+                    len,
+                    True,
+                )
+            )
         else:
 
             def ids() -> list[str]:
@@ -622,8 +671,11 @@ class RuntimeBench:
             for label, call, count, same in paths
         ]
 
-    def _raw_inspect(self, ref: str) -> list[Contender]:
+    def _raw_inspect(self, ref: str, name: str) -> list[Contender]:
         r, reps = self.raw, self.s.repeats
+        if self.name == "kubernetes":
+            get = lambda: json.loads(r("get", "pod", name, "-o", "json"))  # noqa: E731
+            return [timed_ms("kubectl get pod -o json", get, reps)]
         raw = [timed_ms(f"{self.name} CLI inspect", lambda: json.loads(r("inspect", ref)), reps)]
         if self.name == "docker":
             raw.append(
@@ -659,6 +711,28 @@ class RuntimeBench:
                 reps,
             )
         ]
+        if self.name == "kubernetes":
+            # kubectl's nearest: a pod that is waited for and deleted.
+            raw = [
+                timed_ms(
+                    "kubectl run --rm (CLI)",
+                    lambda: r(
+                        "run",
+                        f"runtimes-bench-{uuid.uuid4().hex[:8]}",
+                        "--rm",
+                        "-i",
+                        "--restart=Never",
+                        f"--image={self.image}",
+                        "--image-pull-policy=Never",
+                        f"--labels={self.label_flag},{flag}",
+                        "--quiet",
+                        "--command",
+                        "--",
+                        "true",
+                    ),
+                    reps,
+                )
+            ]
         if self.name == "docker":
             raw.append(
                 timed_ms(
@@ -1083,11 +1157,16 @@ class RuntimeBench:
         self._stop.set()
         for pool in list(self._pools):
             pool.shutdown(wait=True, cancel_futures=True)
-        return cleanup(self.rt, self.labels)
+        left = cleanup(self.rt, self.labels)
+        if self.builder is not None:
+            left += [f"{self.builder.name} {what}" for what in cleanup(self.builder, self.labels)]
+        return left
 
     def close(self) -> None:
         self.raw.close()
         self.rt.close()
+        if self.builder is not None:
+            self.builder.close()
 
 
 CLI_REGISTRY_FLAGS = {
@@ -1140,14 +1219,17 @@ rt.close()  # a private Podman service it started goes with it
 
 def cleanup(rt: runtimes.Runtime, labels: dict[str, str]) -> list[str]:
     """Like ``runtimes.testing.cleanup``, without needing pytest installed."""
+    store = runtimes.Capability.IMAGE_STORE in rt.capabilities
     for container in rt.ps(all=True, labels=labels):
         with contextlib.suppress(runtimes.NotFound):
             rt.remove(container, force=True)
-    for image in rt.images(labels=labels):
+    for image in rt.images(labels=labels) if store else ():
         with contextlib.suppress(runtimes.NotFound):
             rt.remove_image(image.id, force=True)
     left = [f"container {c.name} ({c.id[:12]})" for c in rt.ps(all=True, labels=labels)]
-    left += [f"image {i.id[:19]} {' '.join(i.tags)}" for i in rt.images(labels=labels)]
+    left += [
+        f"image {i.id[:19]} {' '.join(i.tags)}" for i in (rt.images(labels=labels) if store else ())
+    ]
     return left
 
 
@@ -1402,7 +1484,7 @@ def parse(argv: list[str] | None) -> Settings:
         return value if value is not None else (smoke if quick else full)
 
     names = [n.strip() for n in args.runtimes.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(ALL_RUNTIMES))
+    unknown = sorted(set(names) - set(ALL_RUNTIMES) - set(CLUSTER_RUNTIMES))
     if unknown:
         parser.error(f"unknown runtime(s): {', '.join(unknown)}")
     return Settings(
@@ -1506,15 +1588,20 @@ def leak_check(settings: Settings, result: dict[str, Any]) -> None:
         try:
             with runtimes.connect(name) as rt:
                 left = [f"container {c.name}" for c in rt.ps(all=True, labels=settings.labels)]
+                store = runtimes.Capability.IMAGE_STORE in rt.capabilities
                 left += [
                     f"image {' '.join(i.tags) or i.id[:19]}"
-                    for i in rt.images(labels=settings.labels)
+                    for i in (rt.images(labels=settings.labels) if store else ())
                 ]
                 cli = cli_prefix(name, rt)
-            for kind, argv in (
+            own_cli = [
                 ("container", [*cli, "ps", "-aq", *flt]),
                 ("image", [*cli, "images", "-q", *flt]),
-            ):
+            ]
+            if name in CLUSTER_RUNTIMES:
+                selector = f"{LABEL}={settings.run_id}"
+                own_cli = [("pod", [*cli, "get", "pods", "-o", "name", "-l", selector])]
+            for kind, argv in own_cli:
                 ids = sorted(set(run_cli(argv, timeout=120).decode().split()))
                 left += [f"{kind} {i} (seen by the CLI)" for i in ids]
         except (runtimes.RuntimesError, RuntimeError, OSError, subprocess.SubprocessError) as exc:

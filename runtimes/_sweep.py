@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
 from runtimes.errors import NetworkInUse, NotFound, RuntimesError
+from runtimes.models import Capability
 
 if TYPE_CHECKING:
     from runtimes.base import Runtime
@@ -26,6 +27,17 @@ Kind = Literal["container", "image", "volume", "network"]
 _IMAGE_ROUNDS = 3
 
 
+def _stores(runtime: Runtime) -> tuple[bool, bool, bool]:
+    """Whether ``runtime`` has images, volumes and networks to list at all:
+    what it has no store of (a cluster: Capability), nothing can have made."""
+    has = runtime.capabilities
+    return (
+        Capability.IMAGE_STORE in has,
+        Capability.VOLUMES in has,
+        Capability.NETWORKS in has,
+    )
+
+
 def remove_labelled(runtime: Runtime, labels: Mapping[str, str]) -> list[tuple[Kind, str]]:
     """Remove the containers, images, volumes and networks carrying
     ``labels``, in that order; return what was removed as ``(kind, name or id)``.
@@ -36,12 +48,13 @@ def remove_labelled(runtime: Runtime, labels: Mapping[str, str]) -> list[tuple[K
     attached to) is left for :func:`left_labelled` to report, so that
     everything else still goes.
     """
+    images, volumes, networks = _stores(runtime)
     removed: list[tuple[Kind, str]] = []
     for container in runtime.ps(all=True, labels=labels):
         with contextlib.suppress(NotFound):
             runtime.remove(container, force=True)
             removed.append(("container", container.name))
-    pending = [image.id for image in runtime.images(labels=labels)]
+    pending = [image.id for image in runtime.images(labels=labels)] if images else []
     for _round in range(_IMAGE_ROUNDS):
         failed = []
         for ref in pending:
@@ -56,12 +69,12 @@ def remove_labelled(runtime: Runtime, labels: Mapping[str, str]) -> list[tuple[K
         pending = failed
         if not pending:
             break
-    for volume in runtime.volumes(labels=labels):
+    for volume in runtime.volumes(labels=labels) if volumes else ():
         with contextlib.suppress(NotFound):
             runtime.remove_volume(volume.name, force=True)
             removed.append(("volume", volume.name))
     # Networks last: a labelled container still attached would keep one in use.
-    for network in runtime.networks(labels=labels):
+    for network in runtime.networks(labels=labels) if networks else ():
         with contextlib.suppress(NotFound, NetworkInUse):
             runtime.remove_network(network.name)
             removed.append(("network", network.name))
@@ -70,10 +83,11 @@ def remove_labelled(runtime: Runtime, labels: Mapping[str, str]) -> list[tuple[K
 
 def left_labelled(runtime: Runtime, labels: Mapping[str, str]) -> list[tuple[Kind, str]]:
     """What still carries ``labels``, as ``(kind, name or id)``."""
+    images, volumes, networks = _stores(runtime)
     left: list[tuple[Kind, str]] = [
         ("container", c.name) for c in runtime.ps(all=True, labels=labels)
     ]
-    left += [("image", i.id) for i in runtime.images(labels=labels)]
-    left += [("volume", v.name) for v in runtime.volumes(labels=labels)]
-    left += [("network", n.name) for n in runtime.networks(labels=labels)]
+    left += [("image", i.id) for i in runtime.images(labels=labels)] if images else []
+    left += [("volume", v.name) for v in runtime.volumes(labels=labels)] if volumes else []
+    left += [("network", n.name) for n in runtime.networks(labels=labels)] if networks else []
     return left

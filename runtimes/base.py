@@ -455,9 +455,11 @@ class Runtime(abc.ABC):
             self._network(spec.network)
         if spec.aliases:
             self._require(Capability.NETWORK_ALIASES, "network aliases")
-        if spec.restart_policy is not None and spec.restart_policy not in ("no", "always"):
-            self._require(Capability.RESTART_POLICIES, f"restart_policy={spec.restart_policy!r}")
-        if policy == "always":
+        self._check_run_options(spec)
+        if Capability.IMAGE_STORE not in self.capabilities:
+            # No store to look in: the runtime's nodes apply the policy.
+            spec = attrs.evolve(spec, pull=policy)
+        elif policy == "always":
             self.pull(spec.image)
         elif policy == "missing":
             try:
@@ -1202,20 +1204,30 @@ class Runtime(abc.ABC):
             "volumes": [],
             "networks": [],
         }
-        if _specs.check_flag(containers, "containers"):
+        # Every argument checked before anything is removed; a runtime
+        # without volumes, networks or an image store (a cluster) has none
+        # to prune.
+        containers = _specs.check_flag(containers, "containers")
+        networks = _specs.check_flag(networks, "networks")
+        volumes = _specs.check_flag(volumes, "volumes")
+        images = _specs.check_flag(images, "images")
+        networks = networks and Capability.NETWORKS in self.capabilities
+        volumes = volumes and Capability.VOLUMES in self.capabilities
+        images = images and Capability.IMAGE_STORE in self.capabilities
+        if containers:
             for c in self._ps(PsSpec(all=True, labels=checked)):
                 if c.state in _PRUNABLE:
                     with contextlib.suppress(NotFound, CommandFailed, NameConflict):
                         self._remove(c.id, force=False)
                         report["containers"].append(c.id)
-        if _specs.check_flag(networks, "networks"):
+        if networks:
             report["networks"] = self._prune_networks(checked)
-        if _specs.check_flag(volumes, "volumes"):
+        if volumes:
             for volume in self._volumes(checked):
                 with contextlib.suppress(NotFound, CommandFailed, NameConflict):
                     self._remove_volume(volume.name, force=False)
                     report["volumes"].append(volume.name)
-        if _specs.check_flag(images, "images"):
+        if images:
             candidates = self._images(checked)
             used = _images_in_use(self._ps(PsSpec(all=True))) if candidates else set()
             for image in candidates:
@@ -1559,6 +1571,25 @@ class Runtime(abc.ABC):
                 ) from exc
             except InvalidSpec as exc:
                 raise BuildFailed(f"invalid base image {ref}: {exc}", runtime=self.name) from exc
+
+    def _check_run_options(self, spec: RunSpec) -> None:
+        """The run options this runtime cannot honour, refused before
+        anything is created (:class:`~runtimes.Unsupported` naming the
+        capability): an engine has them all, a pod some (docs/kubernetes.md)."""
+        if spec.restart_policy is not None and spec.restart_policy not in ("no", "always"):
+            self._require(Capability.RESTART_POLICIES, f"restart_policy={spec.restart_policy!r}")
+        if spec.init:
+            self._require(Capability.INIT, "run(init=True)")
+        if spec.ulimits:
+            self._require(Capability.ULIMITS, "run(ulimits=)")
+        if spec.stop_signal is not None:
+            self._require(Capability.STOP_SIGNAL, f"stop_signal={spec.stop_signal!r}")
+        for path, options in spec.tmpfs.items():
+            extra = [o for o in options.split(",") if o and not o.lower().startswith("size=")]
+            if extra:
+                self._require(Capability.TMPFS_OPTIONS, f"tmpfs {path} options {','.join(extra)!r}")
+        if spec.platform is not None:
+            self._require(Capability.PLATFORM, f"platform={spec.platform!r}")
 
     def _check_cpus(self, cpus: float) -> None:
         """Docker refuses more CPUs than its host has ("Range of CPUs is from

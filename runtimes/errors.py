@@ -23,6 +23,7 @@ __all__ = [
     "CommandFailed",
     "ContainerExited",
     "ContainerNotFound",
+    "Forbidden",
     "ImageNotFound",
     "InvalidSpec",
     "NameConflict",
@@ -207,6 +208,12 @@ class RegistryUnavailable(RuntimesError, ConnectionError):
         #: The registry host (``host[:port]``) that could not be reached.
         self.registry = registry
         super().__init__(message)
+
+
+class Forbidden(RuntimesError, PermissionError):
+    """The runtime refused the call to these credentials: a Kubernetes
+    service account whose role lacks the verb (RBAC).  The message names
+    the verb and the resource, never the token."""
 
 
 class InvalidSpec(RuntimesError, ValueError):

@@ -168,6 +168,74 @@ class Capability(enum.StrEnum):
     #: ``unless-stopped``, not only ``always``.  (nerdctl on containerd 1.6,
     #: whose restart monitor knows only ``always``.)
     RESTART_POLICIES = "restart-policies"
+    # What a container engine on one machine has and a cluster may not
+    # (Kubernetes: see docs/kubernetes.md); the engine adapters declare all
+    # of :data:`ENGINE_CAPABILITIES`.
+    #: ``build``: an image builder.
+    BUILD = "build"
+    #: ``images``, ``image``, ``remove_image``, ``tag``, ``pull``, ``push``,
+    #: ``login``, ``logout``: an image store this library reads and fills.
+    IMAGE_STORE = "image-store"
+    #: Named volumes (``create_volume``... and ``run(volumes=["name:/path"])``).
+    VOLUMES = "volumes"
+    #: User networks (``create_network``... and ``run(network="name")``), and
+    #: so stacks, whose services find each other on one.
+    NETWORKS = "networks"
+    #: Each log line says which stream wrote it, and ``logs(stdout=False)``
+    #: or ``logs(stderr=False)`` reads one stream only.
+    LOG_STREAMS = "log-streams"
+    #: ``exec`` takes ``env``, ``workdir`` and ``user``.
+    EXEC_OPTIONS = "exec-options"
+    #: ``run(remove=True)``: the engine deletes the container once it exits.
+    AUTO_REMOVE = "auto-remove"
+    #: ``exec`` with ``stdin``, ``tty``, ``stream=True`` or ``detach=True``.
+    EXEC_IO = "exec-io"
+    #: ``copy_to`` and ``copy_from``.
+    COPY = "copy"
+    #: ``create``, and ``start`` of a created container.
+    CREATE = "create"
+    #: ``restart``, ``pause``, ``unpause``, ``rename``.
+    CONTROL = "control"
+    #: ``stats`` and ``top``.
+    STATS = "stats"
+    # Run options (runtimes/_runopts.py) that a pod spec has no field for;
+    # the others map onto one (docs/kubernetes.md).
+    #: ``run(init=True)``: an init as PID 1 that forwards signals.
+    INIT = "init"
+    #: ``run(ulimits=)``: per-container rlimits.
+    ULIMITS = "ulimits"
+    #: ``run(stop_signal=)``: a stop signal other than SIGTERM.
+    STOP_SIGNAL = "stop-signal"
+    #: ``run(tmpfs=)`` takes mount options other than ``size=`` (``mode=``,
+    #: ``uid=``, ``noexec``...).
+    TMPFS_OPTIONS = "tmpfs-options"
+    #: ``run(platform=)``: checked on the image's record, in the local store.
+    PLATFORM = "platform"
+
+
+#: What every container engine on one machine provides (Docker, Podman,
+#: nerdctl); an adapter to a cluster declares the part it can honour.
+ENGINE_CAPABILITIES = frozenset(
+    {
+        Capability.BUILD,
+        Capability.IMAGE_STORE,
+        Capability.VOLUMES,
+        Capability.NETWORKS,
+        Capability.LOG_STREAMS,
+        Capability.EXEC_OPTIONS,
+        Capability.AUTO_REMOVE,
+        Capability.EXEC_IO,
+        Capability.COPY,
+        Capability.CREATE,
+        Capability.CONTROL,
+        Capability.STATS,
+        Capability.INIT,
+        Capability.ULIMITS,
+        Capability.STOP_SIGNAL,
+        Capability.TMPFS_OPTIONS,
+        Capability.PLATFORM,
+    }
+)
 
 
 class MountType(enum.StrEnum):

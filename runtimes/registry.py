@@ -94,6 +94,13 @@ BUILTIN: Mapping[str, AdapterSpec] = {
         "nothing: the nerdctl adapter needs no Python package",
         "install nerdctl and start containerd (see scripts/prepare-machine.sh)",
     ),
+    # Never auto-detected (not in AUTO_ORDER): a cluster is chosen by name.
+    "kubernetes": AdapterSpec(
+        "kubernetes",
+        "runtimes.adapters.kubernetes:KubernetesRuntime",
+        "pip install 'runtimes[kubernetes]'",
+        "point KUBECONFIG (or RUNTIMES_KUBERNETES_KUBECONFIG) at a reachable cluster",
+    ),
 }
 
 _cache: dict[str, type[Runtime]] = {}

@@ -126,6 +126,10 @@ class RunSpec:
     #: ``Capability.SCHEDULES_HEALTHCHECKS`` ever sees one (it is also in
     #: ``labels``, which is where the library reads it back).
     healthcheck: Healthcheck | None = attrs.field(default=None, kw_only=True)
+    #: The pull policy, for an adapter without ``Capability.IMAGE_STORE``
+    #: whose nodes pull (Kubernetes' ``imagePullPolicy``); the others never
+    #: see anything but ``"never"``: :meth:`~runtimes.Runtime.run` pulls first.
+    pull: str = attrs.field(default="never", kw_only=True)
 
 
 @attrs.frozen(kw_only=True)

@@ -212,7 +212,10 @@ def _error(call: Any) -> dict[str, Any]:
     try:
         call()
     except Exception as exc:  # noqa: BLE001
-        return {"status": getattr(exc, "status_code", None), "message": str(getattr(exc, "explanation", exc))}
+        return {
+            "status": getattr(exc, "status_code", None),
+            "message": str(getattr(exc, "explanation", exc)),
+        }
     return {"status": None, "message": "(no error)"}
 
 
@@ -228,9 +231,18 @@ def record_networks(name: str) -> None:
     aliases = ["fixture-alias"] if runtimes.Capability.NETWORK_ALIASES in rt.capabilities else []
     net = rt.create_network("fixture-net", labels=LABELS, subnet=NET_SUBNET)
     other = rt.create_network("fixture-other", labels=LABELS)
-    running = rt.run("runtimes-fixture:1", ["sleep", "1000"], name="fixture-on-net", network=net.name,
-                     hostname="fixture-host", aliases=aliases, labels=LABELS)
-    stopped = rt.run("runtimes-fixture:1", ["true"], name="fixture-stopped", network=net.name, labels=LABELS)
+    running = rt.run(
+        "runtimes-fixture:1",
+        ["sleep", "1000"],
+        name="fixture-on-net",
+        network=net.name,
+        hostname="fixture-host",
+        aliases=aliases,
+        labels=LABELS,
+    )
+    stopped = rt.run(
+        "runtimes-fixture:1", ["true"], name="fixture-stopped", network=net.name, labels=LABELS
+    )
     rt.wait(stopped)
     if runtimes.Capability.NETWORK_CONNECT in rt.capabilities:
         rt.connect_network(running, other.name, aliases=["fixture-late"] if aliases else [])
@@ -238,66 +250,149 @@ def record_networks(name: str) -> None:
     if name == "docker":
         api = rt._client  # type: ignore[attr-defined]
         unnamed = rt.run("runtimes-fixture:1", ["sleep", "1000"], network=net.name, labels=LABELS)
-        dump(name, "network_inspect.json", {"user": api.inspect_network(net.name), "bridge": api.inspect_network("bridge")})
+        dump(
+            name,
+            "network_inspect.json",
+            {"user": api.inspect_network(net.name), "bridge": api.inspect_network("bridge")},
+        )
         dump(name, "network_list.json", api.networks(filters={"label": "runtimes.fixture=1"}))
-        dump(name, "inspect_networks.json", {
-            "running": api.inspect_container(running.id),
-            "stopped": api.inspect_container(stopped.id),
-            "unnamed": api.inspect_container(unnamed.id),
-        })
-        dump(name, "containers_list_networks.json", api.containers(all=True, filters={"label": "runtimes.fixture=1"}))
+        dump(
+            name,
+            "inspect_networks.json",
+            {
+                "running": api.inspect_container(running.id),
+                "stopped": api.inspect_container(stopped.id),
+                "unnamed": api.inspect_container(unnamed.id),
+            },
+        )
+        dump(
+            name,
+            "containers_list_networks.json",
+            api.containers(all=True, filters={"label": "runtimes.fixture=1"}),
+        )
         errors = {
             "missing": _error(lambda: api.inspect_network("fixture-nope")),
             "remove_missing": _error(lambda: api.remove_network("fixture-nope")),
             "in_use": _error(lambda: api.remove_network(net.name)),
             "name_conflict": _error(lambda: api.create_network(net.name, check_duplicate=True)),
-            "overlap": _error(lambda: api.create_network(
-                "fixture-overlap", ipam={"Driver": "default", "Config": [{"Subnet": NET_SUBNET}]})),
-            "already_connected": _error(lambda: api.connect_container_to_network(running.id, other.name)),
-            "not_connected": _error(lambda: api.disconnect_container_from_network(stopped.id, other.name)),
-            "connect_missing_network": _error(lambda: api.connect_container_to_network(running.id, "fixture-nope")),
-            "alias_on_default": _error(lambda: api.connect_container_to_network(stopped.id, "bridge", aliases=["x"])),
+            "overlap": _error(
+                lambda: api.create_network(
+                    "fixture-overlap",
+                    ipam={"Driver": "default", "Config": [{"Subnet": NET_SUBNET}]},
+                )
+            ),
+            "already_connected": _error(
+                lambda: api.connect_container_to_network(running.id, other.name)
+            ),
+            "not_connected": _error(
+                lambda: api.disconnect_container_from_network(stopped.id, other.name)
+            ),
+            "connect_missing_network": _error(
+                lambda: api.connect_container_to_network(running.id, "fixture-nope")
+            ),
+            "alias_on_default": _error(
+                lambda: api.connect_container_to_network(stopped.id, "bridge", aliases=["x"])
+            ),
         }
     elif name == "podman":
         api = rt._client.api  # type: ignore[attr-defined]
         flt = json.dumps({"label": ["runtimes.fixture=1"]})
-        dump(name, "network_inspect.json", {"user": api.get(f"/networks/{net.name}/json").json(),
-                                            "default": api.get("/networks/podman/json").json()})
+        dump(
+            name,
+            "network_inspect.json",
+            {
+                "user": api.get(f"/networks/{net.name}/json").json(),
+                "default": api.get("/networks/podman/json").json(),
+            },
+        )
         dump(name, "network_list.json", api.get("/networks/json", params={"filters": flt}).json())
-        dump(name, "inspect_networks.json", {
-            "running": api.get(f"/containers/{running.id}/json").json(),
-            "stopped": api.get(f"/containers/{stopped.id}/json").json(),
-        })
-        dump(name, "containers_list_networks.json",
-             api.get("/containers/json", params={"all": "true", "filters": flt}).json())
+        dump(
+            name,
+            "inspect_networks.json",
+            {
+                "running": api.get(f"/containers/{running.id}/json").json(),
+                "stopped": api.get(f"/containers/{stopped.id}/json").json(),
+            },
+        )
+        dump(
+            name,
+            "containers_list_networks.json",
+            api.get("/containers/json", params={"all": "true", "filters": flt}).json(),
+        )
         hdr = {"Content-Type": "application/json"}
         errors = {
             "missing": _body(api.get("/networks/fixture-nope/json")),
             "remove_missing": _body(api.delete("/networks/fixture-nope")),
             "in_use": _body(api.delete(f"/networks/{net.name}")),
-            "name_conflict": _body(api.post("/networks/create", data=json.dumps({"name": net.name}), headers=hdr)),
-            "overlap": _body(api.post("/networks/create", headers=hdr, data=json.dumps(
-                {"name": "fixture-overlap", "subnets": [{"subnet": NET_SUBNET}]}))),
-            "already_connected": _body(api.post(f"/networks/{other.name}/connect", headers=hdr,
-                                                data=json.dumps({"container": running.id}))),
-            "not_connected": _body(api.post(f"/networks/{other.name}/disconnect", headers=hdr,
-                                            data=json.dumps({"Container": stopped.id}))),
-            "connect_missing_network": _body(api.post("/networks/fixture-nope/connect", headers=hdr,
-                                                      data=json.dumps({"container": running.id}))),
+            "name_conflict": _body(
+                api.post("/networks/create", data=json.dumps({"name": net.name}), headers=hdr)
+            ),
+            "overlap": _body(
+                api.post(
+                    "/networks/create",
+                    headers=hdr,
+                    data=json.dumps(
+                        {"name": "fixture-overlap", "subnets": [{"subnet": NET_SUBNET}]}
+                    ),
+                )
+            ),
+            "already_connected": _body(
+                api.post(
+                    f"/networks/{other.name}/connect",
+                    headers=hdr,
+                    data=json.dumps({"container": running.id}),
+                )
+            ),
+            "not_connected": _body(
+                api.post(
+                    f"/networks/{other.name}/disconnect",
+                    headers=hdr,
+                    data=json.dumps({"Container": stopped.id}),
+                )
+            ),
+            "connect_missing_network": _body(
+                api.post(
+                    "/networks/fixture-nope/connect",
+                    headers=hdr,
+                    data=json.dumps({"container": running.id}),
+                )
+            ),
         }
     else:
-        dump(name, "network_inspect.txt", cli("nerdctl", "network", "inspect", net.name, "bridge").stdout)
-        dump(name, "network_ls.ndjson", cli("nerdctl", "network", "ls", "--format", "{{json .}}").stdout)
-        dump(name, "inspect_networks.txt", cli("nerdctl", "container", "inspect", "--mode", "dockercompat",
-                                               running.id, stopped.id).stdout)
+        dump(
+            name,
+            "network_inspect.txt",
+            cli("nerdctl", "network", "inspect", net.name, "bridge").stdout,
+        )
+        dump(
+            name,
+            "network_ls.ndjson",
+            cli("nerdctl", "network", "ls", "--format", "{{json .}}").stdout,
+        )
+        dump(
+            name,
+            "inspect_networks.txt",
+            cli(
+                "nerdctl", "container", "inspect", "--mode", "dockercompat", running.id, stopped.id
+            ).stdout,
+        )
         for case, argv in {
             "missing": ["nerdctl", "network", "inspect", "fixture-nope"],
             "remove_missing": ["nerdctl", "network", "rm", "fixture-nope"],
             "in_use": ["nerdctl", "network", "rm", net.name],
             "name_conflict": ["nerdctl", "network", "create", net.name],
             "overlap": ["nerdctl", "network", "create", "--subnet", NET_SUBNET, "fixture-overlap"],
-            "run_missing_network": ["nerdctl", "run", "-d", "--name", "fixture-lost", "--network",
-                                    "fixture-nope", "runtimes-fixture:1", "true"],
+            "run_missing_network": [
+                "nerdctl",
+                "run",
+                "-d",
+                "--name",
+                "fixture-lost",
+                "--network",
+                "fixture-nope",
+                "runtimes-fixture:1",
+                "true",
+            ],
         }.items():
             done = cli(*argv)
             errors[case] = {"rc": done.returncode, "stderr": done.stderr.decode()}

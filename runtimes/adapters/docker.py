@@ -50,6 +50,7 @@ from runtimes.errors import (
     Unsupported,
 )
 from runtimes.models import (
+    ENGINE_CAPABILITIES,
     Capability,
     Container,
     ExecResult,
@@ -99,20 +100,23 @@ class DockerRuntime(Runtime):
     """
 
     name = "docker"
-    capabilities = frozenset(
-        {
-            Capability.PRECISE_LOG_TIMESTAMPS,
-            Capability.CREATES_MISSING_WORKDIR,
-            Capability.KEEPS_UNTERMINATED_LAST_LINE,
-            Capability.STATS_CPU,
-            Capability.RESTART_POLICIES,
-            Capability.NETWORK_ALIASES,
-            Capability.NETWORK_CONNECT,
-            Capability.INTERNAL_NETWORKS,
-            Capability.ISOLATED_NETWORKS,
-            Capability.SCHEDULES_HEALTHCHECKS,
-            Capability.EXEC_STDIN,
-        }
+    capabilities = (
+        frozenset(
+            {
+                Capability.PRECISE_LOG_TIMESTAMPS,
+                Capability.CREATES_MISSING_WORKDIR,
+                Capability.KEEPS_UNTERMINATED_LAST_LINE,
+                Capability.STATS_CPU,
+                Capability.RESTART_POLICIES,
+                Capability.NETWORK_ALIASES,
+                Capability.NETWORK_CONNECT,
+                Capability.INTERNAL_NETWORKS,
+                Capability.ISOLATED_NETWORKS,
+                Capability.SCHEDULES_HEALTHCHECKS,
+                Capability.EXEC_STDIN,
+            }
+        )
+        | ENGINE_CAPABILITIES
     )
     unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
         Capability.EXEC_STDIN: (

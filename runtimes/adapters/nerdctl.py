@@ -47,6 +47,7 @@ from runtimes.errors import (
     VolumeNotFound,
 )
 from runtimes.models import (
+    ENGINE_CAPABILITIES,
     Capability,
     Container,
     ContainerState,
@@ -146,13 +147,16 @@ class NerdctlRuntime(Runtime):
     name = "nerdctl"
     #: What every supported nerdctl provides; an instance adds what its
     #: nerdctl's version provides (see :func:`capabilities_for`).
-    capabilities = frozenset(
-        {
-            Capability.CREATES_MISSING_WORKDIR,
-            Capability.PRECISE_LOG_TIMESTAMPS,
-            Capability.ISOLATED_NETWORKS,
-            Capability.PER_CALL_REGISTRY_TLS,
-        }
+    capabilities = (
+        frozenset(
+            {
+                Capability.CREATES_MISSING_WORKDIR,
+                Capability.PRECISE_LOG_TIMESTAMPS,
+                Capability.ISOLATED_NETWORKS,
+                Capability.PER_CALL_REGISTRY_TLS,
+            }
+        )
+        | ENGINE_CAPABILITIES
     )
     unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
         Capability.NETWORK_ALIASES: (

@@ -55,6 +55,7 @@ from runtimes.errors import (
     Timeout,
 )
 from runtimes.models import (
+    ENGINE_CAPABILITIES,
     Capability,
     Container,
     ContainerState,
@@ -117,17 +118,20 @@ class PodmanRuntime(Runtime):
     """
 
     name = "podman"
-    capabilities = frozenset(
-        {
-            Capability.EXEC_STDIN,
-            Capability.LOSSLESS_LOGS,
-            Capability.KEEPS_UNTERMINATED_LAST_LINE,
-            Capability.NETWORK_ALIASES,
-            Capability.NETWORK_CONNECT,
-            Capability.PER_CALL_REGISTRY_TLS,
-            Capability.STATS_CPU,
-            Capability.RESTART_POLICIES,
-        }
+    capabilities = (
+        frozenset(
+            {
+                Capability.EXEC_STDIN,
+                Capability.LOSSLESS_LOGS,
+                Capability.KEEPS_UNTERMINATED_LAST_LINE,
+                Capability.NETWORK_ALIASES,
+                Capability.NETWORK_CONNECT,
+                Capability.PER_CALL_REGISTRY_TLS,
+                Capability.STATS_CPU,
+                Capability.RESTART_POLICIES,
+            }
+        )
+        | ENGINE_CAPABILITIES
     )
     unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
         Capability.INTERNAL_NETWORKS: (

@@ -8,14 +8,33 @@ from typing import Any, ClassVar
 import pytest
 
 from runtimes.base import Runtime
+from runtimes.models import Capability
+
+#: How a skip for a missing capability starts; the plugin counts them by it.
+CAPABILITY_SKIP = "lacks capability"
+
+
+def need(rt: Runtime, *capabilities: Capability) -> None:
+    """Skip the test unless ``rt`` declares every one of ``capabilities``."""
+    for capability in capabilities:
+        if capability not in rt.capabilities:
+            reason = rt.unsupported_reasons.get(capability, "not declared by the adapter")
+            pytest.skip(f"{rt.name} {CAPABILITY_SKIP} {capability.value}: {reason}")
 
 
 class _Base:
     #: Set in a subclass to bind the suite to one adapter only.
     runtime_name: ClassVar[str | None] = None
+    #: Capabilities every test defined in the class needs: skipped without them.
+    requires: ClassVar[frozenset[Capability]] = frozenset()
 
     @pytest.fixture
-    def rt(self, container_runtime: Runtime) -> Runtime:
+    def rt(self, container_runtime: Runtime, request: pytest.FixtureRequest) -> Runtime:
+        # The class that defines the test decides, not the class that
+        # gathers every contract (RuntimeContract inherits them all).
+        test = request.function.__name__
+        owner = next((k for k in type(self).__mro__ if test in vars(k)), type(self))
+        need(container_runtime, *sorted(getattr(owner, "requires", frozenset())))
         return container_runtime
 
 

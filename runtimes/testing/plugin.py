@@ -57,6 +57,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -72,7 +73,7 @@ from runtimes.errors import (
     RuntimeUnavailable,
     UnknownRuntime,
 )
-from runtimes.models import Container, Network
+from runtimes.models import Capability, Container, Network
 
 if TYPE_CHECKING:
     from runtimes.testing.registry import LocalRegistry, UnreachableRegistry
@@ -99,6 +100,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "as JSON, merged with what PATH already holds for other runtimes "
         "(default: $RUNTIMES_SUPPORT_MATRIX)",
     )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Count the tests skipped for each missing capability, per runtime."""
+    from runtimes.testing._base import CAPABILITY_SKIP
+
+    counts: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", ()):
+        longrepr = getattr(report, "longrepr", None)
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else ""
+        found = re.search(rf"(\S+) {CAPABILITY_SKIP} (\S+):", str(reason))
+        if found:
+            key = f"{found.group(1)}: {found.group(2)}"
+            counts[key] = counts.get(key, 0) + 1
+    if counts:
+        terminalreporter.write_sep("-", "skipped for a missing capability")
+        for key, count in sorted(counts.items()):
+            terminalreporter.write_line(f"{key}: {count} skipped")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -342,19 +361,71 @@ def cleanup(rt: Runtime, labels: dict[str, str]) -> list[str]:
 @pytest.fixture(scope="session")
 def test_image(
     container_runtime: Runtime, session_labels: dict[str, str], runtimes_session_id: str
-) -> str:
+) -> Iterator[str]:
     """Reference of the busybox test image (built once per runtime and session)."""
     configured = os.environ.get("RUNTIMES_TEST_IMAGE")
     if configured:
-        return configured
+        yield configured
+        return
     from runtimes.testing.images import build_test_image
 
     tag = f"runtimes-test/busybox:{runtimes_session_id}"
+    if Capability.BUILD not in container_runtime.capabilities:
+        yield from _imported_test_image(container_runtime, tag, session_labels)
+        return
     try:
         build_test_image(container_runtime, tag, session_labels)
     except LookupError as exc:
         pytest.fail(str(exc))
-    return tag
+    yield tag
+
+
+def _imported_test_image(rt: Runtime, tag: str, session_labels: dict[str, str]) -> Iterator[str]:
+    """For a runtime that cannot build (a cluster): build the test image with
+    ``RUNTIMES_TEST_IMAGE_BUILDER`` (default docker) and hand it to the
+    command in ``RUNTIMES_TEST_IMAGE_LOADER`` (the reference is its last
+    argument), which puts it where ``rt`` runs images from; the builder's
+    copy is removed at the end."""
+    import shlex
+    import subprocess
+
+    from runtimes.testing.images import build_test_image
+
+    loader = shlex.split(os.environ.get("RUNTIMES_TEST_IMAGE_LOADER", ""))
+    if not loader:
+        why = (
+            f"{rt.name} cannot build the test image: set RUNTIMES_TEST_IMAGE_LOADER to a "
+            "command that loads a locally built image into it (or RUNTIMES_TEST_IMAGE)"
+        )
+        if rt.name in required_runtimes():
+            pytest.fail(why)
+        pytest.skip(why)
+    builder_name = os.environ.get("RUNTIMES_TEST_IMAGE_BUILDER", "docker")
+    try:
+        builder = runtimes.connect(builder_name)
+    except RuntimesError as exc:
+        pytest.fail(f"{rt.name} cannot build: the builder {builder_name} is unusable: {exc}")
+    try:
+        try:
+            build_test_image(builder, tag, session_labels)
+        except LookupError as exc:
+            pytest.fail(str(exc))
+        try:
+            done = subprocess.run(
+                [*loader, tag], capture_output=True, text=True, timeout=600, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            pytest.fail(f"loading the test image into {rt.name} failed: {exc}")
+        if done.returncode != 0:
+            pytest.fail(
+                f"loading the test image into {rt.name} failed "
+                f"(exit {done.returncode}): {done.stderr.strip()[-2000:]}"
+            )
+        yield tag
+    finally:
+        with contextlib.suppress(RuntimesError):
+            builder.remove_image(tag, force=True)
+        builder.close()
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ from runtimes.models import (
     PortBinding,
     PortMapping,
 )
-from runtimes.testing._base import CONTAINER_VERBS, _Base
+from runtimes.testing._base import CONTAINER_VERBS, _Base, need
 from runtimes.testing.bad_input import BadInputContract
 from runtimes.testing.images import write_busybox_context
 from runtimes.testing.plugin import SESSION_LABEL
@@ -146,6 +146,8 @@ def texts(lines: list[LogLine]) -> list[str]:
 
 
 class BuildContract(_Base):
+    requires = frozenset({Capability.BUILD})
+
     def _context(self, tmp_path: Path, dockerfile: str) -> Path:
         return write_busybox_context(tmp_path / "ctx", dockerfile)
 
@@ -259,6 +261,7 @@ class ImagesContract(_Base):
     def test_image_listing_and_lookup(
         self, rt: Runtime, test_image: str, session_labels: dict[str, str]
     ) -> None:
+        need(rt, Capability.IMAGE_STORE)
         image = rt.image(test_image)
         assert image.id.startswith("sha256:")
         assert len(image.id) == 71
@@ -269,6 +272,7 @@ class ImagesContract(_Base):
         assert rt.image(image.id).id == image.id
 
     def test_missing_image(self, rt: Runtime, runtimes_session_id: str) -> None:
+        need(rt, Capability.IMAGE_STORE)
         ref = f"runtimes-test/missing:{runtimes_session_id}"
         with pytest.raises(runtimes.ImageNotFound):
             rt.image(ref)
@@ -372,6 +376,7 @@ class RunContract(_Base):
         unique_name: Callable[[str], str],
         session_labels: dict[str, str],
     ) -> None:
+        need(rt, Capability.VOLUMES)
         name = unique_name("vol")
         rt.create_volume(name, labels=session_labels)
         users: list[Container] = []
@@ -436,6 +441,7 @@ class RunContract(_Base):
 
 class LogsContract(_Base):
     def test_streams_are_tagged(self, rt: Runtime, launch: Launch) -> None:
+        need(rt, Capability.LOG_STREAMS)
         c = launch(["sh", "-c", "echo out; echo err >&2"])
         assert rt.wait(c, timeout=60) == 0
         lines = list(rt.logs(c))
@@ -477,6 +483,7 @@ class LogsContract(_Base):
 
     @pytest.mark.parametrize("follow", [False, True], ids=["read", "follow"])
     def test_log_integrity(self, rt: Runtime, launch: Launch, tmp_path: Path, follow: bool) -> None:
+        need(rt, Capability.LOG_STREAMS)
         # 20 MB in 100 KB lines, a carriage return inside a line, UTF-8, and
         # a last line without its newline, on each stream.
         big = b"".join(b"%06d" % i + b"x" * 99_993 + b"\n" for i in range(200))
@@ -618,6 +625,7 @@ class LifecycleContract(_Base):
             rt.inspect(c.id)
 
     def test_remove_flag_deletes_after_exit(self, rt: Runtime, launch: Launch) -> None:
+        need(rt, Capability.AUTO_REMOVE)
         c = launch(["sh", "-c", "sleep 0.5"], remove=True)
         deadline = time.monotonic() + 30
         while rt.ps(all=True, name=c.name):
@@ -630,6 +638,7 @@ class LifecycleContract(_Base):
 
 class ExecContract(_Base):
     def test_exec(self, rt: Runtime, launch: Launch) -> None:
+        need(rt, Capability.EXEC_OPTIONS)
         c = launch(["sleep", "1000"])
         result = rt.exec(
             c,
@@ -644,6 +653,7 @@ class ExecContract(_Base):
         assert rt.exec(c.name, "true").exit_code == 0
 
     def test_stdin(self, rt: Runtime, launch: Launch, tmp_path: Path) -> None:
+        need(rt, Capability.EXEC_IO)
         c = launch(["sleep", "1000"])
         if Capability.EXEC_STDIN not in rt.capabilities:
             # Declared: refused before anything runs, never a command left
@@ -669,6 +679,7 @@ class ExecContract(_Base):
         assert lines.exit_code == 2
 
     def test_stream_is_live(self, rt: Runtime, launch: Launch) -> None:
+        need(rt, Capability.EXEC_IO)
         """The first line arrives while the command still runs: it waits for
         a file that the test creates only once it has that line."""
         c = launch(["sleep", "1000"])
@@ -701,6 +712,7 @@ class ExecContract(_Base):
     def test_stream_closed_early_and_errors(
         self, rt: Runtime, launch: Launch, runtimes_session_id: str
     ) -> None:
+        need(rt, Capability.EXEC_IO)
         c = launch(["sleep", "1000"])
         ticking = rt.exec(
             c, ["sh", "-c", "while true; do echo tick; sleep 0.05; done"], stream=True
@@ -719,6 +731,7 @@ class ExecContract(_Base):
                 rt.exec(stopped, ["true"], stream=stream)
 
     def test_detach_returns_at_once(self, rt: Runtime, launch: Launch) -> None:
+        need(rt, Capability.EXEC_IO)
         """exec(detach=True) returns while the command still waits for a file
         that is created only after it returned."""
         c = launch(["sleep", "1000"])
@@ -732,6 +745,7 @@ class ExecContract(_Base):
             time.sleep(0.1)
 
     def test_tty(self, rt: Runtime, launch: Launch) -> None:
+        need(rt, Capability.EXEC_IO)
         c = launch(["sleep", "1000"])
         result = rt.exec(c, ["sh", "-c", "tty; echo out; echo err >&2; exit 3"], tty=True)
         assert result.exit_code == 3
@@ -783,6 +797,8 @@ def make_tree(root: Path) -> Path:
 
 
 class CopyContract(_Base):
+    requires = frozenset({Capability.COPY})
+
     @pytest.fixture(params=["running", "stopped"])
     def target(self, request: pytest.FixtureRequest, rt: Runtime, launch: Launch) -> Container:
         """A container to copy to and from: running, or exited."""
@@ -891,6 +907,7 @@ class ControlContract(_Base):
     def test_create_then_start(
         self, rt: Runtime, create: Launch, unique_name: Callable[[str], str]
     ) -> None:
+        need(rt, Capability.CREATE)
         name = unique_name("created")
         c = create(
             ["httpd", "-f", "-p", "8080", "-h", "/www"],
@@ -912,12 +929,14 @@ class ControlContract(_Base):
         assert rt.inspect(c).started_at == started.started_at
 
     def test_start_failure_keeps_the_container(self, rt: Runtime, create: Launch) -> None:
+        need(rt, Capability.CREATE)
         c = create(["/runtimes-no-such-binary"])
         with pytest.raises(runtimes.CommandFailed):
             rt.start(c)
         assert rt.inspect(c).state is not ContainerState.RUNNING
 
     def test_created_with_remove_goes_after_its_run(self, rt: Runtime, create: Launch) -> None:
+        need(rt, Capability.CREATE, Capability.AUTO_REMOVE)
         c = create(["sh", "-c", "sleep 0.5"], remove=True)
         assert rt.inspect(c).state is ContainerState.CREATED
         rt.start(c)
@@ -933,6 +952,7 @@ class ControlContract(_Base):
         unique_name: Callable[[str], str],
         session_labels: dict[str, str],
     ) -> None:
+        need(rt, Capability.CONTROL)
         volume = rt.create_volume(unique_name("restart"), labels=session_labels).name
         try:
             c = launch(["sleep", "1000"], volumes=[f"{volume}:/v"])
@@ -954,6 +974,7 @@ class ControlContract(_Base):
             rt.remove_volume(volume, force=True)
 
     def test_pause_and_unpause(self, rt: Runtime, launch: Launch, create: Launch) -> None:
+        need(rt, Capability.CONTROL)
         c = launch(["sleep", "1000"])
         rt.pause(c)
         assert rt.inspect(c).state is ContainerState.PAUSED
@@ -968,6 +989,7 @@ class ControlContract(_Base):
             rt.pause(create(["true"]))
 
     def test_rename(self, rt: Runtime, launch: Launch, unique_name: Callable[[str], str]) -> None:
+        need(rt, Capability.CONTROL)
         c = launch(["sleep", "1000"])
         other = launch(["sleep", "1000"])
         new = unique_name("renamed")
@@ -982,6 +1004,7 @@ class ControlContract(_Base):
         assert rt.inspect(other.name).id == other.id
 
     def test_stats(self, rt: Runtime, launch: Launch) -> None:
+        need(rt, Capability.STATS)
         busy = launch(["sh", "-c", "while :; do :; done"])
         sample = rt.stats(busy)
         if Capability.STATS_CPU in rt.capabilities:
@@ -1005,6 +1028,7 @@ class ControlContract(_Base):
         assert idle.cpu_percent in (0, None)
 
     def test_top(self, rt: Runtime, launch: Launch) -> None:
+        need(rt, Capability.STATS)
         c = launch(["sleep", "1000"])
         rt.exec(c, ["sleep", "999"], user="1000", detach=True)
         deadline = time.monotonic() + 30
@@ -1030,6 +1054,7 @@ class ControlContract(_Base):
         unique_name: Callable[[str], str],
         session_labels: dict[str, str],
     ) -> None:
+        need(rt, Capability.BUILD, Capability.IMAGE_STORE, Capability.VOLUMES, Capability.CREATE)
         mark = {**session_labels, "runtimes.test.prune": unique_name("prune")}
         # In use, so kept: a running container, the volume it mounts, the image it runs.
         kept_volume = rt.create_volume(unique_name("kept"), labels=mark).name
@@ -1084,6 +1109,19 @@ def output_of(rt: Runtime, launch: Launch, script: str, **options: Any) -> list[
     c = launch(["sh", "-c", script], **options)
     assert rt.wait(c, timeout=60) == 0, texts(list(rt.logs(c)))
     return texts(list(rt.logs(c)))
+
+
+def refused_without(rt: Runtime, capability: Capability, call: Callable[[], object]) -> None:
+    """Where ``rt`` lacks ``capability``: ``call`` must raise
+    :class:`~runtimes.Unsupported` naming it (before anything is created,
+    which the session cleanup would otherwise find), then the test is
+    skipped, counted by capability.  Where it has it, nothing happens."""
+    if capability in rt.capabilities:
+        return
+    with pytest.raises(runtimes.Unsupported) as info:
+        call()
+    assert info.value.capability is capability
+    need(rt, capability)
 
 
 def host_lacks_capabilities() -> list[str]:
@@ -1175,6 +1213,12 @@ class RunOptionsContract(_Base):
         assert servers == ["10.0.0.53", "10.0.0.54"]
 
     def test_read_only_tmpfs_and_shm(self, rt: Runtime, launch: Launch) -> None:
+        if Capability.TMPFS_OPTIONS not in rt.capabilities:
+            # Only size= maps (a pod's memory-backed emptyDir): the rest is refused.
+            with pytest.raises(runtimes.Unsupported) as info:
+                launch(["true"], tmpfs={"/scratch": "size=1m,mode=777"})
+            assert info.value.capability is Capability.TMPFS_OPTIONS
+        scratch = "size=1m,mode=777" if Capability.TMPFS_OPTIONS in rt.capabilities else "size=1m"
         lines = output_of(
             rt,
             launch,
@@ -1182,12 +1226,13 @@ class RunOptionsContract(_Base):
             "echo x > /runopts-f 2>/dev/null || echo root-read-only; "
             "echo x > /run2/f && echo run2-writable",
             read_only=True,
-            tmpfs={"/scratch": "size=1m,mode=777", "/run2": ""},
+            tmpfs={"/scratch": scratch, "/run2": ""},
             shm_size="8m",
         )
         assert "ro" in mount_options(lines, "/")
         assert "size=1024k" in mount_options(lines, "/scratch")
-        assert "mode=777" in mount_options(lines, "/scratch")
+        if Capability.TMPFS_OPTIONS in rt.capabilities:
+            assert "mode=777" in mount_options(lines, "/scratch")
         mount_options(lines, "/run2")
         assert "size=8192k" in mount_options(lines, "/dev/shm")
         assert {"scratch-writable", "root-read-only", "run2-writable"} <= set(lines)
@@ -1202,12 +1247,14 @@ class RunOptionsContract(_Base):
         # service's defaults to pass them back (docs/differences.md).
         script = "ulimit -Sn; ulimit -Hn; ulimit -Sc; ulimit -Hc; ulimit -Su"
         limits = {"nofile": "512:1024", "core": 0, "nproc": "1024:1024"}
+        refused_without(rt, Capability.ULIMITS, lambda: launch(["true"], ulimits=limits))
         assert output_of(rt, launch, script, ulimits=limits) == ["512", "1024", "0", "0", "1024"]
         only = {"nofile": (256, 256), "nproc": (1024, 1024)}
         assert output_of(rt, launch, "ulimit -Sn; ulimit -Hn", ulimits=only) == ["256", "256"]
 
     def test_init_is_pid_1(self, rt: Runtime, launch: Launch) -> None:
         script = "tr '\\0' ' ' < /proc/1/cmdline; echo; echo $$"
+        refused_without(rt, Capability.INIT, lambda: launch(["true"], init=True))
         first, own_pid = output_of(rt, launch, script, init=True)
         assert os.path.basename(first.split()[0]) in INIT_BINARIES, first
         assert own_pid != "1"
@@ -1255,6 +1302,14 @@ class RunOptionsContract(_Base):
     def test_stop_signal_and_timeout(self, rt: Runtime, launch: Launch) -> None:
         plain = rt.inspect(launch(["true"]))
         assert (plain.stop_signal, plain.stop_timeout) == ("SIGTERM", 10)
+        # stop() without a timeout waits the container's own: sleep as PID 1
+        # ignores SIGTERM, so it is killed after 1 s rather than 10.
+        sleeper = launch(["sleep", "1000"], stop_timeout=1)
+        started = time.monotonic()
+        rt.stop(sleeper)
+        assert time.monotonic() - started < 8
+        assert rt.wait(sleeper, timeout=30) == 137
+        refused_without(rt, Capability.STOP_SIGNAL, lambda: launch(["true"], stop_signal="USR1"))
         c = launch(
             [
                 "sh",
@@ -1269,17 +1324,11 @@ class RunOptionsContract(_Base):
         rt.stop(c, timeout=30)
         assert rt.wait(c, timeout=30) == 0
         assert "got USR1" in texts(list(rt.logs(c)))
-        # stop() without a timeout waits the container's own: sleep as PID 1
-        # ignores SIGTERM, so it is killed after 1 s rather than 10.
-        sleeper = launch(["sleep", "1000"], stop_timeout=1)
-        started = time.monotonic()
-        rt.stop(sleeper)
-        assert time.monotonic() - started < 8
-        assert rt.wait(sleeper, timeout=30) == 137
 
     def test_platform(self, rt: Runtime, launch: Launch, test_image: str) -> None:
         info = rt.info()
         own = f"{info.os or 'linux'}/{info.arch or 'amd64'}"
+        refused_without(rt, Capability.PLATFORM, lambda: launch(["true"], platform=own))
         c = launch(["true"], platform=own)
         assert rt.wait(c, timeout=60) == 0
         other = "linux/arm64" if own != "linux/arm64" else "linux/amd64"
@@ -1289,17 +1338,21 @@ class RunOptionsContract(_Base):
     def test_create_takes_the_options(
         self, rt: Runtime, test_image: str, session_labels: dict[str, str]
     ) -> None:
+        need(rt, Capability.CREATE)
+        # SIGUSR1 where a stop signal can be set; SIGTERM, the default, elsewhere.
+        signal = 10 if Capability.STOP_SIGNAL in rt.capabilities else None
         c = rt.create(
             test_image,
             ["sh", "-c", f"{CGROUP_LIMITS}; exec sleep 1000"],
             labels=session_labels,
             memory=32 * 1024 * 1024,
             restart_policy="always",
-            stop_signal=10,
+            stop_signal=signal,
         )
         try:
             assert c.state is ContainerState.CREATED
-            assert (c.restart_policy, c.stop_signal) == ("always", "SIGUSR1")
+            expected = "SIGUSR1" if signal else "SIGTERM"
+            assert (c.restart_policy, c.stop_signal) == ("always", expected)
             rt.start(c)
             lines = texts(wait_for_output(rt, c, "00"))  # the quota line, "N 100000"
             assert int(lines[0]) == 32 * 1024 * 1024
@@ -1337,6 +1390,7 @@ class ErrorsContract(_Base):
         assert {rt.inspect(c.id).id for c in pair} == {c.id for c in pair}
 
     def test_volume_not_found(self, rt: Runtime, runtimes_session_id: str) -> None:
+        need(rt, Capability.VOLUMES)
         with pytest.raises(runtimes.VolumeNotFound):
             rt.remove_volume(f"rt-{runtimes_session_id}-no-volume")
 
@@ -1352,6 +1406,8 @@ class ErrorsContract(_Base):
         with pytest.raises(runtimes.NameConflict):
             launch(["sleep", "1000"], name=name)
         assert len(rt.ps(all=True, name=name)) == 1
+        if Capability.VOLUMES not in rt.capabilities:
+            return
         volume = unique_name("dupvol")
         rt.create_volume(volume, labels=session_labels)
         try:
@@ -1397,6 +1453,8 @@ class ErrorsContract(_Base):
 
 
 class VolumesContract(_Base):
+    requires = frozenset({Capability.VOLUMES})
+
     def test_volume_lifecycle(
         self, rt: Runtime, unique_name: Callable[[str], str], session_labels: dict[str, str]
     ) -> None:
@@ -1439,6 +1497,8 @@ def network_with_free_subnet(make_network: MakeNetwork, **kwargs: Any) -> Networ
 
 
 class NetworksContract(_Base):
+    requires = frozenset({Capability.NETWORKS})
+
     def test_network_lifecycle_labels_and_filters(
         self, rt: Runtime, make_network: MakeNetwork, session_labels: dict[str, str]
     ) -> None:
@@ -1734,6 +1794,8 @@ class RegistryContract(_Base):
     def local_registry_tls(self, engine_registry: Callable[[str], Any]) -> Any:
         return engine_registry("tls")
 
+    requires = frozenset({Capability.IMAGE_STORE})
+
     @pytest.fixture
     def private_credential_store(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         """``login`` writes to stores of this test only, not the user's."""
@@ -1791,6 +1853,7 @@ class RegistryContract(_Base):
         session_labels: dict[str, str],
         tmp_path: Path,
     ) -> None:
+        need(rt, Capability.BUILD)
         # The first event must arrive while the registry is still being
         # talked to, not replayed after the transfer.  A 128 MB layer of its
         # own makes the push outlast nerdctl's 100 ms progress ticks (32 MB
@@ -1844,6 +1907,7 @@ class RegistryContract(_Base):
         session_labels: dict[str, str],
         tmp_path: Path,
     ) -> None:
+        need(rt, Capability.BUILD)
         ref, image_id = pushed
         context = tmp_path / "ctx"
         context.mkdir()
@@ -2103,6 +2167,8 @@ def stack_leftovers(rt: Runtime, name: str) -> list[str]:
 
 
 class StacksContract(_Base):
+    requires = frozenset({Capability.NETWORKS})
+
     def _web_stack(self, rt: Runtime, name: str, test_image: str, **app: Any) -> runtimes.Stack:
         return runtimes.Stack(
             name,

@@ -50,6 +50,7 @@ DEDICATED = {
     ("networks.md", "networks.py"): "test_guide.py::test_networks_example",
     ("adapters.md", "audited.py"): "test_adapter_guide.py",
     ("adapters.md", "test_audited.py"): "test_adapter_guide.py",
+    ("kubernetes.md", "kubernetes.py"): "test_kubernetes.py::test_docs_page_example",
 }
 #: The image the guides use; each run gets its own tag instead, so that
 #: concurrent sessions on one engine never share it.

@@ -6,12 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from runtimes.errors import CommandFailed, ImageNotFound
+from runtimes.models import ENGINE_CAPABILITIES
 from runtimes.testing import cleanup
 
 
 class Engine:
     """Stands in for a runtime with two labelled images, ``child`` built on
     ``parent``; the listing names the parent first."""
+
+    capabilities = ENGINE_CAPABILITIES
 
     def __init__(self) -> None:
         self.images_left = ["parent", "child"]

@@ -1,0 +1,1568 @@
+"""Kubernetes adapter: a container is a Pod with one container.
+
+Talks to the API server through the official ``kubernetes`` client, which
+is imported on first use (not with this module), so that ``runtimes info``
+and auto-detection cost nothing on a machine without a kubeconfig.  Every
+call reads and writes the API's own JSON (``_preload_content=False``):
+the pod records that :func:`container_from_pod` maps are exactly what the
+API server sends, and what ``tests/fixtures/kubernetes`` records.
+
+The mapping, and what a cluster cannot do, is in ``docs/kubernetes.md``.
+All client exceptions are translated in :meth:`KubernetesRuntime._api`,
+the adapter's only translation point (websocket handshakes, which the
+client reports as text, go through :func:`translate_api_error` too).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import math
+import os
+import re
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar
+
+from runtimes import _logs, _normalize
+from runtimes._redact import redact_exception
+from runtimes.base import Runtime
+from runtimes.errors import (
+    CommandFailed,
+    ContainerNotFound,
+    Forbidden,
+    ImageNotFound,
+    InvalidSpec,
+    NameConflict,
+    RuntimesError,
+    RuntimeUnavailable,
+    Timeout,
+    Unsupported,
+)
+from runtimes.models import (
+    Capability,
+    Container,
+    ContainerState,
+    ExecResult,
+    Image,
+    LogLine,
+    MountType,
+    Network,
+    PortBinding,
+    Process,
+    RuntimeInfo,
+    Stats,
+    Volume,
+)
+from runtimes.specs import (
+    BuildSpec,
+    ExecSpec,
+    LogsSpec,
+    NetworkSpec,
+    PsSpec,
+    PullSpec,
+    PushSpec,
+    RunSpec,
+)
+from runtimes.streams import ExecStream
+
+__all__ = ["KubernetesRuntime", "container_from_pod", "pod_manifest"]
+
+#: Every pod the adapter creates carries it; ``ps`` lists only those.
+MANAGED_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "runtimes"
+#: The caller's labels, all of them (a pod label's value is at most 63
+#: characters of ``[A-Za-z0-9_.-]``; ``runtimes.healthcheck`` is JSON).
+LABELS_ANNOTATION = "runtimes/labels"
+#: The published ports, ``[[container_port, protocol, host_ip, host_port]...]``.
+PORTS_ANNOTATION = "runtimes/ports"
+#: Keeps a deleted (stopped) pod's record, so that ``inspect``, ``wait``
+#: and the exit code outlive ``stop``; ``remove`` takes it off.
+KEEP_FINALIZER = "runtimes/keep-status"
+#: The name of the pod's one container.
+CONTAINER = "main"
+#: Holds a created pod unscheduled until ``start`` removes it.
+START_GATE = "runtimes/start"
+#: Seconds to wait for the API server's first answer, whatever the per-call timeout.
+CONNECT_TIMEOUT = 5.0
+#: containerd's CRI splits a line into records of this size; the API sends
+#: each record with its own timestamp when asked for them.
+CRI_RECORD_SIZE = 16384
+
+_IMAGE_ERRORS = frozenset(
+    {"ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName"}
+)
+_START_ERRORS = frozenset(
+    {"CreateContainerError", "CreateContainerConfigError", "RunContainerError", "StartError"}
+)
+_K8S_LABEL_KEY = re.compile(
+    r"(?:[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+)
+_K8S_LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+_DNS_NAME = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
+_TIMESTAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d) ")
+_HEX = re.compile(r"[0-9a-f]+")
+_NO_STORE = (
+    "a cluster keeps images in each node's own store, which the API does not expose: "
+    "build and tag with a local engine, then import the image into the node "
+    "(see docs/kubernetes.md)"
+)
+
+
+def _client() -> Any:
+    """The ``kubernetes`` package, imported now (it costs about 0.2 s)."""
+    try:
+        import kubernetes.client
+        import kubernetes.config
+        import kubernetes.stream
+    except ImportError as exc:
+        raise RuntimeUnavailable(
+            "kubernetes",
+            f"missing Python dependency {exc.name!r}",
+            hint="pip install 'runtimes[kubernetes]'",
+        ) from exc
+    return kubernetes
+
+
+def container_id(uid: str) -> str:
+    """A pod's 64-hex container id: the SHA-256 of its UID (a UUID is 32 hex)."""
+    return hashlib.sha256(uid.encode()).hexdigest()
+
+
+def kubeconfig_path(option: str | None) -> str | None:
+    """The kubeconfig to read: the option, else ``KUBECONFIG`` (which may
+    list several files, ``:``-separated), else ``~/.kube/config`` if it exists."""
+    if option:
+        return os.path.expanduser(option)
+    env = os.environ.get("KUBECONFIG", "").strip()
+    if env:
+        return env
+    default = os.path.expanduser("~/.kube/config")
+    return default if os.path.exists(default) else None
+
+
+def _in_cluster() -> bool:
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and os.path.exists(
+        "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    )
+
+
+# -- the mapping, pure functions of the API's JSON ------------------------------------
+
+
+def split_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """The labels that are valid pod labels (the others live only in the annotation)."""
+    return {
+        k: v
+        for k, v in labels.items()
+        if _K8S_LABEL_KEY.fullmatch(k) and len(k) <= 253 and _K8S_LABEL_VALUE.fullmatch(v)
+    }
+
+
+#: Seconds between SIGTERM and SIGKILL when ``run`` gives no ``stop_timeout``:
+#: the engines' 10, not the pod default of 30, so ``stop()`` waits alike.
+DEFAULT_STOP_TIMEOUT = 10
+#: ``run(restart_policy=)`` as a pod's restartPolicy.  The others
+#: (``on-failure[:N]``, ``unless-stopped``) need Capability.RESTART_POLICIES:
+#: OnFailure has no count, and a stopped pod is deleted, never kept to restart.
+RESTART_POLICIES = {"no": "Never", "always": "Always"}
+_POD_RESTART = {"Never": "no", "Always": "always", "OnFailure": "on-failure"}
+_TMPFS_SIZE = re.compile(r"size=([0-9]+)([kmg]?)", re.I)
+
+
+def _security_context(spec: RunSpec) -> dict[str, Any] | None:
+    """runAsUser/runAsGroup, and the run options a container's securityContext holds."""
+    context: dict[str, Any] = {}
+    if spec.user is not None:
+        uid, _, gid = spec.user.partition(":")
+        if not uid.isdigit() or (gid and not gid.isdigit()):
+            raise InvalidSpec(
+                f"kubernetes: user {spec.user!r}: a pod runs as a numeric uid[:gid] "
+                "(runAsUser), not a user name"
+            )
+        context["runAsUser"] = int(uid)
+        if gid:
+            context["runAsGroup"] = int(gid)
+    if spec.read_only:
+        context["readOnlyRootFilesystem"] = True
+    if spec.privileged:
+        context["privileged"] = True
+    capabilities = {
+        key: list(names) for key, names in (("add", spec.cap_add), ("drop", spec.cap_drop)) if names
+    }
+    if capabilities:
+        context["capabilities"] = capabilities
+    return context or None
+
+
+def _resources(spec: RunSpec) -> dict[str, Any] | None:
+    """memory and cpus as limits (the requests default to them)."""
+    limits: dict[str, str] = {}
+    if spec.memory is not None:
+        limits["memory"] = str(spec.memory)
+    if spec.cpus is not None:
+        limits["cpu"] = f"{round(spec.cpus * 1000)}m"
+    return {"limits": limits} if limits else None
+
+
+def _tmpfs_size(path: str, options: str) -> str | None:
+    """The emptyDir sizeLimit of a tmpfs mount (the kubelet mounts the tmpfs
+    with it as ``size=``); only ``size=`` maps, checked in base.run."""
+    size = None
+    for option in filter(None, options.split(",")):
+        match = _TMPFS_SIZE.fullmatch(option)
+        if match is None:
+            raise Unsupported(
+                f"kubernetes: tmpfs {path}: option {option!r} has no emptyDir field",
+                capability=Capability.TMPFS_OPTIONS,
+            )
+        number, unit = match.groups()
+        size = str(int(number) * {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}[unit.lower()])
+    return size
+
+
+def _memory_volume(name: str, size: str | None) -> dict[str, Any]:
+    empty_dir: dict[str, Any] = {"medium": "Memory"}
+    if size is not None:
+        empty_dir["sizeLimit"] = size
+    return {"name": name, "emptyDir": empty_dir}
+
+
+def pod_manifest(
+    spec: RunSpec,
+    *,
+    pull_policy: str = "never",
+    ports: list[PortBinding] | None = None,
+) -> dict[str, Any]:
+    """The Pod a :class:`RunSpec` becomes (see docs/kubernetes.md)."""
+    container: dict[str, Any] = {
+        "name": CONTAINER,
+        "image": spec.image,
+        "imagePullPolicy": {"never": "Never", "missing": "IfNotPresent", "always": "Always"}[
+            pull_policy
+        ],
+    }
+    if spec.entrypoint is not None:
+        container["command"] = list(spec.entrypoint)
+    if spec.command is not None:
+        container["args"] = list(spec.command)
+    if spec.env:
+        container["env"] = [{"name": k, "value": v} for k, v in spec.env.items()]
+    if spec.workdir is not None:
+        container["workingDir"] = spec.workdir
+    security = _security_context(spec)
+    if security is not None:
+        container["securityContext"] = security
+    resources = _resources(spec)
+    if resources is not None:
+        container["resources"] = resources
+    if spec.ports:
+        container["ports"] = [
+            {"containerPort": p.container_port, "protocol": p.protocol.upper()}
+            for p in {(p.container_port, p.protocol): p for p in spec.ports}.values()
+        ]
+    volumes: list[dict[str, Any]] = []
+    mounts: list[dict[str, Any]] = []
+    for index, mount in enumerate(spec.volumes):
+        if mount.type is not MountType.BIND:
+            raise Unsupported(
+                "kubernetes: named volumes are not supported", capability=Capability.VOLUMES
+            )
+        name = f"bind-{index}"
+        volumes.append({"name": name, "hostPath": {"path": mount.source}})
+        mounts.append({"name": name, "mountPath": mount.target, "readOnly": mount.read_only})
+    # tmpfs and /dev/shm: memory-backed emptyDirs.
+    for index, (path, options) in enumerate(sorted(spec.tmpfs.items())):
+        volumes.append(_memory_volume(f"tmpfs-{index}", _tmpfs_size(path, options)))
+        mounts.append({"name": f"tmpfs-{index}", "mountPath": path})
+    if spec.shm_size is not None:
+        volumes.append(_memory_volume("shm", str(spec.shm_size)))
+        mounts.append({"name": "shm", "mountPath": "/dev/shm"})
+    if mounts:
+        container["volumeMounts"] = mounts
+    annotations = {LABELS_ANNOTATION: json.dumps(dict(spec.labels), sort_keys=True)}
+    if ports:
+        annotations[PORTS_ANNOTATION] = json.dumps(
+            [[p.container_port, p.protocol, p.host_ip, p.host_port] for p in ports]
+        )
+    metadata: dict[str, Any] = {
+        "labels": {**split_labels(spec.labels), MANAGED_LABEL: MANAGED_BY},
+        "annotations": annotations,
+        "finalizers": [KEEP_FINALIZER],
+    }
+    if spec.name is not None:
+        metadata["name"] = spec.name
+    else:
+        metadata["generateName"] = "runtimes-"
+    if spec.init or spec.ulimits or spec.stop_signal is not None or spec.platform is not None:
+        # base.run refuses these by capability first; a direct caller gets the same.
+        raise Unsupported(
+            "kubernetes: a pod spec has no init, ulimits, stop signal or platform",
+            capability=(
+                Capability.INIT
+                if spec.init
+                else Capability.ULIMITS
+                if spec.ulimits
+                else Capability.STOP_SIGNAL
+                if spec.stop_signal is not None
+                else Capability.PLATFORM
+            ),
+        )
+    policy = spec.restart_policy or "no"
+    if policy not in RESTART_POLICIES:
+        raise Unsupported(
+            f"kubernetes: restart_policy={policy!r}: a pod has Never, Always and "
+            "OnFailure (without a count)",
+            capability=Capability.RESTART_POLICIES,
+        )
+    pod_spec: dict[str, Any] = {
+        "restartPolicy": RESTART_POLICIES[policy],
+        "terminationGracePeriodSeconds": (
+            spec.stop_timeout if spec.stop_timeout is not None else DEFAULT_STOP_TIMEOUT
+        ),
+        "containers": [container],
+        # No token in the container unless asked: a test container needs no API access.
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+    }
+    if volumes:
+        pod_spec["volumes"] = volumes
+    if spec.hostname is not None:
+        pod_spec["hostname"] = spec.hostname
+    if spec.network == "host":
+        pod_spec["hostNetwork"] = True
+    if spec.dns:
+        # Only the servers given, as an engine's --dns writes them.
+        pod_spec["dnsPolicy"] = "None"
+        pod_spec["dnsConfig"] = {"nameservers": list(spec.dns)}
+    if spec.extra_hosts:
+        by_ip: dict[str, list[str]] = {}
+        for host, ip in spec.extra_hosts.items():
+            by_ip.setdefault(ip, []).append(host)
+        pod_spec["hostAliases"] = [{"ip": ip, "hostnames": names} for ip, names in by_ip.items()]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": pod_spec}
+
+
+def _main_status(pod: Mapping[str, Any]) -> Mapping[str, Any]:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    for status in statuses:
+        if status.get("name") == CONTAINER:
+            return dict(status)
+    return dict(statuses[0]) if statuses else {}
+
+
+def _main_container(pod: Mapping[str, Any]) -> Mapping[str, Any]:
+    containers = (pod.get("spec") or {}).get("containers") or [{}]
+    for container in containers:
+        if container.get("name") == CONTAINER:
+            return dict(container)
+    return dict(containers[0])
+
+
+def pod_state(pod: Mapping[str, Any]) -> tuple[ContainerState, int | None]:
+    """The container's state and exit code, from the pod's status.
+
+    The container's own status decides (terminated: EXITED with its exit
+    code; running: RUNNING, also while a stop's grace period runs); before
+    it has one, the phase (Pending: CREATED; Succeeded or Failed: EXITED).
+    """
+    state = _main_status(pod).get("state") or {}
+    if "terminated" in state:
+        code = state["terminated"].get("exitCode")
+        return ContainerState.EXITED, int(code) if code is not None else None
+    if "running" in state:
+        return ContainerState.RUNNING, None
+    phase = (pod.get("status") or {}).get("phase")
+    if phase == "Running" and _main_status(pod).get("lastState", {}).get("terminated"):
+        # restartPolicy Always: exited, waiting out the kubelet's back-off.
+        return ContainerState.RESTARTING, None
+    if phase in ("Succeeded", "Failed"):
+        return ContainerState.EXITED, None
+    if phase == "Pending" or "waiting" in state:
+        return ContainerState.CREATED, None
+    return ContainerState.UNKNOWN, None
+
+
+def waiting_reason(pod: Mapping[str, Any]) -> tuple[str, str]:
+    """``(reason, message)`` of a container that has not started, else ``("", "")``."""
+    state = _main_status(pod).get("state") or {}
+    waiting = state.get("waiting")
+    if waiting:
+        return str(waiting.get("reason") or ""), str(waiting.get("message") or "")
+    terminated = state.get("terminated")
+    if terminated and terminated.get("reason") in _START_ERRORS:
+        return str(terminated["reason"]), str(terminated.get("message") or "")
+    return "", ""
+
+
+def _ports(annotations: Mapping[str, str]) -> tuple[PortBinding, ...]:
+    try:
+        bindings = [
+            PortBinding(
+                container_port=int(p[0]), protocol=str(p[1]), host_ip=str(p[2]), host_port=int(p[3])
+            )
+            for p in json.loads(annotations.get(PORTS_ANNOTATION) or "[]")
+        ]
+    except (ValueError, TypeError, IndexError):
+        return ()
+    return tuple(sorted(bindings, key=lambda b: (b.container_port, b.protocol, b.host_port)))
+
+
+def pod_labels(pod: Mapping[str, Any]) -> dict[str, str]:
+    """The caller's labels: the annotation, else the pod's labels."""
+    metadata = pod.get("metadata") or {}
+    annotations = metadata.get("annotations") or {}
+    try:
+        stored = json.loads(annotations[LABELS_ANNOTATION])
+        if isinstance(stored, dict):
+            return {str(k): str(v) for k, v in stored.items()}
+    except (KeyError, ValueError):
+        pass
+    return {k: v for k, v in (metadata.get("labels") or {}).items() if k != MANAGED_LABEL}
+
+
+def container_from_pod(pod: Mapping[str, Any], *, runtime: str = "kubernetes") -> Container:
+    """One pod, as the API server sends it, as a :class:`Container`."""
+    metadata = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    main = _main_container(pod)
+    status = _main_status(pod)
+    state, exit_code = pod_state(pod)
+    current = status.get("state") or {}
+    started = (current.get("running") or current.get("terminated") or {}).get("startedAt")
+    finished = (current.get("terminated") or {}).get("finishedAt")
+    return Container(
+        id=container_id(str(metadata.get("uid") or metadata.get("name") or "")),
+        name=str(metadata.get("name") or ""),
+        image=str(main.get("image") or ""),
+        command=(*(main.get("command") or ()), *(main.get("args") or ())),
+        state=state,
+        exit_code=exit_code,
+        created_at=_normalize.timestamp(metadata.get("creationTimestamp")),
+        started_at=_normalize.timestamp(started),
+        finished_at=_normalize.timestamp(finished),
+        ports=_ports(metadata.get("annotations") or {}),
+        labels=pod_labels(pod),
+        restart_policy=_POD_RESTART.get(str(spec.get("restartPolicy") or "Always")),
+        restart_count=int(status.get("restartCount") or 0),
+        # The kubelet sends SIGTERM (a stop signal per container is alpha in v1.34).
+        stop_signal="SIGTERM",
+        stop_timeout=_grace(spec),
+        runtime=runtime,
+        raw=pod,
+    )
+
+
+def _grace(spec: Mapping[str, Any]) -> int | None:
+    grace = spec.get("terminationGracePeriodSeconds")
+    return int(grace) if isinstance(grace, int) else None
+
+
+def log_lines(chunks: Iterator[bytes], *, timestamps: bool) -> Iterator[LogLine]:
+    """Lines of the API's log body (stdout and stderr interleaved, untagged).
+
+    Without timestamps the body is the bytes written.  With them each
+    record starts with an RFC 3339 stamp, and a long line's later records
+    (containerd's 16 KiB pieces) carry their own in the middle of the
+    line: those are cut out, and the line keeps its first.
+    """
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        start = 0
+        while True:
+            end = pending.find(b"\n", start)
+            if end < 0:
+                break
+            yield _log_line(pending[start : end + 1], timestamps)
+            start = end + 1
+        pending = pending[start:]
+    if pending:
+        yield _log_line(pending, timestamps)
+
+
+def _log_line(record: bytes, timestamps: bool) -> LogLine:
+    if not timestamps:
+        return LogLine(stream="stdout", data=record)
+    ts, data = _logs.split_timestamp(record)
+    if len(data) > CRI_RECORD_SIZE:
+        pieces = [data[:CRI_RECORD_SIZE]]
+        rest = data[CRI_RECORD_SIZE:]
+        while True:
+            stamp = _TIMESTAMP.match(rest)
+            if stamp is None:
+                pieces.append(rest)
+                break
+            rest = rest[stamp.end() :]
+            pieces.append(rest[:CRI_RECORD_SIZE])
+            rest = rest[CRI_RECORD_SIZE:]
+            if not rest:
+                break
+        data = b"".join(pieces)
+    return LogLine(stream="stdout", data=data, timestamp=ts)
+
+
+def translate_api_error(
+    status: int, body: str, *, operation: str, target: str = "none", ref: str | None = None
+) -> RuntimesError:
+    """The library's error for one API error (a ``Status`` object as ``body``)."""
+    try:
+        parsed = json.loads(body) if body else {}
+    except ValueError:
+        parsed = {}
+    if not isinstance(parsed, dict):
+        parsed = {}
+    message = str(parsed.get("message") or body or f"HTTP {status}").strip()
+    details = parsed.get("details") or {}
+    kind = details.get("kind") if isinstance(details, dict) else None
+    if status == 401:
+        return Forbidden(f"kubernetes {operation}: the API server refused the credentials")
+    if status == 403:
+        return Forbidden(f"kubernetes {operation}: {message}")
+    if status == 404 and kind == "namespaces":
+        return RuntimeUnavailable(
+            "kubernetes",
+            f"namespace {details.get('name')} does not exist",
+            hint="create it (kubectl create namespace) or set the namespace option",
+        )
+    if status == 404 and target == "container":
+        return ContainerNotFound(ref or "?", f"kubernetes: container not found: {ref}")
+    if status == 409 and parsed.get("reason") == "AlreadyExists":
+        return NameConflict(ref or str(details.get("name") or "?"), f"kubernetes: {message}")
+    if status == 422:
+        return InvalidSpec(f"kubernetes refused the pod: {message}")
+    return CommandFailed(message, runtime="kubernetes", operation=operation, status=status)
+
+
+# -- port forwarding -------------------------------------------------------------------
+
+
+class _Forwarder:
+    """A local listener whose connections the API server forwards to one
+    port of one pod (the ``portforward`` subresource, one websocket per
+    connection), for as long as this runtime object keeps it."""
+
+    def __init__(self, sock: socket.socket, open_stream: Callable[[], Any], port: int) -> None:
+        self._sock = sock
+        self._open_stream = open_stream
+        self._port = port
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True, name="kube-forward")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._closed.set()
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(
+                target=self._serve, args=(conn,), daemon=True, name="kube-forward-conn"
+            ).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        ws = None
+        try:
+            ws = self._open_stream()
+            pump(conn, ws, self._closed)
+        except Exception:  # a failed forward is a closed connection, as with kubectl
+            return
+        finally:
+            with contextlib.suppress(Exception):
+                conn.close()
+            if ws is not None:
+                with contextlib.suppress(Exception):
+                    ws.shutdown()
+
+
+def pump(conn: socket.socket, ws: Any, closed: threading.Event) -> None:
+    """Copy bytes between a local connection and a ``portforward`` websocket
+    (``v4.channel.k8s.io``: channel 0 data, 1 errors, each opened by a frame
+    with the port number) until either side ends or reports an error."""
+    from websocket import ABNF, WebSocketConnectionClosedException
+
+    opened: set[int] = set()
+    remote = ws.sock
+    while not closed.is_set():
+        readable, _, _ = select.select([conn, remote], [], [], 1.0)
+        if conn in readable:
+            data = conn.recv(65536)
+            if not data:
+                return
+            ws.send_binary(b"\x00" + data)
+        if remote not in readable:
+            continue
+        while True:
+            try:
+                opcode, frame = ws.recv_data_frame(True)
+            except WebSocketConnectionClosedException:
+                return
+            if opcode == ABNF.OPCODE_CLOSE:
+                return
+            if opcode == ABNF.OPCODE_BINARY and frame.data:
+                channel, payload = frame.data[0], frame.data[1:]
+                if channel not in opened:
+                    opened.add(channel)  # the port number, sent once per channel
+                elif channel == 0:
+                    conn.sendall(payload)
+                elif payload:
+                    return  # the kubelet could not connect: close, as a refused port
+            pending = getattr(remote, "pending", None)
+            if pending is None or not pending():
+                break
+
+
+# -- the adapter -----------------------------------------------------------------------
+
+
+class KubernetesRuntime(Runtime):
+    """A Kubernetes cluster through its API server.
+
+    Options: ``kubeconfig`` (default ``KUBECONFIG``, else ``~/.kube/config``,
+    else the in-cluster service account), ``context`` (default: the
+    kubeconfig's current one), ``namespace`` (default: the context's, else
+    ``default``) and ``timeout`` (seconds per API call, default 120).
+    """
+
+    name = "kubernetes"
+    options = ("kubeconfig", "context", "namespace", "timeout")
+    # Measured on containerd's CRI logs through the kubelet (v1.34): bytes
+    # kept as written, a last line without newline kept (15 reads of 15 just
+    # after the exit), nanosecond stamps; runc creates a missing workdir.
+    capabilities = frozenset(
+        {
+            Capability.CREATE,
+            Capability.PRECISE_LOG_TIMESTAMPS,
+            Capability.LOSSLESS_LOGS,
+            Capability.KEEPS_UNTERMINATED_LAST_LINE,
+            Capability.CREATES_MISSING_WORKDIR,
+        }
+    )
+    unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
+        Capability.BUILD: "a cluster has no image builder: " + _NO_STORE,
+        Capability.IMAGE_STORE: _NO_STORE,
+        Capability.VOLUMES: (
+            "named volumes would be PersistentVolumeClaims, which need a storage "
+            "provisioner; bind mounts (hostPath) work"
+        ),
+        Capability.NETWORKS: (
+            "pods share one cluster network; user networks (and so stacks) are not mapped yet"
+        ),
+        Capability.LOG_STREAMS: (
+            "the pod log API interleaves stdout and stderr without saying which wrote a line "
+            "(every line is tagged stdout)"
+        ),
+        Capability.EXEC_OPTIONS: (
+            "the exec subresource runs argv as the container's user, in its working "
+            "directory, with its environment: it takes no env, workdir or user"
+        ),
+        Capability.AUTO_REMOVE: (
+            "nothing in a cluster deletes a finished bare pod; remove it, or use running()"
+        ),
+        Capability.EXEC_IO: "not mapped yet (the exec subresource has stdin and tty channels)",
+        Capability.COPY: "not mapped yet (kubectl cp does it with tar through exec)",
+        Capability.CONTROL: "a pod cannot be paused, renamed or restarted in place",
+        Capability.STATS: "not mapped yet (the kubelet's summary API has the figures)",
+        Capability.NETWORK_ALIASES: "pods have no network aliases",
+        Capability.NETWORK_CONNECT: "a pod's network is fixed when it starts",
+        Capability.INTERNAL_NETWORKS: "no user networks",
+        Capability.SCHEDULES_HEALTHCHECKS: (
+            "the healthcheck is not made a probe; the library runs it by exec"
+        ),
+        Capability.EXEC_STDIN: "not mapped yet (the exec subresource has a stdin channel)",
+        Capability.RESTART_POLICIES: (
+            "a pod restarts Never, Always or OnFailure without a count, and stop() deletes "
+            "it, so on-failure:N and unless-stopped have no equivalent; 'no' and 'always' map"
+        ),
+        Capability.INIT: (
+            "a pod spec has no init; shareProcessNamespace makes the pause container PID 1, "
+            "which reaps but forwards no signal"
+        ),
+        Capability.ULIMITS: "a pod spec has no rlimits; the node's container runtime sets them",
+        Capability.STOP_SIGNAL: (
+            "the kubelet sends SIGTERM (lifecycle.stopSignal is alpha in v1.34, off by default)"
+        ),
+        Capability.TMPFS_OPTIONS: (
+            "a tmpfs is a memory-backed emptyDir: only size= maps (sizeLimit)"
+        ),
+        Capability.PLATFORM: (
+            "the platform is checked on the image's record in a local store, which a "
+            "cluster does not expose; the node runs the image for its own platform"
+        ),
+    }
+    # "bridge", every engine's default network, is the cluster's pod network here.
+    builtin_networks = frozenset({"bridge", "host", "none"})
+
+    def __init__(
+        self,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        namespace: str | None = None,
+        timeout: float | str | None = None,
+    ) -> None:
+        k8s = _client()
+        self.default_timeout = float(timeout) if timeout is not None else 120.0
+        self.kubeconfig = kubeconfig_path(kubeconfig)
+        self.context = context
+        configuration = k8s.client.Configuration()
+        try:
+            if self.kubeconfig is None and _in_cluster():
+                k8s.config.load_incluster_config(client_configuration=configuration)
+                default_namespace = _read("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+            elif self.kubeconfig is None:
+                raise RuntimeUnavailable(
+                    "kubernetes",
+                    "no kubeconfig",
+                    hint="set KUBECONFIG or RUNTIMES_KUBERNETES_KUBECONFIG",
+                )
+            else:
+                k8s.config.load_kube_config(
+                    config_file=self.kubeconfig,
+                    context=context,
+                    client_configuration=configuration,
+                    persist_config=False,
+                )
+                default_namespace = _context_namespace(k8s, self.kubeconfig, context)
+        except RuntimesError:
+            raise
+        except Exception as exc:
+            raise RuntimeUnavailable(
+                "kubernetes",
+                f"cannot use the kubeconfig {self.kubeconfig}: {exc}",
+                hint="check KUBECONFIG / RUNTIMES_KUBERNETES_KUBECONFIG and the context",
+            ) from redact_exception(exc)
+        # One attempt per call: a dead API server answers within the timeout.
+        configuration.retries = 0
+        self.namespace = namespace or default_namespace or "default"
+        self.host = str(configuration.host)
+        self._configuration = configuration
+        self._k8s = k8s
+        self._api_client = k8s.client.ApiClient(configuration)
+        self._core = k8s.client.CoreV1Api(self._api_client)
+        self._forwards: dict[str, list[_Forwarder]] = {}
+        self._ids: dict[str, str] = {}  # container id -> pod name, for our own pods
+        self._lock = threading.Lock()
+
+    @classmethod
+    def configured_endpoint(cls, **options: Any) -> str | None:
+        return options.get("kubeconfig") or os.environ.get("KUBECONFIG") or None
+
+    @classmethod
+    def detect(cls, **options: Any) -> str | None:
+        if kubeconfig_path(options.get("kubeconfig")) is None and not _in_cluster():
+            return "no kubeconfig: set KUBECONFIG (or RUNTIMES_KUBERNETES_KUBECONFIG)"
+        try:
+            rt = cls(**{**options, "timeout": CONNECT_TIMEOUT})
+        except RuntimesError as exc:
+            return str(exc)
+        try:
+            rt._info()
+        except RuntimesError as exc:
+            return f"the API server does not answer: {exc}"
+        finally:
+            rt.close()
+        return None
+
+    def close(self) -> None:
+        with self._lock:
+            forwards = [f for fs in self._forwards.values() for f in fs]
+            self._forwards.clear()
+        for forward in forwards:
+            forward.close()
+        with contextlib.suppress(Exception):
+            self._api_client.close()
+
+    def __repr__(self) -> str:
+        # getattr: a traceback may show one whose __init__ failed half-way.
+        host, namespace = getattr(self, "host", "?"), getattr(self, "namespace", "?")
+        return f"<KubernetesRuntime {host} namespace={namespace!r}>"
+
+    # -- the one translation point ----------------------------------------------
+
+    @contextlib.contextmanager
+    def _api(self, operation: str, target: str = "none", ref: str | None = None) -> Iterator[None]:
+        import urllib3.exceptions
+
+        try:
+            yield
+        except RuntimesError:
+            raise
+        except self._k8s.client.exceptions.ApiException as exc:
+            status = int(exc.status or 0)
+            body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else exc.body
+            if status == 0:
+                raise self._transport_error(operation, str(exc.reason), target, ref) from (
+                    redact_exception(exc)
+                )
+            raise translate_api_error(
+                status, body or str(exc.reason or ""), operation=operation, target=target, ref=ref
+            ) from redact_exception(exc)
+        except (urllib3.exceptions.TimeoutError, TimeoutError) as exc:
+            raise Timeout(f"kubernetes {operation}: the API server did not answer in time") from (
+                redact_exception(exc)
+            )
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            text = str(exc)
+            if "timed out" in text.lower():
+                raise Timeout(
+                    f"kubernetes {operation}: the API server did not answer in time"
+                ) from redact_exception(exc)
+            raise RuntimeUnavailable(
+                "kubernetes",
+                f"cannot reach the API server at {self.host}",
+                hint="is the cluster up? check the kubeconfig's server",
+            ) from redact_exception(exc)
+
+    def _transport_error(
+        self, operation: str, reason: str, target: str, ref: str | None
+    ) -> RuntimesError:
+        # Websocket handshakes (exec, portforward) fail as text: "Handshake status 403 ...".
+        handshake = re.search(r"Handshake status (\d{3})", reason)
+        if handshake:
+            body = reason.split(" -+-+- ", 1)[-1] if " -+-+- " in reason else ""
+            body = body.rsplit(" -+-+- ", 1)[-1]
+            return translate_api_error(
+                int(handshake.group(1)), body, operation=operation, target=target, ref=ref
+            )
+        if "timed out" in reason.lower():
+            return Timeout(f"kubernetes {operation}: the API server did not answer in time")
+        if re.search(r"ssl|certificate", reason, re.I):
+            return RuntimeUnavailable(
+                "kubernetes",
+                f"TLS with the API server at {self.host} failed: {reason}",
+                hint="the kubeconfig's certificate-authority must be the cluster's CA",
+            )
+        return RuntimeUnavailable(
+            "kubernetes", f"cannot reach the API server at {self.host}: {reason}"
+        )
+
+    def _timeout(self, seconds: float | None = None) -> tuple[float, float]:
+        return (min(CONNECT_TIMEOUT, self.default_timeout), seconds or self.default_timeout)
+
+    def _json(self, response: Any) -> Any:
+        """The body as JSON; the connection goes back to the pool only once
+        the body is read to its end (else its rest would answer the next call)."""
+        try:
+            return json.loads(response.data)
+        finally:
+            response.release_conn()
+
+    def _discard(self, response: Any) -> None:
+        with contextlib.suppress(Exception):
+            response.drain_conn()
+        response.release_conn()
+
+    # -- info -----------------------------------------------------------------------
+
+    def _info(self) -> RuntimeInfo:
+        with self._api("info"):
+            version = self._json(
+                self._k8s.client.VersionApi(self._api_client).get_code(
+                    _preload_content=False, _request_timeout=self._timeout()
+                )
+            )
+        platform = str(version.get("platform") or "/")
+        os_name, _, arch = platform.partition("/")
+        return RuntimeInfo(
+            cpus=self._node_cpus(),
+            name=self.name,
+            version=str(version.get("gitVersion") or ""),
+            api_version="v1",
+            os=os_name,
+            arch=arch,
+            rootless=False,
+            endpoint=self.host,
+            capabilities=self.capabilities,
+            raw={"version": version, "namespace": self.namespace},
+        )
+
+    def _node_cpus(self) -> int | None:
+        """The most CPUs a node can give one pod (its allocatable), so that
+        ``run(cpus=)`` above it is InvalidSpec, as on an engine, instead of a
+        pod the scheduler never places; ``None`` for a user who may not list
+        nodes."""
+        try:
+            with self._api("info"):
+                nodes = self._json(
+                    self._core.list_node(_preload_content=False, _request_timeout=self._timeout())
+                )
+        except RuntimesError:
+            return None
+        counts = []
+        for node in nodes.get("items") or ():
+            cpu = str(((node.get("status") or {}).get("allocatable") or {}).get("cpu") or "")
+            if cpu.isdigit():
+                counts.append(int(cpu))
+            elif cpu.endswith("m") and cpu[:-1].isdigit():
+                counts.append(int(cpu[:-1]) // 1000)
+        return max(counts) if counts else None
+
+    # -- what a cluster has no verb for -------------------------------------------------
+
+    def _build(self, spec: BuildSpec) -> str:
+        self._require(Capability.BUILD, "build")
+        raise AssertionError("unreachable")
+
+    def _images(self, labels: Mapping[str, str]) -> list[Image]:
+        self._require(Capability.IMAGE_STORE, "listing images")
+        raise AssertionError("unreachable")
+
+    def _image(self, ref: str) -> Image:
+        self._require(Capability.IMAGE_STORE, "inspecting images")
+        raise AssertionError("unreachable")
+
+    def _remove_image(self, ref: str, *, force: bool) -> None:
+        self._require(Capability.IMAGE_STORE, "removing images")
+
+    def _pull(self, spec: PullSpec) -> str:
+        self._require(Capability.IMAGE_STORE, "pull (the kubelet pulls: run(pull='missing'))")
+        raise AssertionError("unreachable")
+
+    def _push(self, spec: PushSpec) -> str:
+        self._require(Capability.IMAGE_STORE, "push")
+        raise AssertionError("unreachable")
+
+    def _tag(self, source: str, target: str) -> None:
+        self._require(Capability.IMAGE_STORE, "tag")
+
+    def _login(self, spec: PullSpec) -> None:
+        self._require(Capability.IMAGE_STORE, "login (use an imagePullSecret)")
+
+    def _logout(self, registry: str) -> None:
+        self._require(Capability.IMAGE_STORE, "logout")
+
+    def _create_volume(self, name: str, *, labels: Mapping[str, str]) -> Volume:
+        self._require(Capability.VOLUMES, "named volumes")
+        raise AssertionError("unreachable")
+
+    def _volume(self, name: str) -> Volume:
+        self._require(Capability.VOLUMES, "named volumes")
+        raise AssertionError("unreachable")
+
+    def _volumes(self, labels: Mapping[str, str]) -> list[Volume]:
+        self._require(Capability.VOLUMES, "named volumes")
+        raise AssertionError("unreachable")
+
+    def _remove_volume(self, name: str, *, force: bool) -> None:
+        self._require(Capability.VOLUMES, "named volumes")
+
+    def _create_network(self, spec: NetworkSpec) -> Network:
+        self._require(Capability.NETWORKS, "user networks")
+        raise AssertionError("unreachable")
+
+    def _network(self, name: str) -> Network:
+        self._require(Capability.NETWORKS, "user networks")
+        raise AssertionError("unreachable")
+
+    def _networks(self, labels: Mapping[str, str]) -> list[Network]:
+        self._require(Capability.NETWORKS, "user networks")
+        raise AssertionError("unreachable")
+
+    def _remove_network(self, name: str) -> None:
+        self._require(Capability.NETWORKS, "user networks")
+
+    # -- pods -------------------------------------------------------------------------
+
+    def _get(self, name: str, operation: str, ref: str | None = None) -> dict[str, Any]:
+        with self._api(operation, "container", ref or name):
+            pod: dict[str, Any] = self._json(
+                self._core.read_namespaced_pod(
+                    name, self.namespace, _preload_content=False, _request_timeout=self._timeout()
+                )
+            )
+        return pod
+
+    def _list(self, operation: str, selector: str, field: str | None = None) -> list[Any]:
+        with self._api(operation):
+            listed = self._json(
+                self._core.list_namespaced_pod(
+                    self.namespace,
+                    label_selector=selector,
+                    field_selector=field,
+                    _preload_content=False,
+                    _request_timeout=self._timeout(),
+                )
+            )
+        return list(listed.get("items") or [])
+
+    def _resolve(self, ref: str, operation: str) -> dict[str, Any]:
+        """The pod ``ref`` names: a full id, a pod name, or an id prefix."""
+        name = self._ids.get(ref)
+        if name is not None:
+            with contextlib.suppress(ContainerNotFound):
+                pod = self._get(name, operation, ref)
+                if container_id(pod["metadata"]["uid"]) == ref:
+                    return pod
+        elif _DNS_NAME.fullmatch(ref) and len(ref) <= 253:
+            try:
+                return self._get(ref, operation)
+            except ContainerNotFound:
+                if not _HEX.fullmatch(ref):
+                    raise
+        if not _HEX.fullmatch(ref):
+            raise ContainerNotFound(ref, f"kubernetes: container not found: {ref}")
+        matches = [
+            pod
+            for pod in self._list(operation, f"{MANAGED_LABEL}={MANAGED_BY}")
+            if container_id(pod["metadata"]["uid"]).startswith(ref)
+        ]
+        if not matches:
+            raise ContainerNotFound(ref, f"kubernetes: container not found: {ref}")
+        if len(matches) > 1:
+            raise CommandFailed(
+                f"ambiguous reference {ref}: {len(matches)} containers match",
+                runtime=self.name,
+                operation=operation,
+            )
+        found: dict[str, Any] = matches[0]
+        self._ids[container_id(found["metadata"]["uid"])] = found["metadata"]["name"]
+        return found
+
+    def _watch(
+        self,
+        pod: dict[str, Any],
+        done: Callable[[dict[str, Any]], bool],
+        timeout: float | None,
+        operation: str,
+    ) -> dict[str, Any] | None:
+        """Watch one pod until ``done(pod)``; the pod, or ``None`` after
+        ``timeout`` seconds.  A pod deleted meanwhile raises ContainerNotFound."""
+        name = pod["metadata"]["name"]
+        uid = pod["metadata"]["uid"]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if done(pod):
+                return pod
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return None
+            window = 60 if left is None else max(1, min(60, math.ceil(left)))
+            version = pod["metadata"].get("resourceVersion")
+            with self._api(operation, "container", name):
+                response = self._core.list_namespaced_pod(
+                    self.namespace,
+                    field_selector=f"metadata.name={name}",
+                    watch=True,
+                    resource_version=version,
+                    timeout_seconds=window,
+                    allow_watch_bookmarks=False,
+                    _preload_content=False,
+                    _request_timeout=self._timeout(window + 10),
+                )
+                try:
+                    for line in response:
+                        event = json.loads(line)
+                        kind, obj = event.get("type"), event.get("object") or {}
+                        if kind == "ERROR":
+                            break  # "too old resource version": read it afresh
+                        if (obj.get("metadata") or {}).get("uid") != uid:
+                            continue
+                        if kind == "DELETED":
+                            raise ContainerNotFound(name, f"kubernetes: {name} was removed")
+                        pod = obj
+                        if done(pod):
+                            return pod
+                        if deadline is not None and time.monotonic() >= deadline:
+                            return None
+                finally:
+                    # A watch left early still streams: never back to the pool.
+                    response.close()
+            current = self._get(name, operation)
+            if current["metadata"]["uid"] != uid:
+                raise ContainerNotFound(name, f"kubernetes: {name} was removed")
+            pod = current
+
+    def _run(self, spec: RunSpec) -> str:
+        return self._launch(spec, start=True)
+
+    def _create(self, spec: RunSpec) -> str:
+        return self._launch(spec, start=False)
+
+    def _start(self, ref: str) -> None:
+        pod = self._resolve(ref, "start")
+        if START_GATE not in [g.get("name") for g in pod["spec"].get("schedulingGates") or ()]:
+            return  # started already: nothing happens, as on an engine
+        # Gates may only be taken away; with them all gone the pod is scheduled.
+        remove = [{"op": "remove", "path": "/spec/schedulingGates"}]
+        with self._api("start", "container", ref):
+            pod = self._json(
+                self._core.patch_namespaced_pod(
+                    pod["metadata"]["name"],
+                    self.namespace,
+                    remove,
+                    _content_type="application/json-patch+json",
+                    _preload_content=False,
+                    _request_timeout=self._timeout(),
+                )
+            )
+        # A start that fails keeps the container, to inspect, as on an engine.
+        self._await_start(pod, _main_container(pod).get("image") or "", operation="start")
+
+    def _launch(self, spec: RunSpec, *, start: bool) -> str:
+        verb = "run" if start else "create"
+        if spec.remove:
+            self._require(Capability.AUTO_REMOVE, f"{verb}(remove=True)")
+        if spec.network == "none":
+            raise Unsupported("kubernetes: a pod always has a network; network='none' is not")
+        for mapping in spec.ports:
+            if mapping.protocol != "tcp":
+                raise Unsupported(
+                    f"kubernetes: port {mapping.container_port}/{mapping.protocol}: "
+                    "the API server forwards TCP only"
+                )
+        pull = spec.pull
+        listeners: list[tuple[socket.socket, PortBinding]] = []
+        try:
+            for mapping in spec.ports:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                host_ip = (
+                    mapping.host_ip
+                    if mapping.host_ip not in (None, "", "0.0.0.0")
+                    else ("127.0.0.1")
+                )
+                try:
+                    sock.bind((host_ip, mapping.host_port or 0))
+                except OSError as exc:
+                    sock.close()
+                    raise CommandFailed(
+                        f"cannot listen on {host_ip}:{mapping.host_port}: {exc}",
+                        runtime=self.name,
+                        operation="run",
+                    ) from exc
+                sock.listen(64)
+                listeners.append(
+                    (
+                        sock,
+                        PortBinding(
+                            container_port=mapping.container_port,
+                            protocol="tcp",
+                            host_ip=host_ip,
+                            host_port=sock.getsockname()[1],
+                        ),
+                    )
+                )
+            manifest = pod_manifest(spec, pull_policy=pull, ports=[b for _, b in listeners])
+            if not start:
+                manifest["spec"]["schedulingGates"] = [{"name": START_GATE}]
+            with self._api(verb, "container", spec.name):
+                created = self._json(
+                    self._core.create_namespaced_pod(
+                        self.namespace,
+                        self._k8s.client.V1Pod.from_dict(manifest),
+                        _preload_content=False,
+                        _request_timeout=self._timeout(),
+                    )
+                )
+        except BaseException:
+            for sock, _ in listeners:
+                sock.close()
+            raise
+        name = created["metadata"]["name"]
+        cid = container_id(created["metadata"]["uid"])
+        self._ids[cid] = name
+        try:
+            if start:
+                self._await_start(created, spec.image)
+        except BaseException:
+            for sock, _ in listeners:
+                sock.close()
+            with contextlib.suppress(RuntimesError):
+                self._purge(created, name)
+            raise
+        forwards = [
+            _Forwarder(
+                sock,
+                functools.partial(self._open_forward, name, b.container_port),
+                b.container_port,
+            )
+            for sock, b in listeners
+        ]
+        with self._lock:
+            self._forwards[cid] = forwards
+        for forward in forwards:
+            forward.start()
+        return cid
+
+    def _await_start(self, pod: dict[str, Any], image: str, operation: str = "run") -> None:
+        """Until the container runs or has run; a typed error when it cannot."""
+        failure: list[tuple[str, str]] = []
+
+        def started(current: dict[str, Any]) -> bool:
+            state, _ = pod_state(current)
+            reason, message = waiting_reason(current)
+            if reason in _IMAGE_ERRORS or reason in _START_ERRORS:
+                failure.append((reason, message))
+                return True
+            return state in (
+                ContainerState.RUNNING,
+                ContainerState.EXITED,
+                ContainerState.RESTARTING,
+            )
+
+        found = self._watch(pod, started, self.default_timeout, operation)
+        if found is None:
+            raise Timeout(
+                f"kubernetes: pod {pod['metadata']['name']} did not start within "
+                f"{self.default_timeout:g} s (unschedulable? see kubectl describe pod)"
+            )
+        if failure:
+            reason, message = failure[0]
+            if reason in _IMAGE_ERRORS:
+                raise ImageNotFound(
+                    image,
+                    f"kubernetes: image {image} is not on the node ({reason}: {message}); "
+                    "import it into the node's containerd (namespace k8s.io), "
+                    "or run(..., pull='missing') to let the kubelet pull it",
+                )
+            raise CommandFailed(
+                f"the container could not start: {reason}: {message}",
+                runtime=self.name,
+                operation=operation,
+            )
+
+    def _websocket_url(self, name: str, subresource: str, query: list[tuple[str, str]]) -> str:
+        from urllib.parse import quote, urlencode
+
+        path = f"/api/v1/namespaces/{quote(self.namespace)}/pods/{quote(name)}/{subresource}"
+        url: str = self._k8s.stream.ws_client.get_websocket_url(self.host + path)
+        return f"{url}?{urlencode(query)}"
+
+    def _websocket_headers(self) -> dict[str, str]:
+        # The headers the client's own requests carry (a bearer token, for
+        # whichever key the client version names it by); certificates are
+        # in the configuration the websocket reads.
+        headers: dict[str, str] = {}
+        for setting in self._configuration.auth_settings().values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[str(setting["key"]).lower()] = str(setting["value"])
+        return headers
+
+    def _open_forward(self, name: str, port: int) -> Any:
+        # Our own websocket, not the client's PortForward, whose thread
+        # leaves its socket open when the server closes first.
+        ws_client = self._k8s.stream.ws_client
+        url = self._websocket_url(name, "portforward", [("ports", str(port))])
+        return ws_client.create_websocket(self._configuration, url, self._websocket_headers())
+
+    def _ps(self, spec: PsSpec) -> list[Container]:
+        selector = [f"{MANAGED_LABEL}={MANAGED_BY}"]
+        selector += [f"{k}={v}" for k, v in split_labels(spec.labels).items()]
+        field = None
+        if spec.name is not None and _DNS_NAME.fullmatch(spec.name):
+            field = f"metadata.name={spec.name}"
+        elif spec.name is not None:
+            return []  # not a pod name: no pod has it
+        found = []
+        for pod in self._list("ps", ",".join(selector), field):
+            container = container_from_pod(pod, runtime=self.name)
+            if not spec.all and container.state is not ContainerState.RUNNING:
+                continue
+            if any(container.labels.get(k) != v for k, v in spec.labels.items()):
+                continue
+            self._ids[container.id] = container.name
+            found.append(container)
+        return found
+
+    def _inspect(self, ref: str) -> Container:
+        return container_from_pod(self._resolve(ref, "inspect"), runtime=self.name)
+
+    def _logs(self, spec: LogsSpec) -> Iterator[LogLine]:
+        if not (spec.stdout and spec.stderr):
+            self._require(Capability.LOG_STREAMS, "reading one stream of the logs")
+        pod = self._resolve(spec.container, "logs")
+        name = pod["metadata"]["name"]
+        params: dict[str, Any] = {"container": CONTAINER, "timestamps": spec.timestamps}
+        if spec.follow:
+            params["follow"] = True
+        if spec.tail is not None:
+            params["tail_lines"] = spec.tail
+        if spec.since is not None:
+            params["since_seconds"] = max(1, math.ceil(time.time() - spec.since))
+        try:
+            with self._api("logs", "container", spec.container):
+                response = self._core.read_namespaced_pod_log(
+                    name,
+                    self.namespace,
+                    _preload_content=False,
+                    # A follow waits for as long as the container runs.
+                    _request_timeout=None if spec.follow else self._timeout(),
+                    **params,
+                )
+        except CommandFailed as exc:
+            if exc.status == 400 and "waiting to start" in exc.stderr + str(exc):
+                return _logs.Closing(iter(()), lambda: None)
+            raise
+
+        def chunks() -> Iterator[bytes]:
+            with self._api("logs", "container", spec.container):
+                yield from response.stream(65536, decode_content=True)
+
+        def release() -> None:
+            with contextlib.suppress(Exception):
+                response.close()
+            with contextlib.suppress(Exception):
+                response.release_conn()
+
+        return _logs.Closing(
+            log_lines(chunks(), timestamps=spec.timestamps),
+            release,
+            lambda: _shutdown(response),
+        )
+
+    def _delete(self, pod: Mapping[str, Any], *, grace: int) -> None:
+        metadata = pod["metadata"]
+        body = self._k8s.client.V1DeleteOptions.from_dict(
+            {
+                "gracePeriodSeconds": grace,
+                "preconditions": {"uid": metadata["uid"]},
+                "propagationPolicy": "Background",
+            }
+        )
+        with self._api("remove", "container", metadata["name"]):
+            self._discard(
+                self._core.delete_namespaced_pod(
+                    metadata["name"],
+                    self.namespace,
+                    body=body,
+                    _preload_content=False,
+                    _request_timeout=self._timeout(),
+                )
+            )
+
+    def _stop(self, ref: str, *, timeout: float) -> None:
+        pod = self._resolve(ref, "stop")
+        if pod_state(pod)[0] is ContainerState.EXITED and pod["spec"].get("restartPolicy") != (
+            "Always"
+        ):
+            return  # an Always pod between two runs is deleted like a running one
+        # The kubelet sends SIGTERM, then SIGKILL after the grace period (at
+        # least 2 s, its floor); the finalizer keeps the record to inspect.
+        grace = max(1, math.ceil(timeout))
+        self._delete(pod, grace=grace)
+        if self._watch(pod, _exited, grace + self.default_timeout, "stop") is None:
+            raise Timeout(f"kubernetes: {ref} did not stop within {grace + self.default_timeout} s")
+
+    def _kill(self, ref: str, *, signal: str) -> None:
+        pod = self._resolve(ref, "kill")
+        if pod_state(pod)[0] is not ContainerState.RUNNING:
+            raise CommandFailed(
+                f"container {ref} is not running", runtime=self.name, operation="kill"
+            )
+        name = signal.upper().removeprefix("SIG")
+        if name in ("KILL", "9"):
+            # No API sends a signal: deletion with the shortest grace the
+            # kubelet allows (SIGTERM, SIGKILL 2 s later).
+            self._delete(pod, grace=1)
+            return
+        # Other signals from inside: PID 1 gets those it has a handler for,
+        # as from the engine (needs a `kill` in the image).
+        result = self._exec_argv(pod, ["kill", f"-{name}", "1"], "kill")
+        if result.exit_code != 0:
+            raise CommandFailed(
+                f"sending SIG{name} through `kill` in the container failed "
+                f"(exit {result.exit_code}): {result.stderr.decode(errors='replace').strip()}",
+                runtime=self.name,
+                operation="kill",
+            )
+
+    def _wait(self, ref: str, *, timeout: float | None) -> int:
+        pod = self._resolve(ref, "wait")
+        found = self._watch(pod, _exited, timeout, "wait")
+        if found is None:
+            raise Timeout(f"kubernetes: container {ref} still running after {timeout} s")
+        code = pod_state(found)[1]
+        return code if code is not None else -1
+
+    def _remove(self, ref: str, *, force: bool) -> None:
+        pod = self._resolve(ref, "remove")
+        state = pod_state(pod)[0]
+        if state is not ContainerState.EXITED and not force:
+            raise CommandFailed(
+                f"container {ref} is {state}: stop it first, or remove(force=True)",
+                runtime=self.name,
+                operation="remove",
+            )
+        cid = container_id(pod["metadata"]["uid"])
+        with self._lock:
+            forwards = self._forwards.pop(cid, [])
+        for forward in forwards:
+            forward.close()
+        self._purge(pod, ref)
+        self._ids.pop(cid, None)
+
+    def _purge(self, pod: Mapping[str, Any], ref: str) -> None:
+        """Take the finalizer off and delete the pod at once."""
+        metadata = pod["metadata"]
+        if KEEP_FINALIZER in (metadata.get("finalizers") or ()):
+            finalizers = [f for f in metadata["finalizers"] if f != KEEP_FINALIZER]
+            # No resourceVersion: the kubelet updates the status meanwhile,
+            # and the finalizers are the library's alone.
+            patch = {"metadata": {"finalizers": finalizers or None}}
+            with contextlib.suppress(ContainerNotFound), self._api("remove", "container", ref):
+                self._discard(
+                    self._core.patch_namespaced_pod(
+                        metadata["name"],
+                        self.namespace,
+                        patch,
+                        _content_type="application/merge-patch+json",
+                        _preload_content=False,
+                        _request_timeout=self._timeout(),
+                    )
+                )
+        with contextlib.suppress(ContainerNotFound):
+            self._delete(pod, grace=0)
+
+    def _exec(self, spec: ExecSpec) -> ExecResult:
+        pod = self._resolve(spec.container, "exec")
+        if spec.env or spec.workdir is not None or spec.user is not None:
+            self._require(Capability.EXEC_OPTIONS, "exec with env, workdir or user")
+        if spec.stdin is not None or spec.tty:
+            self._require(Capability.EXEC_IO, "exec with stdin or a tty")
+        if pod_state(pod)[0] is not ContainerState.RUNNING:
+            raise CommandFailed(
+                f"container {spec.container} is not running", runtime=self.name, operation="exec"
+            )
+        return self._exec_argv(pod, list(spec.command), "exec")
+
+    def _exec_argv(self, pod: Mapping[str, Any], argv: list[str], operation: str) -> ExecResult:
+        name = pod["metadata"]["name"]
+        query = [("command", arg) for arg in argv]
+        query += [("container", CONTAINER), ("stdout", "true"), ("stderr", "true")]
+        url = self._websocket_url(name, "exec", query)
+        out, err = bytearray(), bytearray()
+        with self._api(operation, "container", name):
+            try:
+                ws = self._k8s.stream.ws_client.WSClient(
+                    self._configuration, url, self._websocket_headers(), False, binary=True
+                )
+            except Exception as exc:
+                raise self._transport_error(operation, str(exc), "container", name) from (
+                    redact_exception(exc)
+                )
+            try:
+                deadline = time.monotonic() + self.default_timeout
+                while ws.is_open():
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise Timeout(
+                            f"kubernetes exec: {argv[0]} still running after "
+                            f"{self.default_timeout:g} s"
+                        )
+                    ws.update(timeout=min(left, 1.0))
+                    out += ws.read_channel(1)
+                    err += ws.read_channel(2)
+                out += ws.read_channel(1)
+                err += ws.read_channel(2)
+                status = ws.read_channel(3)
+            finally:
+                ws.close()
+                # websocket-client's close() leaves the socket open when the
+                # server closed first (the usual end of an exec).
+                with contextlib.suppress(Exception):
+                    ws.sock.shutdown()
+        return ExecResult(exit_code=exec_exit_code(status), stdout=bytes(out), stderr=bytes(err))
+
+    # -- verbs not mapped yet: the container is looked up first, so a
+    # missing one is ContainerNotFound as everywhere, then Unsupported.
+
+    def _unmapped(self, ref: str, capability: Capability, what: str) -> None:
+        self._resolve(ref, what)
+        self._require(capability, what)
+
+    def _exec_stream(self, spec: ExecSpec) -> ExecStream:
+        self._unmapped(spec.container, Capability.EXEC_IO, "exec(stream=True)")
+        raise AssertionError("unreachable")
+
+    def _exec_detached(self, spec: ExecSpec) -> None:
+        self._unmapped(spec.container, Capability.EXEC_IO, "exec(detach=True)")
+
+    def _copy_to(self, ref: str, source: str, dest: str) -> None:
+        self._unmapped(ref, Capability.COPY, "copy_to")
+
+    def _copy_from(self, ref: str, path: str, target: str) -> None:
+        self._unmapped(ref, Capability.COPY, "copy_from")
+
+    def _restart(self, ref: str, *, timeout: float) -> None:
+        self._unmapped(ref, Capability.CONTROL, "restart")
+
+    def _pause(self, ref: str) -> None:
+        self._unmapped(ref, Capability.CONTROL, "pause")
+
+    def _unpause(self, ref: str) -> None:
+        self._unmapped(ref, Capability.CONTROL, "unpause")
+
+    def _rename(self, ref: str, name: str) -> None:
+        self._unmapped(ref, Capability.CONTROL, "rename")
+
+    def _stats(self, ref: str) -> Stats:
+        self._unmapped(ref, Capability.STATS, "stats")
+        raise AssertionError("unreachable")
+
+    def _top(self, ref: str) -> list[Process]:
+        self._unmapped(ref, Capability.STATS, "top")
+        raise AssertionError("unreachable")
+
+
+def exec_exit_code(status: bytes | str) -> int:
+    """The command's exit code from the exec error channel's ``Status``.
+
+    ``Success``: 0; ``NonZeroExitCode``: the cause ``ExitCode``; a command
+    that could not start (a missing executable): 127, as a shell says.
+    """
+    text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
+    if not text.strip():
+        return 0
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return 127
+    if parsed.get("status") == "Success":
+        return 0
+    for cause in (parsed.get("details") or {}).get("causes") or ():
+        if cause.get("reason") == "ExitCode":
+            with contextlib.suppress(ValueError, TypeError):
+                return int(cause.get("message"))
+    message = str(parsed.get("message") or "")
+    if re.search(r"not found|no such file|permission denied", message, re.I):
+        return 127 if "permission denied" not in message.lower() else 126
+    raise CommandFailed(message, runtime="kubernetes", operation="exec")
+
+
+def _exited(pod: dict[str, Any]) -> bool:
+    return pod_state(pod)[0] is ContainerState.EXITED
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip() or None
+    except OSError:
+        return None
+
+
+def _context_namespace(k8s: Any, kubeconfig: str, context: str | None) -> str | None:
+    contexts, active = k8s.config.list_kube_config_contexts(config_file=kubeconfig)
+    chosen = next((c for c in contexts if c.get("name") == context), None) if context else active
+    return ((chosen or {}).get("context") or {}).get("namespace")
+
+
+def _shutdown(response: Any) -> None:
+    """End a blocked read of a streamed log response from another thread."""
+    fp = getattr(response, "_fp", None)
+    sock = getattr(getattr(getattr(fp, "fp", None), "raw", None), "_sock", None)
+    if sock is not None:
+        sock.shutdown(socket.SHUT_RDWR)

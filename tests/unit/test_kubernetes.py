@@ -1,0 +1,561 @@
+"""The kubernetes adapter's mapping, pinned on pods the API server really sent
+(``tests/fixtures/kubernetes``, recorded from a v1.34 cluster), and its
+options and errors without a cluster."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import runtimes
+from runtimes.models import Capability, ContainerState, Mount, MountType, PortBinding
+from runtimes.specs import RunSpec
+
+kube = pytest.importorskip("runtimes.adapters.kubernetes")
+pytest.importorskip("kubernetes")
+
+Recorded = Callable[[str, str], Any]
+
+
+def pod(recorded: Recorded, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = recorded("kubernetes", name)
+    return data
+
+
+# -- state mapping on recorded pods ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fixture", "state", "exit_code"),
+    [
+        ("pod_pending.json", ContainerState.CREATED, None),
+        ("pod_running.json", ContainerState.RUNNING, None),
+        ("pod_succeeded.json", ContainerState.EXITED, 0),
+        ("pod_failed.json", ContainerState.EXITED, 3),
+        ("pod_stopped.json", ContainerState.EXITED, 137),
+        ("pod_image_never_pull.json", ContainerState.CREATED, None),
+    ],
+)
+def test_state_from_recorded_pods(
+    recorded: Recorded, fixture: str, state: ContainerState, exit_code: int | None
+) -> None:
+    found = kube.container_from_pod(pod(recorded, fixture))
+    assert found.state is state
+    assert found.exit_code == exit_code
+    assert len(found.id) == 64
+    assert found.created_at is not None
+    assert found.created_at.tzinfo is not None
+
+
+def test_recorded_exited_pod_fields(recorded: Recorded) -> None:
+    raw = pod(recorded, "pod_failed.json")
+    found = kube.container_from_pod(raw)
+    assert found.id == kube.container_id(raw["metadata"]["uid"])
+    assert found.name == raw["metadata"]["name"]
+    assert found.command == ("sh", "-c", "echo out; echo err >&2; exit 3")
+    assert found.started_at is not None
+    assert found.finished_at is not None
+    assert found.started_at <= found.finished_at
+    assert found.labels["runtimes.test-session"] == "fixtures"
+    assert kube.MANAGED_LABEL not in found.labels
+    assert found.raw["metadata"]["uid"] == raw["metadata"]["uid"]
+
+
+def test_recorded_pull_failure_is_an_image_error(recorded: Recorded) -> None:
+    reason, message = kube.waiting_reason(pod(recorded, "pod_image_never_pull.json"))
+    assert reason == "ErrImageNeverPull"
+    assert message
+
+
+def test_recorded_ports_and_labels_round_trip(recorded: Recorded) -> None:
+    found = kube.container_from_pod(pod(recorded, "pod_running.json"))
+    assert found.port(8080) == PortBinding(
+        container_port=8080,
+        protocol="tcp",
+        host_ip="127.0.0.1",
+        host_port=found.port(8080).host_port,
+    )
+    assert found.labels["runtimes.healthcheck"].startswith("{")
+
+
+def test_recorded_pod_list(recorded: Recorded) -> None:
+    listed = recorded("kubernetes", "pod_list.json")
+    assert listed["kind"] == "PodList"
+    found = [kube.container_from_pod(p) for p in listed["items"]]
+    assert found
+    assert all(len(c.id) == 64 for c in found)
+
+
+def test_recorded_exec_status_channel(recorded: Recorded) -> None:
+    assert kube.exec_exit_code(recorded("kubernetes", "exec_status_exit4.json.txt")) == 4
+    assert kube.exec_exit_code(b'{"metadata":{},"status":"Success"}') == 0
+
+
+def test_recorded_logs_with_timestamps(recorded: Recorded) -> None:
+    body: bytes = recorded("kubernetes", "logs_long_line_timestamps.txt")
+    lines = list(kube.log_lines(iter([body]), timestamps=True))
+    assert [len(line.data) for line in lines] == [100001, 6]
+    assert lines[0].data == b"x" * 100000 + b"\n"
+    assert all(line.timestamp is not None for line in lines)
+
+
+# -- the manifest ---------------------------------------------------------------------
+
+
+def test_manifest() -> None:
+    spec = RunSpec(
+        "runtimes-test/busybox:1",
+        command=("-c", "echo hi"),
+        name="web",
+        env={"A": "1"},
+        labels={"runtimes.test-session": "abc", "runtimes.healthcheck": '{"test": ["true"]}'},
+        workdir="/tmp",
+        user="1000:1000",
+        entrypoint=("sh",),
+        hostname="web-host",
+        volumes=(Mount(source="/srv", target="/data", read_only=True, type=MountType.BIND),),
+    )
+    manifest = kube.pod_manifest(
+        spec,
+        pull_policy="never",
+        ports=[PortBinding(container_port=80, protocol="tcp", host_ip="127.0.0.1", host_port=5000)],
+    )
+    meta, pod_spec = manifest["metadata"], manifest["spec"]
+    assert meta["name"] == "web"
+    assert meta["labels"] == {"runtimes.test-session": "abc", kube.MANAGED_LABEL: "runtimes"}
+    assert json.loads(meta["annotations"][kube.LABELS_ANNOTATION]) == dict(spec.labels)
+    assert json.loads(meta["annotations"][kube.PORTS_ANNOTATION]) == [
+        [80, "tcp", "127.0.0.1", 5000]
+    ]
+    assert meta["finalizers"] == [kube.KEEP_FINALIZER]
+    assert pod_spec["restartPolicy"] == "Never"
+    assert pod_spec["hostname"] == "web-host"
+    (container,) = pod_spec["containers"]
+    assert container["imagePullPolicy"] == "Never"
+    assert container["command"] == ["sh"]
+    assert container["args"] == ["-c", "echo hi"]
+    assert container["env"] == [{"name": "A", "value": "1"}]
+    assert container["workingDir"] == "/tmp"
+    assert container["securityContext"] == {"runAsUser": 1000, "runAsGroup": 1000}
+    assert container["volumeMounts"] == [{"name": "bind-0", "mountPath": "/data", "readOnly": True}]
+    assert pod_spec["volumes"] == [{"name": "bind-0", "hostPath": {"path": "/srv"}}]
+
+
+@pytest.mark.parametrize(
+    ("policy", "k8s"), [("never", "Never"), ("missing", "IfNotPresent"), ("always", "Always")]
+)
+def test_manifest_pull_policy_and_generated_name(policy: str, k8s: str) -> None:
+    manifest = kube.pod_manifest(RunSpec("img:1"), pull_policy=policy)
+    assert manifest["spec"]["containers"][0]["imagePullPolicy"] == k8s
+    assert manifest["metadata"]["generateName"] == "runtimes-"
+    assert "args" not in manifest["spec"]["containers"][0]
+
+
+def test_manifest_refuses_user_names_and_named_volumes() -> None:
+    with pytest.raises(runtimes.InvalidSpec, match="numeric"):
+        kube.pod_manifest(RunSpec("img:1", user="u"))
+    named = Mount(source="data", target="/data", type=MountType.VOLUME)
+    with pytest.raises(runtimes.Unsupported) as info:
+        kube.pod_manifest(RunSpec("img:1", volumes=(named,)))
+    assert info.value.capability is Capability.VOLUMES
+
+
+# -- logs, errors, exit codes ----------------------------------------------------------
+
+
+def test_log_lines_keep_bytes_and_last_unterminated_line() -> None:
+    body = [b"a\xff\xfeb\ncr\rin", b"side\nlast"]
+    lines = list(kube.log_lines(iter(body), timestamps=False))
+    assert [line.data for line in lines] == [b"a\xff\xfeb\n", b"cr\rinside\n", b"last"]
+    assert all(line.timestamp is None for line in lines)
+
+
+def test_log_lines_cut_the_timestamps_of_later_records() -> None:
+    stamp = b"2026-11-29T05:00:00.123456789Z "
+    record = kube.CRI_RECORD_SIZE
+    body = stamp + b"x" * record + stamp + b"x" * record + stamp + b"yz\n" + stamp + b"short\n"
+    lines = list(kube.log_lines(iter([body]), timestamps=True))
+    assert [line.data for line in lines] == [b"x" * 2 * record + b"yz\n", b"short\n"]
+    assert lines[0].timestamp is not None
+    assert lines[0].timestamp.microsecond == 123456
+
+
+def status(code: int, reason: str, message: str, **details: str) -> str:
+    """A ``Status`` object as the API server sends it with an error."""
+    body = {"kind": "Status", "status": "Failure", "message": message, "reason": reason}
+    return json.dumps({**body, "code": code, **({"details": details} if details else {})})
+
+
+@pytest.mark.parametrize(
+    ("code", "body", "expected"),
+    [
+        (
+            403,
+            status(403, "Forbidden", 'pods is forbidden: User "limited" cannot create resource'),
+            runtimes.Forbidden,
+        ),
+        (401, status(401, "Unauthorized", "Unauthorized"), runtimes.Forbidden),
+        (
+            404,
+            status(404, "NotFound", 'namespaces "nope" not found', name="nope", kind="namespaces"),
+            runtimes.RuntimeUnavailable,
+        ),
+        (
+            404,
+            status(404, "NotFound", 'pods "x" not found', name="x", kind="pods"),
+            runtimes.ContainerNotFound,
+        ),
+        (
+            409,
+            status(409, "AlreadyExists", 'pods "x" already exists', name="x", kind="pods"),
+            runtimes.NameConflict,
+        ),
+        (422, status(422, "Invalid", 'Pod "X" is invalid'), runtimes.InvalidSpec),
+        (500, "oops", runtimes.CommandFailed),
+    ],
+)
+def test_api_errors(code: int, body: str, expected: type[Exception]) -> None:
+    error = kube.translate_api_error(code, body, operation="run", target="container", ref="x")
+    assert type(error) is expected
+    if expected is runtimes.Forbidden:
+        assert isinstance(error, PermissionError)
+
+
+def test_exec_exit_codes() -> None:
+    assert kube.exec_exit_code(b"") == 0
+    failed = {
+        "status": "Failure",
+        "reason": "NonZeroExitCode",
+        "details": {"causes": [{"reason": "ExitCode", "message": "4"}]},
+    }
+    assert kube.exec_exit_code(json.dumps(failed).encode()) == 4
+    missing = {"status": "Failure", "message": 'exec: "nope": executable file not found in $PATH'}
+    assert kube.exec_exit_code(json.dumps(missing).encode()) == 127
+
+
+def test_label_split() -> None:
+    labels = {"ok": "v", "a.b/c": "d", "bad key": "v", "json": '{"x": 1}', "long": "x" * 64}
+    assert kube.split_labels(labels) == {"ok": "v", "a.b/c": "d"}
+
+
+# -- options and connection errors, without a cluster ------------------------------------------
+
+
+def write_kubeconfig(path: Path, server: str, namespace: str | None = None) -> Path:
+    context: dict[str, Any] = {"cluster": "c", "user": "u"}
+    if namespace:
+        context["namespace"] = namespace
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": server}}],
+                "users": [{"name": "u", "user": {"token": "t0ken-not-a-secret"}}],
+                "contexts": [
+                    {"name": "main", "context": context},
+                    {"name": "other", "context": {"cluster": "c", "user": "u", "namespace": "o"}},
+                ],
+                "current-context": "main",
+            }
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def refused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP port that accepts and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def hold() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    worker = threading.Thread(target=hold, daemon=True)
+    worker.start()
+    yield server.getsockname()[1]
+    stop.set()
+    worker.join(timeout=5)
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_namespace_from_kubeconfig_context(
+    tmp_path: Path, refused_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_kubeconfig(tmp_path / "config", f"http://127.0.0.1:{refused_port}", "team")
+    monkeypatch.setenv("KUBECONFIG", str(config))
+    with runtimes.connect("kubernetes") as rt:
+        assert rt.namespace == "team"  # type: ignore[attr-defined]
+    with runtimes.connect("kubernetes", context="other") as rt:
+        assert rt.namespace == "o"  # type: ignore[attr-defined]
+    with runtimes.connect("kubernetes", namespace="given") as rt:
+        assert rt.namespace == "given"  # type: ignore[attr-defined]
+    plain = write_kubeconfig(tmp_path / "plain", f"http://127.0.0.1:{refused_port}")
+    with runtimes.connect("kubernetes", kubeconfig=str(plain)) as rt:
+        assert rt.namespace == "default"  # type: ignore[attr-defined]
+
+
+def test_unreachable_api_server_is_typed_and_quick(tmp_path: Path, refused_port: int) -> None:
+    config = write_kubeconfig(tmp_path / "config", f"http://127.0.0.1:{refused_port}")
+    with runtimes.connect("kubernetes", kubeconfig=str(config), timeout=3) as rt:
+        started = time.monotonic()
+        with pytest.raises(runtimes.RuntimeUnavailable) as info:
+            rt.info()
+        assert time.monotonic() - started < 3
+        assert "t0ken" not in str(info.value)
+        with pytest.raises(runtimes.RuntimeUnavailable):
+            rt.ps(all=True)
+    assert kube.KubernetesRuntime.detect(kubeconfig=str(config)) is not None
+
+
+def test_silent_api_server_times_out(tmp_path: Path, silent_server: int) -> None:
+    config = write_kubeconfig(tmp_path / "config", f"http://127.0.0.1:{silent_server}")
+    with runtimes.connect("kubernetes", kubeconfig=str(config), timeout=1) as rt:
+        started = time.monotonic()
+        with pytest.raises(runtimes.Timeout):
+            rt.inspect("anything")
+        assert time.monotonic() - started < 5
+
+
+def test_missing_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    assert "kubeconfig" in (kube.KubernetesRuntime.detect() or "")
+    with pytest.raises(runtimes.RuntimeUnavailable, match="kubeconfig"):
+        runtimes.connect("kubernetes")
+
+
+def test_cluster_verbs_are_declared_not_faked(tmp_path: Path, refused_port: int) -> None:
+    config = write_kubeconfig(tmp_path / "config", f"http://127.0.0.1:{refused_port}")
+    with runtimes.connect("kubernetes", kubeconfig=str(config)) as rt:
+        for capability in (Capability.BUILD, Capability.IMAGE_STORE, Capability.VOLUMES):
+            assert capability not in rt.capabilities
+        with pytest.raises(runtimes.Unsupported) as info:
+            rt.build(tmp_path)
+        assert info.value.capability is Capability.BUILD
+        with pytest.raises(runtimes.Unsupported) as info:
+            rt.images()
+        assert info.value.capability is Capability.IMAGE_STORE
+        with pytest.raises(runtimes.Unsupported) as info:
+            rt.create_volume("v")
+        assert info.value.capability is Capability.VOLUMES
+
+
+# -- run options: each one maps onto the pod spec or is refused by capability ---------------
+
+#: Every keyword of ``_runopts.run_options`` but ``remove`` (AUTO_REMOVE, above):
+#: a value, and the pod spec it becomes (container fields under ``"container"``).
+MAPPED_RUN_OPTIONS: dict[str, tuple[Any, Callable[[dict[str, Any], dict[str, Any]], Any]]] = {
+    "memory": ("64m", lambda pod, c: c["resources"]["limits"]["memory"] == str(64 * 2**20)),
+    "cpus": (0.5, lambda pod, c: c["resources"]["limits"]["cpu"] == "500m"),
+    "restart_policy": ("always", lambda pod, c: pod["restartPolicy"] == "Always"),
+    "read_only": (True, lambda pod, c: c["securityContext"]["readOnlyRootFilesystem"] is True),
+    "cap_add": (
+        ["net_admin"],
+        lambda pod, c: c["securityContext"]["capabilities"]["add"] == ["NET_ADMIN"],
+    ),
+    "cap_drop": ("ALL", lambda pod, c: c["securityContext"]["capabilities"]["drop"] == ["ALL"]),
+    "privileged": (True, lambda pod, c: c["securityContext"]["privileged"] is True),
+    "tmpfs": (
+        {"/scratch": "size=1m"},
+        lambda pod, c: (
+            {"name": "tmpfs-0", "mountPath": "/scratch"} in c["volumeMounts"]
+            and {"name": "tmpfs-0", "emptyDir": {"medium": "Memory", "sizeLimit": str(2**20)}}
+            in pod["volumes"]
+        ),
+    ),
+    "shm_size": (
+        "8m",
+        lambda pod, c: (
+            {"name": "shm", "mountPath": "/dev/shm"} in c["volumeMounts"]
+            and {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": str(8 * 2**20)}}
+            in pod["volumes"]
+        ),
+    ),
+    "dns": (
+        ["10.0.0.53"],
+        lambda pod, c: (
+            pod["dnsPolicy"] == "None" and pod["dnsConfig"] == {"nameservers": ["10.0.0.53"]}
+        ),
+    ),
+    "extra_hosts": (
+        {"db": "10.1.2.3", "cache": "10.1.2.3", "v6": "fd00::7"},
+        lambda pod, c: (
+            pod["hostAliases"]
+            == [
+                {"ip": "10.1.2.3", "hostnames": ["db", "cache"]},
+                {"ip": "fd00::7", "hostnames": ["v6"]},
+            ]
+        ),
+    ),
+    "stop_timeout": (3, lambda pod, c: pod["terminationGracePeriodSeconds"] == 3),
+}
+#: The run options a pod spec has no field for, and the capability named
+#: by the refusal (main's engines all declare it).
+REFUSED_RUN_OPTIONS: dict[str, tuple[Any, Capability]] = {
+    "init": (True, Capability.INIT),
+    "ulimits": ({"nofile": 1024}, Capability.ULIMITS),
+    "stop_signal": ("SIGUSR1", Capability.STOP_SIGNAL),
+    "platform": ("linux/amd64", Capability.PLATFORM),
+}
+#: Values of mapped options that still cannot map.
+REFUSED_VALUES: list[tuple[str, Any, Capability]] = [
+    ("restart_policy", "on-failure", Capability.RESTART_POLICIES),
+    ("restart_policy", "on-failure:3", Capability.RESTART_POLICIES),
+    ("restart_policy", "unless-stopped", Capability.RESTART_POLICIES),
+    ("tmpfs", {"/scratch": "size=1m,mode=1777"}, Capability.TMPFS_OPTIONS),
+    ("tmpfs", {"/scratch": "noexec"}, Capability.TMPFS_OPTIONS),
+]
+
+
+def _run_spec(**options: Any) -> RunSpec:
+    from runtimes import _runopts
+
+    names = inspect.signature(_runopts.run_options).parameters
+    given = {name: None for name in names if name != "remove"}
+    given.update(init=False, read_only=False, privileged=False, remove=False)
+    given.update(options)
+    return RunSpec("img:1", **_runopts.run_options(**given))
+
+
+def test_every_run_option_is_mapped_or_refused() -> None:
+    from runtimes import _runopts
+
+    names = set(inspect.signature(_runopts.run_options).parameters) - {"remove"}
+    assert names == set(MAPPED_RUN_OPTIONS) | set(REFUSED_RUN_OPTIONS)
+    assert not set(MAPPED_RUN_OPTIONS) & set(REFUSED_RUN_OPTIONS)
+    for capability in {c for _, c in REFUSED_RUN_OPTIONS.values()}:
+        assert capability not in kube.KubernetesRuntime.capabilities
+        assert capability in kube.KubernetesRuntime.unsupported_reasons
+        for engine in ("docker", "podman", "nerdctl"):
+            assert capability in runtimes.registry.adapter_class(engine).capabilities
+
+
+@pytest.mark.parametrize("option", sorted(MAPPED_RUN_OPTIONS))
+def test_run_option_maps_onto_the_pod_spec(option: str) -> None:
+    value, check = MAPPED_RUN_OPTIONS[option]
+    manifest = kube.pod_manifest(_run_spec(**{option: value}))
+    pod_spec = manifest["spec"]
+    assert check(pod_spec, pod_spec["containers"][0]), pod_spec
+
+
+def test_run_option_defaults_on_the_pod_spec() -> None:
+    pod_spec = kube.pod_manifest(_run_spec())["spec"]
+    # The engines' "no" and 10 s, not the pod defaults (Always, 30 s).
+    assert pod_spec["restartPolicy"] == "Never"
+    assert pod_spec["terminationGracePeriodSeconds"] == 10
+    for key in ("dnsPolicy", "hostAliases", "volumes"):
+        assert key not in pod_spec
+    assert "resources" not in pod_spec["containers"][0]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "capability"),
+    [(name, value, cap) for name, (value, cap) in sorted(REFUSED_RUN_OPTIONS.items())]
+    + REFUSED_VALUES,
+)
+def test_run_option_is_refused_before_anything_is_created(
+    tmp_path: Path, refused_port: int, option: str, value: Any, capability: Capability
+) -> None:
+    # The API server is down: a refusal that came after a call would be
+    # RuntimeUnavailable instead.
+    config = write_kubeconfig(tmp_path / "config", f"http://127.0.0.1:{refused_port}")
+    with runtimes.connect("kubernetes", kubeconfig=str(config), timeout=3) as rt:
+        for verb in (rt.run, rt.create):
+            with pytest.raises(runtimes.Unsupported) as info:
+                verb("img:1", ["true"], **{option: value})
+            assert info.value.capability is capability
+    with pytest.raises(runtimes.Unsupported) as direct:
+        kube.pod_manifest(_run_spec(**{option: value}))
+    assert direct.value.capability is capability
+
+
+def test_restart_policy_and_stop_fields_read_back() -> None:
+    manifest = kube.pod_manifest(_run_spec(restart_policy="always", stop_timeout=4))
+    manifest["metadata"]["uid"] = "0123"
+    found = kube.container_from_pod(manifest)
+    assert (found.restart_policy, found.stop_signal, found.stop_timeout) == ("always", "SIGTERM", 4)
+    plain = kube.pod_manifest(_run_spec())
+    assert kube.container_from_pod(plain).restart_policy == "no"
+
+
+def test_a_restarting_pod_is_restarting() -> None:
+    pod_ = {
+        "spec": {"restartPolicy": "Always", "containers": [{"name": "main"}]},
+        "status": {
+            "phase": "Running",
+            "containerStatuses": [
+                {
+                    "name": "main",
+                    "restartCount": 2,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                    "lastState": {"terminated": {"exitCode": 0}},
+                }
+            ],
+        },
+    }
+    found = kube.container_from_pod(pod_)
+    assert found.state is ContainerState.RESTARTING
+    assert found.restart_count == 2
+
+
+# -- verbs main added that a pod cannot do: declared by capability, refused typed -----------
+
+UNMAPPED_VERBS: dict[str, tuple[Capability, Callable[[Any, str, Path], object]]] = {
+    "pause": (Capability.CONTROL, lambda rt, ref, tmp: rt.pause(ref)),
+    "unpause": (Capability.CONTROL, lambda rt, ref, tmp: rt.unpause(ref)),
+    "rename": (Capability.CONTROL, lambda rt, ref, tmp: rt.rename(ref, "other")),
+    "restart": (Capability.CONTROL, lambda rt, ref, tmp: rt.restart(ref)),
+    "stats": (Capability.STATS, lambda rt, ref, tmp: rt.stats(ref)),
+    "top": (Capability.STATS, lambda rt, ref, tmp: rt.top(ref)),
+    "copy_to": (Capability.COPY, lambda rt, ref, tmp: rt.copy_to(ref, tmp, "/tmp")),
+    "copy_from": (Capability.COPY, lambda rt, ref, tmp: rt.copy_from(ref, "/etc", tmp)),
+    "exec_stream": (Capability.EXEC_IO, lambda rt, ref, tmp: rt.exec(ref, ["true"], stream=True)),
+    "exec_detach": (Capability.EXEC_IO, lambda rt, ref, tmp: rt.exec(ref, ["true"], detach=True)),
+    "exec_stdin": (Capability.EXEC_STDIN, lambda rt, ref, tmp: rt.exec(ref, ["cat"], stdin=b"x")),
+}
+
+
+def test_unmapped_verbs_are_declared() -> None:
+    for capability, _ in UNMAPPED_VERBS.values():
+        assert capability not in kube.KubernetesRuntime.capabilities
+        assert capability in kube.KubernetesRuntime.unsupported_reasons
+
+
+@pytest.mark.parametrize("verb", sorted(UNMAPPED_VERBS))
+def test_unmapped_verbs_are_refused_typed(verb: str, tmp_path: Path) -> None:
+    capability, call = UNMAPPED_VERBS[verb]
+    rt = kube.KubernetesRuntime.__new__(kube.KubernetesRuntime)
+    # The pod is found (a missing one is ContainerNotFound, as everywhere).
+    rt._resolve = lambda ref, operation: {"metadata": {"name": ref, "uid": "0"}}  # type: ignore[method-assign]
+    with pytest.raises(runtimes.Unsupported) as info:
+        call(rt, "pod-1", tmp_path)
+    assert info.value.capability is capability
