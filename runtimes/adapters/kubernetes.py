@@ -26,8 +26,8 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Generator, Iterator, Mapping
+from typing import IO, Any, ClassVar
 
 from runtimes import _logs, _normalize
 from runtimes._redact import redact_exception
@@ -93,6 +93,17 @@ CONNECT_TIMEOUT = 5.0
 #: containerd's CRI splits a line into records of this size; the API sends
 #: each record with its own timestamp when asked for them.
 CRI_RECORD_SIZE = 16384
+#: The exec subresource's channel protocols; v5 (Kubernetes 1.30+) adds the
+#: close signal that ends a command's input.
+V4_PROTOCOL = "v4.channel.k8s.io"
+V5_PROTOCOL = "v5.channel.k8s.io"
+#: v5's close signal (channel 255) for channel 0, stdin.
+CLOSE_STDIN = bytes([255, 0])
+#: Input bytes per websocket frame: small enough that a send never blocks
+#: once select() finds the socket writable.
+STDIN_CHUNK = 8192
+#: An exec's output as it arrives, ``(stream, bytes)``; returns the exit code.
+_Frames = Generator[tuple[_logs.Stream, bytes], None, int]
 
 _IMAGE_ERRORS = frozenset(
     {"ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName"}
@@ -649,6 +660,8 @@ class KubernetesRuntime(Runtime):
             Capability.LOSSLESS_LOGS,
             Capability.KEEPS_UNTERMINATED_LAST_LINE,
             Capability.CREATES_MISSING_WORKDIR,
+            Capability.EXEC_IO,
+            Capability.EXEC_STDIN,
         }
     )
     unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
@@ -672,7 +685,6 @@ class KubernetesRuntime(Runtime):
         Capability.AUTO_REMOVE: (
             "nothing in a cluster deletes a finished bare pod; remove it, or use running()"
         ),
-        Capability.EXEC_IO: "not mapped yet (the exec subresource has stdin and tty channels)",
         Capability.COPY: "not mapped yet (kubectl cp does it with tar through exec)",
         Capability.CONTROL: "a pod cannot be paused, renamed or restarted in place",
         Capability.STATS: "not mapped yet (the kubelet's summary API has the figures)",
@@ -682,7 +694,6 @@ class KubernetesRuntime(Runtime):
         Capability.SCHEDULES_HEALTHCHECKS: (
             "the healthcheck is not made a probe; the library runs it by exec"
         ),
-        Capability.EXEC_STDIN: "not mapped yet (the exec subresource has a stdin channel)",
         Capability.RESTART_POLICIES: (
             "a pod restarts Never, Always or OnFailure without a count, and stop() deletes "
             "it, so on-failure:N and unless-stopped have no equivalent; 'no' and 'always' map"
@@ -1427,54 +1438,175 @@ class KubernetesRuntime(Runtime):
             self._delete(pod, grace=0)
 
     def _exec(self, spec: ExecSpec) -> ExecResult:
+        pod = self._exec_target(spec)
+        return self._exec_argv(pod, list(spec.command), "exec", stdin=spec.stdin, tty=spec.tty)
+
+    def _exec_target(self, spec: ExecSpec) -> dict[str, Any]:
         pod = self._resolve(spec.container, "exec")
         if spec.env or spec.workdir is not None or spec.user is not None:
             self._require(Capability.EXEC_OPTIONS, "exec with env, workdir or user")
-        if spec.stdin is not None or spec.tty:
-            self._require(Capability.EXEC_IO, "exec with stdin or a tty")
         if pod_state(pod)[0] is not ContainerState.RUNNING:
             raise CommandFailed(
                 f"container {spec.container} is not running", runtime=self.name, operation="exec"
             )
-        return self._exec_argv(pod, list(spec.command), "exec")
+        return pod
 
-    def _exec_argv(self, pod: Mapping[str, Any], argv: list[str], operation: str) -> ExecResult:
+    def _exec_argv(
+        self,
+        pod: Mapping[str, Any],
+        argv: list[str],
+        operation: str,
+        *,
+        stdin: bytes | IO[bytes] | None = None,
+        tty: bool = False,
+    ) -> ExecResult:
+        """Run ``argv`` to its end (at most ``timeout`` seconds) and collect its output."""
+        _, frames = self._exec_frames(
+            pod, argv, operation, stdin=stdin, tty=tty, timeout=self.default_timeout
+        )
+        return _collect(frames)
+
+    def _exec_stream(self, spec: ExecSpec) -> ExecStream:
+        pod = self._exec_target(spec)
+        # Opened here: a refused exec raises now, not at the first line.
+        ws, frames = self._exec_frames(
+            pod, list(spec.command), "exec", stdin=spec.stdin, tty=spec.tty, timeout=None
+        )
+
+        def release() -> None:
+            frames.close()
+            _close_websocket(ws)  # also when no line was ever read
+
+        return ExecStream(_joined(frames), release)
+
+    def _exec_detached(self, spec: ExecSpec) -> None:
+        pod = self._exec_target(spec)
+        # Measured on v1.34 with containerd 1.6: a process started by exec
+        # goes on after the websocket closes (output written after it is
+        # discarded, never blocking), so detaching is opening and closing.
+        # Only stdin is attached, and ended at once, as a detached engine exec.
+        ws = self._open_exec(pod, list(spec.command), "exec", stdin=True, tty=False)
+        try:
+            if _subprotocol(ws) == V5_PROTOCOL:
+                ws.send_binary(CLOSE_STDIN)
+        finally:
+            _close_websocket(ws)
+
+    def _open_exec(
+        self, pod: Mapping[str, Any], argv: list[str], operation: str, *, stdin: bool, tty: bool
+    ) -> Any:
+        """The exec subresource's websocket, once the API server has upgraded it."""
         name = pod["metadata"]["name"]
-        query = [("command", arg) for arg in argv]
-        query += [("container", CONTAINER), ("stdout", "true"), ("stderr", "true")]
+        query = [("command", arg) for arg in argv] + [("container", CONTAINER)]
+        if stdin:
+            query.append(("stdin", "true"))
+        # On a terminal the process has one output; the API refuses stderr with tty.
+        query += [("stdout", "true"), ("stderr", "false" if tty else "true")]
+        if tty:
+            query.append(("tty", "true"))
         url = self._websocket_url(name, "exec", query)
-        out, err = bytearray(), bytearray()
+        headers = self._websocket_headers()
+        # v5 adds the close signal that ends the command's input (v1.30+).
+        headers["sec-websocket-protocol"] = f"{V5_PROTOCOL},{V4_PROTOCOL}"
         with self._api(operation, "container", name):
             try:
-                ws = self._k8s.stream.ws_client.WSClient(
-                    self._configuration, url, self._websocket_headers(), False, binary=True
+                return self._k8s.stream.ws_client.create_websocket(
+                    self._configuration, url, headers
                 )
             except Exception as exc:
                 raise self._transport_error(operation, str(exc), "container", name) from (
                     redact_exception(exc)
                 )
-            try:
-                deadline = time.monotonic() + self.default_timeout
-                while ws.is_open():
-                    left = deadline - time.monotonic()
-                    if left <= 0:
+
+    def _exec_frames(
+        self,
+        pod: Mapping[str, Any],
+        argv: list[str],
+        operation: str,
+        *,
+        stdin: bytes | IO[bytes] | None = None,
+        tty: bool = False,
+        timeout: float | None,
+    ) -> tuple[Any, _Frames]:
+        """Start ``argv``: its websocket, open, and a generator that yields
+        the output as it arrives, returns the exit code and closes the
+        websocket (closing it early, or the websocket, ends the read)."""
+        name = pod["metadata"]["name"]
+        ws = self._open_exec(pod, argv, operation, stdin=stdin is not None, tty=tty)
+        if stdin is not None and _subprotocol(ws) != V5_PROTOCOL:
+            _close_websocket(ws)
+            raise Unsupported(
+                "kubernetes: the API server does not speak v5.channel.k8s.io (Kubernetes "
+                "1.30+), without which the end of a command's input cannot be sent",
+                capability=Capability.EXEC_STDIN,
+            )
+        return ws, self._exec_session(ws, name, argv, operation, _input_chunks(stdin), timeout)
+
+    def _exec_session(
+        self,
+        ws: Any,
+        name: str,
+        argv: list[str],
+        operation: str,
+        chunks: Iterator[bytes] | None,
+        timeout: float | None,
+    ) -> _Frames:
+        from websocket import ABNF, WebSocketConnectionClosedException, WebSocketException
+
+        status = bytearray()
+        sock = ws.sock
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            with self._api(operation, "container", name):
+                while True:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
                         raise Timeout(
-                            f"kubernetes exec: {argv[0]} still running after "
-                            f"{self.default_timeout:g} s"
+                            f"kubernetes exec: {argv[0]} still running after {timeout:g} s"
                         )
-                    ws.update(timeout=min(left, 1.0))
-                    out += ws.read_channel(1)
-                    err += ws.read_channel(2)
-                out += ws.read_channel(1)
-                err += ws.read_channel(2)
-                status = ws.read_channel(3)
-            finally:
-                ws.close()
-                # websocket-client's close() leaves the socket open when the
-                # server closed first (the usual end of an exec).
-                with contextlib.suppress(Exception):
-                    ws.sock.shutdown()
-        return ExecResult(exit_code=exec_exit_code(status), stdout=bytes(out), stderr=bytes(err))
+                    wait = 1.0 if left is None else min(left, 1.0)
+                    # Decrypted frames wait in the TLS layer, unseen by select.
+                    if getattr(sock, "pending", lambda: 0)():
+                        readable, writable = True, False
+                    else:
+                        ready = select.select(
+                            [sock], [sock] if chunks is not None else [], [], wait
+                        )
+                        readable, writable = bool(ready[0]), bool(ready[1])
+                    if readable:
+                        try:
+                            opcode, frame = ws.recv_data_frame(True)
+                        except WebSocketConnectionClosedException as exc:
+                            raise CommandFailed(
+                                f"the exec of {argv[0]} lost its connection to the API server",
+                                runtime=self.name,
+                                operation=operation,
+                            ) from exc
+                        if opcode == ABNF.OPCODE_CLOSE:
+                            break
+                        data = frame.data
+                        if opcode != ABNF.OPCODE_BINARY or not data:
+                            continue
+                        if data[0] in (1, 2) and len(data) > 1:
+                            yield ("stdout" if data[0] == 1 else "stderr"), data[1:]
+                        elif data[0] == 3:
+                            status += data[1:]
+                    elif writable and chunks is not None:
+                        # One small frame at a time, only when the socket takes
+                        # it, so that a send never blocks while the command's
+                        # output waits to be read (which would hold its input).
+                        chunk = next(chunks, None)
+                        try:
+                            if chunk is None:
+                                chunks = None
+                                ws.send_binary(CLOSE_STDIN)
+                            else:
+                                ws.send_binary(b"\x00" + chunk)
+                        except (WebSocketException, OSError):
+                            chunks = None  # the command ended first: its output still counts
+        finally:
+            _close_websocket(ws)
+        return exec_exit_code(bytes(status))
 
     # -- verbs not mapped yet: the container is looked up first, so a
     # missing one is ContainerNotFound as everywhere, then Unsupported.
@@ -1482,13 +1614,6 @@ class KubernetesRuntime(Runtime):
     def _unmapped(self, ref: str, capability: Capability, what: str) -> None:
         self._resolve(ref, what)
         self._require(capability, what)
-
-    def _exec_stream(self, spec: ExecSpec) -> ExecStream:
-        self._unmapped(spec.container, Capability.EXEC_IO, "exec(stream=True)")
-        raise AssertionError("unreachable")
-
-    def _exec_detached(self, spec: ExecSpec) -> None:
-        self._unmapped(spec.container, Capability.EXEC_IO, "exec(detach=True)")
 
     def _copy_to(self, ref: str, source: str, dest: str) -> None:
         self._unmapped(ref, Capability.COPY, "copy_to")
@@ -1540,6 +1665,61 @@ def exec_exit_code(status: bytes | str) -> int:
     if re.search(r"not found|no such file|permission denied", message, re.I):
         return 127 if "permission denied" not in message.lower() else 126
     raise CommandFailed(message, runtime="kubernetes", operation="exec")
+
+
+def _subprotocol(ws: Any) -> str:
+    """The channel protocol the API server chose in the websocket handshake."""
+    for key, value in (ws.getheaders() or {}).items():
+        if key.lower() == "sec-websocket-protocol":
+            return str(value)
+    return ""
+
+
+def _close_websocket(ws: Any) -> None:
+    with contextlib.suppress(Exception):
+        ws.close(timeout=1)
+    # websocket-client's close() leaves the socket open when the server
+    # closed first (the usual end of an exec).
+    with contextlib.suppress(Exception):
+        ws.shutdown()
+
+
+def _input_chunks(stdin: bytes | IO[bytes] | None) -> Iterator[bytes] | None:
+    """A command's input in pieces of STDIN_CHUNK bytes; ``None``: no input."""
+    if stdin is None:
+        return None
+    if isinstance(stdin, bytes):
+        return (stdin[i : i + STDIN_CHUNK] for i in range(0, len(stdin), STDIN_CHUNK))
+    return iter(functools.partial(stdin.read, STDIN_CHUNK), b"")
+
+
+def _collect(frames: _Frames) -> ExecResult:
+    out, err = bytearray(), bytearray()
+    while True:
+        try:
+            stream, data = next(frames)
+        except StopIteration as end:
+            return ExecResult(exit_code=end.value, stdout=bytes(out), stderr=bytes(err))
+        (out if stream == "stdout" else err).extend(data)
+
+
+def _joined(
+    frames: _Frames,
+) -> Generator[LogLine, None, int]:
+    """The output as lines, per stream; returns the exit code."""
+    joiner = _logs.LineJoiner(keep_timestamps=False)
+    try:
+        while True:
+            try:
+                stream, data = next(frames)
+            except StopIteration as end:
+                code: int = end.value
+                break
+            yield from joiner.feed(stream, data)
+        yield from joiner.flush()
+        return code
+    finally:
+        frames.close()
 
 
 def _exited(pod: dict[str, Any]) -> bool:

@@ -4,6 +4,7 @@ options and errors without a cluster."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import socket
@@ -538,9 +539,6 @@ UNMAPPED_VERBS: dict[str, tuple[Capability, Callable[[Any, str, Path], object]]]
     "top": (Capability.STATS, lambda rt, ref, tmp: rt.top(ref)),
     "copy_to": (Capability.COPY, lambda rt, ref, tmp: rt.copy_to(ref, tmp, "/tmp")),
     "copy_from": (Capability.COPY, lambda rt, ref, tmp: rt.copy_from(ref, "/etc", tmp)),
-    "exec_stream": (Capability.EXEC_IO, lambda rt, ref, tmp: rt.exec(ref, ["true"], stream=True)),
-    "exec_detach": (Capability.EXEC_IO, lambda rt, ref, tmp: rt.exec(ref, ["true"], detach=True)),
-    "exec_stdin": (Capability.EXEC_STDIN, lambda rt, ref, tmp: rt.exec(ref, ["cat"], stdin=b"x")),
 }
 
 
@@ -559,3 +557,103 @@ def test_unmapped_verbs_are_refused_typed(verb: str, tmp_path: Path) -> None:
     with pytest.raises(runtimes.Unsupported) as info:
         call(rt, "pod-1", tmp_path)
     assert info.value.capability is capability
+
+
+# -- exec over the websocket, with a fake in place of the API server -------------------------
+
+
+class FakeExecSocket:
+    """The frames a v1.34 API server sends for an exec (channel byte first),
+    readable only once the input has ended, as a command like ``cat`` answers."""
+
+    def __init__(self, frames: list[bytes], protocol: str = "v5.channel.k8s.io") -> None:
+        self._peer, self.sock = socket.socketpair()
+        self._frames = list(frames)
+        self._protocol = protocol
+        self.sent: list[bytes] = []
+        self.shut = False
+
+    def getheaders(self) -> dict[str, str]:
+        return {"Sec-WebSocket-Protocol": self._protocol}
+
+    def no_input(self) -> FakeExecSocket:
+        self._peer.send(b"x")
+        return self
+
+    def recv_data_frame(self, control: bool) -> tuple[int, Any]:
+        from websocket import ABNF
+
+        if not self._frames:
+            return ABNF.OPCODE_CLOSE, type("Frame", (), {"data": b""})()
+        return ABNF.OPCODE_BINARY, type("Frame", (), {"data": self._frames.pop(0)})()
+
+    def send_binary(self, data: bytes) -> None:
+        self.sent.append(data)
+        if data == kube.CLOSE_STDIN:
+            self._peer.send(b"x")
+
+    def close(self, timeout: float = 0) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        self.shut = True
+        self.sock.close()
+        self._peer.close()
+
+
+def _exec_runtime(ws: FakeExecSocket) -> Any:
+    rt = kube.KubernetesRuntime.__new__(kube.KubernetesRuntime)
+    rt.default_timeout = 10.0
+    rt._open_exec = lambda *args, **kwargs: ws  # type: ignore[method-assign]
+    rt._api = lambda *args, **kwargs: contextlib.nullcontext()  # type: ignore[method-assign]
+    return rt
+
+
+STATUS_EXIT_4 = (
+    b"\x03"
+    + json.dumps(
+        {
+            "metadata": {},
+            "status": "Failure",
+            "reason": "NonZeroExitCode",
+            "details": {"causes": [{"reason": "ExitCode", "message": "4"}]},
+        }
+    ).encode()
+)
+
+
+def test_exec_input_goes_in_small_frames_then_the_close_signal() -> None:
+    ws = FakeExecSocket([b"\x01", b"\x01abc", b"\x02oops\n", b"\x01def", STATUS_EXIT_4])
+    rt = _exec_runtime(ws)
+    pod_ = {"metadata": {"name": "p"}}
+    data = bytes(range(256)) * 100
+    result = rt._exec_argv(pod_, ["cat"], "exec", stdin=data)
+    assert (result.exit_code, result.stdout, result.stderr) == (4, b"abcdef", b"oops\n")
+    assert ws.sent[-1] == kube.CLOSE_STDIN
+    assert all(frame[:1] == b"\x00" for frame in ws.sent[:-1])
+    assert max(len(frame) for frame in ws.sent) <= kube.STDIN_CHUNK + 1
+    assert b"".join(frame[1:] for frame in ws.sent[:-1]) == data
+    assert ws.shut
+
+
+def test_exec_stream_lines_keep_their_stream_and_the_exit_code() -> None:
+    ws = FakeExecSocket([b"\x01a\nb", b"\x02e\n", b"\x01\nlast", b"\x03"]).no_input()
+    rt = _exec_runtime(ws)
+    _, frames = rt._exec_frames({"metadata": {"name": "p"}}, ["sh"], "exec", timeout=None)
+    stream = runtimes.ExecStream(kube._joined(frames))
+    assert [(x.stream, x.data) for x in stream] == [
+        ("stdout", b"a\n"),
+        ("stderr", b"e\n"),
+        ("stdout", b"b\n"),
+        ("stdout", b"last"),
+    ]
+    assert stream.exit_code == 0
+
+
+def test_exec_input_needs_the_v5_protocol() -> None:
+    ws = FakeExecSocket([], protocol="v4.channel.k8s.io")
+    rt = _exec_runtime(ws)
+    with pytest.raises(runtimes.Unsupported) as info:
+        rt._exec_argv({"metadata": {"name": "p"}}, ["cat"], "exec", stdin=b"x")
+    assert info.value.capability is Capability.EXEC_STDIN
+    assert ws.shut
