@@ -192,6 +192,9 @@ class Capability(enum.StrEnum):
     EXEC_IO = "exec-io"
     #: ``copy_to`` and ``copy_from``.
     COPY = "copy"
+    #: ``copy_to`` and ``copy_from`` on a container that is not running
+    #: (Kubernetes copies with ``tar`` by exec, in a running container).
+    COPY_STOPPED = "copy-stopped"
     #: ``create``, and ``start`` of a created container.
     CREATE = "create"
     #: ``restart``, ``pause``, ``unpause``, ``rename``.
@@ -226,6 +229,7 @@ ENGINE_CAPABILITIES = frozenset(
         Capability.AUTO_REMOVE,
         Capability.EXEC_IO,
         Capability.COPY,
+        Capability.COPY_STOPPED,
         Capability.CREATE,
         Capability.CONTROL,
         Capability.STATS,

@@ -21,15 +21,18 @@ import hashlib
 import json
 import math
 import os
+import posixpath
 import re
 import select
 import socket
+import tarfile
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import IO, Any, ClassVar
 
-from runtimes import _logs, _normalize
+from runtimes import _archive, _logs, _normalize
 from runtimes._redact import redact_exception
 from runtimes.base import Runtime
 from runtimes.errors import (
@@ -39,6 +42,7 @@ from runtimes.errors import (
     ImageNotFound,
     InvalidSpec,
     NameConflict,
+    PathNotFound,
     RuntimesError,
     RuntimeUnavailable,
     Timeout,
@@ -102,6 +106,10 @@ CLOSE_STDIN = bytes([255, 0])
 #: Input bytes per websocket frame: small enough that a send never blocks
 #: once select() finds the socket writable.
 STDIN_CHUNK = 8192
+#: Symbolic links followed from a ``copy_from`` path before giving up.
+MAX_LINKS = 16
+#: Up to this size a ``copy_from`` tar stays in memory; beyond, it spills to a file.
+COPY_SPOOL = 16 << 20
 #: An exec's output as it arrives, ``(stream, bytes)``; returns the exit code.
 _Frames = Generator[tuple[_logs.Stream, bytes], None, int]
 
@@ -662,6 +670,7 @@ class KubernetesRuntime(Runtime):
             Capability.CREATES_MISSING_WORKDIR,
             Capability.EXEC_IO,
             Capability.EXEC_STDIN,
+            Capability.COPY,
         }
     )
     unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
@@ -685,7 +694,10 @@ class KubernetesRuntime(Runtime):
         Capability.AUTO_REMOVE: (
             "nothing in a cluster deletes a finished bare pod; remove it, or use running()"
         ),
-        Capability.COPY: "not mapped yet (kubectl cp does it with tar through exec)",
+        Capability.COPY_STOPPED: (
+            "a copy runs tar in the container by exec (as kubectl cp), which needs it "
+            "running; a stopped pod's container, files and all, is gone"
+        ),
         Capability.CONTROL: "a pod cannot be paused, renamed or restarted in place",
         Capability.STATS: "not mapped yet (the kubelet's summary API has the figures)",
         Capability.NETWORK_ALIASES: "pods have no network aliases",
@@ -1608,18 +1620,105 @@ class KubernetesRuntime(Runtime):
             _close_websocket(ws)
         return exec_exit_code(bytes(status))
 
+    # -- files in and out: tar through exec, as kubectl cp ----------------------------
+
+    def _copy_target(self, ref: str, operation: str) -> dict[str, Any]:
+        pod = self._resolve(ref, operation)
+        if pod_state(pod)[0] is not ContainerState.RUNNING:
+            self._require(
+                Capability.COPY_STOPPED, f"{operation} on a container that is not running"
+            )
+        return pod
+
+    def _copy_to(self, ref: str, source: str, dest: str) -> None:
+        pod = self._copy_target(ref, "copy_to")
+        directory, name = posixpath.split(dest)
+        # A file copied onto an existing directory (or a link to one) goes inside it.
+        if (
+            not os.path.isdir(source)
+            and self._exec_argv(pod, ["test", "-d", dest], "copy_to").exit_code == 0
+        ):
+            directory, name = dest, os.path.basename(source)
+        with _archive.pack(source, name) as tar:
+            done = self._exec_argv(
+                pod, ["tar", "-x", "-f", "-", "-C", directory], "copy_to", stdin=tar
+            )
+        if done.exit_code != 0:
+            raise self._copy_error(pod, ref, done, directory, "copy_to")
+
+    def _copy_from(self, ref: str, path: str, target: str) -> None:
+        pod = self._copy_target(ref, "copy_from")
+        for _ in range(MAX_LINKS):
+            with tempfile.SpooledTemporaryFile(max_size=COPY_SPOOL) as tar:
+                code, stderr = self._tar_out(pod, path, tar)
+                if code != 0:
+                    raise self._copy_error(
+                        pod,
+                        ref,
+                        ExecResult(exit_code=code, stdout=b"", stderr=stderr),
+                        path,
+                        "copy_from",
+                    )
+                tar.seek(0)
+                link = top_link(tar)
+                if link is None:
+                    tar.seek(0)
+                    _archive.unpack(tar, target, runtime=self.name)
+                    return
+            # A path that is a symbolic link is followed, inside the container.
+            path = posixpath.normpath(posixpath.join(posixpath.dirname(path), link))
+        raise CommandFailed(
+            f"{path}: more than {MAX_LINKS} symbolic links",
+            runtime=self.name,
+            operation="copy_from",
+        )
+
+    def _tar_out(self, pod: Mapping[str, Any], path: str, tar: IO[bytes]) -> tuple[int, bytes]:
+        """``tar -c`` of ``path``, written to ``tar`` as it arrives."""
+        directory, name = posixpath.split(path)
+        _, frames = self._exec_frames(
+            pod,
+            ["tar", "-c", "-f", "-", "-C", directory or "/", name],
+            "copy_from",
+            timeout=self.default_timeout,
+        )
+        stderr = bytearray()
+        while True:
+            try:
+                stream, data = next(frames)
+            except StopIteration as end:
+                return int(end.value), bytes(stderr)
+            if stream == "stdout":
+                tar.write(data)
+            else:
+                stderr += data
+
+    def _copy_error(
+        self, pod: Mapping[str, Any], ref: str, done: ExecResult, path: str, operation: str
+    ) -> RuntimesError:
+        """Why ``tar`` failed: no tar in the image, a missing path, or its own words."""
+        text = done.stderr.decode("utf-8", "replace").strip()
+        if done.exit_code in (126, 127):
+            return CommandFailed(
+                f"{operation} runs `tar` in the container, as kubectl cp does, and the "
+                f"container {ref} has none (exit {done.exit_code}: {text})",
+                runtime=self.name,
+                operation=operation,
+            )
+        if self._exec_argv(pod, ["test", "-e", path], operation).exit_code == 1:
+            return PathNotFound(path, f"kubernetes: path not found in container {ref}: {path}")
+        return CommandFailed(
+            f"tar in the container failed (exit {done.exit_code}): {text}",
+            runtime=self.name,
+            operation=operation,
+        )
+
     # -- verbs not mapped yet: the container is looked up first, so a
     # missing one is ContainerNotFound as everywhere, then Unsupported.
 
     def _unmapped(self, ref: str, capability: Capability, what: str) -> None:
         self._resolve(ref, what)
         self._require(capability, what)
-
-    def _copy_to(self, ref: str, source: str, dest: str) -> None:
-        self._unmapped(ref, Capability.COPY, "copy_to")
-
-    def _copy_from(self, ref: str, path: str, target: str) -> None:
-        self._unmapped(ref, Capability.COPY, "copy_from")
 
     def _restart(self, ref: str, *, timeout: float) -> None:
         self._unmapped(ref, Capability.CONTROL, "restart")
@@ -1720,6 +1819,17 @@ def _joined(
         return code
     finally:
         frames.close()
+
+
+def top_link(tar: IO[bytes]) -> str | None:
+    """Where the first entry of a ``tar -c`` stream leads, if it is a
+    symbolic link (``tar`` archives a link given to it as the link)."""
+    try:
+        with tarfile.open(fileobj=tar, mode="r|") as archive:
+            first = archive.next()
+    except tarfile.TarError:
+        return None
+    return first.linkname if first is not None and first.issym() else None
 
 
 def _exited(pod: dict[str, Any]) -> bool:

@@ -804,6 +804,7 @@ class CopyContract(_Base):
         """A container to copy to and from: running, or exited."""
         if request.param == "running":
             return launch(["sleep", "1000"])
+        need(rt, Capability.COPY_STOPPED)
         c = launch(["true"])
         assert rt.wait(c, timeout=60) == 0
         return c

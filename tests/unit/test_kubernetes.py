@@ -537,8 +537,6 @@ UNMAPPED_VERBS: dict[str, tuple[Capability, Callable[[Any, str, Path], object]]]
     "restart": (Capability.CONTROL, lambda rt, ref, tmp: rt.restart(ref)),
     "stats": (Capability.STATS, lambda rt, ref, tmp: rt.stats(ref)),
     "top": (Capability.STATS, lambda rt, ref, tmp: rt.top(ref)),
-    "copy_to": (Capability.COPY, lambda rt, ref, tmp: rt.copy_to(ref, tmp, "/tmp")),
-    "copy_from": (Capability.COPY, lambda rt, ref, tmp: rt.copy_from(ref, "/etc", tmp)),
 }
 
 
@@ -557,6 +555,23 @@ def test_unmapped_verbs_are_refused_typed(verb: str, tmp_path: Path) -> None:
     with pytest.raises(runtimes.Unsupported) as info:
         call(rt, "pod-1", tmp_path)
     assert info.value.capability is capability
+
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda rt, tmp: rt.copy_to("pod-1", tmp, "/tmp"),
+        lambda rt, tmp: rt.copy_from("pod-1", "/etc", tmp),
+    ],
+)
+def test_copy_needs_a_running_pod(call: Callable[[Any, Path], object], tmp_path: Path) -> None:
+    rt = kube.KubernetesRuntime.__new__(kube.KubernetesRuntime)
+    exited = {"metadata": {"name": "pod-1", "uid": "0"}, "status": {"phase": "Succeeded"}}
+    rt._resolve = lambda ref, operation: exited  # type: ignore[method-assign]
+    with pytest.raises(runtimes.Unsupported) as info:
+        call(rt, tmp_path)
+    assert info.value.capability is Capability.COPY_STOPPED
 
 
 # -- exec over the websocket, with a fake in place of the API server -------------------------
