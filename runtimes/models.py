@@ -199,8 +199,13 @@ class Capability(enum.StrEnum):
     CREATE = "create"
     #: ``restart``, ``pause``, ``unpause``, ``rename``.
     CONTROL = "control"
-    #: ``stats`` and ``top``.
+    #: ``stats``.
     STATS = "stats"
+    #: ``stats()`` reports network and block I/O and the process count
+    #: (Kubernetes: the kubelet's summary API has no block I/O).
+    STATS_IO = "stats-io"
+    #: ``top``: the processes of a container, with host pids.
+    TOP = "top"
     # Run options (runtimes/_runopts.py) that a pod spec has no field for;
     # the others map onto one (docs/kubernetes.md).
     #: ``run(init=True)``: an init as PID 1 that forwards signals.
@@ -233,6 +238,8 @@ ENGINE_CAPABILITIES = frozenset(
         Capability.CREATE,
         Capability.CONTROL,
         Capability.STATS,
+        Capability.STATS_IO,
+        Capability.TOP,
         Capability.INIT,
         Capability.ULIMITS,
         Capability.STOP_SIGNAL,

@@ -671,6 +671,8 @@ class KubernetesRuntime(Runtime):
             Capability.EXEC_IO,
             Capability.EXEC_STDIN,
             Capability.COPY,
+            Capability.STATS,
+            Capability.STATS_CPU,
         }
     )
     unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
@@ -699,7 +701,14 @@ class KubernetesRuntime(Runtime):
             "running; a stopped pod's container, files and all, is gone"
         ),
         Capability.CONTROL: "a pod cannot be paused, renamed or restarted in place",
-        Capability.STATS: "not mapped yet (the kubelet's summary API has the figures)",
+        Capability.STATS_IO: (
+            "the kubelet's summary API has no block I/O, and network and the process "
+            "count only when its cAdvisor sees the pod (not on the test cluster): None"
+        ),
+        Capability.TOP: (
+            "no API lists a container's processes with host pids (the kubelet's "
+            "summary has counts only)"
+        ),
         Capability.NETWORK_ALIASES: "pods have no network aliases",
         Capability.NETWORK_CONNECT: "a pod's network is fixed when it starts",
         Capability.INTERNAL_NETWORKS: "no user networks",
@@ -1733,11 +1742,40 @@ class KubernetesRuntime(Runtime):
         self._unmapped(ref, Capability.CONTROL, "rename")
 
     def _stats(self, ref: str) -> Stats:
-        self._unmapped(ref, Capability.STATS, "stats")
-        raise AssertionError("unreachable")
+        pod = self._resolve(ref, "stats")
+        if pod_state(pod)[0] is not ContainerState.RUNNING:
+            return IDLE_STATS
+        # CPU as docker stats: two samples a second apart (the kubelet's own
+        # usageNanoCores is a rate over its last housekeeping, 0 at first).
+        first = self._summary(pod)
+        started = time.monotonic()
+        time.sleep(1.0)
+        second = self._summary(pod)
+        return stats_from_summary(
+            second,
+            pod,
+            previous=first,
+            seconds=time.monotonic() - started,
+        )
+
+    def _summary(self, pod: Mapping[str, Any]) -> dict[str, Any]:
+        """The kubelet's summary API of the pod's node, through the API server."""
+        node = (pod.get("spec") or {}).get("nodeName")
+        if not node:
+            raise CommandFailed("the pod is on no node yet", runtime=self.name, operation="stats")
+        with self._api("stats"):
+            summary: dict[str, Any] = self._json(
+                self._core.connect_get_node_proxy_with_path(
+                    node,
+                    "stats/summary",
+                    _preload_content=False,
+                    _request_timeout=self._timeout(),
+                )
+            )
+        return summary
 
     def _top(self, ref: str) -> list[Process]:
-        self._unmapped(ref, Capability.STATS, "top")
+        self._unmapped(ref, Capability.TOP, "top")
         raise AssertionError("unreachable")
 
 
@@ -1819,6 +1857,107 @@ def _joined(
         return code
     finally:
         frames.close()
+
+
+#: What a container that is not running uses.
+IDLE_STATS = Stats(
+    cpu_percent=0.0,
+    memory_usage=0,
+    memory_limit=0,
+    network_rx=0,
+    network_tx=0,
+    block_read=0,
+    block_write=0,
+    pids=0,
+)
+_QUANTITY = re.compile(r"([0-9.]+)([KMGTPE]i?|[kmu]?)")
+_UNITS = {"": 1, "k": 10**3, "m": 10**-3, "u": 10**-6}
+_UNITS.update({u: 1000 ** (i + 1) for i, u in enumerate("KMGTPE")})
+_UNITS.update({u + "i": 1024 ** (i + 1) for i, u in enumerate("KMGTPE")})
+
+
+def quantity(text: object) -> int | None:
+    """A resource quantity (``64Mi``, ``67108864``, ``1G``) in units."""
+    match = _QUANTITY.fullmatch(str(text or "").strip())
+    if match is None:
+        return None
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _summary_entry(summary: Mapping[str, Any], pod: Mapping[str, Any]) -> Mapping[str, Any]:
+    uid = (pod.get("metadata") or {}).get("uid")
+    for entry in summary.get("pods") or ():
+        if (entry.get("podRef") or {}).get("uid") == uid:
+            return dict(entry)
+    return {}
+
+
+def _summary_container(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    for container in entry.get("containers") or ():
+        if container.get("name") == CONTAINER:
+            return dict(container)
+    return {}
+
+
+def stats_from_summary(
+    summary: Mapping[str, Any],
+    pod: Mapping[str, Any],
+    *,
+    previous: Mapping[str, Any] | None = None,
+    seconds: float = 0.0,
+) -> Stats:
+    """The pod's figures in the kubelet's summary API as :class:`Stats`.
+
+    CPU from the container's ``usageCoreNanoSeconds`` over ``seconds``
+    since ``previous`` (else the kubelet's ``usageNanoCores``); memory is
+    the working set (what ``docker stats`` shows: without the inactive
+    page cache); the limit is the container's, else the node's memory.
+    Network and the process count are the pod's, when the kubelet has
+    them (cAdvisor's); the summary API has no block I/O: ``None``.
+    """
+    entry = _summary_entry(summary, pod)
+    container = _summary_container(entry)
+    if not container:
+        raise CommandFailed(
+            "the kubelet's summary has no figures for the container yet",
+            runtime="kubernetes",
+            operation="stats",
+        )
+    cpu = container.get("cpu") or {}
+    before = _summary_container(_summary_entry(previous or {}, pod)).get("cpu") or {}
+    cpu_percent: float | None = None
+    used, earlier = cpu.get("usageCoreNanoSeconds"), before.get("usageCoreNanoSeconds")
+    if isinstance(used, int) and isinstance(earlier, int) and seconds > 0:
+        cpu_percent = max(0, used - earlier) / (seconds * 1e9) * 100.0
+    elif isinstance(cpu.get("usageNanoCores"), int):
+        cpu_percent = cpu["usageNanoCores"] / 1e7
+    memory = container.get("memory") or {}
+    usage = memory.get("workingSetBytes", memory.get("usageBytes"))
+    limit = quantity(
+        ((_main_container(pod).get("resources") or {}).get("limits") or {}).get("memory")
+    )
+    if limit is None:
+        node_memory = (summary.get("node") or {}).get("memory") or {}
+        if "availableBytes" in node_memory and "workingSetBytes" in node_memory:
+            limit = int(node_memory["availableBytes"]) + int(node_memory["workingSetBytes"])
+    network = entry.get("network")
+    rx = tx = None
+    if isinstance(network, dict):
+        interfaces = network.get("interfaces") or [network]
+        rx = sum(int(i.get("rxBytes") or 0) for i in interfaces)
+        tx = sum(int(i.get("txBytes") or 0) for i in interfaces)
+    processes = (entry.get("process_stats") or {}).get("process_count")
+    return Stats(
+        cpu_percent=cpu_percent,
+        memory_usage=int(usage) if usage is not None else None,
+        memory_limit=limit,
+        network_rx=rx,
+        network_tx=tx,
+        block_read=None,
+        block_write=None,
+        pids=int(processes) if processes is not None else None,
+        raw=entry,
+    )
 
 
 def top_link(tar: IO[bytes]) -> str | None:

@@ -531,12 +531,11 @@ def test_a_restarting_pod_is_restarting() -> None:
 # -- verbs main added that a pod cannot do: declared by capability, refused typed -----------
 
 UNMAPPED_VERBS: dict[str, tuple[Capability, Callable[[Any, str, Path], object]]] = {
+    "top": (Capability.TOP, lambda rt, ref, tmp: rt.top(ref)),
     "pause": (Capability.CONTROL, lambda rt, ref, tmp: rt.pause(ref)),
     "unpause": (Capability.CONTROL, lambda rt, ref, tmp: rt.unpause(ref)),
     "rename": (Capability.CONTROL, lambda rt, ref, tmp: rt.rename(ref, "other")),
     "restart": (Capability.CONTROL, lambda rt, ref, tmp: rt.restart(ref)),
-    "stats": (Capability.STATS, lambda rt, ref, tmp: rt.stats(ref)),
-    "top": (Capability.STATS, lambda rt, ref, tmp: rt.top(ref)),
 }
 
 
@@ -555,7 +554,6 @@ def test_unmapped_verbs_are_refused_typed(verb: str, tmp_path: Path) -> None:
     with pytest.raises(runtimes.Unsupported) as info:
         call(rt, "pod-1", tmp_path)
     assert info.value.capability is capability
-
 
 
 @pytest.mark.parametrize(
@@ -672,3 +670,68 @@ def test_exec_input_needs_the_v5_protocol() -> None:
         rt._exec_argv({"metadata": {"name": "p"}}, ["cat"], "exec", stdin=b"x")
     assert info.value.capability is Capability.EXEC_STDIN
     assert ws.shut
+
+
+# -- stats from the kubelet's summary API, as a v1.34 kubelet (containerd 1.6) sent it ----
+
+
+def test_recorded_summary_as_stats(recorded: Recorded) -> None:
+    first = recorded("kubernetes", "stats_summary_first.json")
+    second = recorded("kubernetes", "stats_summary_second.json")
+    pod_ = second["pod"]
+    container = second["pods"][0]["containers"][0]
+    used = (
+        container["cpu"]["usageCoreNanoSeconds"]
+        - first["pods"][0]["containers"][0]["cpu"]["usageCoreNanoSeconds"]
+    )
+    found = kube.stats_from_summary(second, pod_, previous=first, seconds=1.0)
+    assert found.cpu_percent == pytest.approx(used / 1e7)
+    assert found.cpu_percent > 0  # a busy loop
+    assert found.memory_usage == container["memory"]["workingSetBytes"] > 0
+    assert found.memory_limit == 64 * 2**20  # run(memory="64m")
+    # Not in this kubelet's summary (network and processes need cAdvisor
+    # to see the pod; block I/O is never there): not reported, never 0.
+    assert (found.network_rx, found.network_tx, found.block_read, found.block_write) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert found.pids is None
+    # One sample: the kubelet's own rate.
+    single = kube.stats_from_summary(second, pod_)
+    assert single.cpu_percent == pytest.approx(container["cpu"]["usageNanoCores"] / 1e7)
+
+
+def test_summary_without_a_limit_gives_the_node_memory(recorded: Recorded) -> None:
+    second = recorded("kubernetes", "stats_summary_second.json")
+    pod_ = json.loads(json.dumps(second["pod"]))
+    pod_["spec"]["containers"][0].pop("resources", None)
+    node = second["node"]["memory"]
+    found = kube.stats_from_summary(second, pod_)
+    assert found.memory_limit == node["availableBytes"] + node["workingSetBytes"]
+
+
+def test_summary_network_and_processes_when_the_kubelet_has_them(recorded: Recorded) -> None:
+    second = json.loads(json.dumps(recorded("kubernetes", "stats_summary_second.json")))
+    entry = second["pods"][0]
+    entry["network"] = {
+        "name": "eth0",
+        "rxBytes": 10,
+        "txBytes": 20,
+        "interfaces": [{"name": "eth0", "rxBytes": 10, "txBytes": 20}, {"name": "x"}],
+    }
+    entry["process_stats"] = {"process_count": 2}
+    found = kube.stats_from_summary(second, second["pod"])
+    assert (found.network_rx, found.network_tx, found.pids) == (10, 20, 2)
+    other = {**second["pod"], "metadata": {**second["pod"]["metadata"], "uid": "other"}}
+    with pytest.raises(runtimes.CommandFailed):
+        kube.stats_from_summary(second, other)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("64Mi", 64 * 2**20), ("67108864", 67108864), ("1G", 10**9), ("1.5Ki", 1536), ("x", None)],
+)
+def test_quantity(text: str, value: int | None) -> None:
+    assert kube.quantity(text) == value
