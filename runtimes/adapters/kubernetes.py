@@ -103,8 +103,9 @@ V4_PROTOCOL = "v4.channel.k8s.io"
 V5_PROTOCOL = "v5.channel.k8s.io"
 #: v5's close signal (channel 255) for channel 0, stdin.
 CLOSE_STDIN = bytes([255, 0])
-#: Input bytes per websocket frame: small enough that a send never blocks
-#: once select() finds the socket writable.
+#: Input bytes per websocket frame: small against the free send buffer that
+#: makes select() report a TCP socket writable, so that a send does not block
+#: while the command's output, which holds its input back, waits to be read.
 STDIN_CHUNK = 8192
 #: Symbolic links followed from a ``copy_from`` path before giving up.
 MAX_LINKS = 16
@@ -1481,7 +1482,7 @@ class KubernetesRuntime(Runtime):
         stdin: bytes | IO[bytes] | None = None,
         tty: bool = False,
     ) -> ExecResult:
-        """Run ``argv`` to its end (at most ``timeout`` seconds) and collect its output."""
+        """Run ``argv`` to its end (within the runtime's timeout) and collect its output."""
         _, frames = self._exec_frames(
             pod, argv, operation, stdin=stdin, tty=tty, timeout=self.default_timeout
         )
@@ -1710,7 +1711,7 @@ class KubernetesRuntime(Runtime):
         if done.exit_code in (126, 127):
             return CommandFailed(
                 f"{operation} runs `tar` in the container, as kubectl cp does, and the "
-                f"container {ref} has none (exit {done.exit_code}: {text})",
+                f"container {ref} has none (exit {done.exit_code}{': ' + text if text else ''})",
                 runtime=self.name,
                 operation=operation,
             )

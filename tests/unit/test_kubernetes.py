@@ -735,3 +735,14 @@ def test_summary_network_and_processes_when_the_kubelet_has_them(recorded: Recor
 )
 def test_quantity(text: str, value: int | None) -> None:
     assert kube.quantity(text) == value
+
+
+def test_copy_without_tar_in_the_image_says_so() -> None:
+    rt = kube.KubernetesRuntime.__new__(kube.KubernetesRuntime)
+    rt.name = "kubernetes"
+    # The exec status of a missing executable is exit 127 (measured: no stderr).
+    missing = runtimes.ExecResult(exit_code=127, stdout=b"", stderr=b"")
+    error = rt._copy_error({"metadata": {"name": "p"}}, "c1", missing, "/tmp/x", "copy_to")
+    assert isinstance(error, runtimes.CommandFailed)
+    assert "`tar`" in str(error)
+    assert "has none (exit 127)" in str(error)
