@@ -205,12 +205,20 @@ class Capability(enum.StrEnum):
     EXEC_IO = "exec-io"
     #: ``copy_to`` and ``copy_from``.
     COPY = "copy"
+    #: ``copy_to`` and ``copy_from`` on a container that is not running
+    #: (Kubernetes copies with ``tar`` by exec, in a running container).
+    COPY_STOPPED = "copy-stopped"
     #: ``create``, and ``start`` of a created container.
     CREATE = "create"
     #: ``restart``, ``pause``, ``unpause``, ``rename``.
     CONTROL = "control"
-    #: ``stats`` and ``top``.
+    #: ``stats``.
     STATS = "stats"
+    #: ``stats()`` reports network and block I/O and the process count
+    #: (Kubernetes: the kubelet's summary API has no block I/O).
+    STATS_IO = "stats-io"
+    #: ``top``: the processes of a container, with host pids.
+    TOP = "top"
     # Run options (runtimes/_runopts.py) that a pod spec has no field for;
     # the others map onto one (docs/kubernetes.md).
     #: ``run(init=True)``: an init as PID 1 that forwards signals.
@@ -239,9 +247,12 @@ ENGINE_CAPABILITIES = frozenset(
         Capability.AUTO_REMOVE,
         Capability.EXEC_IO,
         Capability.COPY,
+        Capability.COPY_STOPPED,
         Capability.CREATE,
         Capability.CONTROL,
         Capability.STATS,
+        Capability.STATS_IO,
+        Capability.TOP,
         Capability.INIT,
         Capability.ULIMITS,
         Capability.STOP_SIGNAL,
