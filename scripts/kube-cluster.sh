@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real single-node Kubernetes cluster on this machine, for the kubernetes
 # adapter's tests: etcd, kube-apiserver, kube-controller-manager and
-# kube-scheduler on 127.0.0.1, and a kubelet over a private containerd 1.6.
+# kube-scheduler on 127.0.0.1, a kubelet over a private containerd 1.6, and
+# CoreDNS on the node IP as the pods' cluster DNS.
 #
 #   scripts/kube-cluster.sh install          # build and cache the binaries (idempotent)
 #   scripts/kube-cluster.sh start            # start the cluster unless it runs (idempotent)
@@ -13,6 +14,12 @@
 # Nothing is pulled: the pause image is built FROM scratch out of the
 # Kubernetes module's own pause.c, and test images are imported from the
 # docker engine (or a `docker save` tar) with `import`.
+#
+# DNS without kube-proxy: Service cluster IPs are never routed, so pods
+# reach each other through headless Services (clusterIP: None), whose names
+# CoreDNS answers with the pods' own IPs. CoreDNS is a host process (the API
+# server listens on the host's 127.0.0.1 only, out of the node's network
+# namespace's reach) bound to the node IP, which pods reach over the veth.
 #
 # Layout. The kubelet and the node's containerd share one private mount
 # namespace: the kubelet's volume mounts must be seen by runc, and in there
@@ -29,6 +36,11 @@ KUBE_STAGING_VERSION=v0.34.4   # the published k8s.io/* modules of that release
 ETCD_VERSION=v3.7.3
 PAUSE_VERSION=3.10.1           # build/pause/Makefile's TAG in $KUBE_VERSION
 PAUSE_IMAGE=registry.k8s.io/pause:$PAUSE_VERSION
+COREDNS_VERSION=v1.12.1        # kubeadm's pin (CoreDNSVersion) in $KUBE_VERSION
+# The CoreDNS plugins built in (names from its plugin.cfg, whose order is the
+# order they run in): only what answers the cluster's names. No forward, so
+# no upstream resolver can stall a pod's lookups.
+COREDNS_PLUGINS=(bind ready errors log kubernetes)
 
 KUBE_LIB=/usr/local/lib/runtimes-kube
 KBIN=$KUBE_LIB/$KUBE_VERSION/bin
@@ -48,6 +60,8 @@ VETH_CIDR=10.243.0.0/30
 POD_CIDR=10.244.0.0/24
 SERVICE_CIDR=10.96.0.0/16  # never routed: there is no kube-proxy
 SERVICE_IP=10.96.0.1       # the `kubernetes` Service's, first of the range
+DNS_IP=$HOST_IP            # CoreDNS, port 53; the kubelet's clusterDNS
+DNS_READY_PORT=18181       # CoreDNS's /ready, on 127.0.0.1
 API_PORT=16443
 ETCD_PORT=12379
 ETCD_PEER_PORT=12380
@@ -167,6 +181,34 @@ JSON
     rm -rf "$work"
 }
 
+install_coredns() {
+    # Cached under the version and the plugin list: changing either rebuilds.
+    local stamp="$COREDNS_VERSION ${COREDNS_PLUGINS[*]}"
+    pinned_ok coredns "$stamp" && return 0
+    log "building CoreDNS $COREDNS_VERSION (plugins: ${COREDNS_PLUGINS[*]})"
+    local tree
+    tree=$(writable_module github.com/coredns/coredns $COREDNS_VERSION)
+    # Its own way to choose plugins: trim plugin.cfg, regenerate the import
+    # list and the directive order (`go generate`'s first step). Leaving out
+    # the cloud backends (route53, azure, clouddns), etcd, dnstap, trace...
+    # spares most of the build.
+    [[ -f $tree/plugin.cfg.orig ]] || cp "$tree/plugin.cfg" "$tree/plugin.cfg.orig"
+    python3 - "$tree/plugin.cfg.orig" "${COREDNS_PLUGINS[@]}" >"$tree/plugin.cfg" <<'PY'
+import sys
+want = set(sys.argv[2:])
+lines = [line for line in open(sys.argv[1]) if line.split(":")[0] in want]
+got = {line.split(":")[0] for line in lines}
+if got != want:
+    sys.exit(f"not in plugin.cfg: {sorted(want - got)}")
+sys.stdout.writelines(lines)
+PY
+    (cd "$tree" && GOTOOLCHAIN=local GOFLAGS=-mod=mod go run directives_generate.go)
+    mkdir -p "$KBIN"
+    (cd "$tree" && go_build -ldflags "-s -w" -o "$KBIN/coredns.tmp" .)
+    mv "$KBIN/coredns.tmp" "$KBIN/coredns"
+    printf '%s\n' "$stamp" >"$KBIN/.coredns.version"
+}
+
 install() {
     local packages=(containerd runc containernetworking-plugins iproute2 util-linux openssl gcc libc6-dev curl)
     local missing=() p
@@ -178,10 +220,11 @@ install() {
         apt-get update -q
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
     fi
-    command -v go >/dev/null || { log "Go is required to build Kubernetes and etcd"; exit 1; }
+    command -v go >/dev/null || { log "Go is required to build Kubernetes, etcd and CoreDNS"; exit 1; }
     install_etcd
     install_kubernetes
     install_pause
+    install_coredns
 }
 
 
@@ -223,7 +266,7 @@ node_ready() {
 
 default_sa_ready() { kubectl_admin -n default get serviceaccount default; }
 
-DAEMONS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet)
+DAEMONS=(etcd kube-apiserver kube-controller-manager kube-scheduler coredns containerd kubelet)
 
 healthy() {
     local d
@@ -297,6 +340,7 @@ limited runtimes-kube-limited -
 kubelet system:node:$NODE_NAME system:nodes
 controller-manager system:kube-controller-manager -
 scheduler system:kube-scheduler -
+coredns runtimes-kube-coredns -
 EOF
 }
 
@@ -408,8 +452,28 @@ protectKernelDefaults: true
 imageGCHighThresholdPercent: 100
 evictionHard: {memory.available: 100Mi, nodefs.available: 1%, imagefs.available: 1%, nodefs.inodesFree: 1%}
 clusterDomain: cluster.local
+# Pods of dnsPolicy ClusterFirst (the default) get CoreDNS in resolv.conf,
+# with the search list <namespace>.svc.cluster.local svc.cluster.local
+# cluster.local: a Service resolves by its bare name within its namespace.
+clusterDNS: [$DNS_IP]
 maxPods: 110
 serializeImagePulls: false
+EOF
+    # Only the cluster's zones: any other name is REFUSED at once (the pods
+    # reach nothing beyond this machine, and no upstream can stall a lookup).
+    # No cache: a pod's name resolves as soon as its EndpointSlice says so,
+    # and no negative answer outlives a pod's start. Add `log` to the block
+    # to log every query.
+    cat >"$conf/Corefile" <<EOF
+cluster.local in-addr.arpa ip6.arpa {
+    bind $DNS_IP
+    errors
+    ready 127.0.0.1:$DNS_READY_PORT
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig $STATE/coredns.kubeconfig
+        ttl 5
+    }
+}
 EOF
 }
 
@@ -496,7 +560,7 @@ start() {
     # Whatever a killed or half-done run left (pid files, sockets, netns,
     # mounts) goes first: a start always begins from nothing.
     stop quiet
-    for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl; do
+    for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl coredns; do
         [[ -x $KBIN/$b ]] || { log "$KBIN/$b is missing: run '$0 install' first"; exit 1; }
     done
     check_free $VETH_CIDR
@@ -546,6 +610,17 @@ start() {
         --authentication-kubeconfig="$STATE/scheduler.kubeconfig" \
         --authorization-kubeconfig="$STATE/scheduler.kubeconfig" \
         --bind-address=127.0.0.1 --leader-elect=false --profiling=false
+
+    # CoreDNS reads Services, their EndpointSlices and Namespaces, nothing
+    # else (kubeadm's system:coredns, less pods and endpoints: `pods
+    # insecure`/`verified` is off, and 1.12 reads EndpointSlices only).
+    kubectl_admin create clusterrole runtimes-kube-coredns --verb=list,watch \
+        --resource=services,namespaces,endpointslices.discovery.k8s.io >/dev/null
+    kubectl_admin create clusterrolebinding runtimes-kube-coredns \
+        --clusterrole=runtimes-kube-coredns --user=runtimes-kube-coredns >/dev/null
+    start_daemon coredns "$KBIN/coredns" -conf "$STATE/conf/Corefile"
+    # Ready once its informers have synced with the API server.
+    wait_for coredns 60 curl -sf --max-time 2 http://127.0.0.1:$DNS_READY_PORT/ready
 
     start_daemon containerd nsenter --mount="$STATE/ns/mnt" --net=/run/netns/$NETNS \
         containerd --config "$STATE/conf/containerd.toml"
@@ -602,9 +677,9 @@ stop() {
     local quiet=${1:-} name pid
     # Kubelet first (it would restart what goes), then the pods and
     # containerd with its shims, then the control plane.
-    # The scheduler and the controller-manager go together: they only talk
-    # to the API server.
-    for name in kubelet containerd "kube-scheduler kube-controller-manager" kube-apiserver etcd; do
+    # The scheduler, the controller-manager and CoreDNS go together: they
+    # only talk to the API server.
+    for name in kubelet containerd "kube-scheduler kube-controller-manager coredns" kube-apiserver etcd; do
         if [[ $name == containerd ]]; then
             local pods=()
             mapfile -t pods < <(cluster_pids | grep -vx "$(cat "$STATE/containerd.pid" 2>/dev/null || echo x)")
