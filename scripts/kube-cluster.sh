@@ -634,6 +634,11 @@ start() {
         --kubeconfig="$STATE/kubelet.kubeconfig" \
         --hostname-override=$NODE_NAME --node-ip=$HOST_IP
     wait_for kubelet 240 node_ready
+    # The node's pod CIDR, as a controller-manager allocating node CIDRs would
+    # record it: the subnet the adapter reports for its networks.
+    [[ -n "$(kubectl_admin get node $NODE_NAME -o 'jsonpath={.spec.podCIDR}')" ]] ||
+        kubectl_admin patch node $NODE_NAME --type merge \
+            -p "{\"spec\":{\"podCIDR\":\"$POD_CIDR\",\"podCIDRs\":[\"$POD_CIDR\"]}}" >/dev/null
     # Pods are admitted once the default ServiceAccount exists.
     wait_for kube-controller-manager 120 default_sa_ready
     log "ready: $(env_exports | tr '\n' ' ')"

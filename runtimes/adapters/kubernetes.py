@@ -42,6 +42,7 @@ from runtimes.errors import (
     ImageNotFound,
     InvalidSpec,
     NameConflict,
+    NetworkNotFound,
     PathNotFound,
     RuntimesError,
     RuntimeUnavailable,
@@ -57,6 +58,7 @@ from runtimes.models import (
     LogLine,
     MountType,
     Network,
+    NetworkAttachment,
     PortBinding,
     Process,
     RuntimeInfo,
@@ -75,7 +77,14 @@ from runtimes.specs import (
 )
 from runtimes.streams import ExecStream
 
-__all__ = ["KubernetesRuntime", "container_from_pod", "pod_manifest"]
+__all__ = [
+    "KubernetesRuntime",
+    "container_from_pod",
+    "endpoint_slice",
+    "network_from_record",
+    "network_manifest",
+    "pod_manifest",
+]
 
 #: Every pod the adapter creates carries it; ``ps`` lists only those.
 MANAGED_LABEL = "app.kubernetes.io/managed-by"
@@ -92,6 +101,20 @@ KEEP_FINALIZER = "runtimes/keep-status"
 CONTAINER = "main"
 #: Holds a created pod unscheduled until ``start`` removes it.
 START_GATE = "runtimes/start"
+#: A user network is a ConfigMap (its record: name, labels, creation time)
+#: and a headless Service without selector, both named :func:`network_key`
+#: and labelled with it; a pod on it carries the label too.  Each pod on it
+#: gets one EndpointSlice of that Service whose endpoints are the pod's
+#: names (``hostname`` fields), and a DNS search domain
+#: ``<key>.<namespace>.svc.<cluster domain>``: a name resolves from the
+#: pods on the network only, as on an engine (see docs/kubernetes.md).
+NETWORK_LABEL = "runtimes/network"
+#: On a pod: the name of its user network.
+NETWORK_ANNOTATION = "runtimes/network"
+#: On a pod's EndpointSlice: the pod's UID, to delete it with the pod.
+POD_UID_LABEL = "runtimes/pod-uid"
+SLICE_SERVICE_LABEL = "kubernetes.io/service-name"
+SLICE_MANAGER_LABEL = "endpointslice.kubernetes.io/managed-by"
 #: Seconds to wait for the API server's first answer, whatever the per-call timeout.
 CONNECT_TIMEOUT = 5.0
 #: containerd's CRI splits a line into records of this size; the API sends
@@ -174,6 +197,121 @@ def _in_cluster() -> bool:
 
 
 # -- the mapping, pure functions of the API's JSON ------------------------------------
+
+
+def network_key(name: str) -> str:
+    """The Kubernetes name of a user network's ConfigMap and Service: a
+    DNS-1035 label whatever the network's name (which may be longer or hold
+    characters a label may not)."""
+    return "rtnet-" + hashlib.sha256(name.encode()).hexdigest()[:24]
+
+
+def is_dns_label(name: str) -> bool:
+    """A DNS-1123 label: what an EndpointSlice endpoint's hostname must be."""
+    return len(name) <= 63 and re.fullmatch(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?", name) is not None
+
+
+def network_manifest(spec: NetworkSpec) -> dict[str, Any]:
+    """The ConfigMap that records a user network."""
+    key = network_key(spec.name)
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": key,
+            "labels": {**split_labels(spec.labels), MANAGED_LABEL: MANAGED_BY, NETWORK_LABEL: key},
+            "annotations": {LABELS_ANNOTATION: json.dumps(dict(spec.labels), sort_keys=True)},
+        },
+        "data": {"name": spec.name},
+    }
+
+
+def _owner(record: Mapping[str, Any]) -> dict[str, Any]:
+    metadata = record["metadata"]
+    return {
+        "apiVersion": record.get("apiVersion") or "v1",
+        "kind": record["kind"],
+        "name": metadata["name"],
+        "uid": metadata["uid"],
+    }
+
+
+def network_service(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The headless Service whose EndpointSlices name a network's pods;
+    owned by the network's ConfigMap (the garbage collector's safety net)."""
+    key = record["metadata"]["name"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": key,
+            "labels": {MANAGED_LABEL: MANAGED_BY, NETWORK_LABEL: key},
+            "ownerReferences": [_owner({"kind": "ConfigMap", **record})],
+        },
+        # No selector: the adapter writes the EndpointSlices itself, one name
+        # per endpoint; not-ready addresses too, since there is no probe.
+        "spec": {"clusterIP": "None", "publishNotReadyAddresses": True},
+    }
+
+
+def network_from_record(record: Mapping[str, Any], *, subnets: tuple[str, ...] = ()) -> Network:
+    """A network's ConfigMap, as the API server sends it, as a :class:`Network`."""
+    metadata = record.get("metadata") or {}
+    data = record.get("data") or {}
+    labels = {
+        k: v for k, v in pod_labels(record).items() if k not in (NETWORK_LABEL, MANAGED_LABEL)
+    }
+    return Network(
+        name=str(data.get("name") or metadata.get("name") or ""),
+        id=container_id(str(metadata.get("uid") or metadata.get("name") or "")),
+        subnets=subnets,
+        internal=False,
+        labels=labels,
+        raw=record,
+    )
+
+
+def pod_names(pod: Mapping[str, Any]) -> list[str]:
+    """The names a pod on a user network is reached by: its name, then its
+    host name (the engines resolve both)."""
+    metadata = pod.get("metadata") or {}
+    names = [str(metadata.get("name") or "")]
+    hostname = (pod.get("spec") or {}).get("hostname")
+    if hostname and hostname not in names:
+        names.append(str(hostname))
+    return [n for n in names if is_dns_label(n)]
+
+
+def endpoint_slice(pod: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The EndpointSlice that makes a running pod's names resolve on its
+    network; ``None`` for a pod on no user network, or without an address."""
+    metadata = pod.get("metadata") or {}
+    network = (metadata.get("annotations") or {}).get(NETWORK_ANNOTATION)
+    ip = (pod.get("status") or {}).get("podIP")
+    if not network or not ip:
+        return None
+    key = network_key(network)
+    uid = str(metadata["uid"])
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": f"{key}-{container_id(uid)[:12]}",
+            "labels": {
+                SLICE_SERVICE_LABEL: key,
+                SLICE_MANAGER_LABEL: MANAGED_BY,
+                MANAGED_LABEL: MANAGED_BY,
+                NETWORK_LABEL: key,
+                POD_UID_LABEL: uid,
+            },
+            "ownerReferences": [_owner({"apiVersion": "v1", "kind": "Pod", **pod})],
+        },
+        "addressType": "IPv6" if ":" in ip else "IPv4",
+        "endpoints": [
+            {"addresses": [ip], "hostname": name, "conditions": {"ready": True}}
+            for name in pod_names(pod)
+        ],
+    }
 
 
 def split_labels(labels: Mapping[str, str]) -> dict[str, str]:
@@ -259,6 +397,8 @@ def pod_manifest(
     *,
     pull_policy: str = "never",
     ports: list[PortBinding] | None = None,
+    namespace: str = "default",
+    cluster_domain: str = "cluster.local",
 ) -> dict[str, Any]:
     """The Pod a :class:`RunSpec` becomes (see docs/kubernetes.md)."""
     container: dict[str, Any] = {
@@ -311,8 +451,14 @@ def pod_manifest(
         annotations[PORTS_ANNOTATION] = json.dumps(
             [[p.container_port, p.protocol, p.host_ip, p.host_port] for p in ports]
         )
+    labels = {**split_labels(spec.labels), MANAGED_LABEL: MANAGED_BY}
+    user_network = spec.network is not None and spec.network not in ("bridge", "host", "none")
+    if user_network:
+        assert spec.network is not None
+        labels[NETWORK_LABEL] = network_key(spec.network)
+        annotations[NETWORK_ANNOTATION] = spec.network
     metadata: dict[str, Any] = {
-        "labels": {**split_labels(spec.labels), MANAGED_LABEL: MANAGED_BY},
+        "labels": labels,
         "annotations": annotations,
         "finalizers": [KEEP_FINALIZER],
     }
@@ -361,6 +507,11 @@ def pod_manifest(
         # Only the servers given, as an engine's --dns writes them.
         pod_spec["dnsPolicy"] = "None"
         pod_spec["dnsConfig"] = {"nameservers": list(spec.dns)}
+    if user_network:
+        assert spec.network is not None
+        # The network's names, short: "db" is tried as db.<key>.<ns>.svc...
+        search = f"{network_key(spec.network)}.{namespace}.svc.{cluster_domain}"
+        pod_spec.setdefault("dnsConfig", {})["searches"] = [search]
     if spec.extra_hosts:
         by_ip: dict[str, list[str]] = {}
         for host, ip in spec.extra_hosts.items():
@@ -457,6 +608,19 @@ def container_from_pod(pod: Mapping[str, Any], *, runtime: str = "kubernetes") -
     current = status.get("state") or {}
     started = (current.get("running") or current.get("terminated") or {}).get("startedAt")
     finished = (current.get("terminated") or {}).get("finishedAt")
+    annotations = metadata.get("annotations") or {}
+    ip = (pod.get("status") or {}).get("podIP") if state is ContainerState.RUNNING else None
+    # hostNetwork is a mode, which never appears; the pod network is "bridge".
+    networks = (
+        ()
+        if spec.get("hostNetwork")
+        else (
+            NetworkAttachment(
+                network=str(annotations.get(NETWORK_ANNOTATION) or "bridge"),
+                ip_address=str(ip) if ip else None,
+            ),
+        )
+    )
     return Container(
         id=container_id(str(metadata.get("uid") or metadata.get("name") or "")),
         name=str(metadata.get("name") or ""),
@@ -467,7 +631,8 @@ def container_from_pod(pod: Mapping[str, Any], *, runtime: str = "kubernetes") -
         created_at=_normalize.timestamp(metadata.get("creationTimestamp")),
         started_at=_normalize.timestamp(started),
         finished_at=_normalize.timestamp(finished),
-        ports=_ports(metadata.get("annotations") or {}),
+        ports=_ports(annotations),
+        networks=networks,
         labels=pod_labels(pod),
         restart_policy=_POD_RESTART.get(str(spec.get("restartPolicy") or "Always")),
         restart_count=int(status.get("restartCount") or 0),
@@ -551,6 +716,8 @@ def translate_api_error(
             f"namespace {details.get('name')} does not exist",
             hint="create it (kubectl create namespace) or set the namespace option",
         )
+    if status == 404 and target == "network":
+        return NetworkNotFound(ref or "?", f"kubernetes: network not found: {ref}")
     if status == 404 and target == "container":
         return ContainerNotFound(ref or "?", f"kubernetes: container not found: {ref}")
     if status == 409 and parsed.get("reason") == "AlreadyExists":
@@ -658,7 +825,7 @@ class KubernetesRuntime(Runtime):
     """
 
     name = "kubernetes"
-    options = ("kubeconfig", "context", "namespace", "timeout")
+    options = ("kubeconfig", "context", "namespace", "timeout", "cluster_domain")
     # Measured on containerd's CRI logs through the kubelet (v1.34): bytes
     # kept as written, a last line without newline kept (15 reads of 15 just
     # after the exit), nanosecond stamps; runc creates a missing workdir.
@@ -674,6 +841,7 @@ class KubernetesRuntime(Runtime):
             Capability.COPY,
             Capability.STATS,
             Capability.STATS_CPU,
+            Capability.NETWORKS,
         }
     )
     unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
@@ -682,9 +850,6 @@ class KubernetesRuntime(Runtime):
         Capability.VOLUMES: (
             "named volumes would be PersistentVolumeClaims, which need a storage "
             "provisioner; bind mounts (hostPath) work"
-        ),
-        Capability.NETWORKS: (
-            "pods share one cluster network; user networks (and so stacks) are not mapped yet"
         ),
         Capability.LOG_STREAMS: (
             "the pod log API interleaves stdout and stderr without saying which wrote a line "
@@ -710,9 +875,21 @@ class KubernetesRuntime(Runtime):
             "no API lists a container's processes with host pids (the kubelet's "
             "summary has counts only)"
         ),
-        Capability.NETWORK_ALIASES: "pods have no network aliases",
-        Capability.NETWORK_CONNECT: "a pod's network is fixed when it starts",
-        Capability.INTERNAL_NETWORKS: "no user networks",
+        Capability.NETWORK_ALIASES: (
+            "a name is one endpoint hostname of the network's headless Service: a "
+            "single DNS label, while the engines take dotted aliases (primary.db)"
+        ),
+        Capability.NETWORK_CONNECT: (
+            "a pod's DNS search domains, which scope its network's names, are fixed "
+            "when it is created"
+        ),
+        Capability.INTERNAL_NETWORKS: (
+            "a user network is a DNS scope on the one pod network; nothing (no "
+            "NetworkPolicy enforcer on the test cluster) blocks routes beyond it"
+        ),
+        Capability.ISOLATED_NETWORKS: (
+            "every pod routes to every other pod's address; only names are per network"
+        ),
         Capability.SCHEDULES_HEALTHCHECKS: (
             "the healthcheck is not made a probe; the library runs it by exec"
         ),
@@ -745,8 +922,11 @@ class KubernetesRuntime(Runtime):
         context: str | None = None,
         namespace: str | None = None,
         timeout: float | str | None = None,
+        cluster_domain: str | None = None,
     ) -> None:
         k8s = _client()
+        #: The kubelet's clusterDomain, in the search domain of a pod on a user network.
+        self.cluster_domain = cluster_domain or "cluster.local"
         self.default_timeout = float(timeout) if timeout is not None else 120.0
         self.kubeconfig = kubeconfig_path(kubeconfig)
         self.context = context
@@ -785,6 +965,7 @@ class KubernetesRuntime(Runtime):
         self._k8s = k8s
         self._api_client = k8s.client.ApiClient(configuration)
         self._core = k8s.client.CoreV1Api(self._api_client)
+        self._discovery = k8s.client.DiscoveryV1Api(self._api_client)
         self._forwards: dict[str, list[_Forwarder]] = {}
         self._ids: dict[str, str] = {}  # container id -> pod name, for our own pods
         self._lock = threading.Lock()
@@ -992,20 +1173,170 @@ class KubernetesRuntime(Runtime):
     def _remove_volume(self, name: str, *, force: bool) -> None:
         self._require(Capability.VOLUMES, "named volumes")
 
+    # -- user networks ----------------------------------------------------------------
+
+    def _subnets(self) -> tuple[str, ...]:
+        """The nodes' pod CIDRs: every pod address is in one of them."""
+        try:
+            with self._api("network"):
+                nodes = self._json(
+                    self._core.list_node(_preload_content=False, _request_timeout=self._timeout())
+                )
+        except Forbidden:
+            return ()
+        cidrs: list[str] = []
+        for node in nodes.get("items") or ():
+            spec = node.get("spec") or {}
+            for cidr in spec.get("podCIDRs") or [spec.get("podCIDR")]:
+                if cidr and ":" not in cidr and cidr not in cidrs:
+                    cidrs.append(str(cidr))
+        return tuple(cidrs)
+
+    def _bridge(self, subnets: tuple[str, ...] | None = None) -> Network:
+        """The pod network, which every pod not on a user network is on."""
+        return Network(name="bridge", subnets=self._subnets() if subnets is None else subnets)
+
     def _create_network(self, spec: NetworkSpec) -> Network:
-        self._require(Capability.NETWORKS, "user networks")
-        raise AssertionError("unreachable")
+        if spec.subnet is not None:
+            raise Unsupported(
+                "kubernetes: a user network's pods get addresses from the cluster's pod "
+                "network; a subnet cannot be chosen"
+            )
+        with self._api("create_network", "network", spec.name):
+            record = self._json(
+                self._core.create_namespaced_config_map(
+                    self.namespace,
+                    network_manifest(spec),
+                    _preload_content=False,
+                    _request_timeout=self._timeout(),
+                )
+            )
+        try:
+            self._create_service(record, spec.name)
+        except BaseException:
+            with contextlib.suppress(RuntimesError):
+                self._delete_record(record["metadata"]["name"], spec.name)
+            raise
+        return network_from_record(record, subnets=self._subnets())
+
+    def _create_service(self, record: Mapping[str, Any], name: str) -> None:
+        service = network_service(record)
+        for attempt in range(2):
+            try:
+                with self._api("create_network", "network", name):
+                    self._discard(
+                        self._core.create_namespaced_service(
+                            self.namespace,
+                            service,
+                            _preload_content=False,
+                            _request_timeout=self._timeout(),
+                        )
+                    )
+                return
+            except NameConflict:
+                # The Service of a removed namesake, not yet collected: ours to replace.
+                if attempt:
+                    raise
+                self._delete_service(service["metadata"]["name"], name)
+
+    def _delete_service(self, key: str, name: str) -> None:
+        with contextlib.suppress(NetworkNotFound), self._api("remove_network", "network", name):
+            self._discard(
+                self._core.delete_namespaced_service(
+                    key, self.namespace, _preload_content=False, _request_timeout=self._timeout()
+                )
+            )
+
+    def _delete_record(self, key: str, name: str) -> None:
+        with self._api("remove_network", "network", name):
+            self._discard(
+                self._core.delete_namespaced_config_map(
+                    key, self.namespace, _preload_content=False, _request_timeout=self._timeout()
+                )
+            )
+
+    def _records(self, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+        selector = [f"{MANAGED_LABEL}={MANAGED_BY}", NETWORK_LABEL]
+        selector += [f"{k}={v}" for k, v in split_labels(labels).items()]
+        with self._api("networks"):
+            listed = self._json(
+                self._core.list_namespaced_config_map(
+                    self.namespace,
+                    label_selector=",".join(selector),
+                    _preload_content=False,
+                    _request_timeout=self._timeout(),
+                )
+            )
+        return list(listed.get("items") or [])
 
     def _network(self, name: str) -> Network:
-        self._require(Capability.NETWORKS, "user networks")
-        raise AssertionError("unreachable")
+        if name == "bridge":
+            return self._bridge()
+        try:
+            with self._api("network", "network", name):
+                record = self._json(
+                    self._core.read_namespaced_config_map(
+                        network_key(name),
+                        self.namespace,
+                        _preload_content=False,
+                        _request_timeout=self._timeout(),
+                    )
+                )
+            return network_from_record(record, subnets=self._subnets())
+        except NetworkNotFound:
+            if not _HEX.fullmatch(name):
+                raise
+        # An id, or a prefix of one.
+        matches = [n for n in self._networks({}) if n.id and n.id.startswith(name)]
+        if len(matches) != 1:
+            raise NetworkNotFound(name, f"kubernetes: network not found: {name}")
+        return matches[0]
 
     def _networks(self, labels: Mapping[str, str]) -> list[Network]:
-        self._require(Capability.NETWORKS, "user networks")
-        raise AssertionError("unreachable")
+        subnets = self._subnets()
+        found = [network_from_record(r, subnets=subnets) for r in self._records(labels)]
+        return [self._bridge(subnets), *found]
 
     def _remove_network(self, name: str) -> None:
-        self._require(Capability.NETWORKS, "user networks")
+        key = network_key(name)
+        self._delete_record(key, name)
+        # The garbage collector would follow; a namesake created at once must not meet it.
+        self._delete_service(key, name)
+
+    def _publish(self, pod: Mapping[str, Any]) -> None:
+        """Make a started pod's names resolve on its user network."""
+        body = endpoint_slice(pod)
+        if body is None:
+            return
+        name = pod["metadata"]["name"]
+        try:
+            with self._api("run", "container", name):
+                self._discard(
+                    self._discovery.create_namespaced_endpoint_slice(
+                        self.namespace,
+                        body,
+                        _preload_content=False,
+                        _request_timeout=self._timeout(),
+                    )
+                )
+        except NameConflict:
+            pass  # published already (a second start)
+
+    def _unpublish(self, pod: Mapping[str, Any]) -> None:
+        """Take a pod's names off its network (before its pod goes: a name
+        reused at once must not resolve to the old address)."""
+        metadata = pod["metadata"]
+        if NETWORK_ANNOTATION not in (metadata.get("annotations") or {}):
+            return
+        with self._api("remove", "container", metadata["name"]):
+            self._discard(
+                self._discovery.delete_collection_namespaced_endpoint_slice(
+                    self.namespace,
+                    label_selector=f"{POD_UID_LABEL}={metadata['uid']}",
+                    _preload_content=False,
+                    _request_timeout=self._timeout(),
+                )
+            )
 
     # -- pods -------------------------------------------------------------------------
 
@@ -1142,7 +1473,8 @@ class KubernetesRuntime(Runtime):
                 )
             )
         # A start that fails keeps the container, to inspect, as on an engine.
-        self._await_start(pod, _main_container(pod).get("image") or "", operation="start")
+        started = self._await_start(pod, _main_container(pod).get("image") or "", operation="start")
+        self._publish(started)
 
     def _launch(self, spec: RunSpec, *, start: bool) -> str:
         verb = "run" if start else "create"
@@ -1150,6 +1482,14 @@ class KubernetesRuntime(Runtime):
             self._require(Capability.AUTO_REMOVE, f"{verb}(remove=True)")
         if spec.network == "none":
             raise Unsupported("kubernetes: a pod always has a network; network='none' is not")
+        named = spec.name is not None and spec.network not in (None, *self.builtin_networks)
+        if named and not is_dns_label(spec.name or ""):
+            # Checked before anything is created: the name is a DNS hostname here.
+            raise InvalidSpec(
+                f"kubernetes: container name {spec.name!r} on network {spec.network}: "
+                "a name other containers resolve must be a DNS label (at most 63 of "
+                "a-z, 0-9 and '-', starting and ending alphanumeric)"
+            )
         for mapping in spec.ports:
             if mapping.protocol != "tcp":
                 raise Unsupported(
@@ -1188,7 +1528,13 @@ class KubernetesRuntime(Runtime):
                         ),
                     )
                 )
-            manifest = pod_manifest(spec, pull_policy=pull, ports=[b for _, b in listeners])
+            manifest = pod_manifest(
+                spec,
+                pull_policy=pull,
+                ports=[b for _, b in listeners],
+                namespace=self.namespace,
+                cluster_domain=self.cluster_domain,
+            )
             if not start:
                 manifest["spec"]["schedulingGates"] = [{"name": START_GATE}]
             with self._api(verb, "container", spec.name):
@@ -1209,7 +1555,7 @@ class KubernetesRuntime(Runtime):
         self._ids[cid] = name
         try:
             if start:
-                self._await_start(created, spec.image)
+                self._publish(self._await_start(created, spec.image))
         except BaseException:
             for sock, _ in listeners:
                 sock.close()
@@ -1230,8 +1576,10 @@ class KubernetesRuntime(Runtime):
             forward.start()
         return cid
 
-    def _await_start(self, pod: dict[str, Any], image: str, operation: str = "run") -> None:
-        """Until the container runs or has run; a typed error when it cannot."""
+    def _await_start(
+        self, pod: dict[str, Any], image: str, operation: str = "run"
+    ) -> dict[str, Any]:
+        """Until the container runs or has run (the pod then); a typed error when it cannot."""
         failure: list[tuple[str, str]] = []
 
         def started(current: dict[str, Any]) -> bool:
@@ -1266,6 +1614,7 @@ class KubernetesRuntime(Runtime):
                 runtime=self.name,
                 operation=operation,
             )
+        return found
 
     def _websocket_url(self, name: str, subresource: str, query: list[tuple[str, str]]) -> str:
         from urllib.parse import quote, urlencode
@@ -1385,6 +1734,7 @@ class KubernetesRuntime(Runtime):
         # The kubelet sends SIGTERM, then SIGKILL after the grace period (at
         # least 2 s, its floor); the finalizer keeps the record to inspect.
         grace = max(1, math.ceil(timeout))
+        self._unpublish(pod)
         self._delete(pod, grace=grace)
         if self._watch(pod, _exited, grace + self.default_timeout, "stop") is None:
             raise Timeout(f"kubernetes: {ref} did not stop within {grace + self.default_timeout} s")
@@ -1440,6 +1790,7 @@ class KubernetesRuntime(Runtime):
     def _purge(self, pod: Mapping[str, Any], ref: str) -> None:
         """Take the finalizer off and delete the pod at once."""
         metadata = pod["metadata"]
+        self._unpublish(pod)
         if KEEP_FINALIZER in (metadata.get("finalizers") or ()):
             finalizers = [f for f in metadata["finalizers"] if f != KEEP_FINALIZER]
             # No resourceVersion: the kubelet updates the status meanwhile,
