@@ -1454,6 +1454,8 @@ class Runtime(abc.ABC):
         )
         if spec.internal:
             self._require(Capability.INTERNAL_NETWORKS, "internal networks")
+        if spec.subnet is not None:
+            self._require(Capability.NETWORK_SUBNETS, "choosing a network's subnet")
         return self._create_network(spec)
 
     def network(self, name: str) -> Network:

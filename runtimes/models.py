@@ -194,6 +194,8 @@ class Capability(enum.StrEnum):
     #: User networks (``create_network``... and ``run(network="name")``), and
     #: so stacks, whose services find each other on one.
     NETWORKS = "networks"
+    #: ``create_network(subnet=)``: the caller picks a network's subnet.
+    NETWORK_SUBNETS = "network-subnets"
     #: Each log line says which stream wrote it, and ``logs(stdout=False)``
     #: or ``logs(stderr=False)`` reads one stream only.
     LOG_STREAMS = "log-streams"
@@ -242,6 +244,7 @@ ENGINE_CAPABILITIES = frozenset(
         Capability.IMAGE_STORE,
         Capability.VOLUMES,
         Capability.NETWORKS,
+        Capability.NETWORK_SUBNETS,
         Capability.LOG_STREAMS,
         Capability.EXEC_OPTIONS,
         Capability.AUTO_REMOVE,

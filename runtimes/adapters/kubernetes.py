@@ -887,6 +887,10 @@ class KubernetesRuntime(Runtime):
             "a user network is a DNS scope on the one pod network; nothing (no "
             "NetworkPolicy enforcer on the test cluster) blocks routes beyond it"
         ),
+        Capability.NETWORK_SUBNETS: (
+            "a user network's pods get their addresses from the node's pod CIDR, which "
+            "is its subnet; another cannot be chosen"
+        ),
         Capability.ISOLATED_NETWORKS: (
             "every pod routes to every other pod's address; only names are per network"
         ),
@@ -1197,11 +1201,8 @@ class KubernetesRuntime(Runtime):
         return Network(name="bridge", subnets=self._subnets() if subnets is None else subnets)
 
     def _create_network(self, spec: NetworkSpec) -> Network:
-        if spec.subnet is not None:
-            raise Unsupported(
-                "kubernetes: a user network's pods get addresses from the cluster's pod "
-                "network; a subnet cannot be chosen"
-            )
+        if spec.subnet is not None:  # base.create_network refuses it first
+            self._require(Capability.NETWORK_SUBNETS, "choosing a network's subnet")
         with self._api("create_network", "network", spec.name):
             record = self._json(
                 self._core.create_namespaced_config_map(

@@ -1545,6 +1545,20 @@ class NetworksContract(_Base):
         unique_name: Callable[[str], str],
         session_labels: dict[str, str],
     ) -> None:
+        if Capability.NETWORK_SUBNETS not in rt.capabilities:
+            name = unique_name("subnet")
+            with pytest.raises(runtimes.Unsupported) as info:
+                rt.create_network(name, labels=session_labels, subnet="10.213.7.0/24")
+            assert info.value.capability is Capability.NETWORK_SUBNETS
+            assert name not in {n.name for n in rt.networks()}
+            # The subnet is the runtime's: every address on the network is in it.
+            net = make_network("picked")
+            assert net.subnets
+            c = launch(["sleep", "1000"], network=net.name)
+            ip = c.network(net.name).ip_address
+            assert ip is not None
+            assert any(ipaddress.ip_address(ip) in ipaddress.ip_network(s) for s in net.subnets)
+            return
         net = network_with_free_subnet(make_network)
         (subnet,) = net.subnets
         c = launch(["sleep", "1000"], network=net.name)

@@ -746,3 +746,127 @@ def test_copy_without_tar_in_the_image_says_so() -> None:
     assert isinstance(error, runtimes.CommandFailed)
     assert "`tar`" in str(error)
     assert "has none (exit 127)" in str(error)
+
+
+# -- user networks, pinned on the records the API server sent ----------------------------
+
+
+def _server_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` without what the API server adds (uid, versions, times...)."""
+    metadata = {
+        k: v
+        for k, v in obj["metadata"].items()
+        if k not in ("creationTimestamp", "generation", "namespace", "resourceVersion", "uid")
+    }
+    # "ports": null is the server's spelling of none.
+    rest = {k: v for k, v in obj.items() if k not in ("metadata", "spec") and v is not None}
+    return {**rest, "metadata": metadata}
+
+
+def test_network_from_recorded_configmap(recorded: Recorded) -> None:
+    record = pod(recorded, "network_configmap.json")
+    net = kube.network_from_record(record, subnets=("10.244.0.0/24",))
+    assert net.name == record["data"]["name"]
+    assert net.id == kube.container_id(record["metadata"]["uid"])
+    assert net.labels == {"runtimes.test-session": "fixtures"}  # not the adapter's own
+    assert net.subnets == ("10.244.0.0/24",)
+    assert not net.internal
+    assert record["metadata"]["name"] == kube.network_key(net.name)
+
+
+def test_network_manifest_is_what_was_recorded(recorded: Recorded) -> None:
+    record = pod(recorded, "network_configmap.json")
+    spec = runtimes.specs.NetworkSpec(
+        name=record["data"]["name"], labels={"runtimes.test-session": "fixtures"}
+    )
+    assert _server_fields(kube.network_manifest(spec)) == _server_fields(record)
+
+
+def test_network_service_is_headless_without_selector(recorded: Recorded) -> None:
+    record = pod(recorded, "network_configmap.json")
+    service = pod(recorded, "network_service.json")
+    made = kube.network_service(record)
+    assert made["metadata"]["name"] == service["metadata"]["name"] == record["metadata"]["name"]
+    assert service["metadata"]["ownerReferences"] == made["metadata"]["ownerReferences"]
+    assert made["metadata"]["ownerReferences"][0]["uid"] == record["metadata"]["uid"]
+    assert service["spec"]["clusterIP"] == "None"
+    assert service["spec"]["publishNotReadyAddresses"] is True
+    assert "selector" not in service["spec"]  # the adapter writes the EndpointSlices
+
+
+def test_endpoint_slice_of_a_recorded_pod(recorded: Recorded) -> None:
+    raw = pod(recorded, "pod_on_network.json")
+    (slice_,) = pod(recorded, "network_endpointslice.json")["items"]
+    made = kube.endpoint_slice(raw)
+    assert made is not None
+    assert _server_fields(made) == _server_fields(slice_)
+    assert made["endpoints"] == slice_["endpoints"]
+    # Its name and host name, each a hostname of the network's Service.
+    assert [e["hostname"] for e in made["endpoints"]] == ["fixture-db", "db"]
+    assert {a for e in made["endpoints"] for a in e["addresses"]} == {raw["status"]["podIP"]}
+    # A pod on no user network, or without an address, has none.
+    assert kube.endpoint_slice(pod(recorded, "pod_running.json")) is None
+    without_ip = json.loads(json.dumps(raw))
+    del without_ip["status"]["podIP"]
+    assert kube.endpoint_slice(without_ip) is None
+
+
+def test_container_networks_from_recorded_pods(recorded: Recorded) -> None:
+    raw = pod(recorded, "pod_on_network.json")
+    (attachment,) = kube.container_from_pod(raw).networks
+    assert attachment.network == raw["metadata"]["annotations"][kube.NETWORK_ANNOTATION]
+    assert attachment.ip_address == raw["status"]["podIP"]
+    assert attachment.aliases == ()
+    (default,) = kube.container_from_pod(pod(recorded, "pod_running.json")).networks
+    assert default.network == "bridge"
+    assert default.ip_address is not None
+    # A stopped container has no address, as on an engine.
+    (stopped,) = kube.container_from_pod(pod(recorded, "pod_stopped.json")).networks
+    assert stopped.ip_address is None
+
+
+def test_pod_on_a_user_network_searches_its_names(recorded: Recorded) -> None:
+    raw = pod(recorded, "pod_on_network.json")
+    network = raw["metadata"]["annotations"][kube.NETWORK_ANNOTATION]
+    manifest = kube.pod_manifest(
+        RunSpec("img:1", name="fixture-db", network=network, hostname="db"),
+        namespace="default",
+    )
+    assert manifest["spec"]["dnsConfig"] == raw["spec"]["dnsConfig"]
+    assert "dnsPolicy" not in manifest["spec"]  # ClusterFirst: the cluster's DNS
+    assert manifest["metadata"]["labels"][kube.NETWORK_LABEL] == kube.network_key(network)
+    # With dns= too: the servers given, and still the network's names.
+    both = kube.pod_manifest(RunSpec("img:1", network=network, dns=("10.0.0.9",)))
+    assert both["spec"]["dnsConfig"]["nameservers"] == ["10.0.0.9"]
+    assert both["spec"]["dnsConfig"]["searches"] == raw["spec"]["dnsConfig"]["searches"]
+    for builtin in (None, "bridge", "host"):
+        plain = kube.pod_manifest(RunSpec("img:1", network=builtin))
+        assert kube.NETWORK_LABEL not in plain["metadata"]["labels"]
+        assert "dnsConfig" not in plain["spec"]
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("db", True),
+        ("0db", True),
+        ("a" * 63, True),
+        ("a" * 64, False),
+        ("primary.db", False),
+        ("Db", False),
+        ("db-", False),
+        ("db_1", False),
+        ("", False),
+    ],
+)
+def test_dns_labels(name: str, ok: bool) -> None:
+    assert kube.is_dns_label(name) is ok
+
+
+def test_network_key_is_a_service_name() -> None:
+    for name in ("n", "x" * 200, "My_Net.1"):
+        key = kube.network_key(name)
+        assert len(key) <= 63
+        assert key[0].isalpha()
+        assert kube.is_dns_label(key)
+    assert kube.network_key("a") != kube.network_key("b")
