@@ -140,3 +140,61 @@ def test_docs_page_example(
     assert done.stdout.splitlines() == ["running always", "200"]
     left = [c.name for c in container_runtime.ps(all=True) if c.id not in before]
     assert left == [], f"the example left pods behind: {left}"
+
+
+def _network_objects(key: str) -> list[str]:
+    """The ConfigMap, Service and EndpointSlices of one network, by kubectl."""
+    kubectl = os.environ.get("RUNTIMES_KUBECTL") or "kubectl"
+    kinds = "configmaps,services,endpointslices"
+    done = subprocess.run(
+        [kubectl, "get", kinds, "-l", f"runtimes/network={key}", "-o", "name"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.split()
+
+
+def test_a_stack_on_the_cluster_leaves_no_network_object(
+    container_runtime: runtimes.Runtime, test_image: str, session_labels: dict[str, str]
+) -> None:
+    """Services reach each other by name; ``up``'s exit and ``down`` after a
+    crash leave no ConfigMap, Service or EndpointSlice; the name of a removed
+    network works again at once."""
+    if Capability.IMAGE_STORE in container_runtime.capabilities:
+        pytest.skip("the cluster's own objects (--runtime kubernetes)")
+    from runtimes.adapters.kubernetes import network_key
+
+    rt = container_runtime
+    name = f"kst-{uuid.uuid4().hex[:8]}"
+    stack = runtimes.Stack(
+        name,
+        services={
+            "db": runtimes.Service(image=test_image, command=["sleep", "1000"]),
+            "app": runtimes.Service(
+                image=test_image,
+                command=["sleep", "1000"],
+                depends_on={"db": "started"},
+            ),
+        },
+    )
+    key = network_key(f"{name}-net")
+    with rt.up(stack, labels=session_labels) as s:
+        # The cluster DNS has the name within a few seconds of run's return.
+        deadline = time.monotonic() + 15
+        while s.exec("app", ["ping", "-c", "1", "-W", "1", "db"]).exit_code != 0:
+            assert time.monotonic() < deadline, "app never resolved db"
+            time.sleep(0.2)
+        kinds = {ref.split("/")[0] for ref in _network_objects(key)}
+        assert kinds == {"configmap", "service", "endpointslice.discovery.k8s.io"}
+    assert _network_objects(key) == []
+    # A crash: down sweeps by label, the Services and slices go with it.
+    manager = rt.up(stack, labels=session_labels)
+    manager.__enter__()
+    assert sorted(k for k, _ in (r.split(" ", 1) for r in rt.down(name))) == [
+        "container",
+        "container",
+        "network",
+    ]
+    assert _network_objects(key) == []
