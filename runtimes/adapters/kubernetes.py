@@ -1311,14 +1311,12 @@ class KubernetesRuntime(Runtime):
             return
         name = pod["metadata"]["name"]
         try:
+            # Read in full within the call (the answer is not needed): an
+            # interrupt, which tends to land right as the pod runs, then
+            # never strands an unread connection in the client.
             with self._api("run", "container", name):
-                self._discard(
-                    self._discovery.create_namespaced_endpoint_slice(
-                        self.namespace,
-                        body,
-                        _preload_content=False,
-                        _request_timeout=self._timeout(),
-                    )
+                self._discovery.create_namespaced_endpoint_slice(
+                    self.namespace, body, _request_timeout=self._timeout()
                 )
         except NameConflict:
             pass  # published already (a second start)
@@ -1330,13 +1328,10 @@ class KubernetesRuntime(Runtime):
         if NETWORK_ANNOTATION not in (metadata.get("annotations") or {}):
             return
         with self._api("remove", "container", metadata["name"]):
-            self._discard(
-                self._discovery.delete_collection_namespaced_endpoint_slice(
-                    self.namespace,
-                    label_selector=f"{POD_UID_LABEL}={metadata['uid']}",
-                    _preload_content=False,
-                    _request_timeout=self._timeout(),
-                )
+            self._discovery.delete_collection_namespaced_endpoint_slice(
+                self.namespace,
+                label_selector=f"{POD_UID_LABEL}={metadata['uid']}",
+                _request_timeout=self._timeout(),
             )
 
     # -- pods -------------------------------------------------------------------------
