@@ -18,13 +18,14 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import datetime
 from typing import Literal
 
 from runtimes import _normalize
 from runtimes.errors import Timeout
 from runtimes.models import LogLine
+from runtimes.specs import LogsSpec
 
 Stream = Literal["stdout", "stderr"]
 #: How much a plain (not followed) log read asks its response for at a time.
@@ -145,6 +146,73 @@ def in_time_order(
     for stream in ("stdout", "stderr"):
         while queues[stream]:
             yield pop(stream)
+
+
+# How far stdout and stderr of `logs --timestamps` may run apart while a
+# log is read (see in_time_order): far more than two pipe buffers.
+ORDER_WINDOW = 4 << 20
+
+
+def wanted(spec: LogsSpec) -> set[str]:
+    """The streams ``spec`` asks for."""
+    return {s for s, on in (("stdout", spec.stdout), ("stderr", spec.stderr)) if on}
+
+
+def ordered_lines(
+    items: Iterable[tuple[Stream, bytes]], spec: LogsSpec, *, window: int | None
+) -> Iterator[LogLine]:
+    """The lines ``spec`` asks for in what a CLI's ``logs --timestamps``
+    printed, stdout and stderr in time order.
+
+    A last line without a newline is its stream's last record with no
+    ``\\n``: a line of its own.
+    """
+    joiner = LineJoiner(keep_timestamps=spec.timestamps)
+    streams = wanted(spec)
+    for stream, data in in_time_order(items, window=window):
+        if stream in streams:
+            if spec.timestamps:
+                ts, payload = split_timestamp(data)
+            else:
+                ts, payload = None, cut_timestamp(data)
+            yield from joiner.feed(stream, payload, ts)
+    yield from joiner.flush()
+
+
+def cli_lines(
+    items: Generator[tuple[Literal["stdout", "stderr", "exit"], bytes], None, None],
+    spec: LogsSpec,
+    *,
+    failed: Callable[[int, bytes], BaseException],
+    record: Callable[[bytes], bytes] | None = None,
+) -> Closing:
+    """A CLI's plain ``logs --timestamps`` read to its end, streamed: memory
+    stays flat whatever the log's size.
+
+    ``items`` are a :meth:`Shell.stream`'s; a stderr line without a
+    timestamp is the CLI's own message, and a non-zero exit becomes
+    ``failed(code, those messages)``.  ``record`` rewrites each line first
+    (a runtime's quirk).  Reads up to the first record now, so that a
+    missing container raises here, as on the other runtimes, not on the
+    first ``next()``.
+    """
+    own: list[bytes] = []
+
+    def records() -> Iterator[tuple[Stream, bytes]]:
+        for stream, data in items:
+            if stream == "exit":
+                if data != b"0":
+                    raise failed(int(data), b"".join(own))
+                return
+            if stream == "stderr" and split_timestamp(data)[0] is None:
+                own.append(data)
+                continue
+            yield stream, data if record is None else record(data)
+
+    source = records()
+    head = list(itertools.islice(source, 1))
+    lines = ordered_lines(itertools.chain(head, source), spec, window=ORDER_WINDOW)
+    return Closing(lines, items.close)
 
 
 def read_frames(
