@@ -162,13 +162,18 @@ def wanted(spec: LogsSpec) -> set[str]:
 
 
 def ordered_lines(
-    items: Iterable[tuple[Stream, bytes]], spec: LogsSpec, *, window: int | None
+    items: Iterable[tuple[Stream, bytes]],
+    spec: LogsSpec,
+    *,
+    window: int | None,
+    whole_seconds: bool = False,
 ) -> Iterator[LogLine]:
     """The lines ``spec`` asks for in what a CLI's ``logs --timestamps``
     printed, stdout and stderr in time order.
 
     A last line without a newline is its stream's last record with no
-    ``\\n``: a line of its own.
+    ``\\n``: a line of its own.  ``whole_seconds`` gives the timestamps
+    as a runtime's other paths do.
     """
     joiner = LineJoiner(keep_timestamps=spec.timestamps)
     streams = wanted(spec)
@@ -180,6 +185,8 @@ def ordered_lines(
         if stream in streams:
             if spec.timestamps:
                 ts, payload = split_timestamp(data)
+                if whole_seconds and ts is not None:
+                    ts = ts.replace(microsecond=0)
             else:
                 ts, payload = None, cut_timestamp(data)
             yield from joiner.feed(stream, payload, ts)
@@ -192,6 +199,7 @@ def cli_lines(
     *,
     failed: Callable[[int, bytes], BaseException],
     record: Callable[[bytes], bytes] | None = None,
+    whole_seconds: bool = False,
 ) -> Closing:
     """A CLI's plain ``logs --timestamps`` read to its end, streamed: memory
     stays flat whatever the log's size.
@@ -199,7 +207,8 @@ def cli_lines(
     ``items`` are a :meth:`Shell.stream`'s; a stderr line without a
     timestamp is the CLI's own message, and a non-zero exit becomes
     ``failed(code, those messages)``.  ``record`` rewrites each line first
-    (a runtime's quirk).  Reads up to the first record now, so that a
+    (a runtime's quirk); ``whole_seconds`` as for :func:`ordered_lines`.
+    Reads up to the first record now, so that a
     missing container raises here, as on the other runtimes, not on the
     first ``next()``.
     """
@@ -218,7 +227,9 @@ def cli_lines(
 
     source = records()
     head = list(itertools.islice(source, 1))
-    lines = ordered_lines(itertools.chain(head, source), spec, window=ORDER_WINDOW)
+    lines = ordered_lines(
+        itertools.chain(head, source), spec, window=ORDER_WINDOW, whole_seconds=whole_seconds
+    )
     return Closing(lines, items.close)
 
 

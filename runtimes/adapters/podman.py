@@ -687,7 +687,11 @@ class PodmanRuntime(Runtime):
             return self._shell.error(done, operation="logs", target="container", ref=ref)
 
         items = self._shell.stream(argv, operation="logs", idle_timeout=self.default_timeout)
-        return _logs.cli_lines(items, spec, failed=failed, record=unglue_records)
+        # Whole seconds, as the API gives them to follows and remote
+        # services: the precision must not depend on the path taken.
+        return _logs.cli_lines(
+            items, spec, failed=failed, record=unglue_records, whole_seconds=True
+        )
 
     def _api_logs(self, spec: LogsSpec) -> Iterator[LogLine]:
         response = self._log_response(spec, since=spec.since, tail=spec.tail, timestamps=None)
