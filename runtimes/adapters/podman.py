@@ -673,7 +673,9 @@ class PodmanRuntime(Runtime):
         """A plain read on local storage goes through the CLI: the service
         sends a log at about half the speed ``podman logs`` reads it (54 MB:
         4.7 s through the socket, 2.1 s for the CLI).  Timestamps always
-        on: they order stdout against stderr, which arrive on two pipes."""
+        on: they order stdout against stderr, which arrive on two pipes.  A
+        line written in several records goes by its first record's time
+        (its timestamp); over the API, by its last."""
         ref = spec.container
         argv = ["logs", "--timestamps"]
         if spec.tail is not None:
