@@ -74,14 +74,27 @@ class FrozenDict(dict[K, V]):
         return f"FrozenDict({dict.__repr__(self)})"
 
 
+#: Leaves of decoded JSON: returned as they are, before any ABC check.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def freeze(value: Any) -> Any:
     """``value`` with every dict made a :class:`FrozenDict` and every list a tuple."""
+    # Exact-type checks first: a listing freezes thousands of JSON leaves, and
+    # an isinstance against the Mapping ABC costs several times a type lookup.
+    kind = type(value)
+    if kind in _SCALARS or kind is FrozenDict:
+        return value
+    if kind is dict:
+        return FrozenDict({k: v if type(v) in _SCALARS else freeze(v) for k, v in value.items()})
+    if kind is list or kind is tuple:
+        return tuple([v if type(v) in _SCALARS else freeze(v) for v in value])
     if isinstance(value, FrozenDict):
         return value
     if isinstance(value, Mapping):
         return FrozenDict({k: freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
-        return tuple(freeze(v) for v in value)
+        return tuple([freeze(v) for v in value])
     return value
 
 
@@ -192,12 +205,20 @@ class Capability(enum.StrEnum):
     EXEC_IO = "exec-io"
     #: ``copy_to`` and ``copy_from``.
     COPY = "copy"
+    #: ``copy_to`` and ``copy_from`` on a container that is not running
+    #: (Kubernetes copies with ``tar`` by exec, in a running container).
+    COPY_STOPPED = "copy-stopped"
     #: ``create``, and ``start`` of a created container.
     CREATE = "create"
     #: ``restart``, ``pause``, ``unpause``, ``rename``.
     CONTROL = "control"
-    #: ``stats`` and ``top``.
+    #: ``stats``.
     STATS = "stats"
+    #: ``stats()`` reports network and block I/O and the process count
+    #: (Kubernetes: the kubelet's summary API has no block I/O).
+    STATS_IO = "stats-io"
+    #: ``top``: the processes of a container, with host pids.
+    TOP = "top"
     # Run options (runtimes/_runopts.py) that a pod spec has no field for;
     # the others map onto one (docs/kubernetes.md).
     #: ``run(init=True)``: an init as PID 1 that forwards signals.
@@ -226,9 +247,12 @@ ENGINE_CAPABILITIES = frozenset(
         Capability.AUTO_REMOVE,
         Capability.EXEC_IO,
         Capability.COPY,
+        Capability.COPY_STOPPED,
         Capability.CREATE,
         Capability.CONTROL,
         Capability.STATS,
+        Capability.STATS_IO,
+        Capability.TOP,
         Capability.INIT,
         Capability.ULIMITS,
         Capability.STOP_SIGNAL,

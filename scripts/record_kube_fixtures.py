@@ -6,8 +6,9 @@ IMAGE is the busybox test image, already on the node (see
 docs/kubernetes.md).  Creates a few labelled pods (pending, running with a
 published port, exited 0, exited 3, stopped, an image missing on the node),
 dumps what the API server returns for each, the raw log body of a long line
-with timestamps and the exec status channel of ``exit 4``, then removes
-everything it created.
+with timestamps, the exec status channel of ``exit 4`` and two samples of
+the kubelet's stats summary of a busy pod, then removes everything it
+created.
 """
 
 # ruff: noqa: SLF001 - a recorder reads the adapter's raw API calls
@@ -138,6 +139,21 @@ def record(rt: Any, image: str) -> None:
     ws.run_forever(timeout=30)
     dump("exec_status_exit4.json.txt", ws.read_channel(3))
     ws.close()
+    record_stats(rt, image)
+
+
+def record_stats(rt: Any, image: str) -> None:
+    """Two summaries of a busy pod with a memory limit, a second apart
+    (only that pod's entry kept, and the node's own figures)."""
+    busy = rt.run(image, ["sh", "-c", "while :; do :; done"], labels=LABELS, memory="64m")
+    pod = rt._resolve(busy.id, "record")
+    time.sleep(2)
+    for name in ("stats_summary_first.json", "stats_summary_second.json"):
+        summary = rt._summary(pod)
+        uid = pod["metadata"]["uid"]
+        summary["pods"] = [p for p in summary["pods"] if p["podRef"]["uid"] == uid]
+        dump(name, {"node": summary["node"], "pods": summary["pods"], "pod": pod})
+        time.sleep(1)
 
 
 if __name__ == "__main__":

@@ -21,15 +21,18 @@ import hashlib
 import json
 import math
 import os
+import posixpath
 import re
 import select
 import socket
+import tarfile
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Generator, Iterator, Mapping
+from typing import IO, Any, ClassVar
 
-from runtimes import _logs, _normalize
+from runtimes import _archive, _logs, _normalize
 from runtimes._redact import redact_exception
 from runtimes.base import Runtime
 from runtimes.errors import (
@@ -39,6 +42,7 @@ from runtimes.errors import (
     ImageNotFound,
     InvalidSpec,
     NameConflict,
+    PathNotFound,
     RuntimesError,
     RuntimeUnavailable,
     Timeout,
@@ -93,6 +97,22 @@ CONNECT_TIMEOUT = 5.0
 #: containerd's CRI splits a line into records of this size; the API sends
 #: each record with its own timestamp when asked for them.
 CRI_RECORD_SIZE = 16384
+#: The exec subresource's channel protocols; v5 (Kubernetes 1.30+) adds the
+#: close signal that ends a command's input.
+V4_PROTOCOL = "v4.channel.k8s.io"
+V5_PROTOCOL = "v5.channel.k8s.io"
+#: v5's close signal (channel 255) for channel 0, stdin.
+CLOSE_STDIN = bytes([255, 0])
+#: Input bytes per websocket frame: small against the free send buffer that
+#: makes select() report a TCP socket writable, so that a send does not block
+#: while the command's output, which holds its input back, waits to be read.
+STDIN_CHUNK = 8192
+#: Symbolic links followed from a ``copy_from`` path before giving up.
+MAX_LINKS = 16
+#: Up to this size a ``copy_from`` tar stays in memory; beyond, it spills to a file.
+COPY_SPOOL = 16 << 20
+#: An exec's output as it arrives, ``(stream, bytes)``; returns the exit code.
+_Frames = Generator[tuple[_logs.Stream, bytes], None, int]
 
 _IMAGE_ERRORS = frozenset(
     {"ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName"}
@@ -649,6 +669,11 @@ class KubernetesRuntime(Runtime):
             Capability.LOSSLESS_LOGS,
             Capability.KEEPS_UNTERMINATED_LAST_LINE,
             Capability.CREATES_MISSING_WORKDIR,
+            Capability.EXEC_IO,
+            Capability.EXEC_STDIN,
+            Capability.COPY,
+            Capability.STATS,
+            Capability.STATS_CPU,
         }
     )
     unsupported_reasons: ClassVar[Mapping[Capability, str]] = {
@@ -672,17 +697,25 @@ class KubernetesRuntime(Runtime):
         Capability.AUTO_REMOVE: (
             "nothing in a cluster deletes a finished bare pod; remove it, or use running()"
         ),
-        Capability.EXEC_IO: "not mapped yet (the exec subresource has stdin and tty channels)",
-        Capability.COPY: "not mapped yet (kubectl cp does it with tar through exec)",
+        Capability.COPY_STOPPED: (
+            "a copy runs tar in the container by exec (as kubectl cp), which needs it "
+            "running; a stopped pod's container, files and all, is gone"
+        ),
         Capability.CONTROL: "a pod cannot be paused, renamed or restarted in place",
-        Capability.STATS: "not mapped yet (the kubelet's summary API has the figures)",
+        Capability.STATS_IO: (
+            "the kubelet's summary API has no block I/O, and network and the process "
+            "count only when its cAdvisor sees the pod (not on the test cluster): None"
+        ),
+        Capability.TOP: (
+            "no API lists a container's processes with host pids (the kubelet's "
+            "summary has counts only)"
+        ),
         Capability.NETWORK_ALIASES: "pods have no network aliases",
         Capability.NETWORK_CONNECT: "a pod's network is fixed when it starts",
         Capability.INTERNAL_NETWORKS: "no user networks",
         Capability.SCHEDULES_HEALTHCHECKS: (
             "the healthcheck is not made a probe; the library runs it by exec"
         ),
-        Capability.EXEC_STDIN: "not mapped yet (the exec subresource has a stdin channel)",
         Capability.RESTART_POLICIES: (
             "a pod restarts Never, Always or OnFailure without a count, and stop() deletes "
             "it, so on-failure:N and unless-stopped have no equivalent; 'no' and 'always' map"
@@ -1427,54 +1460,268 @@ class KubernetesRuntime(Runtime):
             self._delete(pod, grace=0)
 
     def _exec(self, spec: ExecSpec) -> ExecResult:
+        pod = self._exec_target(spec)
+        return self._exec_argv(pod, list(spec.command), "exec", stdin=spec.stdin, tty=spec.tty)
+
+    def _exec_target(self, spec: ExecSpec) -> dict[str, Any]:
         pod = self._resolve(spec.container, "exec")
         if spec.env or spec.workdir is not None or spec.user is not None:
             self._require(Capability.EXEC_OPTIONS, "exec with env, workdir or user")
-        if spec.stdin is not None or spec.tty:
-            self._require(Capability.EXEC_IO, "exec with stdin or a tty")
         if pod_state(pod)[0] is not ContainerState.RUNNING:
             raise CommandFailed(
                 f"container {spec.container} is not running", runtime=self.name, operation="exec"
             )
-        return self._exec_argv(pod, list(spec.command), "exec")
+        return pod
 
-    def _exec_argv(self, pod: Mapping[str, Any], argv: list[str], operation: str) -> ExecResult:
+    def _exec_argv(
+        self,
+        pod: Mapping[str, Any],
+        argv: list[str],
+        operation: str,
+        *,
+        stdin: bytes | IO[bytes] | None = None,
+        tty: bool = False,
+    ) -> ExecResult:
+        """Run ``argv`` to its end (within the runtime's timeout) and collect its output."""
+        _, frames = self._exec_frames(
+            pod, argv, operation, stdin=stdin, tty=tty, timeout=self.default_timeout
+        )
+        return _collect(frames)
+
+    def _exec_stream(self, spec: ExecSpec) -> ExecStream:
+        pod = self._exec_target(spec)
+        # Opened here: a refused exec raises now, not at the first line.
+        ws, frames = self._exec_frames(
+            pod, list(spec.command), "exec", stdin=spec.stdin, tty=spec.tty, timeout=None
+        )
+
+        def release() -> None:
+            frames.close()
+            _close_websocket(ws)  # also when no line was ever read
+
+        return ExecStream(_joined(frames), release)
+
+    def _exec_detached(self, spec: ExecSpec) -> None:
+        pod = self._exec_target(spec)
+        # Measured on v1.34 with containerd 1.6: a process started by exec
+        # goes on after the websocket closes (output written after it is
+        # discarded, never blocking), so detaching is opening and closing.
+        # Only stdin is attached, and ended at once, as a detached engine exec.
+        ws = self._open_exec(pod, list(spec.command), "exec", stdin=True, tty=False)
+        try:
+            if _subprotocol(ws) == V5_PROTOCOL:
+                ws.send_binary(CLOSE_STDIN)
+        finally:
+            _close_websocket(ws)
+
+    def _open_exec(
+        self, pod: Mapping[str, Any], argv: list[str], operation: str, *, stdin: bool, tty: bool
+    ) -> Any:
+        """The exec subresource's websocket, once the API server has upgraded it."""
         name = pod["metadata"]["name"]
-        query = [("command", arg) for arg in argv]
-        query += [("container", CONTAINER), ("stdout", "true"), ("stderr", "true")]
+        query = [("command", arg) for arg in argv] + [("container", CONTAINER)]
+        if stdin:
+            query.append(("stdin", "true"))
+        # On a terminal the process has one output; the API refuses stderr with tty.
+        query += [("stdout", "true"), ("stderr", "false" if tty else "true")]
+        if tty:
+            query.append(("tty", "true"))
         url = self._websocket_url(name, "exec", query)
-        out, err = bytearray(), bytearray()
+        headers = self._websocket_headers()
+        # v5 adds the close signal that ends the command's input (v1.30+).
+        headers["sec-websocket-protocol"] = f"{V5_PROTOCOL},{V4_PROTOCOL}"
         with self._api(operation, "container", name):
             try:
-                ws = self._k8s.stream.ws_client.WSClient(
-                    self._configuration, url, self._websocket_headers(), False, binary=True
+                return self._k8s.stream.ws_client.create_websocket(
+                    self._configuration, url, headers
                 )
             except Exception as exc:
                 raise self._transport_error(operation, str(exc), "container", name) from (
                     redact_exception(exc)
                 )
-            try:
-                deadline = time.monotonic() + self.default_timeout
-                while ws.is_open():
-                    left = deadline - time.monotonic()
-                    if left <= 0:
+
+    def _exec_frames(
+        self,
+        pod: Mapping[str, Any],
+        argv: list[str],
+        operation: str,
+        *,
+        stdin: bytes | IO[bytes] | None = None,
+        tty: bool = False,
+        timeout: float | None,
+    ) -> tuple[Any, _Frames]:
+        """Start ``argv``: its websocket, open, and a generator that yields
+        the output as it arrives, returns the exit code and closes the
+        websocket (closing it early, or the websocket, ends the read)."""
+        name = pod["metadata"]["name"]
+        ws = self._open_exec(pod, argv, operation, stdin=stdin is not None, tty=tty)
+        if stdin is not None and _subprotocol(ws) != V5_PROTOCOL:
+            _close_websocket(ws)
+            raise Unsupported(
+                "kubernetes: the API server does not speak v5.channel.k8s.io (Kubernetes "
+                "1.30+), without which the end of a command's input cannot be sent",
+                capability=Capability.EXEC_STDIN,
+            )
+        return ws, self._exec_session(ws, name, argv, operation, _input_chunks(stdin), timeout)
+
+    def _exec_session(
+        self,
+        ws: Any,
+        name: str,
+        argv: list[str],
+        operation: str,
+        chunks: Iterator[bytes] | None,
+        timeout: float | None,
+    ) -> _Frames:
+        from websocket import ABNF, WebSocketConnectionClosedException, WebSocketException
+
+        status = bytearray()
+        sock = ws.sock
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            with self._api(operation, "container", name):
+                while True:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
                         raise Timeout(
-                            f"kubernetes exec: {argv[0]} still running after "
-                            f"{self.default_timeout:g} s"
+                            f"kubernetes exec: {argv[0]} still running after {timeout:g} s"
                         )
-                    ws.update(timeout=min(left, 1.0))
-                    out += ws.read_channel(1)
-                    err += ws.read_channel(2)
-                out += ws.read_channel(1)
-                err += ws.read_channel(2)
-                status = ws.read_channel(3)
-            finally:
-                ws.close()
-                # websocket-client's close() leaves the socket open when the
-                # server closed first (the usual end of an exec).
-                with contextlib.suppress(Exception):
-                    ws.sock.shutdown()
-        return ExecResult(exit_code=exec_exit_code(status), stdout=bytes(out), stderr=bytes(err))
+                    wait = 1.0 if left is None else min(left, 1.0)
+                    # Decrypted frames wait in the TLS layer, unseen by select.
+                    if getattr(sock, "pending", lambda: 0)():
+                        readable, writable = True, False
+                    else:
+                        ready = select.select(
+                            [sock], [sock] if chunks is not None else [], [], wait
+                        )
+                        readable, writable = bool(ready[0]), bool(ready[1])
+                    if readable:
+                        try:
+                            opcode, frame = ws.recv_data_frame(True)
+                        except WebSocketConnectionClosedException as exc:
+                            raise CommandFailed(
+                                f"the exec of {argv[0]} lost its connection to the API server",
+                                runtime=self.name,
+                                operation=operation,
+                            ) from exc
+                        if opcode == ABNF.OPCODE_CLOSE:
+                            break
+                        data = frame.data
+                        if opcode != ABNF.OPCODE_BINARY or not data:
+                            continue
+                        if data[0] in (1, 2) and len(data) > 1:
+                            yield ("stdout" if data[0] == 1 else "stderr"), data[1:]
+                        elif data[0] == 3:
+                            status += data[1:]
+                    elif writable and chunks is not None:
+                        # One small frame at a time, only when the socket takes
+                        # it, so that a send never blocks while the command's
+                        # output waits to be read (which would hold its input).
+                        chunk = next(chunks, None)
+                        try:
+                            if chunk is None:
+                                chunks = None
+                                ws.send_binary(CLOSE_STDIN)
+                            else:
+                                ws.send_binary(b"\x00" + chunk)
+                        except (WebSocketException, OSError):
+                            chunks = None  # the command ended first: its output still counts
+        finally:
+            _close_websocket(ws)
+        return exec_exit_code(bytes(status))
+
+    # -- files in and out: tar through exec, as kubectl cp ----------------------------
+
+    def _copy_target(self, ref: str, operation: str) -> dict[str, Any]:
+        pod = self._resolve(ref, operation)
+        if pod_state(pod)[0] is not ContainerState.RUNNING:
+            self._require(
+                Capability.COPY_STOPPED, f"{operation} on a container that is not running"
+            )
+        return pod
+
+    def _copy_to(self, ref: str, source: str, dest: str) -> None:
+        pod = self._copy_target(ref, "copy_to")
+        directory, name = posixpath.split(dest)
+        # A file copied onto an existing directory (or a link to one) goes inside it.
+        if (
+            not os.path.isdir(source)
+            and self._exec_argv(pod, ["test", "-d", dest], "copy_to").exit_code == 0
+        ):
+            directory, name = dest, os.path.basename(source)
+        with _archive.pack(source, name) as tar:
+            done = self._exec_argv(
+                pod, ["tar", "-x", "-f", "-", "-C", directory], "copy_to", stdin=tar
+            )
+        if done.exit_code != 0:
+            raise self._copy_error(pod, ref, done, directory, "copy_to")
+
+    def _copy_from(self, ref: str, path: str, target: str) -> None:
+        pod = self._copy_target(ref, "copy_from")
+        for _ in range(MAX_LINKS):
+            with tempfile.SpooledTemporaryFile(max_size=COPY_SPOOL) as tar:
+                code, stderr = self._tar_out(pod, path, tar)
+                if code != 0:
+                    raise self._copy_error(
+                        pod,
+                        ref,
+                        ExecResult(exit_code=code, stdout=b"", stderr=stderr),
+                        path,
+                        "copy_from",
+                    )
+                tar.seek(0)
+                link = top_link(tar)
+                if link is None:
+                    tar.seek(0)
+                    _archive.unpack(tar, target, runtime=self.name)
+                    return
+            # A path that is a symbolic link is followed, inside the container.
+            path = posixpath.normpath(posixpath.join(posixpath.dirname(path), link))
+        raise CommandFailed(
+            f"{path}: more than {MAX_LINKS} symbolic links",
+            runtime=self.name,
+            operation="copy_from",
+        )
+
+    def _tar_out(self, pod: Mapping[str, Any], path: str, tar: IO[bytes]) -> tuple[int, bytes]:
+        """``tar -c`` of ``path``, written to ``tar`` as it arrives."""
+        directory, name = posixpath.split(path)
+        _, frames = self._exec_frames(
+            pod,
+            ["tar", "-c", "-f", "-", "-C", directory or "/", name],
+            "copy_from",
+            timeout=self.default_timeout,
+        )
+        stderr = bytearray()
+        while True:
+            try:
+                stream, data = next(frames)
+            except StopIteration as end:
+                return int(end.value), bytes(stderr)
+            if stream == "stdout":
+                tar.write(data)
+            else:
+                stderr += data
+
+    def _copy_error(
+        self, pod: Mapping[str, Any], ref: str, done: ExecResult, path: str, operation: str
+    ) -> RuntimesError:
+        """Why ``tar`` failed: no tar in the image, a missing path, or its own words."""
+        text = done.stderr.decode("utf-8", "replace").strip()
+        if done.exit_code in (126, 127):
+            return CommandFailed(
+                f"{operation} runs `tar` in the container, as kubectl cp does, and the "
+                f"container {ref} has none (exit {done.exit_code}{': ' + text if text else ''})",
+                runtime=self.name,
+                operation=operation,
+            )
+        if self._exec_argv(pod, ["test", "-e", path], operation).exit_code == 1:
+            return PathNotFound(path, f"kubernetes: path not found in container {ref}: {path}")
+        return CommandFailed(
+            f"tar in the container failed (exit {done.exit_code}): {text}",
+            runtime=self.name,
+            operation=operation,
+        )
 
     # -- verbs not mapped yet: the container is looked up first, so a
     # missing one is ContainerNotFound as everywhere, then Unsupported.
@@ -1482,19 +1729,6 @@ class KubernetesRuntime(Runtime):
     def _unmapped(self, ref: str, capability: Capability, what: str) -> None:
         self._resolve(ref, what)
         self._require(capability, what)
-
-    def _exec_stream(self, spec: ExecSpec) -> ExecStream:
-        self._unmapped(spec.container, Capability.EXEC_IO, "exec(stream=True)")
-        raise AssertionError("unreachable")
-
-    def _exec_detached(self, spec: ExecSpec) -> None:
-        self._unmapped(spec.container, Capability.EXEC_IO, "exec(detach=True)")
-
-    def _copy_to(self, ref: str, source: str, dest: str) -> None:
-        self._unmapped(ref, Capability.COPY, "copy_to")
-
-    def _copy_from(self, ref: str, path: str, target: str) -> None:
-        self._unmapped(ref, Capability.COPY, "copy_from")
 
     def _restart(self, ref: str, *, timeout: float) -> None:
         self._unmapped(ref, Capability.CONTROL, "restart")
@@ -1509,11 +1743,40 @@ class KubernetesRuntime(Runtime):
         self._unmapped(ref, Capability.CONTROL, "rename")
 
     def _stats(self, ref: str) -> Stats:
-        self._unmapped(ref, Capability.STATS, "stats")
-        raise AssertionError("unreachable")
+        pod = self._resolve(ref, "stats")
+        if pod_state(pod)[0] is not ContainerState.RUNNING:
+            return IDLE_STATS
+        # CPU as docker stats: two samples a second apart (the kubelet's own
+        # usageNanoCores is a rate over its last housekeeping, 0 at first).
+        first = self._summary(pod)
+        started = time.monotonic()
+        time.sleep(1.0)
+        second = self._summary(pod)
+        return stats_from_summary(
+            second,
+            pod,
+            previous=first,
+            seconds=time.monotonic() - started,
+        )
+
+    def _summary(self, pod: Mapping[str, Any]) -> dict[str, Any]:
+        """The kubelet's summary API of the pod's node, through the API server."""
+        node = (pod.get("spec") or {}).get("nodeName")
+        if not node:
+            raise CommandFailed("the pod is on no node yet", runtime=self.name, operation="stats")
+        with self._api("stats"):
+            summary: dict[str, Any] = self._json(
+                self._core.connect_get_node_proxy_with_path(
+                    node,
+                    "stats/summary",
+                    _preload_content=False,
+                    _request_timeout=self._timeout(),
+                )
+            )
+        return summary
 
     def _top(self, ref: str) -> list[Process]:
-        self._unmapped(ref, Capability.STATS, "top")
+        self._unmapped(ref, Capability.TOP, "top")
         raise AssertionError("unreachable")
 
 
@@ -1540,6 +1803,173 @@ def exec_exit_code(status: bytes | str) -> int:
     if re.search(r"not found|no such file|permission denied", message, re.I):
         return 127 if "permission denied" not in message.lower() else 126
     raise CommandFailed(message, runtime="kubernetes", operation="exec")
+
+
+def _subprotocol(ws: Any) -> str:
+    """The channel protocol the API server chose in the websocket handshake."""
+    for key, value in (ws.getheaders() or {}).items():
+        if key.lower() == "sec-websocket-protocol":
+            return str(value)
+    return ""
+
+
+def _close_websocket(ws: Any) -> None:
+    with contextlib.suppress(Exception):
+        ws.close(timeout=1)
+    # websocket-client's close() leaves the socket open when the server
+    # closed first (the usual end of an exec).
+    with contextlib.suppress(Exception):
+        ws.shutdown()
+
+
+def _input_chunks(stdin: bytes | IO[bytes] | None) -> Iterator[bytes] | None:
+    """A command's input in pieces of STDIN_CHUNK bytes; ``None``: no input."""
+    if stdin is None:
+        return None
+    if isinstance(stdin, bytes):
+        return (stdin[i : i + STDIN_CHUNK] for i in range(0, len(stdin), STDIN_CHUNK))
+    return iter(functools.partial(stdin.read, STDIN_CHUNK), b"")
+
+
+def _collect(frames: _Frames) -> ExecResult:
+    out, err = bytearray(), bytearray()
+    while True:
+        try:
+            stream, data = next(frames)
+        except StopIteration as end:
+            return ExecResult(exit_code=end.value, stdout=bytes(out), stderr=bytes(err))
+        (out if stream == "stdout" else err).extend(data)
+
+
+def _joined(
+    frames: _Frames,
+) -> Generator[LogLine, None, int]:
+    """The output as lines, per stream; returns the exit code."""
+    joiner = _logs.LineJoiner(keep_timestamps=False)
+    try:
+        while True:
+            try:
+                stream, data = next(frames)
+            except StopIteration as end:
+                code: int = end.value
+                break
+            yield from joiner.feed(stream, data)
+        yield from joiner.flush()
+        return code
+    finally:
+        frames.close()
+
+
+#: What a container that is not running uses.
+IDLE_STATS = Stats(
+    cpu_percent=0.0,
+    memory_usage=0,
+    memory_limit=0,
+    network_rx=0,
+    network_tx=0,
+    block_read=0,
+    block_write=0,
+    pids=0,
+)
+_QUANTITY = re.compile(r"([0-9.]+)([KMGTPE]i?|[kmu]?)")
+_UNITS = {"": 1, "k": 10**3, "m": 10**-3, "u": 10**-6}
+_UNITS.update({u: 1000 ** (i + 1) for i, u in enumerate("KMGTPE")})
+_UNITS.update({u + "i": 1024 ** (i + 1) for i, u in enumerate("KMGTPE")})
+
+
+def quantity(text: object) -> int | None:
+    """A resource quantity (``64Mi``, ``67108864``, ``1G``) in units."""
+    match = _QUANTITY.fullmatch(str(text or "").strip())
+    if match is None:
+        return None
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _summary_entry(summary: Mapping[str, Any], pod: Mapping[str, Any]) -> Mapping[str, Any]:
+    uid = (pod.get("metadata") or {}).get("uid")
+    for entry in summary.get("pods") or ():
+        if (entry.get("podRef") or {}).get("uid") == uid:
+            return dict(entry)
+    return {}
+
+
+def _summary_container(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    for container in entry.get("containers") or ():
+        if container.get("name") == CONTAINER:
+            return dict(container)
+    return {}
+
+
+def stats_from_summary(
+    summary: Mapping[str, Any],
+    pod: Mapping[str, Any],
+    *,
+    previous: Mapping[str, Any] | None = None,
+    seconds: float = 0.0,
+) -> Stats:
+    """The pod's figures in the kubelet's summary API as :class:`Stats`.
+
+    CPU from the container's ``usageCoreNanoSeconds`` over ``seconds``
+    since ``previous`` (else the kubelet's ``usageNanoCores``); memory is
+    the working set (what ``docker stats`` shows: without the inactive
+    page cache); the limit is the container's, else the node's memory.
+    Network and the process count are the pod's, when the kubelet has
+    them (cAdvisor's); the summary API has no block I/O: ``None``.
+    """
+    entry = _summary_entry(summary, pod)
+    container = _summary_container(entry)
+    if not container:
+        raise CommandFailed(
+            "the kubelet's summary has no figures for the container yet",
+            runtime="kubernetes",
+            operation="stats",
+        )
+    cpu = container.get("cpu") or {}
+    before = _summary_container(_summary_entry(previous or {}, pod)).get("cpu") or {}
+    cpu_percent: float | None = None
+    used, earlier = cpu.get("usageCoreNanoSeconds"), before.get("usageCoreNanoSeconds")
+    if isinstance(used, int) and isinstance(earlier, int) and seconds > 0:
+        cpu_percent = max(0, used - earlier) / (seconds * 1e9) * 100.0
+    elif isinstance(cpu.get("usageNanoCores"), int):
+        cpu_percent = cpu["usageNanoCores"] / 1e7
+    memory = container.get("memory") or {}
+    usage = memory.get("workingSetBytes", memory.get("usageBytes"))
+    limit = quantity(
+        ((_main_container(pod).get("resources") or {}).get("limits") or {}).get("memory")
+    )
+    if limit is None:
+        node_memory = (summary.get("node") or {}).get("memory") or {}
+        if "availableBytes" in node_memory and "workingSetBytes" in node_memory:
+            limit = int(node_memory["availableBytes"]) + int(node_memory["workingSetBytes"])
+    network = entry.get("network")
+    rx = tx = None
+    if isinstance(network, dict):
+        interfaces = network.get("interfaces") or [network]
+        rx = sum(int(i.get("rxBytes") or 0) for i in interfaces)
+        tx = sum(int(i.get("txBytes") or 0) for i in interfaces)
+    processes = (entry.get("process_stats") or {}).get("process_count")
+    return Stats(
+        cpu_percent=cpu_percent,
+        memory_usage=int(usage) if usage is not None else None,
+        memory_limit=limit,
+        network_rx=rx,
+        network_tx=tx,
+        block_read=None,
+        block_write=None,
+        pids=int(processes) if processes is not None else None,
+        raw=entry,
+    )
+
+
+def top_link(tar: IO[bytes]) -> str | None:
+    """Where the first entry of a ``tar -c`` stream leads, if it is a
+    symbolic link (``tar`` archives a link given to it as the link)."""
+    try:
+        with tarfile.open(fileobj=tar, mode="r|") as archive:
+            first = archive.next()
+    except tarfile.TarError:
+        return None
+    return first.linkname if first is not None and first.issym() else None
 
 
 def _exited(pod: dict[str, Any]) -> bool:

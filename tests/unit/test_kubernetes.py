@@ -4,6 +4,7 @@ options and errors without a cluster."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import socket
@@ -530,17 +531,11 @@ def test_a_restarting_pod_is_restarting() -> None:
 # -- verbs main added that a pod cannot do: declared by capability, refused typed -----------
 
 UNMAPPED_VERBS: dict[str, tuple[Capability, Callable[[Any, str, Path], object]]] = {
+    "top": (Capability.TOP, lambda rt, ref, tmp: rt.top(ref)),
     "pause": (Capability.CONTROL, lambda rt, ref, tmp: rt.pause(ref)),
     "unpause": (Capability.CONTROL, lambda rt, ref, tmp: rt.unpause(ref)),
     "rename": (Capability.CONTROL, lambda rt, ref, tmp: rt.rename(ref, "other")),
     "restart": (Capability.CONTROL, lambda rt, ref, tmp: rt.restart(ref)),
-    "stats": (Capability.STATS, lambda rt, ref, tmp: rt.stats(ref)),
-    "top": (Capability.STATS, lambda rt, ref, tmp: rt.top(ref)),
-    "copy_to": (Capability.COPY, lambda rt, ref, tmp: rt.copy_to(ref, tmp, "/tmp")),
-    "copy_from": (Capability.COPY, lambda rt, ref, tmp: rt.copy_from(ref, "/etc", tmp)),
-    "exec_stream": (Capability.EXEC_IO, lambda rt, ref, tmp: rt.exec(ref, ["true"], stream=True)),
-    "exec_detach": (Capability.EXEC_IO, lambda rt, ref, tmp: rt.exec(ref, ["true"], detach=True)),
-    "exec_stdin": (Capability.EXEC_STDIN, lambda rt, ref, tmp: rt.exec(ref, ["cat"], stdin=b"x")),
 }
 
 
@@ -559,3 +554,195 @@ def test_unmapped_verbs_are_refused_typed(verb: str, tmp_path: Path) -> None:
     with pytest.raises(runtimes.Unsupported) as info:
         call(rt, "pod-1", tmp_path)
     assert info.value.capability is capability
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda rt, tmp: rt.copy_to("pod-1", tmp, "/tmp"),
+        lambda rt, tmp: rt.copy_from("pod-1", "/etc", tmp),
+    ],
+)
+def test_copy_needs_a_running_pod(call: Callable[[Any, Path], object], tmp_path: Path) -> None:
+    rt = kube.KubernetesRuntime.__new__(kube.KubernetesRuntime)
+    exited = {"metadata": {"name": "pod-1", "uid": "0"}, "status": {"phase": "Succeeded"}}
+    rt._resolve = lambda ref, operation: exited  # type: ignore[method-assign]
+    with pytest.raises(runtimes.Unsupported) as info:
+        call(rt, tmp_path)
+    assert info.value.capability is Capability.COPY_STOPPED
+
+
+# -- exec over the websocket, with a fake in place of the API server -------------------------
+
+
+class FakeExecSocket:
+    """The frames a v1.34 API server sends for an exec (channel byte first),
+    readable only once the input has ended, as a command like ``cat`` answers."""
+
+    def __init__(self, frames: list[bytes], protocol: str = "v5.channel.k8s.io") -> None:
+        self._peer, self.sock = socket.socketpair()
+        self._frames = list(frames)
+        self._protocol = protocol
+        self.sent: list[bytes] = []
+        self.shut = False
+
+    def getheaders(self) -> dict[str, str]:
+        return {"Sec-WebSocket-Protocol": self._protocol}
+
+    def no_input(self) -> FakeExecSocket:
+        self._peer.send(b"x")
+        return self
+
+    def recv_data_frame(self, control: bool) -> tuple[int, Any]:
+        from websocket import ABNF
+
+        if not self._frames:
+            return ABNF.OPCODE_CLOSE, type("Frame", (), {"data": b""})()
+        return ABNF.OPCODE_BINARY, type("Frame", (), {"data": self._frames.pop(0)})()
+
+    def send_binary(self, data: bytes) -> None:
+        self.sent.append(data)
+        if data == kube.CLOSE_STDIN:
+            self._peer.send(b"x")
+
+    def close(self, timeout: float = 0) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        self.shut = True
+        self.sock.close()
+        self._peer.close()
+
+
+def _exec_runtime(ws: FakeExecSocket) -> Any:
+    rt = kube.KubernetesRuntime.__new__(kube.KubernetesRuntime)
+    rt.default_timeout = 10.0
+    rt._open_exec = lambda *args, **kwargs: ws  # type: ignore[method-assign]
+    rt._api = lambda *args, **kwargs: contextlib.nullcontext()  # type: ignore[method-assign]
+    return rt
+
+
+STATUS_EXIT_4 = (
+    b"\x03"
+    + json.dumps(
+        {
+            "metadata": {},
+            "status": "Failure",
+            "reason": "NonZeroExitCode",
+            "details": {"causes": [{"reason": "ExitCode", "message": "4"}]},
+        }
+    ).encode()
+)
+
+
+def test_exec_input_goes_in_small_frames_then_the_close_signal() -> None:
+    ws = FakeExecSocket([b"\x01", b"\x01abc", b"\x02oops\n", b"\x01def", STATUS_EXIT_4])
+    rt = _exec_runtime(ws)
+    pod_ = {"metadata": {"name": "p"}}
+    data = bytes(range(256)) * 100
+    result = rt._exec_argv(pod_, ["cat"], "exec", stdin=data)
+    assert (result.exit_code, result.stdout, result.stderr) == (4, b"abcdef", b"oops\n")
+    assert ws.sent[-1] == kube.CLOSE_STDIN
+    assert all(frame[:1] == b"\x00" for frame in ws.sent[:-1])
+    assert max(len(frame) for frame in ws.sent) <= kube.STDIN_CHUNK + 1
+    assert b"".join(frame[1:] for frame in ws.sent[:-1]) == data
+    assert ws.shut
+
+
+def test_exec_stream_lines_keep_their_stream_and_the_exit_code() -> None:
+    ws = FakeExecSocket([b"\x01a\nb", b"\x02e\n", b"\x01\nlast", b"\x03"]).no_input()
+    rt = _exec_runtime(ws)
+    _, frames = rt._exec_frames({"metadata": {"name": "p"}}, ["sh"], "exec", timeout=None)
+    stream = runtimes.ExecStream(kube._joined(frames))
+    assert [(x.stream, x.data) for x in stream] == [
+        ("stdout", b"a\n"),
+        ("stderr", b"e\n"),
+        ("stdout", b"b\n"),
+        ("stdout", b"last"),
+    ]
+    assert stream.exit_code == 0
+
+
+def test_exec_input_needs_the_v5_protocol() -> None:
+    ws = FakeExecSocket([], protocol="v4.channel.k8s.io")
+    rt = _exec_runtime(ws)
+    with pytest.raises(runtimes.Unsupported) as info:
+        rt._exec_argv({"metadata": {"name": "p"}}, ["cat"], "exec", stdin=b"x")
+    assert info.value.capability is Capability.EXEC_STDIN
+    assert ws.shut
+
+
+# -- stats from the kubelet's summary API, as a v1.34 kubelet (containerd 1.6) sent it ----
+
+
+def test_recorded_summary_as_stats(recorded: Recorded) -> None:
+    first = recorded("kubernetes", "stats_summary_first.json")
+    second = recorded("kubernetes", "stats_summary_second.json")
+    pod_ = second["pod"]
+    container = second["pods"][0]["containers"][0]
+    used = (
+        container["cpu"]["usageCoreNanoSeconds"]
+        - first["pods"][0]["containers"][0]["cpu"]["usageCoreNanoSeconds"]
+    )
+    found = kube.stats_from_summary(second, pod_, previous=first, seconds=1.0)
+    assert found.cpu_percent == pytest.approx(used / 1e7)
+    assert found.cpu_percent > 0  # a busy loop
+    assert found.memory_usage == container["memory"]["workingSetBytes"] > 0
+    assert found.memory_limit == 64 * 2**20  # run(memory="64m")
+    # Not in this kubelet's summary (network and processes need cAdvisor
+    # to see the pod; block I/O is never there): not reported, never 0.
+    assert (found.network_rx, found.network_tx, found.block_read, found.block_write) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert found.pids is None
+    # One sample: the kubelet's own rate.
+    single = kube.stats_from_summary(second, pod_)
+    assert single.cpu_percent == pytest.approx(container["cpu"]["usageNanoCores"] / 1e7)
+
+
+def test_summary_without_a_limit_gives_the_node_memory(recorded: Recorded) -> None:
+    second = recorded("kubernetes", "stats_summary_second.json")
+    pod_ = json.loads(json.dumps(second["pod"]))
+    pod_["spec"]["containers"][0].pop("resources", None)
+    node = second["node"]["memory"]
+    found = kube.stats_from_summary(second, pod_)
+    assert found.memory_limit == node["availableBytes"] + node["workingSetBytes"]
+
+
+def test_summary_network_and_processes_when_the_kubelet_has_them(recorded: Recorded) -> None:
+    second = json.loads(json.dumps(recorded("kubernetes", "stats_summary_second.json")))
+    entry = second["pods"][0]
+    entry["network"] = {
+        "name": "eth0",
+        "rxBytes": 10,
+        "txBytes": 20,
+        "interfaces": [{"name": "eth0", "rxBytes": 10, "txBytes": 20}, {"name": "x"}],
+    }
+    entry["process_stats"] = {"process_count": 2}
+    found = kube.stats_from_summary(second, second["pod"])
+    assert (found.network_rx, found.network_tx, found.pids) == (10, 20, 2)
+    other = {**second["pod"], "metadata": {**second["pod"]["metadata"], "uid": "other"}}
+    with pytest.raises(runtimes.CommandFailed):
+        kube.stats_from_summary(second, other)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("64Mi", 64 * 2**20), ("67108864", 67108864), ("1G", 10**9), ("1.5Ki", 1536), ("x", None)],
+)
+def test_quantity(text: str, value: int | None) -> None:
+    assert kube.quantity(text) == value
+
+
+def test_copy_without_tar_in_the_image_says_so() -> None:
+    rt = kube.KubernetesRuntime.__new__(kube.KubernetesRuntime)
+    rt.name = "kubernetes"
+    # The exec status of a missing executable is exit 127 (measured: no stderr).
+    missing = runtimes.ExecResult(exit_code=127, stdout=b"", stderr=b"")
+    error = rt._copy_error({"metadata": {"name": "p"}}, "c1", missing, "/tmp/x", "copy_to")
+    assert isinstance(error, runtimes.CommandFailed)
+    assert "`tar`" in str(error)
+    assert "has none (exit 127)" in str(error)

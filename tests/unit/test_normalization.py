@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import UTC, datetime
 from typing import Any
 
@@ -219,6 +220,10 @@ def test_ids_tags_commands_ports_status() -> None:
     assert image_tag("quay.io/x/y:1") == "quay.io/x/y:1"
     assert command_text("sh -c 'exit 3'") == ("sh", "-c", "exit 3")
     assert command_text('"sleep 10') == ('"sleep', "10")  # truncated listing
+    # The unquoted fast path splits as shlex does, tabs and runs of spaces too.
+    for text in ("sleep  10", "a\tb c", "", "  x  ", "echo #not-a-comment"):
+        assert command_text(text) == tuple(shlex.split(text))
+    assert command_text(r"echo a\ b") == ("echo", "a b")
     assert exit_code_from_status("Exited (137) 3 seconds ago") == 137
     assert exit_code_from_status("Up 3 seconds") is None
 
