@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import itertools
 import json
 import os
 import posixpath
@@ -22,7 +21,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import IO, Any, ClassVar, Literal, NamedTuple
 
@@ -544,38 +543,26 @@ class NerdctlRuntime(Runtime):
         return self._plain_logs(args, spec)
 
     def _plain_logs(self, args: list[str], spec: LogsSpec) -> Iterator[LogLine]:
-        """A log read to its end, streamed: memory stays flat whatever its size."""
+        """A log read to its end, streamed: memory stays flat whatever its size.
+
+        A last line without a newline comes when nerdctl kept it (2.2
+        mostly, never 2.0)."""
         ref = spec.container
-        items = self._shell.stream(
-            [*args, "--", ref], operation="logs", idle_timeout=self.default_timeout
-        )
-        own: list[bytes] = []  # nerdctl's own messages: the lines without a timestamp
+        argv = [*args, "--", ref]
 
-        def records() -> Iterator[tuple[_logs.Stream, bytes]]:
-            for stream, data in items:
-                if stream == "exit":
-                    if data != b"0":
-                        done = Completed((*args, "--", ref), int(data), b"", b"".join(own))
-                        raise self._shell.error(done, operation="logs", target="container", ref=ref)
-                    return
-                if stream == "stderr" and _logs.split_timestamp(data)[0] is None:
-                    own.append(data)
-                    continue
-                yield stream, data
+        def failed(code: int, stderr: bytes) -> BaseException:
+            done = Completed(tuple(argv), code, b"", stderr)
+            return self._shell.error(done, operation="logs", target="container", ref=ref)
 
-        source = records()
-        # Read up to the first record now, so that a missing container
-        # raises here, as on the other runtimes, not on the first next().
-        head = list(itertools.islice(source, 1))
-        lines = ordered_lines(itertools.chain(head, source), spec, window=_ORDER_WINDOW)
-        return _logs.Closing(lines, items.close)
+        items = self._shell.stream(argv, operation="logs", idle_timeout=self.default_timeout)
+        return _logs.cli_lines(items, spec, failed=failed)
 
     def _follow(
         self, args: list[str], spec: LogsSpec, on_start: Callable[[Any], object]
     ) -> Iterator[LogLine]:
         ref = spec.container
         joiner = _logs.LineJoiner(keep_timestamps=spec.timestamps)
-        wanted = _wanted(spec)
+        wanted = _logs.wanted(spec)
         own: list[bytes] = []  # nerdctl's own messages: the lines without a timestamp
         code = 0
         mark = _logs.FollowMark()
@@ -1010,37 +997,11 @@ def forced_remove_missing(
     return None
 
 
-# How far stdout and stderr of `logs --timestamps` may run apart while a
-# log is read (see _logs.in_time_order): far more than two pipe buffers.
-_ORDER_WINDOW = 4 << 20
-
-
-def ordered_lines(
-    items: Iterable[tuple[_logs.Stream, bytes]], spec: LogsSpec, *, window: int | None
-) -> Iterator[LogLine]:
-    """The lines ``spec`` asks for in what ``logs --timestamps`` printed,
-    stdout and stderr in time order.
-
-    A last line without a newline, when nerdctl kept it (2.2 mostly, never
-    2.0), is its stream's last record with no ``\\n``: a line of its own.
-    """
-    joiner = _logs.LineJoiner(keep_timestamps=spec.timestamps)
-    wanted = _wanted(spec)
-    for stream, data in _logs.in_time_order(items, window=window):
-        if stream in wanted:
-            if spec.timestamps:
-                ts, payload = _logs.split_timestamp(data)
-            else:
-                ts, payload = None, _logs.cut_timestamp(data)
-            yield from joiner.feed(stream, payload, ts)
-    yield from joiner.flush()
-
-
 def log_lines(done: Completed, spec: LogsSpec) -> list[LogLine]:
-    """:func:`ordered_lines` of a whole output read at once."""
+    """:func:`_logs.ordered_lines` of a whole output read at once."""
     items: list[tuple[_logs.Stream, bytes]] = [("stdout", line) for line in _lines(done.stdout)]
     items += [("stderr", line) for line in _lines(done.stderr)]
-    return list(ordered_lines(items, spec, window=None))
+    return list(_logs.ordered_lines(items, spec, window=None))
 
 
 class _Record(NamedTuple):
@@ -1066,10 +1027,6 @@ def _records(done: Completed) -> list[_Record]:
     # Python's datetime keeps microseconds; nanos keeps nerdctl's nanoseconds.
     records.sort(key=lambda r: (r.ts is None, r.nanos, r.order))
     return records
-
-
-def _wanted(spec: LogsSpec) -> set[str]:
-    return {s for s, on in (("stdout", spec.stdout), ("stderr", spec.stderr)) if on}
 
 
 def _lines(data: bytes) -> list[bytes]:
