@@ -1,7 +1,8 @@
 """The project's benchmark: every verb of runtimes beside the raw SDK and CLI paths, in one run.
 
     python benchmarks/bench.py [--runtimes docker,podman,nerdctl] [--quick] [--repeats 5]
-                               [--logs-mb 200] [--threads 32] [--out benchmarks/results] [--docs]
+                               [--logs-mb 200] [--threads 32] [--only ps,logs,...]
+                               [--out benchmarks/results] [--docs]
 
 For each runtime that is up it measures, in the same run and beside the
 runtime's own SDK (docker-py, podman-py) and CLI: ``ps(all)`` over N
@@ -72,8 +73,18 @@ ALL_RUNTIMES = ("docker", "podman", "nerdctl")
 #: RUNTIMES_TEST_IMAGE_LOADER, as in the contract suite.
 CLUSTER_RUNTIMES = ("kubernetes",)
 CLI_TIMEOUT = 600.0
+#: What ``--only`` may name: the import figure and each runtime's phases.
+PHASES = ("import", "ps", "run", "logs", "build", "copy", "registry", "threads")
 #: One log line: 99 bytes and a newline, so a byte count is a line count.
 LOG_LINE = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" + b"." * 37 + b"\n"
+#: The longest the logs figure waits for the engine to have stored the whole
+#: log after the writer exited, before it times any read.
+LOG_STORE_WAIT = 300.0
+#: nerdctl's json-file driver rotates at 100 MB by default (nerdctl#3670,
+#: since 2.0) and ``nerdctl logs`` reads only the newest file: 200 MB of
+#: payload (340 MB of JSON) would leave 14.8 MB readable, by its CLI and by
+#: the library alike.  The log container gets room for the whole log.
+NERDCTL_LOG_OPTS = ["--log-opt", "max-size=4g"]
 DOCS_BEGIN = "<!-- bench:begin (written by benchmarks/bench.py --docs) -->"
 DOCS_END = "<!-- bench:end -->"
 
@@ -95,6 +106,7 @@ class Settings:
     docs: bool
     quick: bool
     render: Path | None = None
+    only: tuple[str, ...] = PHASES
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
     @property
@@ -126,6 +138,7 @@ class Figure:
     goal_min: float | None = None  # ratio floor (throughput-like figures)
     checks: list[tuple[str, bool | None]] = field(default_factory=list)  # extra goal parts
     extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # how it was measured, printed under the table
 
     def baseline(self) -> Contender | None:
         usable = [c for c in self.raw if c.value is not None and c.same_fields]
@@ -172,6 +185,7 @@ class Figure:
             "checks": [{"what": what, "ok": ok} for what, ok in self.checks],
             "status": self.status(),
             "extra": self.extra,
+            "notes": self.notes,
         }
 
 
@@ -215,6 +229,38 @@ def timed_ms(
     return contender
 
 
+def timed_in_turn(calls: list[tuple[str, Callable[[], Any]]], repeats: int) -> list[Contender]:
+    """:func:`timed_ms` for several paths of the same work, their samples
+    taken in turn (the first of each round rotating), so that a change in
+    the machine's load falls on every path alike, not on whichever ran last."""
+    contenders = [Contender(label) for label, _ in calls]
+    samples: list[list[float]] = [[] for _ in calls]
+
+    def sample(i: int, keep: bool) -> None:
+        if contenders[i].error is not None:
+            return
+        try:
+            started = time.perf_counter()
+            calls[i][1]()
+            if keep:
+                samples[i].append((time.perf_counter() - started) * 1000)
+        except (KeyboardInterrupt, Interrupted):
+            raise
+        except Exception as exc:
+            contenders[i].error = _short(exc)
+
+    for i in range(len(calls)):
+        sample(i, keep=False)  # pays connections and lazy imports
+    for round_ in range(repeats):
+        for step in range(len(calls)):
+            sample((round_ + step) % len(calls), keep=True)
+    for contender, taken in zip(contenders, samples, strict=True):
+        if contender.error is None and taken:
+            contender.value = statistics.median(taken)
+            contender.extra["samples_ms"] = [round(t, 3) for t in taken]
+    return contenders
+
+
 def _expecting(n: int, call: Callable[[], Any], count: Callable[[Any], int]) -> Callable[[], None]:
     """``call``, failing unless what it lists counts ``n``."""
 
@@ -243,15 +289,21 @@ def run_cli(
     return done.stdout
 
 
-def count_stream(argv: list[str]) -> int:
+def count_stream(argv: list[str], *, timeout: float = CLI_TIMEOUT) -> int:
     """Bytes a command writes on stdout, read in 1 MiB chunks and thrown away."""
     with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
         assert proc.stdout is not None
-        total = 0
-        while chunk := proc.stdout.read(1 << 20):
-            total += len(chunk)
-        if proc.wait(timeout=CLI_TIMEOUT) != 0:
-            raise RuntimeError(f"{argv[0]} logs exited {proc.returncode}")
+        # The reads block: a stuck command is killed, which ends them.
+        watchdog = threading.Timer(timeout, proc.kill)
+        watchdog.start()
+        try:
+            total = 0
+            while chunk := proc.stdout.read(1 << 20):
+                total += len(chunk)
+            if proc.wait(timeout=timeout) != 0:
+                raise RuntimeError(f"{argv[0]} logs exited {proc.returncode}")
+        finally:
+            watchdog.cancel()
     return total
 
 
@@ -432,26 +484,37 @@ class RuntimeBench:
             "storage_driver": info.storage_driver,
             "rootless": info.rootless,
         }
+        # nerdctl's info().version is its engine's, containerd's; the CLI's
+        # own release is in the raw record (as the support matrix reads it).
+        client = info.raw.get("version", {}).get("Client", {}) if self.name == "nerdctl" else {}
+        if client.get("Version"):
+            self.info["client_version"] = str(client["Version"]).removeprefix("v")
         has = self.rt.capabilities
         if Capability.BUILD in has:
             with tempfile.TemporaryDirectory(prefix="runtimes-bench-") as tmp:
                 self.rt.build(write_busybox_context(Path(tmp)), tag=self.image, labels=self.labels)
         else:
             self._load_image()
-        self.step("ps and inspect", self.bench_ps)
-        self.step("run to exit", self.bench_run)
+        only = self.s.only
+        if "ps" in only:
+            self.step("ps and inspect", self.bench_ps)
+        if "run" in only:
+            self.step("run to exit", self.bench_run)
         # A cluster (no image store, no copy, pods per thread job) gets the
         # two figures above; the rest compares engine paths it has none of.
         if Capability.IMAGE_STORE not in has:
             self.notes.append("logs, build, copy, registry and threads: engines only")
             return
-        self.step("logs", self.bench_logs)
-        self.step("build", self.bench_build)
-        if self.s.copy_mb:
+        if "logs" in only:
+            self.step("logs", self.bench_logs)
+        if "build" in only:
+            self.step("build", self.bench_build)
+        if self.s.copy_mb and "copy" in only:
             self.step("copy", self.bench_copy)
-        if self.s.registry_mb:
+        if self.s.registry_mb and "registry" in only:
             self.step("push and pull", self.bench_registry)
-        self.step("threads", self.bench_threads)
+        if "threads" in only:
+            self.step("threads", self.bench_threads)
 
     def _load_image(self) -> None:
         """The busybox image, built by a local engine and imported into the
@@ -702,19 +765,14 @@ class RuntimeBench:
             self.rt.wait(c)
             self.rt.remove(c)
 
-        raw = [
-            timed_ms(
-                f"{self.name} run --rm (CLI)",
-                lambda: r(
-                    "run", "--rm", "--label", self.label_flag, "--label", flag, self.image, "true"
-                ),
-                reps,
-            )
-        ]
+        # The paths are timed in turn: run to exit is a second of the
+        # engine's work, and load that changes between whole series skewed
+        # the ratio by up to 0.2.
+        paths: list[tuple[str, Callable[[], Any]]] = [("runtimes run+wait+remove", ours)]
         if self.name == "kubernetes":
             # kubectl's nearest: a pod that is waited for and deleted.
-            raw = [
-                timed_ms(
+            paths.append(
+                (
                     "kubectl run --rm (CLI)",
                     lambda: r(
                         "run",
@@ -730,32 +788,44 @@ class RuntimeBench:
                         "--",
                         "true",
                     ),
-                    reps,
-                )
-            ]
-        if self.name == "docker":
-            raw.append(
-                timed_ms(
-                    "docker SDK containers.run(remove=True)",
-                    lambda: r.sdk.containers.run(self.image, ["true"], labels=labels, remove=True),
-                    reps,
                 )
             )
-        elif self.name == "podman":
-            raw.append(
-                timed_ms(
-                    "podman-py containers.run(remove=True)",
-                    lambda: r.sdk.containers.run(self.image, ["true"], labels=labels, remove=True),
-                    reps,
+        else:
+            paths.append(
+                (
+                    f"{self.name} run --rm (CLI)",
+                    lambda: r(
+                        "run",
+                        "--rm",
+                        "--label",
+                        self.label_flag,
+                        "--label",
+                        flag,
+                        self.image,
+                        "true",
+                    ),
                 )
             )
+        if self.name in ("docker", "podman"):
+            sdk_label = (
+                "docker SDK containers.run(remove=True)"
+                if self.name == "docker"
+                else "podman-py containers.run(remove=True)"
+            )
+            paths.append(
+                (
+                    sdk_label,
+                    lambda: r.sdk.containers.run(self.image, ["true"], labels=labels, remove=True),
+                )
+            )
+        ours_c, *raw = timed_in_turn(paths, reps)
         self.add(
             Figure(
                 "run_to_exit",
                 "run + wait + remove",
                 "ms",
                 False,
-                timed_ms("runtimes run+wait+remove", ours, reps),
+                ours_c,
                 raw,
                 goal="<= 1.05x run --rm",
                 goal_max=1.05,
@@ -773,10 +843,27 @@ class RuntimeBench:
         lines = max(1, int(self.s.logs_mb * 1e6) // len(LOG_LINE))
         size = lines * len(LOG_LINE)
         text = LOG_LINE[:-1].decode()
-        c = self.rt.run(self.image, ["sh", "-c", f"yes {text} | head -n {lines}"], labels=labels)
+        command = ["sh", "-c", f"yes {text} | head -n {lines}"]
+        notes = []
+        if self.name == "nerdctl":
+            # The library has no log options: the raw CLI starts the writer.
+            flags = [f for k, v in labels.items() for f in ("--label", f"{k}={v}")]
+            cid = self.raw("run", "-d", *flags, *NERDCTL_LOG_OPTS, self.image, *command)
+            c = self.rt.inspect(cid.decode().strip())
+            notes.append(
+                f"writer started by the CLI with {' '.join(NERDCTL_LOG_OPTS)}: the default"
+                " 100 MB rotation leaves `nerdctl logs` only the newest file"
+            )
+        else:
+            c = self.rt.run(self.image, command, labels=labels)
         code = self.rt.wait(c, timeout=600)
         if code != 0:
             raise RuntimeError(f"the log writer exited {code}")
+        waited, stored, polls = self._wait_for_log(c.id, size)
+        notes.append(
+            f"waited {waited:.1f} s after the exit for the whole log to be stored:"
+            f" {polls} CLI read(s), the last got {stored / 1e6:g} of {size / 1e6:g} MB"
+        )
         reps = min(self.s.repeats, 3)
 
         def ours() -> int:
@@ -844,10 +931,31 @@ class RuntimeBench:
                         None if growth is None else growth <= 32,
                     )
                 ],
-                extra={"bytes": size, "lines": lines},
+                extra={"bytes": size, "lines": lines, "store_wait_s": waited},
+                notes=notes,
             )
         )
         self.rt.remove(c, force=True)
+
+    def _wait_for_log(self, ref: str, size: int) -> tuple[float, int, int]:
+        """Seconds from the writer's exit to the start of the runtime's own
+        CLI read that got ``size`` bytes of its log (a log driver may store
+        the tail after ``wait`` has returned: 0 when the first read had it
+        all), the bytes that read got and how many reads it took.
+        It gives up after :data:`LOG_STORE_WAIT` s, or once 30 s of reads
+        found nothing more: the timed reads then fail on the size check."""
+        started = time.perf_counter()
+        best, best_at, polls = -1, started, 0
+        while True:
+            began = time.perf_counter()
+            stored = count_stream([*self.raw.cli, "logs", ref], timeout=LOG_STORE_WAIT)
+            polls += 1
+            now = time.perf_counter()
+            if stored > best:
+                best, best_at = stored, now
+            if stored >= size or now - started > LOG_STORE_WAIT or now - best_at > 30:
+                return began - started, stored, polls
+            time.sleep(min(5.0, 0.5 * polls))
 
     def _rss_probe(self, ref: str, mode: str) -> dict[str, Any]:
         """Peak RSS growth of a fresh interpreter while it reads the whole
@@ -1236,6 +1344,15 @@ def cleanup(rt: runtimes.Runtime, labels: dict[str, str]) -> list[str]:
 # -- report ---------------------------------------------------------------------------
 
 
+def engine_label(name: str, info: dict[str, Any]) -> str:
+    """``docker 20.10.24``; for nerdctl, whose engine is containerd,
+    ``nerdctl 2.2.2 on containerd 2.4.2``."""
+    version = info.get("version", "?")
+    if info.get("client_version"):
+        return f"{name} {info['client_version']} on containerd {version}"
+    return f"{name} {version}"
+
+
 def fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "error"
@@ -1287,9 +1404,7 @@ HEADER = ["runtime", "figure", "runtimes", "fastest raw path", "ratio", "goal", 
 
 def markdown_table(result: dict[str, Any]) -> str:
     m = result["machine"]
-    engines = ", ".join(
-        f"{n} {r.get('info', {}).get('version', '?')}" for n, r in result["runtimes"].items()
-    )
+    engines = ", ".join(engine_label(n, r.get("info", {})) for n, r in result["runtimes"].items())
     quick = (
         " (`--quick` smoke run: small sizes, 1 repeat; not a measurement)"
         if result["settings"]["quick"]
@@ -1319,13 +1434,15 @@ def markdown_table(result: dict[str, Any]) -> str:
 
 
 def contender_errors(result: dict[str, Any]) -> list[str]:
-    """The paths that failed (a raw path's failure is a finding too)."""
+    """The paths that failed (a raw path's failure is a finding too), and
+    the figures' own notes on how they were measured."""
     errors = []
     for name, runtime in result["runtimes"].items():
         for fig in runtime.get("figures", []):
             for c in [fig["ours"], *fig["raw"]]:
                 if c["error"]:
                     errors.append(f"{name}, {fig['title']}: {c['label']} failed: {c['error']}")
+            errors += [f"{name}, {fig['title']}: {note}" for note in fig.get("notes", [])]
     return errors
 
 
@@ -1472,6 +1589,10 @@ def parse(argv: list[str] | None) -> Settings:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--docs", action="store_true", help="also update docs/performance.md")
     parser.add_argument(
+        "--only",
+        help=f"comma-separated phases to measure (default all): {', '.join(PHASES)}",
+    )
+    parser.add_argument(
         "--render",
         type=Path,
         metavar="JSON",
@@ -1487,6 +1608,9 @@ def parse(argv: list[str] | None) -> Settings:
     unknown = sorted(set(names) - set(ALL_RUNTIMES) - set(CLUSTER_RUNTIMES))
     if unknown:
         parser.error(f"unknown runtime(s): {', '.join(unknown)}")
+    only = tuple(p.strip() for p in args.only.split(",") if p.strip()) if args.only else PHASES
+    if set(only) - set(PHASES):
+        parser.error(f"unknown phase(s): {', '.join(sorted(set(only) - set(PHASES)))}")
     return Settings(
         runtimes=names,
         ns=[int(n) for n in pick(args.ns, "10,50,200", "10").split(",")],
@@ -1500,6 +1624,7 @@ def parse(argv: list[str] | None) -> Settings:
         docs=args.docs,
         quick=quick,
         render=args.render,
+        only=only,
     )
 
 
@@ -1537,8 +1662,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"runtimes benchmark, run {settings.run_id} (label {LABEL}={settings.run_id})")
     interrupted = False
     try:
-        print("  import runtimes vs import attrs...", flush=True)
-        result["import"] = bench_import(max(settings.repeats, 3 if settings.quick else 7)).as_json()
+        if "import" in settings.only:
+            print("  import runtimes vs import attrs...", flush=True)
+            tries = max(settings.repeats, 3 if settings.quick else 7)
+            result["import"] = bench_import(tries).as_json()
         for name in settings.runtimes:
             entry: dict[str, Any] = {}
             result["runtimes"][name] = entry

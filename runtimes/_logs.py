@@ -14,17 +14,17 @@ import itertools
 import queue
 import socket
 import struct
-import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Generator, Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Literal
 
 from runtimes import _normalize
 from runtimes.errors import Timeout
 from runtimes.models import LogLine
+from runtimes.specs import LogsSpec
 
 Stream = Literal["stdout", "stderr"]
 #: How much a plain (not followed) log read asks its response for at a time.
@@ -94,8 +94,8 @@ def split_timestamp(record: bytes) -> tuple[datetime | None, bytes]:
 def cut_timestamp(record: bytes) -> bytes:
     """:func:`split_timestamp`'s record without parsing the time: only for
     records known to carry one, when the caller does not want it."""
-    head, sep, rest = record.partition(b" ")
-    return rest if sep and head[:1].isdigit() else record
+    space = record.find(b" ")
+    return record[space + 1 :] if space > 0 and record[:1].isdigit() else record
 
 
 def in_time_order(
@@ -113,38 +113,158 @@ def in_time_order(
     times stdout comes first; a line without a timestamp sorts last.
     Memory stays within ``window`` whatever the log's size.
     """
-    queues: dict[Stream, deque[bytes]] = {"stdout": deque(), "stderr": deque()}
-    heads: dict[Stream, int] = {}  # time of each queue's first line, once needed
+    # Written out, no helper calls: this runs for every line of a log.
+    out: deque[bytes] = deque()
+    err: deque[bytes] = deque()
+    queues: dict[Stream, deque[bytes]] = {"stdout": out, "stderr": err}
+    out_key = err_key = b""  # the time of each queue's first line, once needed
     held = 0
-
-    def first(stream: Stream) -> int:
-        if stream not in heads:
-            nanos = timestamp_nanos(queues[stream][0].partition(b" ")[0])
-            heads[stream] = nanos if nanos >= 0 else sys.maxsize
-        return heads[stream]
-
-    def pop(stream: Stream) -> tuple[Stream, bytes]:
-        nonlocal held
-        line = queues[stream].popleft()
-        heads.pop(stream, None)
-        held -= len(line)
-        return stream, line
-
-    def earlier() -> Stream:
-        return "stderr" if first("stderr") < first("stdout") else "stdout"
-
     for stream, line in items:
         queues[stream].append(line)
         held += len(line)
-        while queues["stdout"] and queues["stderr"]:
-            yield pop(earlier())
+        while out and err:
+            if not out_key:
+                out_key = order_key(out[0][: out[0].find(b" ")])
+            if not err_key:
+                err_key = order_key(err[0][: err[0].find(b" ")])
+            if err_key < out_key:
+                line, err_key = err.popleft(), b""
+                held -= len(line)
+                yield "stderr", line
+            else:
+                line, out_key = out.popleft(), b""
+                held -= len(line)
+                yield "stdout", line
         while window is not None and held > window:
-            yield pop("stdout" if queues["stdout"] else "stderr")
-    while queues["stdout"] and queues["stderr"]:
-        yield pop(earlier())
-    for stream in ("stdout", "stderr"):
-        while queues[stream]:
-            yield pop(stream)
+            if out:
+                line, out_key = out.popleft(), b""
+                held -= len(line)
+                yield "stdout", line
+            else:
+                line, err_key = err.popleft(), b""
+                held -= len(line)
+                yield "stderr", line
+    # One queue at most is left: the loop empties one of them.
+    for line in out:
+        yield "stdout", line
+    for line in err:
+        yield "stderr", line
+
+
+# How far stdout and stderr of `logs --timestamps` may run apart while a
+# log is read (see in_time_order): far more than two pipe buffers.
+ORDER_WINDOW = 4 << 20
+
+
+def wanted(spec: LogsSpec) -> set[str]:
+    """The streams ``spec`` asks for."""
+    return {s for s, on in (("stdout", spec.stdout), ("stderr", spec.stderr)) if on}
+
+
+def ordered_lines(
+    items: Iterable[tuple[Stream, bytes]],
+    spec: LogsSpec,
+    *,
+    window: int | None,
+    whole_seconds: bool = False,
+) -> Iterator[LogLine]:
+    """The lines ``spec`` asks for in what a CLI's ``logs --timestamps``
+    printed, stdout and stderr in time order.
+
+    A last line without a newline is its stream's last record with no
+    ``\\n``: a line of its own.  ``whole_seconds`` gives the timestamps
+    as a runtime's other paths do.
+    """
+    joiner = LineJoiner(keep_timestamps=spec.timestamps)
+    streams = wanted(spec)
+    if len(streams) == 1:  # nothing to merge
+        ordered: Iterable[tuple[Stream, bytes]] = ((s, d) for s, d in items if s in streams)
+    else:
+        ordered = in_time_order(items, window=window)
+    for stream, data in ordered:
+        if stream in streams:
+            if spec.timestamps:
+                ts, payload = split_timestamp(data)
+                if whole_seconds and ts is not None:
+                    ts = ts.replace(microsecond=0)
+            else:
+                ts, payload = None, cut_timestamp(data)
+            yield from joiner.feed(stream, payload, ts)
+    yield from joiner.flush()
+
+
+def cli_lines(
+    items: Generator[tuple[Literal["stdout", "stderr", "exit"], bytes], None, None],
+    spec: LogsSpec,
+    *,
+    failed: Callable[[int, bytes], BaseException],
+    record: Callable[[bytes], bytes] | None = None,
+    whole_seconds: bool = False,
+) -> Closing:
+    """A CLI's plain ``logs --timestamps`` read to its end, streamed: memory
+    stays flat whatever the log's size.
+
+    ``items`` are a :meth:`Shell.stream`'s; a stderr line without a
+    timestamp is the CLI's own message, and a non-zero exit becomes
+    ``failed(code, those messages)``.  ``record`` rewrites each line first
+    (a runtime's quirk); ``whole_seconds`` as for :func:`ordered_lines`.
+    Reads up to the first record now, so that a
+    missing container raises here, as on the other runtimes, not on the
+    first ``next()``.
+    """
+    own: list[bytes] = []
+
+    def records() -> Iterator[tuple[Stream, bytes]]:
+        for stream, data in items:
+            if stream == "exit":
+                if data != b"0":
+                    raise failed(int(data), b"".join(own))
+                return
+            if stream == "stderr" and not stamped(data):
+                own.append(data)
+                continue
+            yield stream, data if record is None else record(data)
+
+    source = records()
+    head = list(itertools.islice(source, 1))
+    lines = ordered_lines(
+        itertools.chain(head, source), spec, window=ORDER_WINDOW, whole_seconds=whole_seconds
+    )
+    return Closing(lines, items.close)
+
+
+_LAST = b"\xff"  # sorts after every timestamp
+
+
+def order_key(raw: bytes) -> bytes:
+    """A record's timestamp as bytes that sort in time order: UTC, nine
+    fractional digits (``b"2026-11-28T20:08:56.127213296Z"``).
+
+    Byte slices, not a parse: the merge compares a key for about every line
+    of a log.  Docker and Podman print that form already; nerdctl trims the
+    fraction's trailing zeros.  Another offset than ``Z`` takes the slow
+    path; no timestamp at all sorts last.
+    """
+    if raw[-1:] == b"Z" and raw[10:11] == b"T":
+        if len(raw) == 30 and raw[19:20] == b".":
+            return raw
+        if len(raw) == 20:
+            return raw[:19] + b".000000000Z"
+        if raw[19:20] == b"." and len(raw) < 30:
+            return raw[:-1] + b"0" * (30 - len(raw)) + b"Z"
+    nanos = timestamp_nanos(raw)
+    if nanos < 0:
+        return _LAST
+    seconds, fraction = divmod(nanos, 1_000_000_000)
+    text = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{fraction:09d}Z".encode()
+
+
+def stamped(line: bytes) -> bool:
+    """Whether a line of ``logs --timestamps`` starts with a timestamp (a
+    record), not the CLI's own message (``Error: ...``, ``time=...``): a
+    look at its first bytes, as it is asked of every line."""
+    return line[:1].isdigit() and line[4:5] == b"-"
 
 
 def read_frames(

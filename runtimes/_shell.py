@@ -262,7 +262,23 @@ class Shell:
             on_start(proc)
         # Each item is every whole line one read of a pipe gave: a queue
         # operation per line cost more than the line on a large log.
-        lines: queue.Queue[tuple[Literal["stdout", "stderr"], list[bytes] | None]] = queue.Queue()
+        # Bounded: a reader slower than the process (a large log read line by
+        # line) holds the process back through its pipes instead of
+        # buffering its whole output (a 200 MB log grew memory by 59 MB).
+        lines: queue.Queue[tuple[Literal["stdout", "stderr"], list[bytes] | None]] = queue.Queue(
+            maxsize=_BACKLOG
+        )
+        ended = threading.Event()
+
+        def put(item: tuple[Literal["stdout", "stderr"], list[bytes] | None]) -> bool:
+            while not ended.is_set():  # the caller stopped reading: let the pump end
+                try:
+                    lines.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
         feeder = None
         if stdin is not None and proc.stdin is not None:
             feeder = threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True)
@@ -281,13 +297,14 @@ class Shell:
                     whole = (b"".join(partial) + chunk if partial else chunk).split(b"\n")
                     rest = whole.pop()
                     partial = [rest] if rest else []
-                    lines.put((name, [line + b"\n" for line in whole]))
+                    if not put((name, [line + b"\n" for line in whole])):
+                        return
                 if partial:
-                    lines.put((name, [b"".join(partial)]))
+                    put((name, [b"".join(partial)]))
             except (OSError, ValueError):  # the pipe closed under us: the caller stopped
                 pass
             finally:
-                lines.put((name, None))
+                put((name, None))
 
         readers = [
             threading.Thread(target=pump, args=("stdout", proc.stdout), daemon=True),
@@ -318,6 +335,7 @@ class Shell:
                 ) from redact_exception(exc)
             yield "exit", str(code).encode()
         finally:
+            ended.set()
             terminate(proc, grace=5)
             for reader in readers:
                 reader.join(timeout=5)
@@ -329,6 +347,11 @@ class Shell:
                         pipe.close()
             if terminal is not None:
                 os.close(terminal[0])
+
+
+#: Batches (each what one read of a pipe gave, up to 64 KiB) a stream holds
+#: before its pipe readers wait for the caller.
+_BACKLOG = 64
 
 
 def _feed(pipe: IO[bytes], data: bytes | IO[bytes]) -> None:

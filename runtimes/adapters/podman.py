@@ -665,6 +665,37 @@ class PodmanRuntime(Runtime):
                 stopped=stop.is_set,
             )
             return _logs.Closing(self._log_lines(frames, spec, framed=True), stop.set, stop.set)
+        if not self._remote:
+            return self._cli_logs(spec)
+        return self._api_logs(spec)
+
+    def _cli_logs(self, spec: LogsSpec) -> Iterator[LogLine]:
+        """A plain read on local storage goes through the CLI: the service
+        sends a log at about half the speed ``podman logs`` reads it (54 MB:
+        4.7 s through the socket, 2.1 s for the CLI).  Timestamps always
+        on: they order stdout against stderr, which arrive on two pipes.  A
+        line written in several records goes by its first record's time
+        (its timestamp); over the API, by its last."""
+        ref = spec.container
+        argv = ["logs", "--timestamps"]
+        if spec.tail is not None:
+            argv += ["--tail", str(spec.tail)]
+        if spec.since is not None:
+            argv += ["--since", str(spec.since)]
+        argv += ["--", ref]
+
+        def failed(code: int, stderr: bytes) -> BaseException:
+            done = Completed(tuple(argv), code, b"", stderr)
+            return self._shell.error(done, operation="logs", target="container", ref=ref)
+
+        items = self._shell.stream(argv, operation="logs", idle_timeout=self.default_timeout)
+        # Whole seconds, as the API gives them to follows and remote
+        # services: the precision must not depend on the path taken.
+        return _logs.cli_lines(
+            items, spec, failed=failed, record=unglue_records, whole_seconds=True
+        )
+
+    def _api_logs(self, spec: LogsSpec) -> Iterator[LogLine]:
         response = self._log_response(spec, since=spec.since, tail=spec.tail, timestamps=None)
         frames = _logs.read_frames(response.raw.read, chunk=_logs.READ_CHUNK)
         return _logs.Closing(
@@ -1159,6 +1190,56 @@ def progress_event(action: Literal["pull", "push"], line: str) -> Progress | Non
     else:
         status = "downloading" if action == "pull" else "uploading"
     return Progress(action=action, layer=match["digest"][:12], status=status, message=line)
+
+
+# A timestamp as ``podman logs --timestamps`` prints it
+# (``2026-11-29T13:18:49.781127940Z``: nine digits, or an offset for
+# ``Z``), with the space that ends it.
+_STAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d) ")
+
+
+def unglue_records(line: bytes) -> bytes:
+    """One line of ``podman logs --timestamps`` with the timestamps of its
+    later records cut out: ``b"TS1 partTS2 ial\\n"`` -> ``b"TS1 partial\\n"``.
+
+    Podman 4.3 prints a partial record (``P`` in the k8s-file: a line longer
+    than conmon's buffer, or written in pieces) without a newline, so the
+    stream's next record, its timestamp first, is glued on.  The API sends
+    each record as a frame instead.  conmon stamps a record once the
+    container has written it, so a timestamp the container printed inside a
+    record is older than that record's own: only a timestamp no older than
+    the previous record's starts a record.  A record is never empty.
+    """
+    space = line.find(b" ")
+    # The usual line has no text of its year after its own timestamp (a
+    # look at every line, hence no copy); one stamped on New Year's Eve
+    # may have records of the next year.
+    if space < 0 or (
+        line.find(line[:4], space + 2) < 0
+        and (line[5:10] != b"12-31" or line.find(_next_year(line[:4]), space + 2) < 0)
+    ):
+        return line
+    head, rest = line[:space], line[space + 1 :]
+    newest = _logs.timestamp_nanos(head)
+    if newest < 0:
+        return line
+    pieces = [head, b" "]
+    start = 0  # where the current record's text starts in rest
+    at = 1
+    while (found := _STAMP.search(rest, at)) is not None:
+        nanos = _logs.timestamp_nanos(found.group()[:-1])
+        if nanos >= newest:
+            pieces.append(rest[start : found.start()])
+            newest, start = nanos, found.end()
+            at = start + 1
+        else:
+            at = found.start() + 1
+    pieces.append(rest[start:])
+    return b"".join(pieces)
+
+
+def _next_year(year: bytes) -> bytes:
+    return str(int(year) + 1).encode() if year.isdigit() else b"\n"
 
 
 #: Seconds between two reads of a followed log when the last brought nothing.

@@ -69,6 +69,8 @@ def test_quick_run_writes_every_figure_and_leaves_nothing(tmp_path: Path) -> Non
         assert figure["ratio"] is not None, key
         assert figure["status"] in {"PASS", "MISS", "n/a", "-"}, key
     assert figures["logs"]["ours"]["extra"]["rss_growth_mb"] is not None
+    assert figures["logs"]["extra"]["store_wait_s"] >= 0
+    assert any("whole log to be stored" in n for n in figures["logs"]["notes"])
     assert "us_per_container" in figures["ps_n10"]["extra"]
     threads = figures["threads"]["ours"]["extra"]
     assert {"errors", "wrong_logs", "leaked", "jobs"} <= set(threads)
@@ -79,3 +81,31 @@ def test_quick_run_writes_every_figure_and_leaves_nothing(tmp_path: Path) -> Non
     if importlib.util.find_spec("matplotlib") is not None:
         assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "leak check:" in done.stdout
+
+
+def _bench_module() -> object:
+    spec = importlib.util.spec_from_file_location("bench", BENCH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses look their module up in sys.modules.
+    sys.modules.setdefault("bench", module)
+    spec.loader.exec_module(sys.modules["bench"])
+    return sys.modules["bench"]
+
+
+def test_nerdctl_is_labelled_with_its_own_release_and_containerd() -> None:
+    bench: object = _bench_module()
+    label = bench.engine_label  # type: ignore[attr-defined]
+    assert label("docker", {"version": "20.10.24"}) == "docker 20.10.24"
+    info = {"version": "2.4.2", "client_version": "2.2.2"}
+    assert label("nerdctl", info) == "nerdctl 2.2.2 on containerd 2.4.2"
+
+
+def test_only_picks_phases_and_refuses_unknown_ones() -> None:
+    bench: object = _bench_module()
+    parse = bench.parse  # type: ignore[attr-defined]
+    assert parse(["--only", "logs,ps"]).only == ("logs", "ps")
+    assert "threads" in parse([]).only
+    with pytest.raises(SystemExit):
+        parse(["--only", "logz"])
