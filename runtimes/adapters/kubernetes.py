@@ -1688,7 +1688,7 @@ class KubernetesRuntime(Runtime):
         if conf.proxy or getattr(conf, "proxy_headers", None):
             options = self._k8s.stream.ws_client.websocket_proxycare(options, conf, url, headers)
             options["timeout"] = self.default_timeout
-        ws = WebSocket(sslopt=sslopt, skip_utf8_validation=False)
+        ws: Any = WebSocket(sslopt=sslopt, skip_utf8_validation=False)
         try:
             ws.connect(url, **options)
         except BaseException:
