@@ -1924,7 +1924,8 @@ class KubernetesRuntime(Runtime):
         # Measured on v1.34 with containerd 1.6: a process started by exec
         # goes on after the websocket closes (output written after it is
         # discarded, never blocking), so detaching is opening and closing.
-        # Only stdin is attached, and ended at once, as a detached engine exec.
+        # Its input is ended at once, as a detached engine exec has none; the
+        # output streams are attached too, and discarded once it closes.
         ws = self._open_exec(pod, list(spec.command), "exec", stdin=True, tty=False)
         try:
             if _subprotocol(ws) == V5_PROTOCOL:
