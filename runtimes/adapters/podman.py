@@ -677,12 +677,7 @@ class PodmanRuntime(Runtime):
         line written in several records goes by its first record's time
         (its timestamp); over the API, by its last."""
         ref = spec.container
-        argv = ["logs", "--timestamps"]
-        if spec.tail is not None:
-            argv += ["--tail", str(spec.tail)]
-        if spec.since is not None:
-            argv += ["--since", str(spec.since)]
-        argv += ["--", ref]
+        argv = [*_cli.logs_args(spec), "--", ref]
 
         def failed(code: int, stderr: bytes) -> BaseException:
             done = Completed(tuple(argv), code, b"", stderr)
