@@ -124,9 +124,9 @@ def in_time_order(
         held += len(line)
         while out and err:
             if not out_key:
-                out_key = order_key(out[0][: out[0].find(b" ")])
+                out_key = order_key(_stamp_of(out[0]))
             if not err_key:
-                err_key = order_key(err[0][: err[0].find(b" ")])
+                err_key = order_key(_stamp_of(err[0]))
             if err_key < out_key:
                 line, err_key = err.popleft(), b""
                 held -= len(line)
@@ -226,7 +226,11 @@ def cli_lines(
             yield stream, data if record is None else record(data)
 
     source = records()
-    head = list(itertools.islice(source, 1))
+    try:
+        head = list(itertools.islice(source, 1))
+    except BaseException:
+        items.close()  # end the CLI and its pipe readers now, not at collection
+        raise
     lines = ordered_lines(
         itertools.chain(head, source), spec, window=ORDER_WINDOW, whole_seconds=whole_seconds
     )
@@ -234,6 +238,13 @@ def cli_lines(
 
 
 _LAST = b"\xff"  # sorts after every timestamp
+
+
+def _stamp_of(line: bytes) -> bytes:
+    """The timestamp that starts a line of ``logs --timestamps``: up to its
+    first space, or all of a line that is only a timestamp."""
+    space = line.find(b" ")
+    return line if space < 0 else line[:space]
 
 
 def order_key(raw: bytes) -> bytes:

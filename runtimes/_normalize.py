@@ -196,13 +196,18 @@ def command(entrypoint: Any, cmd: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
+_SHELL_SPACE = re.compile(r"[ \t\r\n]+")
+
+
 def command_text(value: str | None) -> tuple[str, ...]:
     """A listing's one-string command (shell-quoted by Docker) as argv."""
     text = value or ""
     if not any(c in text for c in "\"'\\"):
         # Nothing quoted: shlex (which sets no comment characters here) would
-        # split on whitespace alone, at ten times the cost per listing entry.
-        return tuple(text.split())
+        # split on its whitespace alone, at ten times the cost per listing
+        # entry.  Its whitespace, not str.split's (which also cuts at \x0b,
+        # \x0c or a no-break space).
+        return tuple(part for part in _SHELL_SPACE.split(text) if part)
     import shlex
 
     try:

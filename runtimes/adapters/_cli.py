@@ -23,7 +23,7 @@ from runtimes._shell import Completed, Shell, clean_error_text
 from runtimes._translate import translate
 from runtimes.errors import BuildFailed, InvalidSpec, RuntimesError, Timeout
 from runtimes.models import ExecResult, LogLine, Mount, PortMapping, Progress
-from runtimes.specs import BuildSpec, ExecSpec, PullSpec, RunSpec
+from runtimes.specs import BuildSpec, ExecSpec, LogsSpec, PullSpec, RunSpec
 
 _BUILD_EXIT = re.compile(r"exit code: (\d+)")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -262,6 +262,18 @@ def _remove_created(shell: Shell, cidfile: str) -> None:
     if cid:
         with contextlib.suppress(RuntimesError):
             shell.run(["rm", "-f", "--", cid], operation="run", check=False)
+
+
+def logs_args(spec: LogsSpec) -> list[str]:
+    """``logs --timestamps`` with the spec's tail and since, before the
+    reference: timestamps always, to order stdout against stderr, which a
+    CLI writes to two pipes (they are stripped unless asked for)."""
+    args = ["logs", "--timestamps"]
+    if spec.tail is not None:
+        args += ["--tail", str(spec.tail)]
+    if spec.since is not None:
+        args += ["--since", str(spec.since)]
+    return args
 
 
 def exec_args(spec: ExecSpec, env_args: Sequence[str], *, detach: bool = False) -> list[str]:

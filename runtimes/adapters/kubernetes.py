@@ -747,8 +747,13 @@ class _Forwarder:
 
     def close(self) -> None:
         self._closed.set()
+        # close() alone does not wake a thread blocked in accept() on Linux:
+        # the port would stay bound until its next connection.
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             self._sock.close()
+        self._thread.join(timeout=5)
 
     def _accept(self) -> None:
         while not self._closed.is_set():
@@ -1013,11 +1018,23 @@ class KubernetesRuntime(Runtime):
     @contextlib.contextmanager
     def _api(self, operation: str, target: str = "none", ref: str | None = None) -> Iterator[None]:
         import urllib3.exceptions
+        from websocket import WebSocketException, WebSocketTimeoutException
 
         try:
             yield
         except RuntimesError:
             raise
+        except WebSocketTimeoutException as exc:
+            raise Timeout(f"kubernetes {operation}: the API server did not answer in time") from (
+                redact_exception(exc)
+            )
+        except WebSocketException as exc:
+            # A websocket (exec, copy) that broke after its upgrade.
+            raise CommandFailed(
+                f"kubernetes {operation}: the connection to the API server failed: {exc}",
+                runtime=self.name,
+                operation=operation,
+            ) from redact_exception(exc)
         except self._k8s.client.exceptions.ApiException as exc:
             status = int(exc.status or 0)
             body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else exc.body
@@ -1305,7 +1322,11 @@ class KubernetesRuntime(Runtime):
         self._delete_service(key, name)
 
     def _publish(self, pod: Mapping[str, Any]) -> None:
-        """Make a started pod's names resolve on its user network."""
+        """Make a started pod's names resolve on its user network (not once
+        it has exited: its address is freed, as an engine drops the name of
+        a stopped container)."""
+        if pod_state(pod)[0] is not ContainerState.RUNNING:
+            return
         body = endpoint_slice(pod)
         if body is None:
             return
@@ -1629,12 +1650,57 @@ class KubernetesRuntime(Runtime):
                 headers[str(setting["key"]).lower()] = str(setting["value"])
         return headers
 
+    def _connect_websocket(self, url: str, headers: Mapping[str, str]) -> Any:
+        """A websocket to the API server, upgraded, with ``default_timeout``
+        on its handshake and on each later read and write.
+
+        The client's ``create_websocket`` sets no timeout, and
+        websocket-client's default is to wait for ever: a stalled API server
+        hung an exec or a forwarded connection.  Its TLS settings come from
+        the same configuration, the same way.
+        """
+        import ssl
+
+        from websocket import WebSocket
+
+        conf = self._configuration
+        sslopt: dict[str, Any] = {"cert_reqs": ssl.CERT_NONE}
+        if url.startswith("wss://") and conf.verify_ssl:
+            import certifi
+
+            sslopt = {
+                "cert_reqs": ssl.CERT_REQUIRED,
+                "ca_certs": conf.ssl_ca_cert or certifi.where(),
+            }
+            if conf.assert_hostname is not None:
+                sslopt["check_hostname"] = conf.assert_hostname
+        if conf.cert_file:
+            sslopt["certfile"] = conf.cert_file
+        if conf.key_file:
+            sslopt["keyfile"] = conf.key_file
+        if getattr(conf, "tls_server_name", None):
+            sslopt["server_hostname"] = conf.tls_server_name
+        protocol = headers.get("sec-websocket-protocol") or f"{V5_PROTOCOL},{V4_PROTOCOL}"
+        header = [f"sec-websocket-protocol: {protocol}"]
+        if headers.get("authorization"):
+            header.append(f"authorization: {headers['authorization']}")
+        options: dict[str, Any] = {"header": header, "timeout": self.default_timeout}
+        if conf.proxy or getattr(conf, "proxy_headers", None):
+            options = self._k8s.stream.ws_client.websocket_proxycare(options, conf, url, headers)
+            options["timeout"] = self.default_timeout
+        ws: Any = WebSocket(sslopt=sslopt, skip_utf8_validation=False)
+        try:
+            ws.connect(url, **options)
+        except BaseException:
+            _close_websocket(ws)
+            raise
+        return ws
+
     def _open_forward(self, name: str, port: int) -> Any:
         # Our own websocket, not the client's PortForward, whose thread
         # leaves its socket open when the server closes first.
-        ws_client = self._k8s.stream.ws_client
         url = self._websocket_url(name, "portforward", [("ports", str(port))])
-        return ws_client.create_websocket(self._configuration, url, self._websocket_headers())
+        return self._connect_websocket(url, self._websocket_headers())
 
     def _ps(self, spec: PsSpec) -> list[Container]:
         selector = [f"{MANAGED_LABEL}={MANAGED_BY}"]
@@ -1744,7 +1810,9 @@ class KubernetesRuntime(Runtime):
         name = signal.upper().removeprefix("SIG")
         if name in ("KILL", "9"):
             # No API sends a signal: deletion with the shortest grace the
-            # kubelet allows (SIGTERM, SIGKILL 2 s later).
+            # kubelet allows (SIGTERM, SIGKILL 2 s later).  Its names go
+            # first, as in a stop: the address is freed with the pod.
+            self._unpublish(pod)
             self._delete(pod, grace=1)
             return
         # Other signals from inside: PID 1 gets those it has a handler for,
@@ -1786,7 +1854,10 @@ class KubernetesRuntime(Runtime):
     def _purge(self, pod: Mapping[str, Any], ref: str) -> None:
         """Take the finalizer off and delete the pod at once."""
         metadata = pod["metadata"]
-        self._unpublish(pod)
+        # Best effort: the slices are owned by the pod, so the garbage
+        # collector takes any left here; a failure must not keep the pod.
+        with contextlib.suppress(RuntimesError):
+            self._unpublish(pod)
         if KEEP_FINALIZER in (metadata.get("finalizers") or ()):
             finalizers = [f for f in metadata["finalizers"] if f != KEEP_FINALIZER]
             # No resourceVersion: the kubelet updates the status meanwhile,
@@ -1853,7 +1924,8 @@ class KubernetesRuntime(Runtime):
         # Measured on v1.34 with containerd 1.6: a process started by exec
         # goes on after the websocket closes (output written after it is
         # discarded, never blocking), so detaching is opening and closing.
-        # Only stdin is attached, and ended at once, as a detached engine exec.
+        # Its input is ended at once, as a detached engine exec has none; the
+        # output streams are attached too, and discarded once it closes.
         ws = self._open_exec(pod, list(spec.command), "exec", stdin=True, tty=False)
         try:
             if _subprotocol(ws) == V5_PROTOCOL:
@@ -1879,9 +1951,7 @@ class KubernetesRuntime(Runtime):
         headers["sec-websocket-protocol"] = f"{V5_PROTOCOL},{V4_PROTOCOL}"
         with self._api(operation, "container", name):
             try:
-                return self._k8s.stream.ws_client.create_websocket(
-                    self._configuration, url, headers
-                )
+                return self._connect_websocket(url, headers)
             except Exception as exc:
                 raise self._transport_error(operation, str(exc), "container", name) from (
                     redact_exception(exc)

@@ -549,13 +549,7 @@ class NerdctlRuntime(Runtime):
 
     def _logs(self, spec: LogsSpec) -> Iterator[LogLine]:
         ref = spec.container
-        # Timestamps always on: they order stdout against stderr, which
-        # arrive on two pipes, and are stripped unless asked for.
-        args = ["logs", "--timestamps"]
-        if spec.tail is not None:
-            args += ["--tail", str(spec.tail)]
-        if spec.since is not None:
-            args += ["--since", str(spec.since)]
+        args = _cli.logs_args(spec)
         if spec.follow:
             self._inspect(ref)  # fail now, not on the first next()
             procs: list[subprocess.Popen[bytes]] = []

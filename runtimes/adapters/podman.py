@@ -677,12 +677,7 @@ class PodmanRuntime(Runtime):
         line written in several records goes by its first record's time
         (its timestamp); over the API, by its last."""
         ref = spec.container
-        argv = ["logs", "--timestamps"]
-        if spec.tail is not None:
-            argv += ["--tail", str(spec.tail)]
-        if spec.since is not None:
-            argv += ["--since", str(spec.since)]
-        argv += ["--", ref]
+        argv = [*_cli.logs_args(spec), "--", ref]
 
         def failed(code: int, stderr: bytes) -> BaseException:
             done = Completed(tuple(argv), code, b"", stderr)
@@ -1192,10 +1187,11 @@ def progress_event(action: Literal["pull", "push"], line: str) -> Progress | Non
     return Progress(action=action, layer=match["digest"][:12], status=status, message=line)
 
 
-# A timestamp as ``podman logs --timestamps`` prints it
-# (``2026-11-29T13:18:49.781127940Z``: nine digits, or an offset for
-# ``Z``), with the space that ends it.
-_STAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d) ")
+# A timestamp exactly as ``podman logs --timestamps`` prints a record's
+# (``2026-11-29T13:18:49.781127940Z``: always nine digits and ``Z``, whatever
+# TZ says), with the space that ends it.  Only that form is cut out: a
+# container's own "next run 2026-12-01T00:00:00Z" stays in its line.
+_STAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z ")
 
 
 def unglue_records(line: bytes) -> bytes:

@@ -10,6 +10,7 @@ import json
 import socket
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -342,6 +343,24 @@ def test_silent_api_server_times_out(tmp_path: Path, silent_server: int) -> None
         started = time.monotonic()
         with pytest.raises(runtimes.Timeout):
             rt.inspect("anything")
+        assert time.monotonic() - started < 5
+
+
+def test_a_websocket_handshake_with_a_silent_server_times_out(
+    tmp_path: Path, silent_server: int
+) -> None:
+    # exec, copy and port forwarding upgrade a websocket; its handshake, too,
+    # must end with the runtime's timeout, not wait for ever.
+    config = write_kubeconfig(tmp_path / "config", f"http://127.0.0.1:{silent_server}")
+    pod = {"metadata": {"name": "p"}}
+    with runtimes.connect("kubernetes", kubeconfig=str(config), timeout=1) as rt:
+        started = time.monotonic()
+        with pytest.raises(runtimes.Timeout):
+            rt._open_exec(pod, ["true"], "exec", stdin=False, tty=False)  # type: ignore[attr-defined]
+        assert time.monotonic() - started < 5
+        started = time.monotonic()
+        with pytest.raises(Exception, match="timed out"):
+            rt._open_forward("p", 80)  # type: ignore[attr-defined]
         assert time.monotonic() - started < 5
 
 
@@ -870,3 +889,76 @@ def test_network_key_is_a_service_name() -> None:
         assert key[0].isalpha()
         assert kube.is_dns_label(key)
     assert kube.network_key("a") != kube.network_key("b")
+
+
+def test_a_closed_forwarder_frees_its_port_at_once() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    forwarder = kube._Forwarder(listener, lambda: None, 80)
+    forwarder.start()
+    time.sleep(0.1)  # the thread now waits in accept()
+    started = time.monotonic()
+    forwarder.close()
+    assert time.monotonic() - started < 2
+    assert not forwarder._thread.is_alive()
+    again = socket.socket()
+    try:
+        again.bind(("127.0.0.1", port))  # a run() publishing the same port
+        again.listen(1)
+    finally:
+        again.close()
+
+
+class _Slices:
+    """The EndpointSlice calls a runtime makes, answered or refused."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        self.created: list[dict[str, Any]] = []
+        self.deleted: list[str] = []
+        self.refuse = refuse
+
+    def create_namespaced_endpoint_slice(self, namespace: str, body: Any, **_: Any) -> None:
+        self.created.append(body)
+
+    def delete_collection_namespaced_endpoint_slice(
+        self, namespace: str, label_selector: str, **_: Any
+    ) -> None:
+        if self.refuse:
+            raise runtimes.Forbidden("endpointslices is forbidden")
+        self.deleted.append(label_selector)
+
+
+def test_names_are_published_for_a_running_pod_only(
+    recorded: Recorded, tmp_path: Path, refused_port: int
+) -> None:
+    config = write_kubeconfig(tmp_path / "config", f"http://127.0.0.1:{refused_port}")
+    running = pod(recorded, "pod_on_network.json")
+    exited = json.loads(json.dumps(running))
+    exited["status"] = pod(recorded, "pod_succeeded.json")["status"]
+    exited["status"]["podIP"] = running["status"]["podIP"]
+    with runtimes.connect("kubernetes", kubeconfig=str(config)) as rt:
+        slices = _Slices()
+        rt._discovery = slices  # type: ignore[attr-defined]
+        rt._publish(exited)  # type: ignore[attr-defined]
+        assert slices.created == []  # `true` ended before the start returned
+        rt._publish(running)  # type: ignore[attr-defined]
+        assert len(slices.created) == 1
+
+
+def test_a_pod_is_removed_even_when_its_names_cannot_be(
+    recorded: Recorded, tmp_path: Path, refused_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_kubeconfig(tmp_path / "config", f"http://127.0.0.1:{refused_port}")
+    raw = pod(recorded, "pod_on_network.json")
+    with runtimes.connect("kubernetes", kubeconfig=str(config)) as rt:
+        rt._discovery = _Slices(refuse=True)  # type: ignore[attr-defined]
+        deleted: list[str] = []
+        monkeypatch.setattr(rt, "_delete", lambda p, grace: deleted.append(p["metadata"]["name"]))
+        monkeypatch.setattr(rt, "_discard", lambda response: None)
+        monkeypatch.setattr(
+            rt, "_core", types.SimpleNamespace(patch_namespaced_pod=lambda *a, **k: None)
+        )
+        rt._purge(raw, "fixture-db")  # type: ignore[attr-defined]
+        assert deleted == [raw["metadata"]["name"]]  # the garbage collector takes the slices

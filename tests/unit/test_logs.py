@@ -150,6 +150,19 @@ def test_in_time_order_puts_lines_without_a_time_last() -> None:
     assert merged == [_stamped(1, "0", "e"), b"no time\n"]
 
 
+def test_in_time_order_keys_a_line_that_is_only_a_timestamp_by_all_of_it() -> None:
+    # A last line without a newline whose text is empty: no space follows its
+    # stamp, and cutting at find(" ") == -1 would drop the stamp's last byte.
+    bare = b"2026-11-28T20:08:03.000000000Z"
+    items = [
+        ("stdout", bare),
+        ("stderr", _stamped(2, "0", "e2")),
+        ("stderr", _stamped(4, "0", "e4")),
+    ]
+    merged = [line for _, line in in_time_order(items)]  # type: ignore[arg-type]
+    assert merged == [_stamped(2, "0", "e2"), bare, _stamped(4, "0", "e4")]
+
+
 def test_in_time_order_holds_no_more_than_its_window() -> None:
     held_most = 0
     released = 0

@@ -221,7 +221,7 @@ def test_ids_tags_commands_ports_status() -> None:
     assert command_text("sh -c 'exit 3'") == ("sh", "-c", "exit 3")
     assert command_text('"sleep 10') == ('"sleep', "10")  # truncated listing
     # The unquoted fast path splits as shlex does, tabs and runs of spaces too.
-    for text in ("sleep  10", "a\tb c", "", "  x  ", "echo #not-a-comment"):
+    for text in ("sleep  10", "a\tb c", "", "  x  ", "echo #not-a-comment", "a\xa0b\x0bc"):
         assert command_text(text) == tuple(shlex.split(text))
     assert command_text(r"echo a\ b") == ("echo", "a b")
     assert exit_code_from_status("Exited (137) 3 seconds ago") == 137

@@ -118,6 +118,10 @@ def test_missing_container_raises_before_the_first_line(recorded: Any) -> None:
         # A record started on New Year's Eve, ended the next year.
         (b"2026-12-31T23:59:59.999999999Z a2027-01-01T00:00:00.000000001Z b\n",
          b"2026-12-31T23:59:59.999999999Z ab\n"),
+        # A newer time the container printed in another form than podman's
+        # own (nine digits and Z) is text, not a record's stamp.
+        (b"2026-11-29T13:35:34.650696345Z next run 2026-12-01T00:00:00Z daily\n", None),
+        (b"2026-11-29T13:35:34.650696345Z at 2026-12-01T00:00:00.5+01:00 x\n", None),
         # An offset instead of Z.
         (b"2026-11-29T14:35:34.650696345+01:00 a2026-11-29T13:35:35.000000000Z b\n",
          b"2026-11-29T14:35:34.650696345+01:00 ab\n"),
