@@ -567,17 +567,18 @@ class Runtime(abc.ABC):
         closed.  Without ``follow`` the read is one call, bounded anyway.
         """
         seconds = _specs.check_seconds(timeout, "timeout", optional=True)
-        lines = self._logs(
-            _specs.logs_spec(
-                container,
-                follow=follow,
-                tail=tail,
-                since=since,
-                timestamps=timestamps,
-                stdout=stdout,
-                stderr=stderr,
-            )
+        spec = _specs.logs_spec(
+            container,
+            follow=follow,
+            tail=tail,
+            since=since,
+            timestamps=timestamps,
+            stdout=stdout,
+            stderr=stderr,
         )
+        if not (spec.stdout and spec.stderr):
+            self._require(Capability.LOG_STREAMS, "reading one stream of the logs")
+        lines = self._logs(spec)
         # One type on every adapter, so close() always exists.
         closing = lines if isinstance(lines, _logs.Closing) else _logs.Closing(lines, _nothing)
         if follow and seconds is not None:
@@ -940,6 +941,10 @@ class Runtime(abc.ABC):
         )
         if spec.stdin is not None:
             self._require(Capability.EXEC_STDIN, "exec with stdin")
+        if spec.env or spec.workdir is not None or spec.user is not None:
+            self._require_on(
+                spec.container, Capability.EXEC_OPTIONS, "exec with env, workdir or user"
+            )
         with _redact.secrets(spec.env):
             if detach:
                 self._exec_detached(spec)
@@ -993,6 +998,7 @@ class Runtime(abc.ABC):
         ref = _specs.check_ref(container)
         dest = _specs.check_container_path(dest_path, "dest_path")
         checked = _specs.check_copy_source(source)
+        self._check_copy(ref, "copy_to")
         if isinstance(checked, str):
             self._copy_to(ref, os.path.realpath(checked), dest)
             return
@@ -1030,6 +1036,7 @@ class Runtime(abc.ABC):
         ref = _specs.check_ref(container)
         path = _specs.check_container_path(src_path, "src_path")
         target = _specs.check_copy_destination(dest)
+        self._check_copy(ref, "copy_from")
         if target is None:
             with tempfile.TemporaryDirectory(prefix="runtimes-copy-") as tmp:
                 copy = os.path.join(tmp, "copy")
@@ -1142,23 +1149,30 @@ class Runtime(abc.ABC):
         ``timeout`` seconds) and start it again; a stopped one is started.
         It keeps its id, its file system and its volumes."""
         ref = _specs.check_ref(container)
-        self._restart(ref, timeout=_specs.check_seconds(timeout, "timeout") or 0.0)
+        seconds = _specs.check_seconds(timeout, "timeout") or 0.0
+        self._require_on(ref, Capability.CONTROL, "restart")
+        self._restart(ref, timeout=seconds)
 
     def pause(self, container: ContainerRef) -> None:
         """Freeze every process of a running container (state ``PAUSED``);
         :class:`~runtimes.CommandFailed` if it is not running or already paused."""
-        self._pause(_specs.check_ref(container))
+        ref = _specs.check_ref(container)
+        self._require_on(ref, Capability.CONTROL, "pause")
+        self._pause(ref)
 
     def unpause(self, container: ContainerRef) -> None:
         """Thaw a paused container (state ``RUNNING`` again);
         :class:`~runtimes.CommandFailed` if it is not paused."""
-        self._unpause(_specs.check_ref(container))
+        ref = _specs.check_ref(container)
+        self._require_on(ref, Capability.CONTROL, "unpause")
+        self._unpause(ref)
 
     def rename(self, container: ContainerRef, name: str) -> None:
         """Give a container another name; it keeps its id.
         :class:`~runtimes.NameConflict` if another container has the name."""
         ref = _specs.check_ref(container)
         new = _specs.check_name(name)
+        self._require_on(ref, Capability.CONTROL, "rename")
         try:
             self._rename(ref, new)
         except NameConflict as exc:
@@ -1176,7 +1190,9 @@ class Runtime(abc.ABC):
         """The processes running in the container, as the engine's host sees
         them (:class:`~runtimes.Process`); :class:`~runtimes.CommandFailed`
         if it is not running."""
-        return self._top(_specs.check_ref(container))
+        ref = _specs.check_ref(container)
+        self._require_on(ref, Capability.TOP, "top")
+        return self._top(ref)
 
     def prune(
         self,
@@ -1546,6 +1562,24 @@ class Runtime(abc.ABC):
                 f"{self.name} does not support {what}: {reason}", capability=capability
             )
 
+    def _require_on(self, ref: str, capability: Capability, what: str) -> None:
+        """:meth:`_require` for a verb on a container: a missing container is
+        :class:`~runtimes.ContainerNotFound` first, as on every runtime."""
+        if capability not in self.capabilities:
+            self._inspect(ref)
+            self._require(capability, what)
+
+    def _check_copy(self, ref: str, operation: str) -> None:
+        # Where a stopped container's files go with it (a pod), say so
+        # rather than let the copy fail some other way.
+        if (
+            Capability.COPY_STOPPED not in self.capabilities
+            and self._inspect(ref).state is not ContainerState.RUNNING
+        ):
+            self._require(
+                Capability.COPY_STOPPED, f"{operation} on a container that is not running"
+            )
+
     def _check_bases(self, spec: BuildSpec, policy: str) -> None:
         # Builders differ: Docker's classic builder pulls a missing base even
         # with pull=False.  The policy is applied here, before the builder.
@@ -1578,6 +1612,8 @@ class Runtime(abc.ABC):
         """The run options this runtime cannot honour, refused before
         anything is created (:class:`~runtimes.Unsupported` naming the
         capability): an engine has them all, a pod some (docs/kubernetes.md)."""
+        if spec.remove:
+            self._require(Capability.AUTO_REMOVE, "remove=True")
         if spec.restart_policy is not None and spec.restart_policy not in ("no", "always"):
             self._require(Capability.RESTART_POLICIES, f"restart_policy={spec.restart_policy!r}")
         if spec.init:

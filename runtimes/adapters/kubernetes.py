@@ -1495,8 +1495,6 @@ class KubernetesRuntime(Runtime):
 
     def _launch(self, spec: RunSpec, *, start: bool) -> str:
         verb = "run" if start else "create"
-        if spec.remove:
-            self._require(Capability.AUTO_REMOVE, f"{verb}(remove=True)")
         if spec.network == "none":
             raise Unsupported("kubernetes: a pod always has a network; network='none' is not")
         named = spec.name is not None and spec.network not in (None, *self.builtin_networks)
@@ -1725,8 +1723,6 @@ class KubernetesRuntime(Runtime):
         return container_from_pod(self._resolve(ref, "inspect"), runtime=self.name)
 
     def _logs(self, spec: LogsSpec) -> Iterator[LogLine]:
-        if not (spec.stdout and spec.stderr):
-            self._require(Capability.LOG_STREAMS, "reading one stream of the logs")
         pod = self._resolve(spec.container, "logs")
         name = pod["metadata"]["name"]
         params: dict[str, Any] = {"container": CONTAINER, "timestamps": spec.timestamps}
@@ -1883,8 +1879,6 @@ class KubernetesRuntime(Runtime):
 
     def _exec_target(self, spec: ExecSpec) -> dict[str, Any]:
         pod = self._resolve(spec.container, "exec")
-        if spec.env or spec.workdir is not None or spec.user is not None:
-            self._require(Capability.EXEC_OPTIONS, "exec with env, workdir or user")
         if pod_state(pod)[0] is not ContainerState.RUNNING:
             raise CommandFailed(
                 f"container {spec.container} is not running", runtime=self.name, operation="exec"
@@ -2050,12 +2044,8 @@ class KubernetesRuntime(Runtime):
     # -- files in and out: tar through exec, as kubectl cp ----------------------------
 
     def _copy_target(self, ref: str, operation: str) -> dict[str, Any]:
-        pod = self._resolve(ref, operation)
-        if pod_state(pod)[0] is not ContainerState.RUNNING:
-            self._require(
-                Capability.COPY_STOPPED, f"{operation} on a container that is not running"
-            )
-        return pod
+        # Runtime.copy_* refused a stopped pod by COPY_STOPPED already.
+        return self._resolve(ref, operation)
 
     def _copy_to(self, ref: str, source: str, dest: str) -> None:
         pod = self._copy_target(ref, "copy_to")
@@ -2140,24 +2130,20 @@ class KubernetesRuntime(Runtime):
             operation=operation,
         )
 
-    # -- verbs not mapped yet: the container is looked up first, so a
-    # missing one is ContainerNotFound as everywhere, then Unsupported.
-
-    def _unmapped(self, ref: str, capability: Capability, what: str) -> None:
-        self._resolve(ref, what)
-        self._require(capability, what)
+    # -- verbs a pod has no mapping for: Runtime refuses them by capability
+    # (CONTROL, TOP) after looking the container up; these never run.
 
     def _restart(self, ref: str, *, timeout: float) -> None:
-        self._unmapped(ref, Capability.CONTROL, "restart")
+        self._require(Capability.CONTROL, "restart")
 
     def _pause(self, ref: str) -> None:
-        self._unmapped(ref, Capability.CONTROL, "pause")
+        self._require(Capability.CONTROL, "pause")
 
     def _unpause(self, ref: str) -> None:
-        self._unmapped(ref, Capability.CONTROL, "unpause")
+        self._require(Capability.CONTROL, "unpause")
 
     def _rename(self, ref: str, name: str) -> None:
-        self._unmapped(ref, Capability.CONTROL, "rename")
+        self._require(Capability.CONTROL, "rename")
 
     def _stats(self, ref: str) -> Stats:
         pod = self._resolve(ref, "stats")
@@ -2193,7 +2179,7 @@ class KubernetesRuntime(Runtime):
         return summary
 
     def _top(self, ref: str) -> list[Process]:
-        self._unmapped(ref, Capability.TOP, "top")
+        self._require(Capability.TOP, "top")
         raise AssertionError("unreachable")
 
 
