@@ -132,6 +132,8 @@ CLOSE_STDIN = bytes([255, 0])
 STDIN_CHUNK = 8192
 #: Symbolic links followed from a ``copy_from`` path before giving up.
 MAX_LINKS = 16
+#: Container ids remembered with their pod names (a lookup cache).
+IDS_KEPT = 4096
 #: Up to this size a ``copy_from`` tar stays in memory; beyond, it spills to a file.
 COPY_SPOOL = 16 << 20
 #: An exec's output as it arrives, ``(stream, bytes)``; returns the exit code.
@@ -1409,8 +1411,17 @@ class KubernetesRuntime(Runtime):
                 operation=operation,
             )
         found: dict[str, Any] = matches[0]
-        self._ids[container_id(found["metadata"]["uid"])] = found["metadata"]["name"]
+        self._remember(container_id(found["metadata"]["uid"]), found["metadata"]["name"])
         return found
+
+    def _remember(self, cid: str, name: str) -> None:
+        # A cache (a miss costs one lookup), bounded: a long-lived runtime
+        # listing pods that others create and delete must not grow forever.
+        with self._lock:
+            self._ids.pop(cid, None)
+            self._ids[cid] = name
+            if len(self._ids) > IDS_KEPT:
+                del self._ids[next(iter(self._ids))]
 
     def _watch(
         self,
@@ -1567,7 +1578,7 @@ class KubernetesRuntime(Runtime):
             raise
         name = created["metadata"]["name"]
         cid = container_id(created["metadata"]["uid"])
-        self._ids[cid] = name
+        self._remember(cid, name)
         try:
             if start:
                 self._publish(self._await_start(created, spec.image))
@@ -1715,7 +1726,7 @@ class KubernetesRuntime(Runtime):
                 continue
             if any(container.labels.get(k) != v for k, v in spec.labels.items()):
                 continue
-            self._ids[container.id] = container.name
+            self._remember(container.id, container.name)
             found.append(container)
         return found
 
@@ -1845,7 +1856,8 @@ class KubernetesRuntime(Runtime):
         for forward in forwards:
             forward.close()
         self._purge(pod, ref)
-        self._ids.pop(cid, None)
+        with self._lock:
+            self._ids.pop(cid, None)
 
     def _purge(self, pod: Mapping[str, Any], ref: str) -> None:
         """Take the finalizer off and delete the pod at once."""
@@ -1893,10 +1905,12 @@ class KubernetesRuntime(Runtime):
         *,
         stdin: bytes | IO[bytes] | None = None,
         tty: bool = False,
+        idle: bool = False,
     ) -> ExecResult:
-        """Run ``argv`` to its end (within the runtime's timeout) and collect its output."""
+        """Run ``argv`` to its end (within the runtime's timeout, or with
+        ``idle`` as long as data moves, for a copy) and collect its output."""
         _, frames = self._exec_frames(
-            pod, argv, operation, stdin=stdin, tty=tty, timeout=self.default_timeout
+            pod, argv, operation, stdin=stdin, tty=tty, timeout=self.default_timeout, idle=idle
         )
         return _collect(frames)
 
@@ -1960,10 +1974,14 @@ class KubernetesRuntime(Runtime):
         stdin: bytes | IO[bytes] | None = None,
         tty: bool = False,
         timeout: float | None,
+        idle: bool = False,
     ) -> tuple[Any, _Frames]:
         """Start ``argv``: its websocket, open, and a generator that yields
         the output as it arrives, returns the exit code and closes the
-        websocket (closing it early, or the websocket, ends the read)."""
+        websocket (closing it early, or the websocket, ends the read).
+        ``timeout`` bounds the whole command, or with ``idle`` the time
+        without a frame in or out (as an engine's read timeout bounds a copy
+        of any size)."""
         name = pod["metadata"]["name"]
         ws = self._open_exec(pod, argv, operation, stdin=stdin is not None, tty=tty)
         if stdin is not None and _subprotocol(ws) != V5_PROTOCOL:
@@ -1973,7 +1991,9 @@ class KubernetesRuntime(Runtime):
                 "1.30+), without which the end of a command's input cannot be sent",
                 capability=Capability.EXEC_STDIN,
             )
-        return ws, self._exec_session(ws, name, argv, operation, _input_chunks(stdin), timeout)
+        return ws, self._exec_session(
+            ws, name, argv, operation, _input_chunks(stdin), timeout, idle=idle
+        )
 
     def _exec_session(
         self,
@@ -1983,6 +2003,8 @@ class KubernetesRuntime(Runtime):
         operation: str,
         chunks: Iterator[bytes] | None,
         timeout: float | None,
+        *,
+        idle: bool = False,
     ) -> _Frames:
         from websocket import ABNF, WebSocketConnectionClosedException, WebSocketException
 
@@ -1994,9 +2016,8 @@ class KubernetesRuntime(Runtime):
                 while True:
                     left = None if deadline is None else deadline - time.monotonic()
                     if left is not None and left <= 0:
-                        raise Timeout(
-                            f"kubernetes exec: {argv[0]} still running after {timeout:g} s"
-                        )
+                        what = "moved no data for" if idle else "still running after"
+                        raise Timeout(f"kubernetes exec: {argv[0]} {what} {timeout:g} s")
                     wait = 1.0 if left is None else min(left, 1.0)
                     # Decrypted frames wait in the TLS layer, unseen by select.
                     if getattr(sock, "pending", lambda: 0)():
@@ -2006,6 +2027,8 @@ class KubernetesRuntime(Runtime):
                             [sock], [sock] if chunks is not None else [], [], wait
                         )
                         readable, writable = bool(ready[0]), bool(ready[1])
+                    if idle and timeout is not None and (readable or writable):
+                        deadline = time.monotonic() + timeout
                     if readable:
                         try:
                             opcode, frame = ws.recv_data_frame(True)
@@ -2058,7 +2081,7 @@ class KubernetesRuntime(Runtime):
             directory, name = dest, os.path.basename(source)
         with _archive.pack(source, name) as tar:
             done = self._exec_argv(
-                pod, ["tar", "-x", "-f", "-", "-C", directory], "copy_to", stdin=tar
+                pod, ["tar", "-x", "-f", "-", "-C", directory], "copy_to", stdin=tar, idle=True
             )
         if done.exit_code != 0:
             raise self._copy_error(pod, ref, done, directory, "copy_to")
@@ -2098,6 +2121,7 @@ class KubernetesRuntime(Runtime):
             ["tar", "-c", "-f", "-", "-C", directory or "/", name],
             "copy_from",
             timeout=self.default_timeout,
+            idle=True,
         )
         stderr = bytearray()
         while True:
@@ -2313,7 +2337,8 @@ def stats_from_summary(
     """The pod's figures in the kubelet's summary API as :class:`Stats`.
 
     CPU from the container's ``usageCoreNanoSeconds`` over ``seconds``
-    since ``previous`` (else the kubelet's ``usageNanoCores``); memory is
+    since ``previous`` (else, or when ``previous`` is the same sample, the
+    kubelet's ``usageNanoCores``); memory is
     the working set (what ``docker stats`` shows: without the inactive
     page cache); the limit is the container's, else the node's memory.
     Network and the process count are the pod's, when the kubelet has
@@ -2331,7 +2356,9 @@ def stats_from_summary(
     before = _summary_container(_summary_entry(previous or {}, pod)).get("cpu") or {}
     cpu_percent: float | None = None
     used, earlier = cpu.get("usageCoreNanoSeconds"), before.get("usageCoreNanoSeconds")
-    if isinstance(used, int) and isinstance(earlier, int) and seconds > 0:
+    # The same sample twice (same time) is the kubelet's cache, not idleness.
+    fresh = cpu.get("time") is None or cpu.get("time") != before.get("time")
+    if isinstance(used, int) and isinstance(earlier, int) and seconds > 0 and fresh:
         cpu_percent = max(0, used - earlier) / (seconds * 1e9) * 100.0
     elif isinstance(cpu.get("usageNanoCores"), int):
         cpu_percent = cpu["usageNanoCores"] / 1e7

@@ -720,6 +720,10 @@ def test_recorded_summary_as_stats(recorded: Recorded) -> None:
     # One sample: the kubelet's own rate.
     single = kube.stats_from_summary(second, pod_)
     assert single.cpu_percent == pytest.approx(container["cpu"]["usageNanoCores"] / 1e7)
+    # The same sample twice (the kubelet's cache): its rate, not a made-up idle 0.
+    cached = kube.stats_from_summary(second, pod_, previous=second, seconds=1.0)
+    assert cached.cpu_percent == pytest.approx(container["cpu"]["usageNanoCores"] / 1e7)
+    assert cached.cpu_percent > 0
 
 
 def test_summary_without_a_limit_gives_the_node_memory(recorded: Recorded) -> None:
@@ -962,3 +966,50 @@ def test_a_pod_is_removed_even_when_its_names_cannot_be(
         )
         rt._purge(raw, "fixture-db")  # type: ignore[attr-defined]
         assert deleted == [raw["metadata"]["name"]]  # the garbage collector takes the slices
+
+
+def test_remembered_ids_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = kube.KubernetesRuntime.__new__(kube.KubernetesRuntime)
+    rt._ids = {}
+    rt._lock = threading.Lock()
+    monkeypatch.setattr(kube, "IDS_KEPT", 3)
+    for n in range(5):
+        rt._remember(f"id{n}", f"pod{n}")
+    rt._remember("id2", "pod2")  # seen again: kept as the newest
+    rt._remember("id5", "pod5")
+    assert list(rt._ids) == ["id4", "id2", "id5"]
+
+
+class SlowExecSocket(FakeExecSocket):
+    """Each frame readable ``pause`` seconds after the one before, as a large
+    ``tar`` that keeps moving data, slower in total than the timeout."""
+
+    def __init__(self, frames: list[bytes], pause: float) -> None:
+        super().__init__(frames)
+
+        def feed() -> None:
+            for _ in range(len(frames) + 1):
+                time.sleep(pause)
+                with contextlib.suppress(OSError):
+                    self._peer.send(b"x")
+
+        threading.Thread(target=feed, daemon=True).start()
+
+    def recv_data_frame(self, control: bool) -> tuple[int, Any]:
+        self.sock.recv(1)
+        return super().recv_data_frame(control)
+
+
+@pytest.mark.parametrize("idle", [True, False])
+def test_a_copy_times_out_only_when_no_data_moves(idle: bool) -> None:
+    frames = [b"\x01" + b"x" * 10 for _ in range(6)] + [b"\x03" + b'{"status":"Success"}']
+    ws = SlowExecSocket(frames, pause=0.1)
+    rt = _exec_runtime(ws)
+    session = rt._exec_session(ws, "pod-1", ["tar"], "copy_from", None, 0.35, idle=idle)
+    if idle:
+        result = kube._collect(session)
+        assert result.exit_code == 0
+        assert result.stdout == b"x" * 60
+    else:
+        with pytest.raises(runtimes.Timeout, match=r"still running after 0\.35 s"):
+            kube._collect(session)
