@@ -233,6 +233,9 @@ class Shell:
         process a terminal as its input instead (``exec -t`` needs one).
         ``on_start`` receives the process once started, so that another
         thread can end a stream blocked on a silent process (:func:`terminate`).
+        At most ``_BACKLOG`` reads of the pipes wait for the caller: one that
+        reads slower than the process writes holds the process back through
+        its pipes (backpressure), so memory stays bounded on any output.
         """
         argv = self.argv(args)
         self._log(argv)

@@ -387,8 +387,8 @@ def _imported_test_image(rt: Runtime, tag: str, session_labels: dict[str, str]) 
     argument), which puts it where ``rt`` runs images from; the builder's
     copy is removed at the end."""
     import shlex
-    import subprocess
 
+    from runtimes._shell import Shell
     from runtimes.testing.images import build_test_image
 
     loader = shlex.split(os.environ.get("RUNTIMES_TEST_IMAGE_LOADER", ""))
@@ -410,16 +410,16 @@ def _imported_test_image(rt: Runtime, tag: str, session_labels: dict[str, str]) 
             build_test_image(builder, tag, session_labels)
         except LookupError as exc:
             pytest.fail(str(exc))
+        # The project's one shell-out path: argv, a timeout, the command logged.
+        shell = Shell(rt.name, loader[0], global_args=loader[1:], timeout=600)
         try:
-            done = subprocess.run(
-                [*loader, tag], capture_output=True, text=True, timeout=600, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            done = shell.run([tag], operation="load the test image", check=False)
+        except RuntimesError as exc:  # the loader missing, or out of time
             pytest.fail(f"loading the test image into {rt.name} failed: {exc}")
         if done.returncode != 0:
+            stderr = done.stderr.decode(errors="replace").strip()[-2000:]
             pytest.fail(
-                f"loading the test image into {rt.name} failed "
-                f"(exit {done.returncode}): {done.stderr.strip()[-2000:]}"
+                f"loading the test image into {rt.name} failed (exit {done.returncode}): {stderr}"
             )
         yield tag
     finally:
