@@ -19,6 +19,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import logging
 import math
 import os
 import posixpath
@@ -85,6 +86,8 @@ __all__ = [
     "network_manifest",
     "pod_manifest",
 ]
+
+log = logging.getLogger("runtimes")
 
 #: Every pod the adapter creates carries it; ``ps`` lists only those.
 MANAGED_LABEL = "app.kubernetes.io/managed-by"
@@ -979,6 +982,7 @@ class KubernetesRuntime(Runtime):
         self._discovery = k8s.client.DiscoveryV1Api(self._api_client)
         self._forwards: dict[str, list[_Forwarder]] = {}
         self._ids: dict[str, str] = {}  # container id -> pod name, for our own pods
+        self._detached: set[Any] = set()  # websockets of detached execs still running
         self._lock = threading.Lock()
 
     @classmethod
@@ -1005,8 +1009,11 @@ class KubernetesRuntime(Runtime):
         with self._lock:
             forwards = [f for fs in self._forwards.values() for f in fs]
             self._forwards.clear()
+            detached, self._detached = self._detached, set()
         for forward in forwards:
             forward.close()
+        for ws in detached:
+            _close_websocket(ws)
         with contextlib.suppress(Exception):
             self._api_client.close()
 
@@ -1929,17 +1936,28 @@ class KubernetesRuntime(Runtime):
 
     def _exec_detached(self, spec: ExecSpec) -> None:
         pod = self._exec_target(spec)
-        # Measured on v1.34 with containerd 1.6: a process started by exec
-        # goes on after the websocket closes (output written after it is
-        # discarded, never blocking), so detaching is opening and closing.
-        # Its input is ended at once, as a detached engine exec has none; the
-        # output streams are attached too, and discarded once it closes.
-        ws = self._open_exec(pod, list(spec.command), "exec", stdin=True, tty=False)
+        # Closing the websocket at once lost the command now and then: in 25
+        # detached execs closed as soon as opened, 5 never ran (v1.34,
+        # containerd 1.6: the stream ended before the process started).  So
+        # the websocket stays open in a thread that reads and discards the
+        # output until the command ends, or until close().  The command has
+        # no input, as a detached engine exec.
+        ws, frames = self._exec_frames(pod, list(spec.command), "exec", timeout=None)
+        with self._lock:
+            self._detached.add(ws)
+        threading.Thread(
+            target=self._drain, args=(ws, frames), name="runtimes-kube-exec-detached", daemon=True
+        ).start()
+
+    def _drain(self, ws: Any, frames: _Frames) -> None:
         try:
-            if _subprotocol(ws) == V5_PROTOCOL:
-                ws.send_binary(CLOSE_STDIN)
+            for _ in frames:
+                pass
+        except RuntimesError as exc:  # lost its connection, or close()d
+            log.debug("detached exec ended: %s", exc)
         finally:
-            _close_websocket(ws)
+            with self._lock:
+                self._detached.discard(ws)
 
     def _open_exec(
         self, pod: Mapping[str, Any], argv: list[str], operation: str, *, stdin: bool, tty: bool

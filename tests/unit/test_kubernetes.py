@@ -1013,3 +1013,22 @@ def test_a_copy_times_out_only_when_no_data_moves(idle: bool) -> None:
     else:
         with pytest.raises(runtimes.Timeout, match=r"still running after 0\.35 s"):
             kube._collect(session)
+
+
+def test_a_detached_exec_keeps_its_stream_until_the_command_ends() -> None:
+    # Closing the stream at once lost commands that had not started yet.
+    frames = [b"\x01out\n", b"\x03" + b'{"status":"Success"}']
+    ws = SlowExecSocket(frames, pause=0.1)
+    rt = _exec_runtime(ws)
+    rt._lock = threading.Lock()
+    rt._detached = set()
+    pod_ = {"metadata": {"name": "pod-1"}, "status": {"phase": "Running"}}
+    rt._exec_target = lambda spec: pod_  # type: ignore[method-assign]
+    spec = types.SimpleNamespace(command=("sleep", "1"))
+    assert rt._exec_detached(spec) is None
+    assert rt._detached == {ws}  # open while the command runs
+    deadline = time.monotonic() + 5
+    while rt._detached and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rt._detached == set()  # released once it ended
+    assert ws.shut
