@@ -113,15 +113,23 @@ def in_time_order(
     times stdout comes first; a line without a timestamp sorts last.
     Memory stays within ``window`` whatever the log's size.
     """
+    return in_time_order_batches(((stream, [line]) for stream, line in items), window=window)
+
+
+def in_time_order_batches(
+    batches: Iterable[tuple[Stream, list[bytes]]], *, window: int | None = None
+) -> Iterator[tuple[Stream, bytes]]:
+    """:func:`in_time_order` of lines that come a batch at a time, as
+    :meth:`~runtimes._shell.Shell.stream_batches` reads them."""
     # Written out, no helper calls: this runs for every line of a log.
     out: deque[bytes] = deque()
     err: deque[bytes] = deque()
     queues: dict[Stream, deque[bytes]] = {"stdout": out, "stderr": err}
     out_key = err_key = b""  # the time of each queue's first line, once needed
     held = 0
-    for stream, line in items:
-        queues[stream].append(line)
-        held += len(line)
+    for stream, batch in batches:
+        queues[stream].extend(batch)
+        held += sum(map(len, batch))
         while out and err:
             if not out_key:
                 out_key = order_key(_stamp_of(out[0]))
@@ -175,26 +183,49 @@ def ordered_lines(
     ``\\n``: a line of its own.  ``whole_seconds`` gives the timestamps
     as a runtime's other paths do.
     """
+    batches = ((stream, [data]) for stream, data in items)
+    return ordered_batches(batches, spec, window=window, whole_seconds=whole_seconds)
+
+
+def ordered_batches(
+    batches: Iterable[tuple[Stream, list[bytes]]],
+    spec: LogsSpec,
+    *,
+    window: int | None,
+    whole_seconds: bool = False,
+) -> Iterator[LogLine]:
+    """:func:`ordered_lines` of lines that come a batch at a time."""
     joiner = LineJoiner(keep_timestamps=spec.timestamps)
+    feed = joiner.feed
     streams = wanted(spec)
+    ordered: Iterable[tuple[Stream, bytes]]
     if len(streams) == 1:  # nothing to merge
-        ordered: Iterable[tuple[Stream, bytes]] = ((s, d) for s, d in items if s in streams)
+        ordered = ((s, d) for s, batch in batches if s in streams for d in batch)
     else:
-        ordered = in_time_order(items, window=window)
-    for stream, data in ordered:
-        if stream in streams:
-            if spec.timestamps:
-                ts, payload = split_timestamp(data)
-                if whole_seconds and ts is not None:
-                    ts = ts.replace(microsecond=0)
+        ordered = in_time_order_batches(batches, window=window)
+    if spec.timestamps:
+        for stream, data in ordered:
+            ts, payload = split_timestamp(data)
+            if whole_seconds and ts is not None:
+                ts = ts.replace(microsecond=0)
+            yield from feed(stream, payload, ts)
+    else:
+        pending = joiner._pending  # noqa: SLF001 - the same module's fast path
+        for stream, data in ordered:
+            # cut_timestamp and feed's common case, written out: this runs
+            # for every line.
+            space = data.find(b" ")
+            if space > 0 and data[:1].isdigit():
+                data = data[space + 1 :]
+            if not pending and data.find(b"\n") == len(data) - 1 > -1:  # one whole line
+                yield LogLine(stream=stream, data=data)
             else:
-                ts, payload = None, cut_timestamp(data)
-            yield from joiner.feed(stream, payload, ts)
+                yield from feed(stream, data)
     yield from joiner.flush()
 
 
 def cli_lines(
-    items: Generator[tuple[Literal["stdout", "stderr", "exit"], bytes], None, None],
+    items: Generator[tuple[Literal["stdout", "stderr", "exit"], list[bytes]], None, None],
     spec: LogsSpec,
     *,
     failed: Callable[[int, bytes], BaseException],
@@ -204,7 +235,7 @@ def cli_lines(
     """A CLI's plain ``logs --timestamps`` read to its end, streamed: memory
     stays flat whatever the log's size.
 
-    ``items`` are a :meth:`Shell.stream`'s; a stderr line without a
+    ``items`` are a :meth:`Shell.stream_batches`'s; a stderr line without a
     timestamp is the CLI's own message, and a non-zero exit becomes
     ``failed(code, those messages)``.  ``record`` rewrites each line first
     (a runtime's quirk); ``whole_seconds`` as for :func:`ordered_lines`.
@@ -214,16 +245,19 @@ def cli_lines(
     """
     own: list[bytes] = []
 
-    def records() -> Iterator[tuple[Stream, bytes]]:
-        for stream, data in items:
+    def records() -> Iterator[tuple[Stream, list[bytes]]]:
+        for stream, batch in items:
             if stream == "exit":
-                if data != b"0":
-                    raise failed(int(data), b"".join(own))
+                if batch != [b"0"]:
+                    raise failed(int(batch[0]), b"".join(own))
                 return
-            if stream == "stderr" and not stamped(data):
-                own.append(data)
-                continue
-            yield stream, data if record is None else record(data)
+            if stream == "stderr" and not all(map(stamped, batch)):
+                own.extend(data for data in batch if not stamped(data))
+                batch = [data for data in batch if stamped(data)]
+            if record is not None:
+                batch = [record(data) for data in batch]
+            if batch:
+                yield stream, batch
 
     source = records()
     try:
@@ -231,7 +265,7 @@ def cli_lines(
     except BaseException:
         items.close()  # end the CLI and its pipe readers now, not at collection
         raise
-    lines = ordered_lines(
+    lines = ordered_batches(
         itertools.chain(head, source), spec, window=ORDER_WINDOW, whole_seconds=whole_seconds
     )
     return Closing(lines, items.close)

@@ -220,9 +220,40 @@ class Shell:
         tty: bool = False,
         on_start: Callable[[subprocess.Popen[bytes]], object] | None = None,
     ) -> Generator[tuple[Literal["stdout", "stderr", "exit"], bytes], None, None]:
-        """Run and yield ``(stream, line)`` as lines arrive on either pipe.
+        """Run and yield ``(stream, line)`` as lines arrive on either pipe:
+        :meth:`stream_batches`, a line at a time."""
+        batches = self.stream_batches(
+            args,
+            operation=operation,
+            idle_timeout=idle_timeout,
+            env=env,
+            stdin=stdin,
+            tty=tty,
+            on_start=on_start,
+        )
+        try:
+            for name, batch in batches:
+                for line in batch:
+                    yield name, line
+        finally:
+            batches.close()  # closing this one ends the process at once
 
-        The last item is ``("exit", b"<code>")``.  Closing the iterator early
+    def stream_batches(
+        self,
+        args: Sequence[str],
+        *,
+        operation: str,
+        idle_timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes | IO[bytes] | None = None,
+        tty: bool = False,
+        on_start: Callable[[subprocess.Popen[bytes]], object] | None = None,
+    ) -> Generator[tuple[Literal["stdout", "stderr", "exit"], list[bytes]], None, None]:
+        """Run and yield ``(stream, lines)``: every whole line one read of a
+        pipe gave (a large log's reader handles lines a batch at a time, a
+        generator step per line cost about as much as the line).
+
+        The last item is ``("exit", [b"<code>"])``.  Closing the iterator early
         kills the process.  ``idle_timeout`` is how long the process may
         print nothing (``Timeout``, the process killed), like an API's read
         timeout: a long build that keeps printing is never cut.  ``None``
@@ -328,15 +359,14 @@ class Shell:
                 if batch is None:
                     open_pipes -= 1
                     continue
-                for line in batch:
-                    yield name, line
+                yield name, batch
             try:
                 code = proc.wait(timeout=self.timeout)
             except subprocess.TimeoutExpired as exc:
                 raise Timeout(
                     f"{self.runtime} {operation} did not exit after closing its output"
                 ) from redact_exception(exc)
-            yield "exit", str(code).encode()
+            yield "exit", [str(code).encode()]
         finally:
             ended.set()
             terminate(proc, grace=5)

@@ -575,7 +575,9 @@ class NerdctlRuntime(Runtime):
             done = Completed(tuple(argv), code, b"", stderr)
             return self._shell.error(done, operation="logs", target="container", ref=ref)
 
-        items = self._shell.stream(argv, operation="logs", idle_timeout=self.default_timeout)
+        items = self._shell.stream_batches(
+            argv, operation="logs", idle_timeout=self.default_timeout
+        )
         return _logs.cli_lines(items, spec, failed=failed)
 
     def _follow(

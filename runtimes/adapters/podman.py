@@ -683,7 +683,9 @@ class PodmanRuntime(Runtime):
             done = Completed(tuple(argv), code, b"", stderr)
             return self._shell.error(done, operation="logs", target="container", ref=ref)
 
-        items = self._shell.stream(argv, operation="logs", idle_timeout=self.default_timeout)
+        items = self._shell.stream_batches(
+            argv, operation="logs", idle_timeout=self.default_timeout
+        )
         # Whole seconds, as the API gives them to follows and remote
         # services: the precision must not depend on the path taken.
         return _logs.cli_lines(

@@ -20,21 +20,33 @@ from runtimes.specs import LogsSpec
 
 
 class Replay(Shell):
-    """A shell whose ``stream`` replays recorded items."""
+    """A shell whose ``stream_batches`` replays recorded items: a line per
+    batch, or (``grouped``) each run of one stream's lines in one batch, as
+    a pipe's read gives them when the CLI is ahead of its reader."""
 
-    def __init__(self, items: list[list[str]]) -> None:
+    def __init__(self, items: list[list[str]], *, grouped: bool = False) -> None:
         super().__init__("podman", "podman")
         self.items = items
+        self.grouped = grouped
         self.seen: list[str] = []
 
-    def stream(self, args: Sequence[str], **kwargs: Any) -> Iterator[tuple[Any, bytes]]:
+    def stream_batches(
+        self, args: Sequence[str], **kwargs: Any
+    ) -> Iterator[tuple[Any, list[bytes]]]:
         self.seen = list(args)
-        return ((stream, text.encode("utf-8", "surrogateescape")) for stream, text in self.items)
+        batches: list[tuple[Any, list[bytes]]] = []
+        for stream, text in self.items:
+            data = text.encode("utf-8", "surrogateescape")
+            if self.grouped and batches and batches[-1][0] == stream != "exit":
+                batches[-1][1].append(data)
+            else:
+                batches.append((stream, [data]))
+        return (batch for batch in batches)
 
 
-def local(items: list[list[str]]) -> Any:
+def local(items: list[list[str]], *, grouped: bool = False) -> Any:
     rt = object.__new__(PodmanRuntime)
-    rt._cli_shell = Replay(items)
+    rt._cli_shell = Replay(items, grouped=grouped)
     rt._remote = False
     rt.default_timeout = 5.0
     return rt
@@ -42,7 +54,11 @@ def local(items: list[list[str]]) -> Any:
 
 def lines(recorded: Any, case: str, **spec: Any) -> list[tuple[str, bytes]]:
     rt = local(recorded("podman", "logs_cli.json")[case]["items"])
-    return [(x.stream, x.data) for x in rt._logs(LogsSpec(container="c", **spec))]
+    found = [(x.stream, x.data) for x in rt._logs(LogsSpec(container="c", **spec))]
+    # How the pipes' reads cut the output into batches changes nothing.
+    grouped = local(recorded("podman", "logs_cli.json")[case]["items"], grouped=True)
+    assert [(x.stream, x.data) for x in grouped._logs(LogsSpec(container="c", **spec))] == found
+    return found
 
 
 def api(recorded: Any, case: str) -> list[tuple[str, bytes]]:
