@@ -198,6 +198,8 @@ def ordered_batches(
     joiner = LineJoiner(keep_timestamps=spec.timestamps)
     feed = joiner.feed
     streams = wanted(spec)
+    if not streams:  # logs(stdout=False, stderr=False): nothing asked for
+        return
     ordered: Iterable[tuple[Stream, bytes]]
     if len(streams) == 1:  # nothing to merge
         ordered = ((s, d) for s, batch in batches if s in streams for d in batch)

@@ -221,7 +221,8 @@ class Shell:
         on_start: Callable[[subprocess.Popen[bytes]], object] | None = None,
     ) -> Generator[tuple[Literal["stdout", "stderr", "exit"], bytes], None, None]:
         """Run and yield ``(stream, line)`` as lines arrive on either pipe:
-        :meth:`stream_batches`, a line at a time."""
+        :meth:`stream_batches`, a line at a time; the last item is
+        ``("exit", b"<code>")``."""
         batches = self.stream_batches(
             args,
             operation=operation,
@@ -250,8 +251,9 @@ class Shell:
         on_start: Callable[[subprocess.Popen[bytes]], object] | None = None,
     ) -> Generator[tuple[Literal["stdout", "stderr", "exit"], list[bytes]], None, None]:
         """Run and yield ``(stream, lines)``: every whole line one read of a
-        pipe gave (a large log's reader handles lines a batch at a time, a
-        generator step per line cost about as much as the line).
+        pipe gave, and at the end a last line without a newline (a large
+        log's reader handles lines a batch at a time: a generator step per
+        line cost about as much as the line).
 
         The last item is ``("exit", [b"<code>"])``.  Closing the iterator early
         kills the process.  ``idle_timeout`` is how long the process may

@@ -577,7 +577,9 @@ class Runtime(abc.ABC):
             stderr=stderr,
         )
         if not (spec.stdout and spec.stderr):
-            self._require(Capability.LOG_STREAMS, "reading one stream of the logs")
+            self._require_on(
+                spec.container, Capability.LOG_STREAMS, "reading one stream of the logs"
+            )
         lines = self._logs(spec)
         # One type on every adapter, so close() always exists.
         closing = lines if isinstance(lines, _logs.Closing) else _logs.Closing(lines, _nothing)

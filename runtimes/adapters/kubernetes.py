@@ -1013,7 +1013,10 @@ class KubernetesRuntime(Runtime):
         for forward in forwards:
             forward.close()
         for ws in detached:
-            _close_websocket(ws)
+            # Only wake its reader: the draining thread closes the websocket
+            # itself (closing it here would race that thread's reads).
+            with contextlib.suppress(Exception):
+                ws.sock.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(Exception):
             self._api_client.close()
 
@@ -1953,7 +1956,7 @@ class KubernetesRuntime(Runtime):
         try:
             for _ in frames:
                 pass
-        except RuntimesError as exc:  # lost its connection, or close()d
+        except Exception as exc:  # lost its connection, or close()d; never a thread traceback
             log.debug("detached exec ended: %s", exc)
         finally:
             with self._lock:
@@ -2374,9 +2377,13 @@ def stats_from_summary(
     before = _summary_container(_summary_entry(previous or {}, pod)).get("cpu") or {}
     cpu_percent: float | None = None
     used, earlier = cpu.get("usageCoreNanoSeconds"), before.get("usageCoreNanoSeconds")
-    # The same sample twice (same time) is the kubelet's cache, not idleness.
-    fresh = cpu.get("time") is None or cpu.get("time") != before.get("time")
-    if isinstance(used, int) and isinstance(earlier, int) and seconds > 0 and fresh:
+    # The kubelet may answer from its cache: the same sample twice (same
+    # time) says nothing of idleness, and two samples further apart than
+    # our reads cover their own interval (whole seconds, hence the max).
+    now, then = _normalize.timestamp(cpu.get("time")), _normalize.timestamp(before.get("time"))
+    if now is not None and then is not None:
+        seconds = max(seconds, (now - then).total_seconds()) if now != then else 0.0
+    if isinstance(used, int) and isinstance(earlier, int) and seconds > 0:
         cpu_percent = max(0, used - earlier) / (seconds * 1e9) * 100.0
     elif isinstance(cpu.get("usageNanoCores"), int):
         cpu_percent = cpu["usageNanoCores"] / 1e7

@@ -78,6 +78,8 @@ def test_one_log_stream_needs_log_streams() -> None:
     with pytest.raises(runtimes.Unsupported) as info:
         _Bare().logs("c1", stderr=False)
     assert info.value.capability is Capability.LOG_STREAMS
+    with pytest.raises(runtimes.ContainerNotFound):
+        _Bare().logs("missing", stdout=False)
 
 
 def test_auto_remove_is_refused_before_anything_is_created() -> None:

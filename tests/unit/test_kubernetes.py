@@ -724,6 +724,12 @@ def test_recorded_summary_as_stats(recorded: Recorded) -> None:
     cached = kube.stats_from_summary(second, pod_, previous=second, seconds=1.0)
     assert cached.cpu_percent == pytest.approx(container["cpu"]["usageNanoCores"] / 1e7)
     assert cached.cpu_percent > 0
+    # Samples 10 s apart, read a second apart: the kubelet refreshed its
+    # cache between the reads, so the difference covers 10 s, not 1.
+    older = json.loads(json.dumps(first))
+    older["pods"][0]["containers"][0]["cpu"]["time"] = "2026-11-29T13:32:59Z"
+    spread = kube.stats_from_summary(second, pod_, previous=older, seconds=1.0)
+    assert spread.cpu_percent == pytest.approx(used / 1e7 / 10)
 
 
 def test_summary_without_a_limit_gives_the_node_memory(recorded: Recorded) -> None:

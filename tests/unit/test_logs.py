@@ -207,3 +207,21 @@ def test_timestamps_cut_off_unparsed_when_not_asked_for() -> None:
         join_frames(read_frames(io.BytesIO(wire).read), timestamps=False, framed_timestamps=True)
     )
     assert [(x.data, x.timestamp) for x in lines] == [(b"a b\n", None), (b"no-time here\n", None)]
+
+
+@pytest.mark.parametrize(
+    ("stdout", "stderr"), [(True, True), (True, False), (False, True), (False, False)]
+)
+def test_ordered_lines_give_the_streams_asked_for(stdout: bool, stderr: bool) -> None:
+    from runtimes._logs import ordered_lines
+    from runtimes.specs import LogsSpec
+
+    items = [
+        ("stdout", b"2026-11-29T13:35:34.000000001Z out\n"),
+        ("stderr", b"2026-11-29T13:35:34.000000002Z err\n"),
+        ("stdout", b"2026-11-29T13:35:34.000000003Z end"),
+    ]
+    spec = LogsSpec(container="c", stdout=stdout, stderr=stderr)
+    got = [(x.stream, x.data) for x in ordered_lines(items, spec, window=None)]  # type: ignore[arg-type]
+    every = [("stdout", b"out\n"), ("stderr", b"err\n"), ("stdout", b"end")]
+    assert got == [x for x in every if (stdout, stderr)[x[0] == "stderr"]]
