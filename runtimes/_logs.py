@@ -231,7 +231,7 @@ def cli_lines(
     spec: LogsSpec,
     *,
     failed: Callable[[int, bytes], BaseException],
-    record: Callable[[bytes], bytes] | None = None,
+    rewrite: Callable[[list[bytes]], list[bytes]] | None = None,
     whole_seconds: bool = False,
 ) -> Closing:
     """A CLI's plain ``logs --timestamps`` read to its end, streamed: memory
@@ -239,8 +239,8 @@ def cli_lines(
 
     ``items`` are a :meth:`Shell.stream_batches`'s; a stderr line without a
     timestamp is the CLI's own message, and a non-zero exit becomes
-    ``failed(code, those messages)``.  ``record`` rewrites each line first
-    (a runtime's quirk); ``whole_seconds`` as for :func:`ordered_lines`.
+    ``failed(code, those messages)``.  ``rewrite`` rewrites each batch of
+    lines first (a runtime's quirk); ``whole_seconds`` as for :func:`ordered_lines`.
     Reads up to the first record now, so that a
     missing container raises here, as on the other runtimes, not on the
     first ``next()``.
@@ -256,8 +256,8 @@ def cli_lines(
             if stream == "stderr" and not all(map(stamped, batch)):
                 own.extend(data for data in batch if not stamped(data))
                 batch = [data for data in batch if stamped(data)]
-            if record is not None:
-                batch = [record(data) for data in batch]
+            if rewrite is not None:
+                batch = rewrite(batch)
             if batch:
                 yield stream, batch
 

@@ -688,9 +688,7 @@ class PodmanRuntime(Runtime):
         )
         # Whole seconds, as the API gives them to follows and remote
         # services: the precision must not depend on the path taken.
-        return _logs.cli_lines(
-            items, spec, failed=failed, record=unglue_records, whole_seconds=True
-        )
+        return _logs.cli_lines(items, spec, failed=failed, rewrite=unglue_batch, whole_seconds=True)
 
     def _api_logs(self, spec: LogsSpec) -> Iterator[LogLine]:
         response = self._log_response(spec, since=spec.since, tail=spec.tail, timestamps=None)
@@ -1234,6 +1232,20 @@ def unglue_records(line: bytes) -> bytes:
             at = found.start() + 1
     pieces.append(rest[start:])
     return b"".join(pieces)
+
+
+def unglue_batch(lines: list[bytes]) -> list[bytes]:
+    """:func:`unglue_records` of each line of a batch that may need it.
+
+    Every line of ``podman logs --timestamps`` starts with a timestamp
+    ending in ``Z ``; a line holding no other ``Z `` has nothing glued (a
+    count in C: :func:`unglue_records` on every line cost a fifth of the
+    library's time on a 50 MB log), and a batch without any is returned as
+    it is.
+    """
+    if b"".join(lines).count(b"Z ") == len(lines):
+        return lines
+    return [unglue_records(line) if line.count(b"Z ") > 1 else line for line in lines]
 
 
 def _next_year(year: bytes) -> bytes:

@@ -14,7 +14,7 @@ import pytest
 
 from runtimes import _logs
 from runtimes._shell import Shell
-from runtimes.adapters.podman import PodmanRuntime, unglue_records
+from runtimes.adapters.podman import PodmanRuntime, unglue_batch, unglue_records
 from runtimes.errors import ContainerNotFound
 from runtimes.specs import LogsSpec
 
@@ -190,3 +190,13 @@ def test_a_slow_reader_gets_every_line() -> None:
         if n % 5000 == 0:
             time.sleep(0.01)
     assert got == {"stdout": 50000, "stderr": 50000}
+
+
+def test_unglue_batch_is_unglue_records_per_line() -> None:
+    clean = [b"2026-11-29T13:35:34.650696345Z out%d\n" % n for n in range(3)]
+    assert unglue_batch(clean) is clean  # nothing glued: not a line looked at
+    glued = b"2026-11-29T13:35:34.650696345Z part2026-11-29T13:35:34.954001013Z ial\n"
+    texts = [b"2026-11-29T13:35:34.650696345Z at 2026-11-29T13:35:34.000000000Z x\n"]
+    batch = [*clean, glued, *texts]
+    assert unglue_batch(batch) == [unglue_records(line) for line in batch]
+    assert unglue_batch(batch)[3] == b"2026-11-29T13:35:34.650696345Z partial\n"
