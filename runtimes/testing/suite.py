@@ -24,6 +24,7 @@ import ipaddress
 import os
 import random
 import shutil
+import signal
 import socket
 import threading
 import time
@@ -2303,10 +2304,16 @@ class StacksContract(_Base):
             finally:
                 _thread.interrupt_main()
 
+        # A process started as a background job ignores SIGINT, and then
+        # interrupt_main() does nothing: Python's own handler for this test.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         trigger = threading.Thread(target=interrupt_once_started, daemon=True)
         trigger.start()
-        with pytest.raises(KeyboardInterrupt), rt.up(stack, labels=session_labels, timeout=600):
-            pytest.fail("up did not wait")
+        try:
+            with pytest.raises(KeyboardInterrupt), rt.up(stack, labels=session_labels, timeout=600):
+                pytest.fail("up did not wait")
+        finally:
+            signal.signal(signal.SIGINT, previous)
         trigger.join(timeout=5)
         assert stack_leftovers(rt, name) == []
         # A listing from another thread may meet a connection in use, never more.
