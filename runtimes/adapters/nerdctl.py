@@ -21,6 +21,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import IO, Any, ClassVar, Literal, NamedTuple
@@ -28,7 +29,7 @@ from typing import IO, Any, ClassVar, Literal, NamedTuple
 import attrs
 
 from runtimes import _credentials, _logs, _normalize
-from runtimes._shell import FOREVER, Completed, Shell, clean_error_text, terminate
+from runtimes._shell import FOREVER, Completed, Shell, clean_error_text, log, terminate
 from runtimes._translate import Target
 from runtimes.adapters import _cli
 from runtimes.base import Runtime
@@ -114,6 +115,23 @@ EXEC_STDIN_SINCE = (2, 2, 0)
 # containerd 1.6's restart monitor takes only "always"; 1.7 added on-failure
 # and unless-stopped (nerdctl asks the plugin, and refuses the others).
 RESTART_POLICIES_SINCE = (1, 7, 0)
+# containerd before 1.7 runs a restart monitor: every 10 s it starts each
+# container whose label containerd.io/restart.status says "running" and whose
+# task is not running. nerdctl's start (and restart, and run -d) sets that
+# label before it creates and starts the task, so a tick in between races
+# nerdctl. Seen with nerdctl 2.0.3 on containerd 1.6.20, in about 3 of 100
+# starts of a container with a restart policy (none in 150 on 2.4.2): the
+# monitor kills nerdctl's new task and starts its own, and nerdctl fails with
+# "cannot start a container that has stopped"; both create a task, and one
+# fails with "failed to start shim: mkdir ...: file exists"; or nerdctl's
+# start succeeds and the monitor kills and restarts it just after. Each time
+# the container shows status "" for about 0.6 s, then runs, started by the
+# monitor. So on such a containerd a start waits for that (_started).
+_MONITOR_RACE = re.compile(
+    r"cannot start a container that has stopped|failed to start shim: mkdir .*: file exists"
+)
+# How long the monitor gets to start a container it took over: one tick.
+MONITOR_GRACE = 10.0
 _VERSION = re.compile(rb"^nerdctl version v?(\d+)\.(\d+)\.(\d+)\b")
 # Labels nerdctl adds for its own bookkeeping; callers never set them.
 _INTERNAL_LABELS = ("nerdctl/", "io.containerd.image.config.", "containerd.io/restart.")
@@ -223,6 +241,11 @@ class NerdctlRuntime(Runtime):
         #: The containerd release it reaches, or ``None`` when it does not answer.
         self.containerd_version = self._containerd_version()
         self.capabilities = capabilities_for(self.nerdctl_version, self.containerd_version)
+        # See _MONITOR_RACE: on these, `run` with a restart policy is
+        # `create` and `start`, whose loss of that race _start recovers from.
+        self._monitor_races = self.containerd_version is not None and (
+            self.containerd_version < RESTART_POLICIES_SINCE
+        )
 
     def _client_version(self) -> tuple[int, int, int] | None:
         # Local to the binary (no containerd round trip): one short process.
@@ -437,6 +460,17 @@ class NerdctlRuntime(Runtime):
 
     def _run(self, spec: RunSpec) -> str:
         check_cli_labels(spec.labels)
+        if self._monitor_races and spec.restart_policy not in (None, "no"):
+            # `run -d` would remove the container when its start lost the
+            # race with the restart monitor; _start recovers from it.
+            container_id = self._create(spec)
+            try:
+                self._start(container_id)
+            except BaseException:
+                with contextlib.suppress(RuntimesError):
+                    self._verb("rm", "-f", ref=container_id, check=False)
+                raise
+            return container_id
         # nerdctl (2.0, 2.2) refuses `-d --rm`: a helper removes the container on exit.
         container_id = _cli.run_detached(
             self._shell, spec, remove_flag=False, init_binary=self.init_binary
@@ -735,13 +769,62 @@ class NerdctlRuntime(Runtime):
         )
 
     def _start(self, ref: str) -> None:
-        self._verb("start", ref=ref)
-        found = self._json(
-            ["container", "inspect", "--", ref], "start", target="container", ref=ref
-        )
+        found = self._started("start", ref=ref)
         labels = (found[0].get("Config") or {}).get("Labels") or {} if found else {}
         if labels.get("nerdctl/auto-remove") == "true":
             self._remove_on_exit(found[0]["Id"])
+
+    def _started(
+        self, operation: str, *args: str, ref: str, record: bool = True, **kwargs: Any
+    ) -> Any:
+        """``start`` or ``restart``, then the container's inspect record
+        (``None`` when not ``record`` and the containerd does not race).
+
+        On a containerd whose restart monitor races nerdctl (see
+        _MONITOR_RACE), a start the monitor took over waits for the
+        monitor's start instead of failing; should the monitor not start it
+        within a tick, the verb runs once more.
+        """
+        try:
+            self._verb(operation, *args, ref=ref, **kwargs)
+        except CommandFailed as exc:
+            if not self._monitor_races or not _MONITOR_RACE.search(exc.stderr):
+                raise
+            found = self._monitor_start(ref, operation)
+            if found is None:
+                raise
+            if found:
+                return found
+            self._verb(operation, *args, ref=ref, **kwargs)
+        if not record and not self._monitor_races:
+            return None
+        found = self._inspect_json(ref, operation)
+        if self._monitor_races and found and _restarting(found[0]):
+            # Started, then killed by the monitor's tick.
+            found = self._monitor_start(ref, operation) or found
+        return found
+
+    def _monitor_start(self, ref: str, operation: str) -> Any:
+        """The inspect record once the restart monitor has started ``ref``;
+        ``None`` when no monitor is involved (no restart label), ``[]`` when
+        it did not start it within MONITOR_GRACE."""
+        deadline = time.monotonic() + MONITOR_GRACE
+        log.debug("%s of %s: waiting for containerd's restart monitor", operation, ref)
+        while True:
+            found = self._inspect_json(ref, operation)
+            labels = ((found[0].get("Config") or {}).get("Labels") or {}) if found else {}
+            if labels.get("containerd.io/restart.status") != "running":
+                return None
+            if not _restarting(found[0]):
+                return found
+            if time.monotonic() >= deadline:
+                return []
+            time.sleep(0.1)
+
+    def _inspect_json(self, ref: str, operation: str) -> Any:
+        return self._json(
+            ["container", "inspect", "--", ref], operation, target="container", ref=ref
+        )
 
     def _remove_on_exit(self, container_id: str) -> None:
         # Returns as soon as the detached remover is started.
@@ -751,7 +834,14 @@ class NerdctlRuntime(Runtime):
 
     def _restart(self, ref: str, *, timeout: float) -> None:
         seconds = max(0, round(timeout))
-        self._verb("restart", "-t", str(seconds), ref=ref, timeout=seconds + self.default_timeout)
+        self._started(
+            "restart",
+            "-t",
+            str(seconds),
+            ref=ref,
+            record=False,
+            timeout=seconds + self.default_timeout,
+        )
 
     def _pause(self, ref: str) -> None:
         self._verb("pause", ref=ref)
@@ -930,6 +1020,12 @@ def nerdctl_version(output: bytes) -> tuple[int, int, int] | None:
         return None
     major, minor, patch = (int(part) for part in match.groups())
     return (major, minor, patch)
+
+
+def _restarting(record: Mapping[str, Any]) -> bool:
+    """Whether an inspect record shows no task started yet (status "" or
+    created): what a container the restart monitor is restarting shows."""
+    return (record.get("State") or {}).get("Status") in ("", "created")
 
 
 def capabilities_for(

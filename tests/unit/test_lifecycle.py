@@ -13,6 +13,7 @@ from runtimes import _normalize
 from runtimes._shell import Completed, Shell
 from runtimes.adapters import docker, nerdctl, podman
 from runtimes.base import _images_in_use, _is_used
+from runtimes.specs import RunSpec
 
 
 def _record(recorded: Any, runtime: str, case: str) -> Any:
@@ -172,3 +173,92 @@ def test_nerdctl_cpu_figure_follows_the_release() -> None:
     assert runtimes.Capability.STATS_CPU not in nerdctl.capabilities_for((2, 0, 3))
     assert runtimes.Capability.STATS_CPU in nerdctl.capabilities_for((2, 2, 2))
     assert runtimes.Capability.STATS_CPU not in nerdctl.capabilities_for(None)
+
+
+class _MonitorShell:
+    """Replays nerdctl over containerd 1.6 around a start that lost the race
+    with the restart monitor: ``start`` fails as recorded, then each inspect
+    gives the next of ``states`` (recorded records), the last one repeated."""
+
+    def __init__(self, recorded: Any, states: list[str], *, restart_label: bool = True) -> None:
+        race = _record(recorded, "nerdctl", "start_monitor_race")
+        self.start = race["start"]
+        self.records = [race[state] for state in states]
+        if not restart_label:
+            for record in self.records:
+                labels = record[0]["Config"]["Labels"]
+                record[0]["Config"]["Labels"] = {
+                    k: v for k, v in labels.items() if not k.startswith("containerd.io/restart.")
+                }
+        self.starts_failing = 1
+        self.calls: list[str] = []
+        self.real = Shell("nerdctl", "nerdctl")
+
+    def run(self, args: list[str], *, operation: str, **kwargs: Any) -> Completed:
+        self.calls.append(args[0] if args[0] != "container" else args[1])
+        if args[0] == "start":
+            if self.starts_failing:
+                self.starts_failing -= 1
+                done = Completed(tuple(args), 1, b"", self.start["stderr"].encode())
+                raise self.real.error(done, operation=operation, target="container", ref="c")
+            return Completed(tuple(args), 0, b"", b"")
+        if args[0] in ("rm", "create"):
+            return Completed(tuple(args), 0, b"c\n" if args[0] == "create" else b"", b"")
+        record = self.records.pop(0) if len(self.records) > 1 else self.records[0]
+        return Completed(tuple(args), 0, json.dumps(record).encode(), b"")
+
+
+def _nerdctl_over(shell: _MonitorShell, *, races: bool = True) -> nerdctl.NerdctlRuntime:
+    rt = object.__new__(nerdctl.NerdctlRuntime)
+    rt._shell = shell  # type: ignore[assignment]
+    rt._monitor_races, rt.init_binary = races, None
+    return rt
+
+
+def test_nerdctl_start_that_the_restart_monitor_took_over_succeeds(recorded: Any) -> None:
+    # As recorded: status "" just after the failed start, running 0.7 s later.
+    shell = _MonitorShell(recorded, ["inspect_after", "inspect_after", "inspect_later"])
+    _nerdctl_over(shell)._start("c")
+    assert shell.calls == ["start", "inspect", "inspect", "inspect"]
+
+
+def test_nerdctl_start_failing_so_without_a_restart_policy_raises_at_once(recorded: Any) -> None:
+    shell = _MonitorShell(recorded, ["inspect_after"], restart_label=False)
+    with pytest.raises(runtimes.CommandFailed, match="cannot start a container that has stopped"):
+        _nerdctl_over(shell)._start("c")
+    assert shell.calls == ["start", "inspect"]
+
+
+def test_nerdctl_start_the_monitor_killed_just_after_waits_for_its_restart(
+    recorded: Any,
+) -> None:
+    shell = _MonitorShell(recorded, ["inspect_after", "inspect_after", "inspect_later"])
+    shell.starts_failing = 0
+    _nerdctl_over(shell)._start("c")
+    assert shell.calls == ["start", "inspect", "inspect", "inspect"]
+
+
+def test_nerdctl_start_failing_so_on_a_later_containerd_raises_at_once(recorded: Any) -> None:
+    # containerd 1.7 and later: no such race seen, so the error is the answer.
+    shell = _MonitorShell(recorded, ["inspect_later"])
+    with pytest.raises(runtimes.CommandFailed):
+        _nerdctl_over(shell, races=False)._start("c")
+    assert shell.calls == ["start"]
+
+
+def test_nerdctl_start_runs_again_when_the_monitor_never_starts_it(
+    recorded: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nerdctl, "MONITOR_GRACE", 0.0)
+    shell = _MonitorShell(recorded, ["inspect_after", "inspect_later"])
+    _nerdctl_over(shell)._start("c")
+    assert shell.calls == ["start", "inspect", "start", "inspect"]
+
+
+def test_nerdctl_run_with_a_restart_policy_on_containerd_1_6_recovers_too(recorded: Any) -> None:
+    # `run -d` would remove the container its failed start created.
+    shell = _MonitorShell(recorded, ["inspect_after", "inspect_later"])
+    rt = _nerdctl_over(shell)
+    spec = RunSpec(image="img", command=("sleep", "9"), restart_policy="always")
+    assert rt._run(spec) == "c"
+    assert shell.calls == ["create", "start", "inspect", "inspect"]
