@@ -262,3 +262,30 @@ def test_nerdctl_run_with_a_restart_policy_on_containerd_1_6_recovers_too(record
     spec = RunSpec(image="img", command=("sleep", "9"), restart_policy="always")
     assert rt._run(spec) == "c"
     assert shell.calls == ["create", "start", "inspect", "inspect"]
+
+
+@pytest.mark.parametrize("races", [True, False])
+def test_nerdctl_forced_remove_the_monitor_restarted_runs_once_more(
+    recorded: Any, races: bool
+) -> None:
+    failed = _record(recorded, "nerdctl", "rm_monitor_race")
+    calls: list[list[str]] = []
+
+    class _Shell:
+        def run(self, args: list[str], *, operation: str, **kwargs: Any) -> Completed:
+            calls.append(args)
+            if len(calls) == 1:
+                done = Completed(tuple(args), 1, b"", failed["stderr"].encode())
+                raise Shell("nerdctl", "nerdctl").error(
+                    done, operation=operation, target="container", ref="c"
+                )
+            return Completed(tuple(args), 0, b"c\n", b"")
+
+    rt = object.__new__(nerdctl.NerdctlRuntime)
+    rt._shell, rt._monitor_races = _Shell(), races  # type: ignore[assignment]
+    if races:
+        rt._remove("c", force=True)
+        assert calls == [["rm", "-f", "--", "c"]] * 2
+    else:
+        with pytest.raises(runtimes.CommandFailed, match="cannot delete running task"):
+            rt._remove("c", force=True)
