@@ -244,11 +244,13 @@ class NerdctlRuntime(Runtime):
         #: The containerd release it reaches, or ``None`` when it does not answer.
         self.containerd_version = self._containerd_version()
         self.capabilities = capabilities_for(self.nerdctl_version, self.containerd_version)
+
+    @property
+    def _monitor_races(self) -> bool:
         # See _MONITOR_RACE: on these, `run` with a restart policy is
         # `create` and `start`, whose loss of that race _start recovers from.
-        self._monitor_races = self.containerd_version is not None and (
-            self.containerd_version < RESTART_POLICIES_SINCE
-        )
+        version = self.containerd_version
+        return version is not None and version < RESTART_POLICIES_SINCE
 
     def _client_version(self) -> tuple[int, int, int] | None:
         # Local to the binary (no containerd round trip): one short process.
@@ -471,7 +473,7 @@ class NerdctlRuntime(Runtime):
                 self._start(container_id)
             except BaseException:
                 with contextlib.suppress(RuntimesError):
-                    self._verb("rm", "-f", ref=container_id, check=False)
+                    self._remove(container_id, force=True)
                 raise
             return container_id
         # nerdctl (2.0, 2.2) refuses `-d --rm`: a helper removes the container on exit.

@@ -211,7 +211,8 @@ class _MonitorShell:
 def _nerdctl_over(shell: _MonitorShell, *, races: bool = True) -> nerdctl.NerdctlRuntime:
     rt = object.__new__(nerdctl.NerdctlRuntime)
     rt._shell = shell  # type: ignore[assignment]
-    rt._monitor_races, rt.init_binary = races, None
+    rt.containerd_version = (1, 6, 20) if races else (2, 4, 2)
+    rt.init_binary = None
     return rt
 
 
@@ -264,6 +265,15 @@ def test_nerdctl_run_with_a_restart_policy_on_containerd_1_6_recovers_too(record
     assert shell.calls == ["create", "start", "inspect", "inspect"]
 
 
+def test_nerdctl_run_whose_start_fails_removes_what_it_created(recorded: Any) -> None:
+    # Not the monitor's doing (no restart label): the start's error, and no container left.
+    shell = _MonitorShell(recorded, ["inspect_after"], restart_label=False)
+    spec = RunSpec(image="img", command=("sleep", "9"), restart_policy="always")
+    with pytest.raises(runtimes.CommandFailed, match="cannot start a container that has stopped"):
+        _nerdctl_over(shell)._run(spec)
+    assert shell.calls == ["create", "start", "inspect", "rm"]
+
+
 @pytest.mark.parametrize("races", [True, False])
 def test_nerdctl_forced_remove_the_monitor_restarted_runs_once_more(
     recorded: Any, races: bool
@@ -282,7 +292,8 @@ def test_nerdctl_forced_remove_the_monitor_restarted_runs_once_more(
             return Completed(tuple(args), 0, b"c\n", b"")
 
     rt = object.__new__(nerdctl.NerdctlRuntime)
-    rt._shell, rt._monitor_races = _Shell(), races  # type: ignore[assignment]
+    rt._shell = _Shell()  # type: ignore[assignment]
+    rt.containerd_version = (1, 6, 20) if races else (2, 4, 2)
     if races:
         rt._remove("c", force=True)
         assert calls == [["rm", "-f", "--", "c"]] * 2
